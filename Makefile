@@ -1,0 +1,150 @@
+# shunt - plain Makefile, pkg-config for dependencies.
+# make            -> build/bin/shunt, build/lib/libshunt-preload.so
+# make test       -> every test, plus unit tests under ASan+UBSan
+# make bench      -> performance figures
+# make fuzz       -> libFuzzer targets (clang)
+# make install PREFIX=...
+
+BUILD    ?= build
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= cc
+CLANG    ?= clang
+PKGS     := libpcre2-8 yaml-0.1 libseccomp libcurl
+VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
+
+MISSING := $(strip $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) && echo y),,$(p))))
+ifneq ($(MISSING),)
+ifeq ($(filter clean format,$(MAKECMDGOALS)),)
+$(error missing development packages for: $(MISSING). On Debian/Ubuntu run: sudo apt-get install pkg-config libpcre2-dev libyaml-dev libseccomp-dev libcurl4-openssl-dev  (or ./install.sh))
+endif
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PCRE2_A    := $(shell pkg-config --variable=libdir libpcre2-8 2>/dev/null)/libpcre2-8.a
+
+WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
+OPT      ?= -O2
+CFLAGS   ?= $(OPT) -g
+SHUNT_CFLAGS := -std=gnu11 $(WARN) -fPIC -fvisibility=hidden -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 \
+	-fstack-protector-strong -Ipolicy -Isandbox -Ihook -I$(BUILD)/gen $(PKG_CFLAGS) \
+	-DSHUNT_VERSION='"$(VERSION)"' -DSHUNT_PREFIX='"$(PREFIX)"'
+ALL_CFLAGS = $(SHUNT_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+
+POLICY_SRC  := $(sort $(wildcard policy/*.c))
+SANDBOX_SRC := $(sort $(wildcard sandbox/*.c))
+HOOK_SRC    := $(sort $(wildcard hook/*.c))
+PRELOAD_SRC := $(sort $(wildcard preload/*.c))
+RULE_PACKS  := $(sort $(wildcard policy/rules/*.yaml))
+
+POLICY_OBJ  := $(POLICY_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/rules_embedded.o
+SANDBOX_OBJ := $(SANDBOX_SRC:%.c=$(BUILD)/obj/%.o)
+HOOK_OBJ    := $(HOOK_SRC:%.c=$(BUILD)/obj/%.o)
+PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(BUILD)/obj/%.o)
+
+POLICY_LIB  := $(BUILD)/lib/libshunt-policy.a
+SANDBOX_LIB := $(BUILD)/lib/libshunt-sandbox.a
+SHUNT_BIN   := $(BUILD)/bin/shunt
+PRELOAD_SO  := $(BUILD)/lib/libshunt-preload.so
+
+UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+HELPER_SRC  := $(sort $(wildcard tests/helpers/*.c))
+HELPER_BIN  := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
+LIBS        := $(PKG_LIBS) -lpthread -ldl
+
+.PHONY: all test unit bench fuzz install uninstall clean format check-format asan
+all: $(SHUNT_BIN) $(PRELOAD_SO) $(HELPER_BIN)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+# Rule packs are embedded so build/bin/shunt works from anywhere.
+$(BUILD)/gen/rules_embedded.c: $(RULE_PACKS) tests/tools/embed.sh
+	@mkdir -p $(dir $@)
+	sh tests/tools/embed.sh $(RULE_PACKS) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/rules_embedded.o: $(BUILD)/gen/rules_embedded.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wno-overlength-strings -c $< -o $@
+
+$(POLICY_LIB): $(POLICY_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(SANDBOX_LIB): $(SANDBOX_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(SHUNT_BIN): $(HOOK_OBJ) $(SANDBOX_LIB) $(POLICY_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $(HOOK_OBJ) $(SANDBOX_LIB) $(POLICY_LIB) $(LIBS)
+
+# The shim links PCRE2 statically and hides it; it never links libyaml,
+# libseccomp or libcurl.
+$(PRELOAD_SO): $(PRELOAD_OBJ) $(POLICY_LIB) preload/shim.map
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -shared -Wl,--version-script=preload/shim.map -Wl,--exclude-libs,ALL \
+		-Wl,--gc-sections -Wl,-z,now -o $@ $(PRELOAD_OBJ) $(POLICY_LIB) $(PCRE2_A) -ldl -lpthread
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/tap.h $(SANDBOX_LIB) $(POLICY_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -DSHUNT_UNITTEST -o $@ $< $(SANDBOX_LIB) $(POLICY_LIB) $(LIBS)
+
+$(BUILD)/tests/helpers/%: tests/helpers/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< -lpthread
+
+unit: $(UNIT_BIN)
+
+# Sanitizer build of the unit tests, in its own tree.
+asan:
+	$(MAKE) BUILD=$(BUILD)/asan OPT=-O1 \
+		EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -U_FORTIFY_SOURCE" \
+		unit
+
+test: all unit asan
+	@BUILD=$(BUILD) bash tests/run.sh
+
+bench: all
+	@BUILD=$(BUILD) bash tests/bench/run.sh
+
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+fuzz:
+	$(MAKE) BUILD=$(BUILD)/fuzzlib CC=$(CLANG) OPT=-O1 \
+		EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -U_FORTIFY_SOURCE" \
+		$(BUILD)/fuzzlib/lib/libshunt-policy.a
+	$(MAKE) $(FUZZ_BIN)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/fuzzlib/lib/libshunt-policy.a
+	@mkdir -p $(dir $@)
+	$(CLANG) $(SHUNT_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -U_FORTIFY_SOURCE \
+		-o $@ $< $(BUILD)/fuzzlib/lib/libshunt-policy.a $(LIBS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/shunt $(DESTDIR)$(PREFIX)/share/shunt/rules \
+		$(DESTDIR)$(PREFIX)/share/shunt/presets $(DESTDIR)$(PREFIX)/share/shunt/security $(DESTDIR)$(PREFIX)/share/shunt/shells
+	install -m 0755 $(SHUNT_BIN) $(DESTDIR)$(PREFIX)/bin/shunt
+	install -m 0644 $(PRELOAD_SO) $(DESTDIR)$(PREFIX)/lib/libshunt-preload.so
+	install -m 0644 $(RULE_PACKS) $(DESTDIR)$(PREFIX)/share/shunt/rules/
+	install -m 0644 presets/*.yaml $(DESTDIR)$(PREFIX)/share/shunt/presets/
+	if ls sandbox/security/*.json >/dev/null 2>&1; then install -m 0644 sandbox/security/*.json $(DESTDIR)$(PREFIX)/share/shunt/security/; fi
+	if ls shells/* >/dev/null 2>&1; then cp -r shells/. $(DESTDIR)$(PREFIX)/share/shunt/shells/; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/shunt $(DESTDIR)$(PREFIX)/lib/libshunt-preload.so
+	rm -rf $(DESTDIR)$(PREFIX)/share/shunt
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+check-format:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

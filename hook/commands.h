@@ -1,0 +1,43 @@
+/* The shunt subcommands: one file each, dispatched from a table in main.c. */
+#ifndef SHUNT_COMMANDS_H
+#define SHUNT_COMMANDS_H
+
+#include "error.h"
+
+/* A subcommand's entry point: argv[0] is the subcommand name. Returns the
+ * process exit code (>= 0), or -1 with *err set; main() prints the error
+ * and exits with err->exitcode. */
+typedef int (*shunt_cmd_fn)(int argc, char **argv, struct shunt_error **err);
+
+struct shunt_command {
+	const char *name;
+	const char *summary;
+	shunt_cmd_fn fn;
+};
+
+#define SHUNT_COMMAND_LIST(X)                                                                       \
+	X(check, "print the decision for a command")                                               \
+	X(explain, "show how a command was normalised, matched and decided")                       \
+	X(exec, "decide, then run, sandbox, prompt or block a command")                            \
+	X(run, "run a command in a sandbox")                                                       \
+	X(gate, "internal: the shim's re-routing entry point")                                     \
+	X(rules, "list, lint or test the rule packs")                                              \
+	X(config, "show or validate the configuration")                                            \
+	X(trust, "manage remembered approvals")                                                    \
+	X(log, "show the audit log")                                                               \
+	X(metrics, "show or reset execution metrics")                                              \
+	X(doctor, "report what this machine supports")                                             \
+	X(init, "print the shell snippet: eval \"$(shunt init bash)\"")                            \
+	X(install, "install shell or editor integration")                                          \
+	X(on, "turn protection back on for this session")                                          \
+	X(off, "turn protection off for this session (confirmed on the terminal)")                 \
+	X(snapshot, "write the shim's precompiled policy snapshot")
+
+#define SHUNT_CMD_DECL(name, summary) int shunt_cmd_##name(int argc, char **argv, struct shunt_error **err);
+SHUNT_COMMAND_LIST(SHUNT_CMD_DECL)
+#undef SHUNT_CMD_DECL
+
+/* True when argv holds -h or --help before any "--". */
+int shunt_cmd_wants_help(int argc, char **argv);
+
+#endif

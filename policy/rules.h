@@ -1,0 +1,86 @@
+/* PCRE2 risk rules loaded from YAML rule packs. */
+#ifndef SHUNT_RULES_H
+#define SHUNT_RULES_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "arena.h"
+#include "error.h"
+#include "types.h"
+
+enum shunt_rule_scope {
+	SHUNT_SCOPE_COMMAND, /* matched against each simple command's norm */
+	SHUNT_SCOPE_LINE,    /* matched against the whole normalised line (pipelines) */
+};
+
+struct shunt_rule {
+	char *id;
+	char *description; /* also the "why" phrase, e.g. "networked install" */
+	char *pattern;
+	pcre2_code *re;
+	char **programs; /* basename prefilter; NULL/0 = any program */
+	size_t nprograms;
+	enum shunt_risk risk;
+	char **tags;
+	size_t ntags;
+	int profile; /* enum shunt_profile, SHUNT_PROFILE_NONE if unset */
+	int action;  /* enum shunt_action, -1 if unset */
+	enum shunt_rule_scope scope;
+	char **ex_match;
+	size_t nex_match;
+	char **ex_nomatch;
+	size_t nex_nomatch;
+	char *file; /* pack it came from, and position of the rule */
+	int line, col;
+};
+
+struct shunt_ruleset {
+	struct shunt_rule *rules;
+	size_t n;
+};
+
+/* Match limits: a rule that hits one counts as matched (fail closed). */
+#define SHUNT_RULE_MATCH_LIMIT 100000u
+#define SHUNT_RULE_DEPTH_LIMIT 5000u
+#define SHUNT_RULE_HEAP_LIMIT_KB 64u
+
+/* Parses a rule pack and appends its rules to rs. name is the file name
+ * used in messages (file:line:col). Rejects unknown keys (with a
+ * suggestion), bad enums, invalid regexes (with the offset), duplicate
+ * ids. Exitcode of errors is 2. */
+int shunt_rules_load_buf(struct shunt_ruleset *rs, const char *name, const char *buf, size_t len,
+			 struct shunt_error **err);
+
+/* Reads a file and calls shunt_rules_load_buf. */
+int shunt_rules_load_file(struct shunt_ruleset *rs, const char *path, struct shunt_error **err);
+
+/* Loads the packs embedded in the binary (the YAML packs of policy/rules at build). */
+int shunt_rules_load_embedded(struct shunt_ruleset *rs, struct shunt_error **err);
+
+/* The embedded packs, for `shunt rules list` and the snapshot. */
+struct shunt_embedded_pack {
+	const char *name;
+	const char *data;
+	size_t len;
+};
+extern const struct shunt_embedded_pack shunt_embedded_packs[];
+extern const size_t shunt_embedded_pack_count;
+
+/* Matches rule r against subject. Returns 1 on match (span in *so, *eo),
+ * 0 on no match, 2 when a PCRE2 limit was hit (treat as a match; span is
+ * the whole subject). Allocates only from a (fixed arenas work: the match
+ * data and PCRE2's frames come from it); returns 2 if the arena is too
+ * small. Thread-safe and async-signal-safe with a fixed arena. */
+int shunt_rule_match(const struct shunt_rule *r, const char *subject, size_t len,
+		     struct shunt_arena *a, size_t *so, size_t *eo);
+
+/* True when r may apply to a command whose program basename is prog. */
+bool shunt_rule_applies_to(const struct shunt_rule *r, const char *prog);
+
+/* Frees all rules (NULL-safe). */
+void shunt_ruleset_free(struct shunt_ruleset *rs);
+
+#endif

@@ -1,0 +1,1 @@
+/* LD_PRELOAD shim (placeholder until the shim lands). */

@@ -1,0 +1,98 @@
+/* The runner interface: every sandbox backend (process, gvisor, podman,
+ * docker, microvm) takes the same resolved plan. */
+#ifndef SHUNT_RUNNER_H
+#define SHUNT_RUNNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "error.h"
+#include "types.h"
+
+struct shunt_buf;
+
+enum shunt_mount_kind {
+	SHUNT_MOUNT_BIND,  /* host path bound at guest path */
+	SHUNT_MOUNT_TMPFS, /* empty tmpfs (hides what is below) */
+	SHUNT_MOUNT_HIDE,  /* a file: hidden by an empty file/dev-null bind */
+};
+
+struct shunt_mount {
+	enum shunt_mount_kind kind;
+	char *host;  /* NULL for tmpfs */
+	char *guest;
+	bool read_only;
+	bool cache;  /* a package-manager cache mount */
+};
+
+struct shunt_plan {
+	char run_id[37];
+	enum shunt_profile profile;
+	enum shunt_runtime runtime; /* resolved, never auto */
+	char **argv;                /* NULL-terminated */
+	char *cwd;
+	char *workspace;
+	bool workspace_rw;
+	bool root_overlay;          /* SYSTEM_WRITE/GODMODE on process: throwaway overlay root */
+	char *keep_changes;         /* keep overlay upper here */
+	enum shunt_netmode network;
+	struct shunt_strv allow_hosts;
+	unsigned timeout;           /* seconds, 0 = none */
+	unsigned long long mem_bytes;
+	double cpus;
+	unsigned pids;
+	long uid, gid;              /* -1 = caller's */
+	char *seccomp_profile;      /* file path; NULL = built-in per profile */
+	char **env;                 /* final NAME=VALUE list, NULL-terminated */
+	struct shunt_mount *mounts;
+	size_t nmounts;
+	bool accept_weaker_isolation;
+	bool interactive;           /* stdin is a terminal */
+};
+
+struct shunt_runner {
+	const char *name;
+	enum shunt_runtime runtime;
+	/* 0 when usable; -1 with *err saying what is missing and how to fix. */
+	int (*probe)(struct shunt_error **err);
+	/* Runs the plan; on success *status is the command's exit code
+	 * (128+N for a signal). -1 with *err when the sandbox could not be
+	 * set up: the command did not run (fail closed). */
+	int (*run)(const struct shunt_plan *plan, int *status, struct shunt_error **err);
+};
+
+/* The runner for a runtime, or NULL when none is built in. */
+const struct shunt_runner *shunt_runner_get(enum shunt_runtime rt);
+
+/* Options given on the command line (shunt run) that override the
+ * config; unset members are 0/NULL/-1. */
+struct shunt_plan_opts {
+	int profile;             /* -1 = from decision/config default */
+	int runtime;             /* -1 = from config mapping */
+	const char *workspace;
+	int network;             /* -1 = from config/level; values enum shunt_netmode */
+	struct shunt_strv allow_hosts;
+	long timeout;            /* -1 = config */
+	long long mem_bytes;     /* -1 = level */
+	double cpus;             /* <0 = level */
+	long uid, gid;           /* -1 = caller */
+	const char *seccomp_profile;
+	struct shunt_strv env_names;
+	struct shunt_strv binds; /* HOST:GUEST[:ro] */
+	const char *keep_changes;
+	bool accept_weaker_isolation;
+};
+
+/* Resolves a plan from config + options for argv. Errors (bad bind spec,
+ * unknown profile) have exitcode 2. */
+int shunt_plan_build(struct shunt_plan *plan, const struct shunt_config *cfg,
+		     const struct shunt_plan_opts *opts, char *const *argv, struct shunt_error **err);
+
+/* Prints the plan (human text or JSON) for --dry-run and the audit log. */
+void shunt_plan_dump(const struct shunt_plan *plan, bool json, struct shunt_buf *out);
+
+/* Frees what the plan owns (NULL-safe). */
+void shunt_plan_free(struct shunt_plan *plan);
+
+#endif
