@@ -1,0 +1,66 @@
+#include "paths.h"
+
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+char *shunt_paths_home(void)
+{
+	const char *h = getenv("HOME");
+	if (h && *h)
+		return strdup(h);
+	struct passwd *pw = getpwuid(getuid());
+	if (pw && pw->pw_dir)
+		return strdup(pw->pw_dir);
+	return NULL;
+}
+
+char *shunt_paths_dir(enum shunt_dir which)
+{
+	static const struct {
+		const char *env;
+		const char *fallback;
+	} map[] = {
+		[SHUNT_DIR_CONFIG] = {"XDG_CONFIG_HOME", ".config"},
+		[SHUNT_DIR_DATA] = {"XDG_DATA_HOME", ".local/share"},
+		[SHUNT_DIR_STATE] = {"XDG_STATE_HOME", ".local/state"},
+		[SHUNT_DIR_CACHE] = {"XDG_CACHE_HOME", ".cache"},
+		[SHUNT_DIR_RUNTIME] = {"XDG_RUNTIME_DIR", NULL},
+	};
+	char *out = NULL;
+	const char *v = getenv(map[which].env);
+	if (v && v[0] == '/') {
+		if (asprintf(&out, "%s/shunt", v) < 0)
+			return NULL;
+		return out;
+	}
+	if (which == SHUNT_DIR_RUNTIME) {
+		char *state = shunt_paths_dir(SHUNT_DIR_STATE);
+		if (!state)
+			return NULL;
+		int r = asprintf(&out, "%s/run", state);
+		free(state);
+		return r < 0 ? NULL : out;
+	}
+	char *home = shunt_paths_home();
+	int r;
+	if (home)
+		r = asprintf(&out, "%s/%s/shunt", home, map[which].fallback);
+	else
+		r = asprintf(&out, "/tmp/shunt-%u/%s", (unsigned)getuid(), map[which].fallback);
+	free(home);
+	return r < 0 ? NULL : out;
+}
+
+char *shunt_paths_file(enum shunt_dir which, const char *name)
+{
+	char *dir = shunt_paths_dir(which);
+	if (!dir)
+		return NULL;
+	char *out = NULL;
+	int r = asprintf(&out, "%s/%s", dir, name);
+	free(dir);
+	return r < 0 ? NULL : out;
+}
