@@ -80,7 +80,8 @@ $(SANDBOX_LIB): $(SANDBOX_OBJ)
 
 $(SHUNT_BIN): $(HOOK_OBJ) $(SANDBOX_LIB) $(POLICY_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $(HOOK_OBJ) $(SANDBOX_LIB) $(POLICY_LIB) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(HOOK_OBJ) -Wl,--whole-archive $(SANDBOX_LIB) $(POLICY_LIB) \
+		-Wl,--no-whole-archive $(LIBS)
 
 # The shim links PCRE2 statically and hides it; it never links libyaml,
 # libseccomp or libcurl.

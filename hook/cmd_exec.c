@@ -1,9 +1,86 @@
-/* shunt exec (not implemented yet). */
+/* shunt exec: decide, then run on the host, sandbox, prompt or block. */
+#include <stdio.h>
+#include <string.h>
+
+#include "act.h"
+#include "args.h"
 #include "commands.h"
+
+static const char exec_usage[] =
+	"usage: shunt exec [--source hook|shim|cli] [--shell PATH] [--dry-run] [--json]\n"
+	"                  [--i-accept-weaker-isolation] (-c LINE | -- ARGV...)\n"
+	"Decides what should happen to the command, then does it:\n"
+	"  host     runs it untouched (same terminal, signals, exit code)\n"
+	"  sandbox  runs it in the sandbox runner the decision names, with a one-line notice\n"
+	"  prompt   asks on the terminal: y once, r remember, s sandbox, d details, n no\n"
+	"  block    refuses (exit 126) and says how to allow it\n"
+	"--dry-run (or SHUNT_DRY_RUN=1) prints the plan of a command that would be\n"
+	"sandboxed, prompted or blocked, and exits 0 without running it. Host commands\n"
+	"still run. Exit codes: the command's own; 126 blocked or declined; 125 the\n"
+	"sandbox could not be set up (the command did not run).\n";
+
+/* Options shared by exec and gate. Returns 1 if consumed, 0 if not, -1 error. */
+int shunt_exec_parse_common(int argc, char **argv, int *i, struct shunt_act_req *r,
+			    struct shunt_error **err);
+
+int shunt_exec_parse_common(int argc, char **argv, int *i, struct shunt_act_req *r,
+			    struct shunt_error **err)
+{
+	const char *a = argv[*i];
+	if (strcmp(a, "--dry-run") == 0) {
+		r->dry_run = true;
+	} else if (strcmp(a, "--json") == 0) {
+		r->json = true;
+	} else if (strcmp(a, "--i-accept-weaker-isolation") == 0) {
+		r->accept_weaker = true;
+	} else if (strcmp(a, "--shell") == 0) {
+		if (*i + 1 >= argc)
+			return shunt_args_usage(err, "--shell needs a path");
+		r->shell = argv[++*i];
+	} else if (strcmp(a, "--source") == 0) {
+		if (*i + 1 >= argc)
+			return shunt_args_usage(err, "--source needs hook, shim or cli");
+		int s = shunt_source_parse(argv[++*i]);
+		if (s < 0)
+			return shunt_args_usage(err, "unknown source '%s' (hook, shim, cli)", argv[*i]);
+		r->source = (enum shunt_source)s;
+	} else {
+		return 0;
+	}
+	return 1;
+}
 
 int shunt_cmd_exec(int argc, char **argv, struct shunt_error **err)
 {
-	(void)argc;
-	(void)argv;
-	return shunt_error_set(err, 0, "not implemented yet");
+	if (shunt_cmd_wants_help(argc, argv)) {
+		fputs(exec_usage, stdout);
+		return 0;
+	}
+	struct shunt_act_req r = {0};
+	r.source = SHUNT_SOURCE_CLI;
+	struct shunt_cmd_input in = {0};
+	for (int i = 1; i < argc; i++) {
+		int t = shunt_args_take_command(argc, argv, &i, &in, err);
+		if (t < 0)
+			return -1;
+		if (t > 0)
+			continue;
+		t = shunt_exec_parse_common(argc, argv, &i, &r, err);
+		if (t < 0)
+			return -1;
+		if (t == 0)
+			return shunt_args_usage(err, "unknown option '%s' (see shunt exec --help)", argv[i]);
+	}
+	if (!in.line && !in.argv)
+		return shunt_args_usage(err, "nothing to run: give -c LINE or -- ARGV...");
+	r.line = in.line;
+	r.argv = in.argv;
+	struct shunt_ctx ctx;
+	if (shunt_ctx_load(&ctx, 0, err) < 0)
+		return -1;
+	for (size_t i = 0; i < ctx.cfg.warnings.n; i++)
+		fprintf(stderr, "shunt: warning: %s\n", ctx.cfg.warnings.v[i]);
+	int rc = shunt_act(&ctx, &r, err);
+	shunt_ctx_free(&ctx);
+	return rc;
 }

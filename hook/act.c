@@ -1,0 +1,413 @@
+#include "act.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cleanup.h"
+#include "explain.h"
+#include "prompt.h"
+#include "record.h"
+#include "runner.h"
+
+extern char **environ;
+
+#define EXIT_BLOCKED 126
+#define EXIT_NOSANDBOX 125
+
+/* The command as one line for messages and trust entries. */
+static char *act_command_text(const struct shunt_act_req *r, const struct shunt_decision *d)
+{
+	if (r->line)
+		return strdup(r->line);
+	struct shunt_buf b = {0};
+	for (size_t i = 0; r->argv[i]; i++) {
+		if (i)
+			shunt_buf_putc(&b, ' ');
+		const char *a = r->argv[i];
+		bool plain = *a != '\0';
+		for (const char *p = a; *p; p++)
+			if (!(('a' <= *p && *p <= 'z') || ('A' <= *p && *p <= 'Z') ||
+			      ('0' <= *p && *p <= '9') || strchr("-_./=:,+@%^", *p)))
+				plain = false;
+		if (plain) {
+			shunt_buf_puts(&b, a);
+		} else {
+			shunt_buf_putc(&b, '\'');
+			for (const char *p = a; *p; p++) {
+				if (*p == '\'')
+					shunt_buf_puts(&b, "'\\''");
+				else
+					shunt_buf_putc(&b, *p);
+			}
+			shunt_buf_putc(&b, '\'');
+		}
+	}
+	(void)d;
+	return shunt_buf_steal(&b);
+}
+
+/* Single-quotes s for a shell (the "how to allow it" hint). */
+static void shell_quote(struct shunt_buf *b, const char *s)
+{
+	shunt_buf_putc(b, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			shunt_buf_puts(b, "'\\''");
+		else
+			shunt_buf_putc(b, *s);
+	}
+	shunt_buf_putc(b, '\'');
+}
+
+static void rules_suffix(struct shunt_buf *b, const struct shunt_decision *d)
+{
+	if (!d->nrules)
+		return;
+	shunt_buf_puts(b, " [");
+	for (size_t i = 0; i < d->nrules; i++)
+		shunt_buf_printf(b, "%s%s", i ? ", " : "", d->rules[i]);
+	shunt_buf_puts(b, "]");
+}
+
+/* Replaces shunt with the command, bypassing the shim's exec wrappers
+ * (raw syscall) so the gate cannot loop into itself; the environment,
+ * LD_PRELOAD included, is kept so the command's children stay covered. */
+static int exec_host(const struct shunt_act_req *r, struct shunt_error **err)
+{
+	if (r->line) {
+		const char *sh = r->shell ? r->shell : "/bin/sh";
+		char *argv[] = {(char *)sh, "-c", (char *)r->line, NULL};
+		syscall(SYS_execve, sh, argv, environ);
+		return shunt_error_sys(err, errno, "running %s", sh);
+	}
+	_cleanup_free_ char *resolved = NULL;
+	const char *exe = r->exe;
+	if (!exe)
+		exe = resolved = shunt_ctx_which(r->argv[0]);
+	if (!exe) {
+		fprintf(stderr, "shunt: %s: command not found\n", r->argv[0]);
+		return 127;
+	}
+	syscall(SYS_execve, exe, r->argv, environ);
+	int e = errno;
+	fprintf(stderr, "shunt: %s: %s\n", exe, strerror(e));
+	return e == ENOENT ? 127 : 126;
+}
+
+static int wait_status(pid_t pid)
+{
+	int st;
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR)
+			return 1;
+	}
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return 1;
+}
+
+/* Runs an approved command as a child (so shunt can keep serving the
+ * approval channel and record the exit code). */
+static int run_host_child(struct shunt_ctx *ctx, const struct shunt_act_req *r,
+			  const struct shunt_decision *d, struct shunt_error **err)
+{
+	struct shunt_approval_scope scope;
+	int afd = shunt_record_approval_begin(&scope, ctx, d);
+	pid_t pid = fork();
+	if (pid < 0)
+		return shunt_error_sys(err, errno, "fork");
+	if (pid == 0) {
+		if (afd >= 0) {
+			char v[16];
+			snprintf(v, sizeof(v), "%d", afd);
+			setenv("SHUNT_APPROVAL_FD", v, 1);
+		}
+		struct shunt_error *e = NULL;
+		int rc = exec_host(r, &e);
+		if (e)
+			fprintf(stderr, "shunt: %s\n", e->msg);
+		_exit(rc > 0 ? rc : 127);
+	}
+	if (afd >= 0)
+		close(afd);
+	struct sigaction ign = {.sa_handler = SIG_IGN}, oint, oquit;
+	sigaction(SIGINT, &ign, &oint);
+	sigaction(SIGQUIT, &ign, &oquit);
+	int status = shunt_record_approval_wait(&scope, pid);
+	if (status < 0)
+		status = wait_status(pid);
+	sigaction(SIGINT, &oint, NULL);
+	sigaction(SIGQUIT, &oquit, NULL);
+	return status;
+}
+
+static void print_block(const struct shunt_decision *d, const char *cmd, const char *what)
+{
+	struct shunt_buf b = {0};
+	shunt_buf_printf(&b, "shunt: %s: %s", what, cmd);
+	rules_suffix(&b, d);
+	shunt_buf_printf(&b, ": %s\n", d->why);
+	if (d->denylisted)
+		shunt_buf_puts(&b, "shunt: it matches the denylist in your configuration (shunt config show)\n");
+	else {
+		shunt_buf_puts(&b, "shunt: to allow it: shunt trust add ");
+		shell_quote(&b, cmd);
+		shunt_buf_putc(&b, '\n');
+	}
+	fputs(b.data, stderr);
+	shunt_buf_free(&b);
+}
+
+static void print_plan(const struct shunt_decision *d, const struct shunt_plan *plan, bool have_plan,
+		       const char *cmd, bool json)
+{
+	struct shunt_buf b = {0};
+	if (json) {
+		shunt_buf_puts(&b, "{\"dry_run\":true,\"command\":");
+		shunt_buf_json_str(&b, cmd, strlen(cmd));
+		shunt_buf_puts(&b, ",\"decision\":");
+		shunt_decision_json(d, &b);
+		/* the decision fields also at top level, for simple consumers */
+		shunt_buf_printf(&b, ",\"action\":\"%s\",\"risk\":\"%s\",\"profile\":",
+				 shunt_action_name(d->action), shunt_risk_name(d->risk));
+		if (d->profile < 0)
+			shunt_buf_puts(&b, "null");
+		else
+			shunt_buf_printf(&b, "\"%s\"", shunt_profile_name(d->profile));
+		shunt_buf_puts(&b, ",\"runtime\":");
+		if (d->runtime == SHUNT_RUNTIME_NONE)
+			shunt_buf_puts(&b, "null");
+		else
+			shunt_buf_printf(&b, "\"%s\"", shunt_runtime_name(d->runtime));
+		shunt_buf_puts(&b, ",\"rules\":[");
+		for (size_t i = 0; i < d->nrules; i++) {
+			if (i)
+				shunt_buf_putc(&b, ',');
+			shunt_buf_json_str(&b, d->rules[i], strlen(d->rules[i]));
+		}
+		shunt_buf_puts(&b, "],\"why\":");
+		shunt_buf_json_str(&b, d->why, strlen(d->why));
+		shunt_buf_puts(&b, ",\"plan\":");
+		if (have_plan)
+			shunt_plan_dump(plan, true, &b);
+		else
+			shunt_buf_puts(&b, "null");
+		shunt_buf_puts(&b, "}\n");
+		fputs(b.data, stdout);
+	} else {
+		shunt_buf_printf(&b, "shunt: dry run: would %s: %s", shunt_action_name(d->action), cmd);
+		rules_suffix(&b, d);
+		shunt_buf_printf(&b, "\n  risk: %s (score %d)\n  why: %s\n", shunt_risk_name(d->risk),
+				 d->score, d->why);
+		if (d->profile >= 0)
+			shunt_buf_printf(&b, "  profile: %s\n  runtime: %s\n", shunt_profile_name(d->profile),
+					 shunt_runtime_name(d->runtime));
+		if (have_plan)
+			shunt_plan_dump(plan, false, &b);
+		fputs(b.data, stdout);
+	}
+	shunt_buf_free(&b);
+}
+
+/* Builds the sandbox plan for the decision. A line runs as `sh -c LINE`. */
+static int act_plan(struct shunt_ctx *ctx, const struct shunt_act_req *r, const struct shunt_decision *d,
+		    int profile, enum shunt_runtime rt, struct shunt_plan *plan, struct shunt_error **err)
+{
+	struct shunt_plan_opts o;
+	memset(&o, 0, sizeof(o));
+	o.profile = profile;
+	o.runtime = (int)rt;
+	o.network = -1;
+	o.timeout = -1;
+	o.mem_bytes = -1;
+	o.cpus = -1;
+	o.uid = o.gid = -1;
+	o.accept_weaker_isolation = r->accept_weaker;
+	char *line_argv[] = {(char *)(r->shell ? r->shell : "/bin/sh"), "-c", (char *)r->line, NULL};
+	memset(plan, 0, sizeof(*plan));
+	return shunt_plan_build(plan, &ctx->cfg, &o, r->line ? line_argv : r->argv, err);
+}
+
+/* Runs the command in the runner the decision names; fails closed. */
+static int act_sandbox(struct shunt_ctx *ctx, const struct shunt_act_req *r,
+		       const struct shunt_decision *d, int profile, const char *cmd, bool *ran,
+		       struct shunt_error **err)
+{
+	*ran = false;
+	enum shunt_runtime rt = d->runtime;
+	if (rt == SHUNT_RUNTIME_NONE || rt == SHUNT_RUNTIME_AUTO)
+		rt = SHUNT_RUNTIME_PROCESS;
+	const struct shunt_runner *runner = shunt_runner_get(rt);
+	bool weaker = false;
+	if (!runner && (profile == SHUNT_PROFILE_SYSTEM_WRITE || profile == SHUNT_PROFILE_GODMODE) &&
+	    (r->accept_weaker || ctx->cfg.sandbox.accept_weaker_isolation)) {
+		runner = shunt_runner_get(SHUNT_RUNTIME_PROCESS);
+		rt = SHUNT_RUNTIME_PROCESS;
+		weaker = true;
+	}
+	if (!runner) {
+		fprintf(stderr,
+			"shunt: cannot sandbox: %s\nshunt: the %s runner needed for %s is not available "
+			"here, so the command was not run.\n",
+			cmd, shunt_runtime_name(rt), shunt_profile_name(profile));
+		if (profile == SHUNT_PROFILE_SYSTEM_WRITE || profile == SHUNT_PROFILE_GODMODE)
+			fprintf(stderr, "shunt: to use the process sandbox with a throwaway overlay root "
+					"instead, add --i-accept-weaker-isolation\n");
+		else
+			fprintf(stderr, "shunt: set sandbox.runtime: process in your config to use the "
+					"built-in process sandbox\n");
+		return EXIT_NOSANDBOX;
+	}
+	struct shunt_error *perr = NULL;
+	if (runner->probe && runner->probe(&perr) < 0) {
+		fprintf(stderr, "shunt: cannot sandbox: %s\nshunt: %s runner unavailable: %s\n"
+				"shunt: the command was not run (run 'shunt doctor' for details)\n",
+			cmd, runner->name, perr ? perr->msg : "unknown reason");
+		shunt_error_free(&perr);
+		return EXIT_NOSANDBOX;
+	}
+	struct shunt_plan plan;
+	struct shunt_decision dd = *d;
+	dd.runtime = rt;
+	if (act_plan(ctx, r, &dd, profile, rt, &plan, err) < 0)
+		return -1;
+	if (weaker)
+		plan.accept_weaker_isolation = true;
+	struct shunt_buf b = {0};
+	shunt_buf_printf(&b, "shunt: sandboxed (%s, %s): %s", runner->name, shunt_profile_name(profile),
+			 d->why);
+	rules_suffix(&b, d);
+	if (weaker)
+		shunt_buf_puts(&b, " (weaker isolation accepted)");
+	shunt_buf_putc(&b, '\n');
+	fputs(b.data, stderr);
+	shunt_buf_free(&b);
+	int status = 0;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct shunt_error *rerr = NULL;
+	int rc = runner->run(&plan, &status, &rerr);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long long ms = (t1.tv_sec - t0.tv_sec) * 1000LL + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	if (rc < 0) {
+		fprintf(stderr, "shunt: sandbox setup failed, the command was not run: %s\n",
+			rerr ? rerr->msg : "unknown error");
+		shunt_error_free(&rerr);
+		shunt_record_sandbox(ctx, r->source, cmd, d, &plan, -1, ms, weaker);
+		shunt_plan_free(&plan);
+		return EXIT_NOSANDBOX;
+	}
+	*ran = true;
+	shunt_record_sandbox(ctx, r->source, cmd, d, &plan, status, ms, weaker);
+	shunt_plan_free(&plan);
+	return status;
+}
+
+int shunt_act(struct shunt_ctx *ctx, const struct shunt_act_req *r, struct shunt_error **err)
+{
+	struct shunt_arena a;
+	shunt_arena_init_heap(&a);
+	struct shunt_decision d;
+	int rc = -1;
+	_cleanup_free_ char *cmd = NULL;
+	if (shunt_ctx_decide(ctx, r->line, r->exe, r->argv, r->source, ctx->interactive, &a, &d, err) < 0)
+		goto out;
+	cmd = act_command_text(r, &d);
+	if (!cmd) {
+		shunt_error_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	const char *dry = getenv("SHUNT_DRY_RUN");
+	bool dry_run = r->dry_run || (dry && *dry && strcmp(dry, "0") != 0);
+
+	if (d.action == SHUNT_ACTION_HOST) {
+		shunt_record_decision(ctx, r->source, cmd, &d, NULL, dry_run);
+		fflush(NULL);
+		if (r->no_exec)
+			rc = run_host_child(ctx, r, &d, err);
+		else
+			rc = exec_host(r, err);
+		goto out;
+	}
+	if (dry_run) {
+		struct shunt_plan plan;
+		bool have_plan = false;
+		if (d.action != SHUNT_ACTION_BLOCK && d.profile >= 0) {
+			struct shunt_error *perr = NULL;
+			have_plan = act_plan(ctx, r, &d, d.profile, d.runtime, &plan, &perr) == 0;
+			shunt_error_free(&perr);
+		}
+		shunt_record_decision(ctx, r->source, cmd, &d, NULL, true);
+		print_plan(&d, &plan, have_plan, cmd, r->json);
+		if (have_plan)
+			shunt_plan_free(&plan);
+		rc = 0;
+		goto out;
+	}
+	if (d.action == SHUNT_ACTION_BLOCK) {
+		shunt_record_decision(ctx, r->source, cmd, &d, NULL, false);
+		print_block(&d, cmd, "blocked");
+		rc = EXIT_BLOCKED;
+		goto out;
+	}
+	if (d.action == SHUNT_ACTION_SANDBOX) {
+		bool ran;
+		shunt_record_decision(ctx, r->source, cmd, &d, NULL, false);
+		rc = act_sandbox(ctx, r, &d, d.profile, cmd, &ran, err);
+		goto out;
+	}
+
+	/* prompt */
+	struct shunt_buf details = {0};
+	shunt_explain_render(&d, false, &details);
+	enum shunt_prompt_answer ans = shunt_prompt_ask(cmd, &d, details.data ? details.data : "");
+	shunt_buf_free(&details);
+	switch (ans) {
+	case SHUNT_PROMPT_YES:
+		shunt_record_decision(ctx, r->source, cmd, &d, "prompt:y", false);
+		rc = run_host_child(ctx, r, &d, err);
+		break;
+	case SHUNT_PROMPT_REMEMBER:
+		shunt_record_decision(ctx, r->source, cmd, &d, "prompt:r", false);
+		if (shunt_record_remember(ctx, cmd, &d) < 0)
+			fprintf(stderr, "shunt: approved once, but could not remember it (see above)\n");
+		else
+			fprintf(stderr, "shunt: approved and remembered\n");
+		rc = run_host_child(ctx, r, &d, err);
+		break;
+	case SHUNT_PROMPT_SANDBOX: {
+		bool ran;
+		shunt_record_decision(ctx, r->source, cmd, &d, "prompt:s", false);
+		int profile = d.profile >= 0 ? d.profile : SHUNT_PROFILE_WORKSPACE_WRITE;
+		rc = act_sandbox(ctx, r, &d, profile, cmd, &ran, err);
+		break;
+	}
+	case SHUNT_PROMPT_NO_TTY:
+		/* the terminal vanished between deciding and asking */
+		shunt_record_decision(ctx, r->source, cmd, &d, NULL, false);
+		print_block(&d, cmd, "not run (no terminal to confirm)");
+		rc = EXIT_BLOCKED;
+		break;
+	case SHUNT_PROMPT_NO:
+	default:
+		shunt_record_decision(ctx, r->source, cmd, &d, "prompt:n", false);
+		fprintf(stderr, "shunt: not run: %s\n", cmd);
+		rc = EXIT_BLOCKED;
+		break;
+	}
+out:
+	shunt_arena_release(&a);
+	return rc;
+}

@@ -1,0 +1,173 @@
+#include "context.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "paths.h"
+#include "runner.h"
+
+char *shunt_ctx_which(const char *name)
+{
+	if (!name || !*name)
+		return NULL;
+	if (strchr(name, '/')) {
+		char buf[PATH_MAX];
+		if (realpath(name, buf))
+			return strdup(buf);
+		return strdup(name);
+	}
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	const char *p = path;
+	while (*p) {
+		const char *colon = strchr(p, ':');
+		size_t n = colon ? (size_t)(colon - p) : strlen(p);
+		char cand[PATH_MAX];
+		int len = snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, n ? p : ".", name);
+		if (len > 0 && (size_t)len < sizeof(cand)) {
+			struct stat st;
+			if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0)
+				return strdup(cand);
+		}
+		if (!colon)
+			break;
+		p = colon + 1;
+	}
+	return NULL;
+}
+
+bool shunt_ctx_has_terminal(void)
+{
+	const char *ci = getenv("CI");
+	if (ci && *ci && strcmp(ci, "0") != 0 && strcmp(ci, "false") != 0)
+		return false;
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+static bool runsc_installed(void)
+{
+	_cleanup_free_ char *p = shunt_ctx_which("runsc");
+	return p != NULL;
+}
+
+int shunt_ctx_load(struct shunt_ctx *ctx, unsigned flags, struct shunt_error **err)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	char buf[PATH_MAX];
+	if (getcwd(buf, sizeof(buf)))
+		ctx->cwd = strdup(buf);
+	else
+		ctx->cwd = strdup("/");
+	ctx->home = shunt_paths_home();
+	ctx->workspace = shunt_config_workspace_root(ctx->cwd);
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+	if (n > 0) {
+		buf[n] = '\0';
+		ctx->self_exe = strdup(buf);
+	}
+	if (!ctx->cwd || !ctx->workspace) {
+		shunt_ctx_free(ctx);
+		return shunt_error_set(err, ENOMEM, "out of memory");
+	}
+	ctx->interactive = shunt_ctx_has_terminal();
+
+	if (flags & SHUNT_CTX_DEFAULTS) {
+		shunt_config_defaults(&ctx->cfg);
+	} else {
+		struct shunt_config_opts opts = {0};
+		opts.workspace = ctx->workspace;
+		const char *nosys = getenv("SHUNT_NO_SYSTEM_CONFIG");
+		opts.no_system = nosys && strcmp(nosys, "1") == 0;
+		if (shunt_config_load(&ctx->cfg, &opts, err) < 0) {
+			shunt_ctx_free(ctx);
+			return -1;
+		}
+	}
+	if (flags & SHUNT_CTX_NO_RULES)
+		return 0;
+	if (shunt_rules_load_embedded(&ctx->rules, err) < 0) {
+		shunt_ctx_free(ctx);
+		return shunt_error_prefix(err, "loading built-in rules: ");
+	}
+	if (!(flags & SHUNT_CTX_DEFAULTS)) {
+		for (size_t i = 0; i < ctx->cfg.rule_files.n; i++) {
+			if (shunt_rules_load_file(&ctx->rules, ctx->cfg.rule_files.v[i], err) < 0) {
+				shunt_ctx_free(ctx);
+				return shunt_error_prefix(err, "loading rules: ");
+			}
+		}
+	}
+	if (shunt_policy_build(&ctx->policy, &ctx->cfg, &ctx->rules, err) < 0) {
+		shunt_ctx_free(ctx);
+		return -1;
+	}
+	ctx->policy.gvisor_available = shunt_runner_get(SHUNT_RUNTIME_GVISOR) != NULL && runsc_installed();
+	ctx->policy.trust = ctx->trust;
+	ctx->policy.ntrust = ctx->ntrust;
+	return 0;
+}
+
+void shunt_ctx_free(struct shunt_ctx *ctx)
+{
+	shunt_policy_free(&ctx->policy);
+	shunt_ruleset_free(&ctx->rules);
+	shunt_config_free(&ctx->cfg);
+	if (ctx->trust_exes) {
+		for (size_t i = 0; i < ctx->ntrust; i++)
+			free(ctx->trust_exes[i]);
+		free(ctx->trust_exes);
+	}
+	free(ctx->trust);
+	free(ctx->cwd);
+	free(ctx->workspace);
+	free(ctx->home);
+	free(ctx->self_exe);
+	memset(ctx, 0, sizeof(*ctx));
+}
+
+int shunt_ctx_decide(const struct shunt_ctx *ctx, const char *line, const char *exe,
+		     char *const *argv, enum shunt_source source, bool interactive,
+		     struct shunt_arena *arena, struct shunt_decision *d, struct shunt_error **err)
+{
+	struct shunt_request req = {0};
+	_cleanup_free_ char *resolved = NULL;
+	if (line) {
+		req.line = line;
+		req.line_len = strlen(line);
+	} else {
+		size_t argc = 0;
+		while (argv[argc])
+			argc++;
+		if (argc == 0)
+			return shunt_error_set(err, EINVAL, "empty command");
+		if (!exe)
+			exe = resolved = shunt_ctx_which(argv[0]);
+		req.argv = (const char *const *)argv;
+		req.argc = argc;
+	}
+	req.exe = exe;
+	req.cwd = ctx->cwd;
+	req.workspace = ctx->workspace;
+	req.home = ctx->home;
+	req.interactive = interactive;
+	req.source = source;
+	req.now = (int64_t)time(NULL);
+	if (!req.exe && !line)
+		req.exe = argv[0];
+	int rc = shunt_decide(&ctx->policy, &req, arena, d);
+	if (rc < 0)
+		return shunt_error_set(err, -rc, "command too large to analyse");
+	return 0;
+}

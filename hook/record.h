@@ -1,0 +1,40 @@
+/* Where shunt exec writes down what happened: audit log, counters, trust
+ * store, and the approval channel for lines a human approved. */
+#ifndef SHUNT_RECORD_H
+#define SHUNT_RECORD_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "context.h"
+#include "runner.h"
+
+struct shunt_approval_scope {
+	void *server; /* approval server, NULL when inactive */
+};
+
+/* Starts the approval channel for an approved decision; returns the fd to
+ * hand to the child (export SHUNT_APPROVAL_FD), or -1 when unavailable. */
+int shunt_record_approval_begin(struct shunt_approval_scope *s, struct shunt_ctx *ctx,
+				const struct shunt_decision *d);
+
+/* Waits for pid while answering approval queries; returns its exit code
+ * (128+N for a signal), or -1 when the scope is inactive (caller waits). */
+int shunt_record_approval_wait(struct shunt_approval_scope *s, pid_t pid);
+
+/* Appends a decision record (and counts it). approved_by: "prompt:y",
+ * "prompt:r", "prompt:s", "prompt:n" or NULL. Never fails loudly: a failing
+ * audit write becomes one warning on stderr. */
+void shunt_record_decision(struct shunt_ctx *ctx, enum shunt_source source, const char *cmd,
+			   const struct shunt_decision *d, const char *approved_by, bool dry_run);
+
+/* Appends the record of a finished sandbox run (status -1: setup failed). */
+void shunt_record_sandbox(struct shunt_ctx *ctx, enum shunt_source source, const char *cmd,
+			  const struct shunt_decision *d, const struct shunt_plan *plan, int status,
+			  long long duration_ms, bool weaker);
+
+/* Adds an exact-scope trust entry for cmd (the "r" answer). Prints its own
+ * error on failure and returns -1. */
+int shunt_record_remember(struct shunt_ctx *ctx, const char *cmd, const struct shunt_decision *d);
+
+#endif

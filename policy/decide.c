@@ -1,0 +1,426 @@
+/* The decision: lex, match rules, apply lists, trust, mode and level.
+ * Runs in the cli and, on a fixed stack arena, inside the shim, so it must
+ * stay allocation-free apart from the arena and async-signal-safe. */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "buf.h"
+#include "config.h"
+#include "policy.h"
+#include "sha256.h"
+
+static const int risk_base_score[] = {5, 40, 70, 90};
+
+void shunt_trust_key(int scope, const char *workspace, const char *norm, uint8_t out[32])
+{
+	struct shunt_sha256 s;
+	shunt_sha256_init(&s);
+	if (scope == 1) {
+		shunt_sha256_update(&s, "global", 7);
+	} else {
+		shunt_sha256_update(&s, "exact", 6);
+		const char *ws = workspace ? workspace : "";
+		shunt_sha256_update(&s, ws, strlen(ws) + 1);
+	}
+	shunt_sha256_update(&s, norm, strlen(norm));
+	shunt_sha256_final(&s, out);
+}
+
+static int trust_cmp(const uint8_t key[32], const struct shunt_trust_ref *r)
+{
+	return memcmp(key, r->key, 32);
+}
+
+static const struct shunt_trust_ref *trust_find(const struct shunt_policy *p, const uint8_t key[32])
+{
+	size_t lo = 0, hi = p->ntrust;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = trust_cmp(key, &p->trust[mid]);
+		if (c == 0)
+			return &p->trust[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/* The entry still applies only if the executable is the same file. */
+static bool trust_fingerprint_ok(const struct shunt_trust_ref *r, const char *exe)
+{
+	if (!r->exe)
+		return true;
+	if (exe && strcmp(exe, r->exe) != 0)
+		return false;
+	struct stat st;
+	if (stat(r->exe, &st) < 0)
+		return false;
+	return (uint64_t)st.st_dev == r->dev && (uint64_t)st.st_ino == r->ino &&
+	       (uint64_t)st.st_size == r->size &&
+	       (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec == r->mtime_ns &&
+	       (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec == r->ctime_ns;
+}
+
+static int add_match(struct shunt_decision *out, size_t *cap, struct shunt_arena *a,
+		     const struct shunt_rule *r, size_t cmd, size_t so, size_t eo, bool limit)
+{
+	if (out->nmatches == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 8;
+		struct shunt_match *nm = shunt_arena_alloc(a, ncap * sizeof(*nm));
+		if (!nm)
+			return -ENOMEM;
+		if (out->nmatches)
+			memcpy(nm, out->matches, out->nmatches * sizeof(*nm));
+		out->matches = nm;
+		*cap = ncap;
+	}
+	struct shunt_match *m = &out->matches[out->nmatches++];
+	m->rule = r;
+	m->cmd = cmd;
+	m->so = so;
+	m->eo = eo;
+	m->limit_hit = limit;
+	for (size_t i = 0; i < out->nrules; i++)
+		if (strcmp(out->rules[i], r->id) == 0)
+			return 0;
+	if (out->nrules < SHUNT_MAX_RULE_IDS)
+		out->rules[out->nrules++] = r->id;
+	return 0;
+}
+
+/* A rule with scope line and a programs list applies when any command of
+ * the line runs one of those programs. */
+static bool line_rule_applies(const struct shunt_rule *r, const struct shunt_cmdline *cl)
+{
+	if (r->nprograms == 0)
+		return true;
+	for (size_t i = 0; i < cl->n; i++)
+		if (shunt_rule_applies_to(r, cl->cmds[i].prog))
+			return true;
+	return false;
+}
+
+static size_t str_copy(char *dst, size_t cap, size_t at, const char *s)
+{
+	while (*s && at + 1 < cap)
+		dst[at++] = *s++;
+	dst[at < cap ? at : cap - 1] = '\0';
+	return at;
+}
+
+static int stricter_action(int a, int b)
+{
+	static const int rank[] = {[SHUNT_ACTION_HOST] = 0, [SHUNT_ACTION_SANDBOX] = 1,
+				   [SHUNT_ACTION_PROMPT] = 2, [SHUNT_ACTION_BLOCK] = 3};
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return rank[a] >= rank[b] ? a : b;
+}
+
+static bool list_match(const char *const *globs, size_t n, const char *raw, const char *norm,
+		       const char **which)
+{
+	for (size_t i = 0; i < n; i++) {
+		if ((raw && shunt_glob_match(globs[i], raw)) || (norm && shunt_glob_match(globs[i], norm))) {
+			*which = globs[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+/* What the mode and level make of a risk, before rule actions. */
+static enum shunt_action base_action(const struct shunt_policy *p, enum shunt_risk risk)
+{
+	enum shunt_action act;
+	switch (p->mode) {
+	case SHUNT_MODE_ALWAYS:
+		act = risk >= SHUNT_RISK_HIGH ? SHUNT_ACTION_PROMPT : SHUNT_ACTION_SANDBOX;
+		break;
+	case SHUNT_MODE_RISKY:
+		act = risk == SHUNT_RISK_CRITICAL ? SHUNT_ACTION_PROMPT
+		      : risk == SHUNT_RISK_HIGH   ? SHUNT_ACTION_SANDBOX
+						  : SHUNT_ACTION_HOST;
+		break;
+	case SHUNT_MODE_NEVER:
+		act = risk >= SHUNT_RISK_HIGH ? SHUNT_ACTION_PROMPT : SHUNT_ACTION_HOST;
+		break;
+	case SHUNT_MODE_AUTO:
+	default:
+		act = risk == SHUNT_RISK_LOW	 ? SHUNT_ACTION_HOST
+		      : risk == SHUNT_RISK_MEDIUM ? SHUNT_ACTION_SANDBOX
+						  : SHUNT_ACTION_PROMPT;
+		break;
+	}
+	if (p->level == SHUNT_LEVEL_PARANOID && risk >= SHUNT_RISK_MEDIUM)
+		act = stricter_action(act, SHUNT_ACTION_PROMPT);
+	return act;
+}
+
+static enum shunt_runtime pick_runtime(const struct shunt_policy *p, int profile)
+{
+	enum shunt_runtime rt = p->runtime;
+	if (rt == SHUNT_RUNTIME_AUTO && profile >= 0 && profile < 4)
+		rt = p->profile_runtime[profile];
+	if (rt == SHUNT_RUNTIME_AUTO)
+		rt = p->gvisor_available ? SHUNT_RUNTIME_GVISOR : SHUNT_RUNTIME_PROCESS;
+	return rt;
+}
+
+int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
+		 struct shunt_arena *a, struct shunt_decision *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->profile = SHUNT_PROFILE_NONE;
+	out->runtime = SHUNT_RUNTIME_NONE;
+
+	struct shunt_lex_ctx lctx = {req->home, req->cwd, req->workspace};
+	int rc;
+	if (req->line)
+		rc = shunt_lex_line(req->line, req->line_len, &lctx, a, &out->cmdline);
+	else
+		rc = shunt_lex_argv(req->exe, req->argv, req->argc, &lctx, a, &out->cmdline);
+	if (rc < 0)
+		return rc;
+	const struct shunt_cmdline *cl = &out->cmdline;
+	const char *norm_line = cl->line ? cl->line : "";
+
+	enum shunt_risk risk = SHUNT_RISK_LOW;
+	int forced = -1, profile = SHUNT_PROFILE_NONE;
+	const struct shunt_rule *primary = NULL;
+	const char *reason = NULL;
+	size_t cap = 0;
+
+	for (size_t i = 0; i < cl->n; i++) {
+		const struct shunt_simple *c = &cl->cmds[i];
+		if ((c->flags & SHUNT_CMD_DYNAMIC_NAME) && risk < SHUNT_RISK_MEDIUM) {
+			risk = SHUNT_RISK_MEDIUM;
+			reason = "command name is computed at run time";
+		}
+		if (!c->norm)
+			continue;
+		size_t nlen = strlen(c->norm);
+		for (size_t r = 0; r < p->nrules; r++) {
+			const struct shunt_rule *rule = &p->rules[r];
+			if (rule->scope != SHUNT_SCOPE_COMMAND || !shunt_rule_applies_to(rule, c->prog))
+				continue;
+			size_t so = 0, eo = 0;
+			int m = shunt_rule_match(rule, c->norm, nlen, a, &so, &eo);
+			if (m <= 0)
+				continue;
+			if (add_match(out, &cap, a, rule, i, so, eo, m == 2) < 0)
+				return -ENOMEM;
+		}
+	}
+	size_t llen = strlen(norm_line);
+	for (size_t r = 0; r < p->nrules; r++) {
+		const struct shunt_rule *rule = &p->rules[r];
+		if (rule->scope != SHUNT_SCOPE_LINE || !line_rule_applies(rule, cl))
+			continue;
+		size_t so = 0, eo = 0;
+		int m = shunt_rule_match(rule, norm_line, llen, a, &so, &eo);
+		if (m <= 0)
+			continue;
+		if (add_match(out, &cap, a, rule, SIZE_MAX, so, eo, m == 2) < 0)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < out->nmatches; i++) {
+		const struct shunt_rule *rule = out->matches[i].rule;
+		if (!primary || rule->risk > primary->risk)
+			primary = rule;
+		if (rule->risk > risk)
+			risk = rule->risk;
+		if (rule->action >= 0)
+			forced = stricter_action(forced, rule->action);
+		if (rule->profile > profile)
+			profile = rule->profile;
+	}
+	if (primary && primary->risk >= risk)
+		reason = primary->description;
+	if (cl->truncated && risk < SHUNT_RISK_MEDIUM) {
+		risk = SHUNT_RISK_MEDIUM;
+		reason = "command too complex to analyse fully";
+	}
+
+	/* allowlist/denylist see the raw line and the normalised one */
+	char raw[4096];
+	const char *rawp = NULL;
+	if (req->line && req->line_len < sizeof(raw) && !memchr(req->line, '\0', req->line_len)) {
+		memcpy(raw, req->line, req->line_len);
+		raw[req->line_len] = '\0';
+		rawp = raw;
+	}
+	const char *deny_pat = NULL, *allow_pat = NULL;
+	out->denylisted = list_match(p->denylist, p->ndenylist, rawp, norm_line, &deny_pat);
+	out->allowlisted = list_match(p->allowlist, p->nallowlist, rawp, norm_line, &allow_pat);
+
+	shunt_trust_key(0, req->workspace, norm_line, out->trust_key);
+	shunt_trust_key(1, NULL, norm_line, out->trust_key_global);
+	const struct shunt_trust_ref *tr = trust_find(p, out->trust_key);
+	if (!tr)
+		tr = trust_find(p, out->trust_key_global);
+	if (tr && tr->expires && req->now > tr->expires)
+		tr = NULL;
+	if (tr && !trust_fingerprint_ok(tr, req->exe)) {
+		out->trust_stale = true;
+		tr = NULL;
+	}
+
+	out->risk = risk;
+	int score = risk_base_score[risk];
+	if (out->nmatches > 1)
+		score += (int)(out->nmatches - 1) * 3 > 9 ? 9 : (int)(out->nmatches - 1) * 3;
+	if (out->nmatches == 0 && risk == SHUNT_RISK_LOW)
+		score = 0;
+	if (out->denylisted && score < 95)
+		score = 95;
+	out->score = score > 100 ? 100 : score;
+
+	size_t w = 0;
+	enum shunt_action act;
+	if (out->denylisted) {
+		act = SHUNT_ACTION_BLOCK;
+		if (out->risk < SHUNT_RISK_HIGH)
+			out->risk = SHUNT_RISK_HIGH;
+		w = str_copy(out->why, sizeof(out->why), 0, "denylisted by policy: '");
+		w = str_copy(out->why, sizeof(out->why), w, deny_pat);
+		str_copy(out->why, sizeof(out->why), w, "'");
+	} else if (tr) {
+		act = SHUNT_ACTION_HOST;
+		out->trusted = true;
+		str_copy(out->why, sizeof(out->why), 0, "trusted: previously approved");
+	} else if (out->allowlisted && risk < SHUNT_RISK_CRITICAL && forced != SHUNT_ACTION_BLOCK) {
+		act = SHUNT_ACTION_HOST;
+		w = str_copy(out->why, sizeof(out->why), 0, "allowlisted by policy: '");
+		w = str_copy(out->why, sizeof(out->why), w, allow_pat);
+		str_copy(out->why, sizeof(out->why), w, "'");
+	} else {
+		act = base_action(p, risk);
+		if (forced == SHUNT_ACTION_BLOCK && risk > SHUNT_RISK_LOW)
+			act = SHUNT_ACTION_BLOCK;
+		else if (forced == SHUNT_ACTION_PROMPT && risk > SHUNT_RISK_LOW)
+			act = stricter_action(act, SHUNT_ACTION_PROMPT);
+		else if (forced == SHUNT_ACTION_SANDBOX && act == SHUNT_ACTION_PROMPT &&
+			 risk < SHUNT_RISK_CRITICAL)
+			act = SHUNT_ACTION_SANDBOX; /* the rule says a sandbox is enough */
+		else if (forced == SHUNT_ACTION_SANDBOX && act == SHUNT_ACTION_HOST &&
+			 (p->mode == SHUNT_MODE_AUTO || p->mode == SHUNT_MODE_ALWAYS))
+			act = SHUNT_ACTION_SANDBOX;
+		if (p->mode == SHUNT_MODE_NEVER && act == SHUNT_ACTION_SANDBOX)
+			act = SHUNT_ACTION_PROMPT;
+		if (risk == SHUNT_RISK_LOW && act == SHUNT_ACTION_HOST) {
+			str_copy(out->why, sizeof(out->why), 0, "low risk, no isolation needed");
+		} else {
+			w = str_copy(out->why, sizeof(out->why), 0, shunt_risk_name(risk));
+			w = str_copy(out->why, sizeof(out->why), w, " risk");
+			if (reason) {
+				w = str_copy(out->why, sizeof(out->why), w, " + ");
+				w = str_copy(out->why, sizeof(out->why), w, reason);
+			}
+		}
+	}
+
+	if (act != SHUNT_ACTION_HOST && act != SHUNT_ACTION_BLOCK && profile < 0)
+		profile = risk >= SHUNT_RISK_MEDIUM || p->mode == SHUNT_MODE_ALWAYS
+				  ? SHUNT_PROFILE_WORKSPACE_WRITE
+				  : SHUNT_PROFILE_READ_ONLY;
+	if (act == SHUNT_ACTION_SANDBOX && profile == SHUNT_PROFILE_GODMODE) {
+		act = SHUNT_ACTION_PROMPT; /* GODMODE always needs explicit confirmation */
+		out->would_prompt_godmode = true;
+	}
+	if (act == SHUNT_ACTION_PROMPT && !req->interactive) {
+		w = strlen(out->why);
+		if (risk == SHUNT_RISK_CRITICAL || profile == SHUNT_PROFILE_GODMODE ||
+		    p->non_interactive == SHUNT_NONINT_BLOCK || p->mode == SHUNT_MODE_NEVER) {
+			act = SHUNT_ACTION_BLOCK;
+			str_copy(out->why, sizeof(out->why), w, " (no terminal to confirm)");
+		} else {
+			act = SHUNT_ACTION_SANDBOX;
+			str_copy(out->why, sizeof(out->why), w, " (no terminal: sandboxed)");
+		}
+	}
+	if (out->trust_stale && act != SHUNT_ACTION_HOST) {
+		w = strlen(out->why);
+		str_copy(out->why, sizeof(out->why), w,
+			 "; a trust entry exists but the executable changed since it was approved");
+	}
+	out->action = act;
+	if (act == SHUNT_ACTION_SANDBOX || act == SHUNT_ACTION_PROMPT) {
+		out->profile = profile;
+		out->runtime = pick_runtime(p, profile);
+	} else if (act == SHUNT_ACTION_BLOCK) {
+		out->profile = SHUNT_PROFILE_NONE;
+	}
+	return 0;
+}
+
+int shunt_policy_build(struct shunt_policy *p, const struct shunt_config *cfg,
+		       struct shunt_ruleset *rs, struct shunt_error **err)
+{
+	memset(p, 0, sizeof(*p));
+	p->mode = cfg->mode;
+	p->level = cfg->security_level;
+	p->non_interactive = cfg->non_interactive;
+	p->on_error = cfg->on_error;
+	p->runtime = cfg->sandbox.runtime;
+	memcpy(p->profile_runtime, cfg->sandbox.profile_runtime, sizeof(p->profile_runtime));
+	p->allowlist = (const char *const *)cfg->allowlist.v;
+	p->nallowlist = cfg->allowlist.n;
+	p->denylist = (const char *const *)cfg->denylist.v;
+	p->ndenylist = cfg->denylist.n;
+	for (size_t i = 0; i < cfg->nrisk_floors; i++) {
+		const struct shunt_risk_floor *f = &cfg->risk_floors[i];
+		bool found = false;
+		for (size_t r = 0; r < rs->n; r++) {
+			if (strcmp(rs->rules[r].id, f->rule_id) != 0)
+				continue;
+			found = true;
+			if (rs->rules[r].risk < f->risk)
+				rs->rules[r].risk = f->risk;
+		}
+		if (!found) {
+			shunt_error_set(err, EINVAL, "risk_floors: unknown rule id '%s' (see 'shunt rules list')",
+					f->rule_id);
+			(*err)->exitcode = 2;
+			return -1;
+		}
+	}
+	p->rules = rs->rules;
+	p->nrules = rs->n;
+	return 0;
+}
+
+void shunt_policy_free(struct shunt_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+}
+
+void shunt_decision_json(const struct shunt_decision *d, struct shunt_buf *out)
+{
+	shunt_buf_printf(out, "{\"action\":\"%s\",\"risk\":\"%s\",\"score\":%d,\"profile\":",
+			 shunt_action_name(d->action), shunt_risk_name(d->risk), d->score);
+	if (d->profile < 0)
+		shunt_buf_puts(out, "null");
+	else
+		shunt_buf_printf(out, "\"%s\"", shunt_profile_name(d->profile));
+	shunt_buf_puts(out, ",\"runtime\":");
+	if (d->runtime == SHUNT_RUNTIME_NONE)
+		shunt_buf_puts(out, "null");
+	else
+		shunt_buf_printf(out, "\"%s\"", shunt_runtime_name(d->runtime));
+	shunt_buf_puts(out, ",\"rules\":[");
+	for (size_t i = 0; i < d->nrules; i++) {
+		if (i)
+			shunt_buf_putc(out, ',');
+		shunt_buf_json_str(out, d->rules[i], strlen(d->rules[i]));
+	}
+	shunt_buf_puts(out, "],\"why\":");
+	shunt_buf_json_str(out, d->why, strlen(d->why));
+	shunt_buf_printf(out, ",\"trusted\":%s}", d->trusted ? "true" : "false");
+}

@@ -1,0 +1,69 @@
+/* TEMPORARY weak stand-ins for modules still being written, so the tree
+ * links while they land. Every stand-in fails closed with a clear error.
+ * Real (strong) definitions override these; delete this file once all
+ * modules exist. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "lex.h"
+#include "policy.h"
+#include "rules.h"
+
+#define WEAK __attribute__((weak))
+
+WEAK int shunt_lex_line(const char *line, size_t len, const struct shunt_lex_ctx *ctx,
+			struct shunt_arena *a, struct shunt_cmdline *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->truncated = true;
+	return 0;
+}
+WEAK int shunt_lex_argv(const char *exe, const char *const *argv, size_t argc,
+			const struct shunt_lex_ctx *ctx, struct shunt_arena *a, struct shunt_cmdline *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->truncated = true;
+	return 0;
+}
+WEAK void shunt_config_defaults(struct shunt_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->sandbox.profile_runtime[2] = SHUNT_RUNTIME_MICROVM;
+	cfg->sandbox.profile_runtime[3] = SHUNT_RUNTIME_MICROVM;
+}
+WEAK int shunt_config_load(struct shunt_config *cfg, const struct shunt_config_opts *opts,
+			   struct shunt_error **err)
+{
+	shunt_config_defaults(cfg);
+	return 0;
+}
+WEAK void shunt_config_free(struct shunt_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+}
+WEAK char *shunt_config_workspace_root(const char *cwd)
+{
+	return strdup(cwd);
+}
+WEAK int shunt_rules_load_embedded(struct shunt_ruleset *rs, struct shunt_error **err)
+{
+	return 0;
+}
+WEAK int shunt_rules_load_file(struct shunt_ruleset *rs, const char *path, struct shunt_error **err)
+{
+	return shunt_error_set(err, ENOSYS, "rule files are not supported yet");
+}
+WEAK int shunt_rule_match(const struct shunt_rule *r, const char *subject, size_t len,
+			  struct shunt_arena *a, size_t *so, size_t *eo)
+{
+	return 2;
+}
+WEAK bool shunt_rule_applies_to(const struct shunt_rule *r, const char *prog)
+{
+	return true;
+}
+WEAK void shunt_ruleset_free(struct shunt_ruleset *rs)
+{
+}
