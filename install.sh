@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# shunt set-up on a fresh Debian/Ubuntu machine. Idempotent.
+#   ./install.sh            install packages (root) or say which, build, install
+#   ./install.sh --shell    also hook shunt into your bash/zsh rc file
+#   ./install.sh --prefix DIR
+set -euo pipefail
+cd "$(dirname "$0")"
+
+BUILD_PKGS=(build-essential pkg-config libpcre2-dev libyaml-dev libseccomp-dev libcurl4-openssl-dev)
+# test and runtime tools: sanitizers/fuzzing, the sandboxes we compare with or use,
+# real shells and terminals for the hook tests
+TEST_PKGS=(clang libclang-rt-14-dev bubblewrap tmux zsh python3 git util-linux iproute2 strace
+	uidmap procps psmisc curl)
+want_shell=0
+prefix=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--shell) want_shell=1 ;;
+	--prefix) prefix=$2; shift ;;
+	-h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+	*) echo "install.sh: unknown option $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+missing=()
+for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"; do
+	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" = 0 ]; then
+		echo "==> installing packages: ${missing[*]}"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq
+		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	else
+		echo "install.sh: these packages are missing; install them first:" >&2
+		echo "  sudo apt-get install ${missing[*]}" >&2
+		for p in "${BUILD_PKGS[@]}"; do
+			if printf '%s\n' "${missing[@]}" | grep -qx "$p"; then exit 1; fi
+		done
+		echo "install.sh: (only test tools are missing; building anyway)" >&2
+	fi
+fi
+
+if [ -z "$prefix" ]; then
+	if [ "$(id -u)" = 0 ]; then prefix=/usr/local; else prefix="$HOME/.local"; fi
+fi
+echo "==> building"
+make -j"$(nproc)" PREFIX="$prefix" >/dev/null
+echo "==> installing to $prefix"
+make install PREFIX="$prefix" >/dev/null
+"$prefix/bin/shunt" snapshot >/dev/null 2>&1 || true
+
+if [ "$want_shell" = 1 ]; then
+	case "${SHELL:-/bin/bash}" in
+	*zsh) "$prefix/bin/shunt" install zsh --yes ;;
+	*) "$prefix/bin/shunt" install bash --yes ;;
+	esac
+fi
+
+echo
+echo "shunt $("$prefix/bin/shunt" --version | awk '{print $2}') is installed in $prefix/bin/shunt"
+case ":$PATH:" in *":$prefix/bin:"*) ;; *) echo "add $prefix/bin to your PATH" ;; esac
+echo "next steps:"
+if [ "$want_shell" = 0 ]; then
+	echo "  1. hook it into your shell:  ./install.sh --shell   (or: eval \"\$(shunt init bash)\" in ~/.bashrc)"
+	echo "  2. open a new terminal"
+else
+	echo "  1. open a new terminal"
+fi
+echo "  try: shunt check -c 'curl x | sh'"
+echo "  run the tests: make test"
