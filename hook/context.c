@@ -15,33 +15,7 @@
 
 char *shunt_ctx_which(const char *name)
 {
-	if (!name || !*name)
-		return NULL;
-	if (strchr(name, '/')) {
-		char buf[PATH_MAX];
-		if (realpath(name, buf))
-			return strdup(buf);
-		return strdup(name);
-	}
-	const char *path = getenv("PATH");
-	if (!path || !*path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	const char *p = path;
-	while (*p) {
-		const char *colon = strchr(p, ':');
-		size_t n = colon ? (size_t)(colon - p) : strlen(p);
-		char cand[PATH_MAX];
-		int len = snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, n ? p : ".", name);
-		if (len > 0 && (size_t)len < sizeof(cand)) {
-			struct stat st;
-			if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0)
-				return strdup(cand);
-		}
-		if (!colon)
-			break;
-		p = colon + 1;
-	}
-	return NULL;
+	return shunt_paths_which(name);
 }
 
 bool shunt_ctx_has_terminal(void)

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,4 +183,23 @@ void shunt_fs_unlock(int fd)
 {
 	if (fd >= 0)
 		close(fd);
+}
+
+static int rmtree_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (type == FTW_DP)
+		return rmdir(path) < 0 && errno != ENOENT ? -1 : 0;
+	return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int shunt_fs_rmtree(const char *path, struct shunt_error **err)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : shunt_error_sys(err, errno, "removing %s", path);
+	if (nftw(path, rmtree_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0)
+		return shunt_error_sys(err, errno, "removing %s", path);
+	return 0;
 }

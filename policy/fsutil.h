@@ -30,4 +30,8 @@ int shunt_fs_lock(const char *path, int timeout_ms, struct shunt_error **err);
 /* Releases a lock fd from shunt_fs_lock (NULL-safe for -1). */
 void shunt_fs_unlock(int fd);
 
+/* Removes path and everything below it without following symlinks
+ * (rm -rf). A missing path is not an error. */
+int shunt_fs_rmtree(const char *path, struct shunt_error **err);
+
 #endif

@@ -1,6 +1,8 @@
 #include "paths.h"
 
+#include <limits.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,4 +65,35 @@ char *shunt_paths_file(enum shunt_dir which, const char *name)
 	int r = asprintf(&out, "%s/%s", dir, name);
 	free(dir);
 	return r < 0 ? NULL : out;
+}
+
+char *shunt_paths_which(const char *name)
+{
+	if (!name || !*name)
+		return NULL;
+	if (strchr(name, '/')) {
+		char buf[PATH_MAX];
+		if (realpath(name, buf))
+			return strdup(buf);
+		return strdup(name);
+	}
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	const char *p = path;
+	for (;;) {
+		const char *colon = strchr(p, ':');
+		size_t n = colon ? (size_t)(colon - p) : strlen(p);
+		char cand[PATH_MAX];
+		int len = snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, n ? p : ".", name);
+		if (len > 0 && (size_t)len < sizeof(cand)) {
+			struct stat st;
+			if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0)
+				return strdup(cand);
+		}
+		if (!colon)
+			break;
+		p = colon + 1;
+	}
+	return NULL;
 }

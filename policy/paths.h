@@ -22,4 +22,8 @@ char *shunt_paths_file(enum shunt_dir which, const char *name);
 /* Home directory: $HOME, else the passwd entry; malloc'd or NULL. */
 char *shunt_paths_home(void);
 
+/* Resolves a program name through $PATH like execvp (a name with '/' is
+ * made absolute). malloc'd path of an executable regular file, or NULL. */
+char *shunt_paths_which(const char *name);
+
 #endif
