@@ -1,0 +1,515 @@
+/* gVisor runner: an OCI bundle per run (config.json, the host's own root
+ * read-only) handed to `runsc run`. runsc writes at its own file offset
+ * when stdout/stderr are regular files, so it always gets pipes and we
+ * copy through. */
+#include "gvisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cleanup.h"
+#include "fsutil.h"
+#include "paths.h"
+
+#define GVISOR_PROBE_SECONDS 4
+
+static char *gvisor_dir(const char *sub)
+{
+	return shunt_paths_file(SHUNT_DIR_RUNTIME, sub);
+}
+
+static int gvisor_find(char **out, struct shunt_error **err)
+{
+	const char *env = getenv("SHUNT_RUNSC");
+	char *p = env && *env ? strdup(env) : shunt_paths_which("runsc");
+	if (!p || access(p, X_OK) != 0) {
+		free(p);
+		return shunt_error_set(err, ENOENT,
+				       "runsc (gVisor) is not installed; install it with "
+				       "'apt-get install runsc', or use runtime: process");
+	}
+	*out = p;
+	return 0;
+}
+
+int shunt_gvisor_probe(struct shunt_error **err)
+{
+	_cleanup_free_ char *runsc = NULL;
+	return gvisor_find(&runsc, err);
+}
+
+static void json_kv_str(struct shunt_buf *b, const char *k, const char *v)
+{
+	shunt_buf_json_str(b, k, strlen(k));
+	shunt_buf_putc(b, ':');
+	shunt_buf_json_str(b, v, strlen(v));
+}
+
+static void json_mount(struct shunt_buf *b, bool *first, const char *dest, const char *type,
+		       const char *src, const char *opts)
+{
+	if (!*first)
+		shunt_buf_putc(b, ',');
+	*first = false;
+	shunt_buf_putc(b, '{');
+	json_kv_str(b, "destination", dest);
+	shunt_buf_putc(b, ',');
+	json_kv_str(b, "type", type);
+	shunt_buf_putc(b, ',');
+	json_kv_str(b, "source", src);
+	shunt_buf_puts(b, ",\"options\":[");
+	/* opts is a comma-separated list */
+	const char *p = opts;
+	bool f = true;
+	while (p && *p) {
+		const char *c = strchr(p, ',');
+		size_t n = c ? (size_t)(c - p) : strlen(p);
+		if (!f)
+			shunt_buf_putc(b, ',');
+		f = false;
+		shunt_buf_json_str(b, p, n);
+		p = c ? c + 1 : NULL;
+	}
+	shunt_buf_puts(b, "]}");
+}
+
+/* The OCI seccomp section: the Docker JSON format is accepted as-is by
+ * the OCI spec's field names, so a user's profile file is embedded. */
+static int gvisor_seccomp(const struct shunt_plan *plan, struct shunt_buf *b, struct shunt_error **err)
+{
+	if (!plan->seccomp_profile)
+		return 0;
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	if (shunt_fs_read(plan->seccomp_profile, 4 << 20, &data, &len, err) < 0)
+		return shunt_error_prefix(err, "seccomp profile: ");
+	shunt_buf_puts(b, ",\"seccomp\":");
+	shunt_buf_append(b, data, len);
+	return 1;
+}
+
+/* Builds config.json for the plan. */
+static int gvisor_config(const struct shunt_plan *plan, const char *bundle, bool rootless,
+			 struct shunt_buf *b, bool *oci_seccomp, struct shunt_error **err)
+{
+	shunt_buf_puts(b, "{\"ociVersion\":\"1.0.2\",\"process\":{\"terminal\":false,\"user\":{");
+	shunt_buf_printf(b, "\"uid\":%ld,\"gid\":%ld},\"args\":[", plan->uid >= 0 && !rootless ? plan->uid : 0L,
+			 plan->gid >= 0 && !rootless ? plan->gid : 0L);
+	for (size_t i = 0; plan->argv[i]; i++) {
+		if (i)
+			shunt_buf_putc(b, ',');
+		shunt_buf_json_str(b, plan->argv[i], strlen(plan->argv[i]));
+	}
+	shunt_buf_puts(b, "],\"env\":[");
+	for (size_t i = 0; plan->env && plan->env[i]; i++) {
+		if (i)
+			shunt_buf_putc(b, ',');
+		shunt_buf_json_str(b, plan->env[i], strlen(plan->env[i]));
+	}
+	shunt_buf_puts(b, "],");
+	json_kv_str(b, "cwd", plan->cwd ? plan->cwd : "/");
+	/* no capabilities at all inside */
+	shunt_buf_puts(b, ",\"capabilities\":{\"bounding\":[],\"effective\":[],\"inheritable\":[],"
+			  "\"permitted\":[],\"ambient\":[]},\"noNewPrivileges\":true,"
+			  "\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"hard\":4096,\"soft\":4096},"
+			  "{\"type\":\"RLIMIT_CORE\",\"hard\":0,\"soft\":0}]},");
+	shunt_buf_puts(b, "\"root\":{\"path\":\"/\",\"readonly\":true},\"hostname\":\"shunt-sandbox\",\"mounts\":[");
+	bool first = true;
+	json_mount(b, &first, "/proc", "proc", "proc", "");
+	json_mount(b, &first, "/dev", "tmpfs", "tmpfs", "nosuid,mode=755");
+	json_mount(b, &first, "/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro");
+	json_mount(b, &first, "/tmp", "tmpfs", "tmpfs", "nosuid,nodev,mode=1777");
+	json_mount(b, &first, "/dev/shm", "tmpfs", "tmpfs", "nosuid,nodev,mode=1777");
+	json_mount(b, &first, "/run", "tmpfs", "tmpfs", "nosuid,nodev,mode=755");
+	if (plan->workspace)
+		json_mount(b, &first, plan->workspace, "bind", plan->workspace,
+			   plan->workspace_rw ? "rbind,rw" : "rbind,ro");
+	char empty[4096];
+	snprintf(empty, sizeof(empty), "%s/empty", bundle);
+	for (size_t i = 0; i < plan->nmounts; i++) {
+		const struct shunt_mount *m = &plan->mounts[i];
+		if (!m->guest)
+			continue;
+		if (plan->workspace && m->kind == SHUNT_MOUNT_BIND && m->host &&
+		    strcmp(m->guest, plan->workspace) == 0)
+			continue; /* already mounted above */
+		switch (m->kind) {
+		case SHUNT_MOUNT_BIND:
+			if (m->host)
+				json_mount(b, &first, m->guest, "bind", m->host,
+					   m->read_only ? "rbind,ro" : "rbind,rw");
+			break;
+		case SHUNT_MOUNT_TMPFS:
+			json_mount(b, &first, m->guest, "tmpfs", "tmpfs", "nosuid,nodev,mode=700");
+			break;
+		case SHUNT_MOUNT_HIDE:
+			json_mount(b, &first, m->guest, "bind", empty, "bind,ro");
+			break;
+		}
+	}
+	shunt_buf_puts(b, "],\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\"},"
+			  "{\"type\":\"ipc\"},{\"type\":\"uts\"},{\"type\":\"mount\"}],\"resources\":{");
+	bool rf = true;
+	if (plan->mem_bytes) {
+		shunt_buf_printf(b, "\"memory\":{\"limit\":%llu}", plan->mem_bytes);
+		rf = false;
+	}
+	if (plan->cpus > 0) {
+		shunt_buf_printf(b, "%s\"cpu\":{\"quota\":%lld,\"period\":100000}", rf ? "" : ",",
+				 (long long)(plan->cpus * 100000));
+		rf = false;
+	}
+	if (plan->pids)
+		shunt_buf_printf(b, "%s\"pids\":{\"limit\":%u}", rf ? "" : ",", plan->pids);
+	shunt_buf_puts(b, "}");
+	int sc = gvisor_seccomp(plan, b, err);
+	if (sc < 0)
+		return -1;
+	*oci_seccomp = sc > 0;
+	shunt_buf_puts(b, "}}");
+	if (b->oom)
+		return shunt_error_set(err, ENOMEM, "out of memory building the OCI bundle");
+	return 0;
+}
+
+/* Pick the platform once: KVM only when a real guest boots within a
+ * deadline (a /dev/kvm that creates VMs but never runs them counts as
+ * unusable); the answer is cached per machine. */
+static const char *gvisor_platform(const char *runsc)
+{
+	const char *env = getenv("SHUNT_GVISOR_PLATFORM");
+	if (env && *env)
+		return env;
+	_cleanup_free_ char *cache = shunt_paths_file(SHUNT_DIR_CACHE, "gvisor-platform");
+	_cleanup_free_ char *cached = NULL;
+	struct shunt_error *e = NULL;
+	if (cache && shunt_fs_read(cache, 64, &cached, NULL, &e) == 0) {
+		if (strncmp(cached, "kvm", 3) == 0)
+			return "kvm";
+		if (strncmp(cached, "ptrace", 6) == 0)
+			return "ptrace";
+	}
+	shunt_error_free(&e);
+	const char *result = "ptrace";
+	if (access("/dev/kvm", R_OK | W_OK) == 0) {
+		/* a boot probe: runsc on kvm running /bin/true, with a deadline */
+		char dir[] = "/tmp/shunt-gvisor-probe.XXXXXX";
+		if (mkdtemp(dir)) {
+			char cfg[sizeof(dir) + 16], state[sizeof(dir) + 16];
+			snprintf(cfg, sizeof(cfg), "%s/config.json", dir);
+			snprintf(state, sizeof(state), "%s/state", dir);
+			static const char probe_cfg[] =
+				"{\"ociVersion\":\"1.0.2\",\"process\":{\"terminal\":false,\"user\":{\"uid\":0,"
+				"\"gid\":0},\"args\":[\"/bin/true\"],\"env\":[\"PATH=/usr/bin:/bin\"],"
+				"\"cwd\":\"/\"},\"root\":{\"path\":\"/\",\"readonly\":true},\"mounts\":[{"
+				"\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"}],\"linux\":{"
+				"\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\"},{\"type\":\"ipc\"},"
+				"{\"type\":\"uts\"},{\"type\":\"mount\"}]}}";
+			struct shunt_error *we = NULL;
+			if (shunt_fs_write_atomic(cfg, probe_cfg, sizeof(probe_cfg) - 1, 0644, &we) == 0) {
+				pid_t pid = fork();
+				if (pid == 0) {
+					int nul = open("/dev/null", O_RDWR);
+					dup2(nul, 0), dup2(nul, 1), dup2(nul, 2);
+					setpgid(0, 0);
+					execl(runsc, "runsc", "--root", state, "--platform=kvm", "--network=none",
+					      "--ignore-cgroups", getuid() ? "--rootless" : "--network=none", "run",
+					      "--bundle", dir, "shunt-kvm-probe", (char *)NULL);
+					_exit(127);
+				}
+				int st = 0;
+				bool done = false;
+				for (int i = 0; pid > 0 && i < GVISOR_PROBE_SECONDS * 20; i++) {
+					if (waitpid(pid, &st, WNOHANG) == pid) {
+						done = true;
+						break;
+					}
+					struct timespec ts = {0, 50 * 1000 * 1000};
+					nanosleep(&ts, NULL);
+				}
+				if (pid > 0 && !done) {
+					kill(-pid, SIGKILL);
+					waitpid(pid, &st, 0);
+				}
+				if (done && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+					result = "kvm";
+				/* leftover sandbox of a hung probe */
+				pid_t k = fork();
+				if (k == 0) {
+					int nul = open("/dev/null", O_RDWR);
+					dup2(nul, 1), dup2(nul, 2);
+					execl(runsc, "runsc", "--root", state, "delete", "-force", "shunt-kvm-probe",
+					      (char *)NULL);
+					_exit(127);
+				}
+				if (k > 0)
+					waitpid(k, NULL, 0);
+			}
+			shunt_error_free(&we);
+			shunt_fs_rmtree(dir, &we);
+			shunt_error_free(&we);
+		}
+	}
+	if (cache) {
+		_cleanup_free_ char *dir = shunt_paths_dir(SHUNT_DIR_CACHE);
+		struct shunt_error *we = NULL;
+		if (dir && shunt_fs_mkdirs(dir, 0700, &we) == 0)
+			shunt_fs_write_atomic(cache, result, strlen(result), 0600, &we);
+		shunt_error_free(&we);
+	}
+	return result;
+}
+
+/* Runs runsc with args; stdout/stderr to /dev/null. Returns exit status. */
+static int runsc_quiet(char *const argv[])
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+		dup2(nul, 0), dup2(nul, 1), dup2(nul, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static void gvisor_destroy(const char *runsc, const char *state, const char *id, const char *bundle)
+{
+	char *kill_argv[] = {(char *)runsc, "--root", (char *)state, "kill", (char *)id, "KILL", NULL};
+	char *del_argv[] = {(char *)runsc, "--root", (char *)state, "delete", "-force", (char *)id, NULL};
+	runsc_quiet(kill_argv);
+	runsc_quiet(del_argv);
+	struct shunt_error *e = NULL;
+	shunt_fs_rmtree(bundle, &e);
+	shunt_error_free(&e);
+}
+
+/* Removes bundles of runs whose shunt process is gone (killed mid-run). */
+int shunt_gvisor_sweep(const char *runsc, const char *bundles, const char *state)
+{
+	_cleanup_closedir_ DIR *d = opendir(bundles);
+	if (!d)
+		return 0;
+	int swept = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char dir[4300], pidfile[sizeof(dir) + 16];
+		snprintf(dir, sizeof(dir), "%s/%s", bundles, de->d_name);
+		snprintf(pidfile, sizeof(pidfile), "%s/owner", dir);
+		_cleanup_free_ char *txt = NULL;
+		struct shunt_error *e = NULL;
+		long owner = 0;
+		if (shunt_fs_read(pidfile, 64, &txt, NULL, &e) == 0)
+			owner = strtol(txt, NULL, 10);
+		shunt_error_free(&e);
+		if (owner > 0 && (kill((pid_t)owner, 0) == 0 || errno == EPERM))
+			continue;
+		gvisor_destroy(runsc, state, de->d_name, dir);
+		swept++;
+	}
+	return swept;
+}
+
+static volatile sig_atomic_t forward_sig;
+static void on_signal(int sig)
+{
+	forward_sig = sig;
+}
+
+static int copy_out(int from, int to)
+{
+	char buf[65536];
+	ssize_t n = read(from, buf, sizeof(buf));
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 1 : -1;
+	if (n == 0)
+		return 0;
+	for (ssize_t off = 0; off < n;) {
+		ssize_t w = write(to, buf + off, (size_t)(n - off));
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return 1; /* reader gone: keep draining so runsc isn't blocked */
+		}
+		off += w;
+	}
+	return 1;
+}
+
+int shunt_gvisor_run(const struct shunt_plan *plan, int *status, struct shunt_error **err)
+{
+	_cleanup_free_ char *runsc = NULL;
+	if (gvisor_find(&runsc, err) < 0)
+		return -1;
+	if (plan->network == SHUNT_NET_RESTRICTED && plan->allow_hosts.n > 0)
+		return shunt_error_set(err, ENOSYS,
+				       "network allowlist (%zu hosts) needs the filtering proxy, which is not "
+				       "available yet; use --network none or --network full",
+				       plan->allow_hosts.n);
+	_cleanup_free_ char *bundles = gvisor_dir("gvisor");
+	_cleanup_free_ char *state = gvisor_dir("gvisor-state");
+	if (!bundles || !state)
+		return shunt_error_set(err, ENOMEM, "out of memory");
+	if (shunt_fs_mkdirs(bundles, 0700, err) < 0 || shunt_fs_mkdirs(state, 0700, err) < 0)
+		return -1;
+	shunt_gvisor_sweep(runsc, bundles, state);
+
+	char id[64], bundle[4300];
+	snprintf(id, sizeof(id), "shunt-%s", plan->run_id[0] ? plan->run_id : "run");
+	snprintf(bundle, sizeof(bundle), "%s/%s", bundles, id);
+	if (mkdir(bundle, 0700) < 0)
+		return shunt_error_sys(err, errno, "creating bundle %s", bundle);
+	char path[sizeof(bundle) + 32];
+	char owner[32];
+	snprintf(owner, sizeof(owner), "%d\n", (int)getpid());
+	snprintf(path, sizeof(path), "%s/owner", bundle);
+	if (shunt_fs_write_atomic(path, owner, strlen(owner), 0600, err) < 0)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/empty", bundle);
+	if (shunt_fs_write_atomic(path, "", 0, 0400, err) < 0)
+		goto fail;
+	bool rootless = getuid() != 0;
+	bool oci_seccomp = false;
+	struct shunt_buf cfg = {0};
+	if (gvisor_config(plan, bundle, rootless, &cfg, &oci_seccomp, err) < 0) {
+		shunt_buf_free(&cfg);
+		goto fail;
+	}
+	snprintf(path, sizeof(path), "%s/config.json", bundle);
+	int wr = shunt_fs_write_atomic(path, cfg.data, cfg.len, 0600, err);
+	shunt_buf_free(&cfg);
+	if (wr < 0)
+		goto fail;
+
+	const char *platform = gvisor_platform(runsc);
+	char platform_arg[64];
+	snprintf(platform_arg, sizeof(platform_arg), "--platform=%s", platform);
+	const char *net = plan->network == SHUNT_NET_FULL ? "--network=host" : "--network=none";
+	char *argv[16];
+	int n = 0;
+	argv[n++] = runsc;
+	argv[n++] = "--root";
+	argv[n++] = state;
+	argv[n++] = platform_arg;
+	argv[n++] = (char *)net;
+	if (rootless) {
+		argv[n++] = "--rootless";
+		argv[n++] = "--ignore-cgroups";
+	}
+	if (oci_seccomp)
+		argv[n++] = "--oci-seccomp";
+	argv[n++] = "run";
+	argv[n++] = "--bundle";
+	argv[n++] = bundle;
+	argv[n++] = id;
+	argv[n] = NULL;
+
+	int out[2] = {-1, -1}, errp[2] = {-1, -1};
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+		shunt_error_sys(err, errno, "pipe");
+		goto fail;
+	}
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		shunt_error_sys(err, errno, "fork");
+		goto fail;
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(125);
+		dup2(out[1], 1);
+		dup2(errp[1], 2);
+		execv(runsc, argv);
+		_exit(127);
+	}
+	close(out[1]);
+	close(errp[1]);
+	struct sigaction sa = {.sa_handler = on_signal}, oint, oterm, ohup;
+	sigaction(SIGINT, &sa, &oint);
+	sigaction(SIGTERM, &sa, &oterm);
+	sigaction(SIGHUP, &sa, &ohup);
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	struct pollfd pfd[2] = {{out[0], POLLIN, 0}, {errp[0], POLLIN, 0}};
+	int open_fds = 2;
+	bool timed_out = false;
+	while (open_fds > 0) {
+		int r = poll(pfd, 2, 200);
+		if (forward_sig) {
+			char sig[16];
+			snprintf(sig, sizeof(sig), "%d", (int)forward_sig);
+			char *kargv[] = {runsc, "--root", state, "kill", id, sig, NULL};
+			runsc_quiet(kargv);
+			forward_sig = 0;
+		}
+		if (plan->timeout && !timed_out) {
+			struct timespec now;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (now.tv_sec - start.tv_sec >= (time_t)plan->timeout) {
+				timed_out = true;
+				char *kargv[] = {runsc, "--root", state, "kill", "--all", id, "KILL", NULL};
+				runsc_quiet(kargv);
+			}
+		}
+		if (r <= 0)
+			continue;
+		for (int i = 0; i < 2; i++) {
+			if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (copy_out(pfd[i].fd, i == 0 ? 1 : 2) <= 0) {
+				close(pfd[i].fd);
+				pfd[i].fd = -1;
+				open_fds--;
+			}
+		}
+	}
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	sigaction(SIGINT, &oint, NULL);
+	sigaction(SIGTERM, &oterm, NULL);
+	sigaction(SIGHUP, &ohup, NULL);
+	gvisor_destroy(runsc, state, id, bundle);
+	if (timed_out) {
+		fprintf(stderr, "shunt: timed out after %u s; the sandbox was killed\n", plan->timeout);
+		*status = 124;
+		return 0;
+	}
+	if (WIFEXITED(st))
+		*status = WEXITSTATUS(st);
+	else if (WIFSIGNALED(st))
+		*status = 128 + WTERMSIG(st);
+	else
+		*status = 1;
+	return 0;
+fail:
+	gvisor_destroy(runsc, state, id, bundle);
+	return -1;
+}
+
+/* The plan as runsc would see it, for --dry-run. */
+int shunt_gvisor_describe(const struct shunt_plan *plan, struct shunt_buf *out, struct shunt_error **err)
+{
+	bool oci = false;
+	return gvisor_config(plan, "<bundle>", getuid() != 0, out, &oci, err);
+}

@@ -1,0 +1,23 @@
+/* The gVisor (runsc) runner. */
+#ifndef SHUNT_GVISOR_H
+#define SHUNT_GVISOR_H
+
+#include "buf.h"
+#include "runner.h"
+
+/* 0 when runsc is installed; -1 with how to install it. */
+int shunt_gvisor_probe(struct shunt_error **err);
+
+/* Runs the plan in a fresh OCI bundle under runsc; *status is the
+ * command's exit code (128+N for a signal, 124 on timeout). -1 when the
+ * sandbox could not be set up: the command did not run. */
+int shunt_gvisor_run(const struct shunt_plan *plan, int *status, struct shunt_error **err);
+
+/* Removes the bundles and containers of runs whose shunt died; returns
+ * how many it removed. */
+int shunt_gvisor_sweep(const char *runsc, const char *bundles, const char *state);
+
+/* Appends the config.json the plan would produce (for --dry-run). */
+int shunt_gvisor_describe(const struct shunt_plan *plan, struct shunt_buf *out, struct shunt_error **err);
+
+#endif
