@@ -39,7 +39,8 @@ PRELOAD_SRC := $(sort $(wildcard preload/*.c))
 RULE_PACKS  := $(sort $(wildcard policy/rules/*.yaml))
 
 POLICY_OBJ  := $(POLICY_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/rules_embedded.o
-SANDBOX_OBJ := $(SANDBOX_SRC:%.c=$(BUILD)/obj/%.o)
+SECURITY_JSON := $(sort $(wildcard sandbox/security/*.json))
+SANDBOX_OBJ := $(SANDBOX_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/security_embedded.o
 HOOK_OBJ    := $(HOOK_SRC:%.c=$(BUILD)/obj/%.o)
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(BUILD)/obj/%.o)
 
@@ -67,6 +68,15 @@ $(BUILD)/gen/rules_embedded.c: $(RULE_PACKS) tests/tools/embed.sh
 	sh tests/tools/embed.sh $(RULE_PACKS) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/obj/gen/rules_embedded.o: $(BUILD)/gen/rules_embedded.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wno-overlength-strings -c $< -o $@
+
+# Built-in seccomp profiles, embedded the same way.
+$(BUILD)/gen/security_embedded.c: $(SECURITY_JSON) sandbox/embed_security.sh
+	@mkdir -p $(dir $@)
+	sh sandbox/embed_security.sh $(SECURITY_JSON) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/security_embedded.o: $(BUILD)/gen/security_embedded.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Wno-overlength-strings -c $< -o $@
 

@@ -80,6 +80,14 @@ int shunt_rule_match(const struct shunt_rule *r, const char *subject, size_t len
 /* True when r may apply to a command whose program basename is prog. */
 bool shunt_rule_applies_to(const struct shunt_rule *r, const char *prog);
 
+/* Checks one rule example the way `shunt rules test` and the unit test do:
+ * lexes line with home "/home/user" and cwd = workspace =
+ * "/home/user/project", then matches r against each simple command's norm
+ * (honouring the programs prefilter) or, for scope line, the normalised
+ * line when any command passes the prefilter. Returns 1 when it matches,
+ * 0 when not, -ENOMEM when the arena ran out. Allocates only from a. */
+int shunt_rule_test_line(const struct shunt_rule *r, const char *line, struct shunt_arena *a);
+
 /* Frees all rules (NULL-safe). */
 void shunt_ruleset_free(struct shunt_ruleset *rs);
 

@@ -47,23 +47,3 @@ WEAK char *shunt_config_workspace_root(const char *cwd)
 {
 	return strdup(cwd);
 }
-WEAK int shunt_rules_load_embedded(struct shunt_ruleset *rs, struct shunt_error **err)
-{
-	return 0;
-}
-WEAK int shunt_rules_load_file(struct shunt_ruleset *rs, const char *path, struct shunt_error **err)
-{
-	return shunt_error_set(err, ENOSYS, "rule files are not supported yet");
-}
-WEAK int shunt_rule_match(const struct shunt_rule *r, const char *subject, size_t len,
-			  struct shunt_arena *a, size_t *so, size_t *eo)
-{
-	return 2;
-}
-WEAK bool shunt_rule_applies_to(const struct shunt_rule *r, const char *prog)
-{
-	return true;
-}
-WEAK void shunt_ruleset_free(struct shunt_ruleset *rs)
-{
-}

@@ -1,0 +1,45 @@
+/* Resource limits for sandboxed commands: cgroup v2 (delegated) or v1
+ * (memory/pids/cpu hierarchies, as root), with rlimits as the fallback. */
+#ifndef SHUNT_CGROUP_H
+#define SHUNT_CGROUP_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+struct shunt_cgroup {
+	char path[4096]; /* v2: the cgroup dir; v1: the memory hierarchy dir */
+	int version;     /* 1 or 2; 0 when not set up */
+	bool active;
+	/* v1 only: the other hierarchies created ("" when not used). */
+	char pids_path[4096];
+	char cpu_path[4096];
+};
+
+/* Creates cgroup "shunt-<name>" with memory.max = mem_bytes (swap 0),
+ * cpu quota = cpus cores, pids.max = pids (0 = leave unlimited).
+ * Returns 0 when active, 1 when cgroups are not writable here (caller
+ * uses shunt_rlimits_apply; cg->active is false), -1 on a real error. */
+int shunt_cgroup_setup(struct shunt_cgroup *cg, const char *name, unsigned long long mem_bytes, double cpus,
+		       unsigned pids, struct shunt_error **err);
+
+/* Moves pid into the cgroup (all hierarchies). No-op (0) when not active.
+ * Async-signal-safe (open/write/close only), so a child may attach
+ * itself with getpid(); err may then be NULL. */
+int shunt_cgroup_attach(struct shunt_cgroup *cg, pid_t pid, struct shunt_error **err);
+
+/* Kills whatever is left in the cgroup and removes it. NULL-safe,
+ * idempotent; never fails (leftovers are best effort). */
+void shunt_cgroup_destroy(struct shunt_cgroup *cg);
+
+/* In the child: RLIMIT_AS = mem_bytes (raised to a floor of 256 MiB so
+ * runtimes that reserve address space still start; 0 = unlimited),
+ * RLIMIT_NPROC = pids (per real uid, so it counts the user's other
+ * processes too, even inside a user namespace), RLIMIT_CPU =
+ * cpu_seconds (0 = unlimited), RLIMIT_CORE = 0. Async-signal-safe when
+ * err is NULL. */
+int shunt_rlimits_apply(unsigned long long mem_bytes, unsigned cpu_seconds, unsigned pids,
+			struct shunt_error **err);
+
+#endif
