@@ -41,13 +41,14 @@ RULE_PACKS  := $(sort $(wildcard policy/rules/*.yaml))
 POLICY_OBJ  := $(POLICY_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/rules_embedded.o
 SECURITY_JSON := $(sort $(wildcard sandbox/security/*.json))
 SANDBOX_OBJ := $(SANDBOX_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/security_embedded.o
-HOOK_OBJ    := $(HOOK_SRC:%.c=$(BUILD)/obj/%.o)
+HOOK_OBJ    := $(HOOK_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/shells_embedded.o
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(BUILD)/obj/%.o)
 
 POLICY_LIB  := $(BUILD)/lib/libshunt-policy.a
 SANDBOX_LIB := $(BUILD)/lib/libshunt-sandbox.a
 SHUNT_BIN   := $(BUILD)/bin/shunt
 PRELOAD_SO  := $(BUILD)/lib/libshunt-preload.so
+PRELOAD_SNAP_OBJ := $(BUILD)/obj/gen/default_snap.o
 
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -68,6 +69,16 @@ $(BUILD)/gen/rules_embedded.c: $(RULE_PACKS) tests/tools/embed.sh
 	sh tests/tools/embed.sh $(RULE_PACKS) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/obj/gen/rules_embedded.o: $(BUILD)/gen/rules_embedded.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wno-overlength-strings -c $< -o $@
+
+# The shell hooks are embedded so `shunt init` works from the build tree.
+SHELL_HOOKS := shells/shunt.bash shells/shunt.zsh
+$(BUILD)/gen/shells_embedded.c: $(SHELL_HOOKS) shells/embed.sh
+	@mkdir -p $(dir $@)
+	sh shells/embed.sh $(SHELL_HOOKS) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/shells_embedded.o: $(BUILD)/gen/shells_embedded.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Wno-overlength-strings -c $< -o $@
 
@@ -95,10 +106,23 @@ $(SHUNT_BIN): $(HOOK_OBJ) $(SANDBOX_LIB) $(POLICY_LIB)
 
 # The shim links PCRE2 statically and hides it; it never links libyaml,
 # libseccomp or libcurl.
-$(PRELOAD_SO): $(PRELOAD_OBJ) $(POLICY_LIB) preload/shim.map
+$(PRELOAD_SO): $(PRELOAD_OBJ) $(PRELOAD_SNAP_OBJ) $(POLICY_LIB) preload/shim.map
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -shared -Wl,--version-script=preload/shim.map -Wl,--exclude-libs,ALL \
-		-Wl,--gc-sections -Wl,-z,now -o $@ $(PRELOAD_OBJ) $(POLICY_LIB) $(PCRE2_A) -ldl -lpthread
+		-Wl,--gc-sections -Wl,-z,now -o $@ $(PRELOAD_OBJ) $(PRELOAD_SNAP_OBJ) $(POLICY_LIB) $(PCRE2_A) -ldl -lpthread
+
+# The shim embeds the default policy snapshot (built-in config + rules, no
+# user files, no trust) for users who have no snapshot yet.
+$(BUILD)/gen/default.snap: $(SHUNT_BIN)
+	@mkdir -p $(dir $@)
+	env -u LD_PRELOAD -u SHUNT_SNAPSHOT $(SHUNT_BIN) snapshot --default --output $@ >/dev/null
+
+$(BUILD)/gen/default_snap.S: $(BUILD)/gen/default.snap
+	printf '\t.section .rodata\n\t.balign 16\n\t.globl shunt_default_snap\n\t.hidden shunt_default_snap\nshunt_default_snap:\n\t.incbin "%s"\n\t.globl shunt_default_snap_end\n\t.hidden shunt_default_snap_end\nshunt_default_snap_end:\n\t.section .note.GNU-stack,"",@progbits\n' '$(abspath $<)' > $@
+
+$(PRELOAD_SNAP_OBJ): $(BUILD)/gen/default_snap.S $(BUILD)/gen/default.snap
+	@mkdir -p $(dir $@)
+	$(CC) -c $< -o $@
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/tap.h $(SANDBOX_LIB) $(POLICY_LIB)
 	@mkdir -p $(dir $@)

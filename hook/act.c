@@ -268,6 +268,7 @@ static int act_sandbox(struct shunt_ctx *ctx, const struct shunt_act_req *r,
 		else
 			fprintf(stderr, "shunt: set sandbox.runtime: process in your config to use the "
 					"built-in process sandbox\n");
+		shunt_record_unrun(ctx, r->source, cmd, d, "no-runner");
 		return EXIT_NOSANDBOX;
 	}
 	struct shunt_error *perr = NULL;
@@ -276,13 +277,16 @@ static int act_sandbox(struct shunt_ctx *ctx, const struct shunt_act_req *r,
 				"shunt: the command was not run (run 'shunt doctor' for details)\n",
 			cmd, runner->name, perr ? perr->msg : "unknown reason");
 		shunt_error_free(&perr);
+		shunt_record_unrun(ctx, r->source, cmd, d, "runner-unavailable");
 		return EXIT_NOSANDBOX;
 	}
 	struct shunt_plan plan;
 	struct shunt_decision dd = *d;
 	dd.runtime = rt;
-	if (act_plan(ctx, r, &dd, profile, rt, &plan, err) < 0)
+	if (act_plan(ctx, r, &dd, profile, rt, &plan, err) < 0) {
+		shunt_record_unrun(ctx, r->source, cmd, d, "bad-plan");
 		return -1;
+	}
 	if (weaker)
 		plan.accept_weaker_isolation = true;
 	struct shunt_buf b = {0};

@@ -13,16 +13,16 @@
 #include "rules.h"
 
 static const char rules_usage[] =
-	"usage: shunt rules list [--json]\n"
-	"       shunt rules lint [FILE...]\n"
-	"       shunt rules test [FILE...]\n"
-	"list  shows every loaded rule: id, risk, action/profile, tags, description and pack.\n"
-	"lint  loads the built-in packs and the configured rule files (or only the named\n"
-	"      FILEs) and reports errors as file:line:col; warns about rules without\n"
-	"      examples or without a programs prefilter. Exit 2 on an error.\n"
-	"test  checks every example of every rule (match and nomatch); prints failures and\n"
-	"      \"N examples, N failed\". Exit 1 when an example fails, 2 on a load error.\n"
-	"Without FILEs, the built-in packs and the config's `rules:` files are used.\n";
+    "usage: shunt rules list [--json]\n"
+    "       shunt rules lint [FILE...]\n"
+    "       shunt rules test [FILE...]\n"
+    "list  shows every loaded rule: id, risk, action/profile, tags, description and pack.\n"
+    "lint  loads the built-in packs and the configured rule files (or only the named\n"
+    "      FILEs) and reports errors as file:line:col; warns about rules without\n"
+    "      examples or without a programs prefilter. Exit 2 on an error.\n"
+    "test  checks every example of every rule (match and nomatch); prints failures and\n"
+    "      \"N examples, N failed\". Exit 1 when an example fails, 2 on a load error.\n"
+    "Without FILEs, the built-in packs and the config's `rules:` files are used.\n";
 
 /* Loads the named files, or the embedded packs plus the configured ones. */
 static int load_rules(struct shunt_ruleset *rs, char **files, int nfiles, struct shunt_error **err)
@@ -95,7 +95,8 @@ static int rules_list(const struct shunt_ruleset *rs, bool json)
 			put_json_field(&b, "risk", shunt_risk_name(r->risk));
 			put_json_field(&b, "action", action);
 			put_json_field(&b, "profile", profile);
-			put_json_field(&b, "scope", r->scope == SHUNT_SCOPE_LINE ? "line" : "command");
+			put_json_field(&b, "scope",
+				       r->scope == SHUNT_SCOPE_LINE ? "line" : "command");
 			shunt_buf_puts(&b, ",\"programs\":");
 			put_strv(&b, r->programs, r->nprograms, true);
 			shunt_buf_puts(&b, ",\"tags\":");
@@ -105,8 +106,9 @@ static int rules_list(const struct shunt_ruleset *rs, bool json)
 			put_json_field(&b, "pack", r->file);
 			shunt_buf_printf(&b, ",\"line\":%d}", r->line);
 		} else {
-			shunt_buf_printf(&b, "%-28s %-8s %-7s %-15s ", r->id, shunt_risk_name(r->risk),
-					 action ? action : "-", profile ? profile : "-");
+			shunt_buf_printf(&b, "%-28s %-8s %-7s %-15s ", r->id,
+					 shunt_risk_name(r->risk), action ? action : "-",
+					 profile ? profile : "-");
 			put_strv(&b, r->tags, r->ntags, false);
 			shunt_buf_printf(&b, "  %s  [%s:%d]\n", r->description, r->file, r->line);
 		}
@@ -120,10 +122,34 @@ static int rules_list(const struct shunt_ruleset *rs, bool json)
 	return 0;
 }
 
+/* True when pat has a '|' outside any group or class: then only one
+ * branch is anchored. */
+static bool top_level_alternation(const char *pat)
+{
+	int depth = 0;
+	bool cls = false;
+	for (const char *p = pat; *p; p++) {
+		if (*p == '\\' && p[1]) {
+			p++;
+		} else if (cls) {
+			cls = *p != ']';
+		} else if (*p == '[') {
+			cls = true;
+		} else if (*p == '(') {
+			depth++;
+		} else if (*p == ')') {
+			depth--;
+		} else if (*p == '|' && depth == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* A pattern like '^rm\s' or '^(?:curl|wget)' names its program. */
 static bool anchored_to_program(const char *pat)
 {
-	if (pat[0] != '^')
+	if (pat[0] != '^' || top_level_alternation(pat))
 		return false;
 	pat++;
 	if (strncmp(pat, "(?:", 3) == 0)
@@ -139,8 +165,8 @@ static int rules_lint(const struct shunt_ruleset *rs)
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct shunt_rule *r = &rs->rules[i];
 		if (r->nex_match == 0 || r->nex_nomatch == 0) {
-			printf("%s:%d:%d: warning: rule '%s' has no %s examples\n", r->file, r->line,
-			       r->col, r->id, r->nex_match == 0 ? "match" : "nomatch");
+			printf("%s:%d:%d: warning: rule '%s' has no %s examples\n", r->file,
+			       r->line, r->col, r->id, r->nex_match == 0 ? "match" : "nomatch");
 			warnings++;
 		}
 		if (r->nprograms == 0 && r->scope == SHUNT_SCOPE_COMMAND &&
@@ -173,8 +199,10 @@ static int rules_test(const struct shunt_ruleset *rs, struct shunt_error **err)
 				total++;
 				if (got != want) {
 					failed++;
-					printf("FAIL %s (%s:%d): %s example %s\n", r->id, r->file,
-					       r->line, want ? "match" : "nomatch", ex[j]);
+					/* long examples (limit tests) are cut */
+					printf("FAIL %s (%s:%d): %s example %.200s%s\n", r->id,
+					       r->file, r->line, want ? "match" : "nomatch", ex[j],
+					       strlen(ex[j]) > 200 ? "..." : "");
 				}
 			}
 		}

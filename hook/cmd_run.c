@@ -1,9 +1,289 @@
-/* shunt run (not implemented yet). */
+/* shunt run: run a command in a sandbox, with options over the config.
+ * Only the config is loaded (no rules), to keep start-up lean. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "buf.h"
 #include "commands.h"
+#include "config.h"
+#include "runner.h"
+
+static const char help[] =
+    "usage: shunt run [options] -- ARGV...\n"
+    "\n"
+    "Runs ARGV in a sandbox. Options left out come from the config and the profile.\n"
+    "\n"
+    "  --profile P            READ_ONLY | WORKSPACE_WRITE (default) | SYSTEM_WRITE | GODMODE\n"
+    "  --runtime R            process (built in); others are not available yet\n"
+    "  --workspace DIR        default: the git top level of the current directory, else it\n"
+    "  --network M            none | allowlist | full. READ_ONLY defaults to none; otherwise\n"
+    "                         the config's network_mode, else the security level's. The level's\n"
+    "                         'restricted' with an empty allowlist means no hosts: none. An\n"
+    "                         allowlist with hosts needs the filtering proxy and is refused\n"
+    "                         (fail closed) by the process runner for now.\n"
+    "  --allow-host H         add H to the allowlist (repeatable)\n"
+    "  --timeout S            kill the command after S seconds (exit 124)\n"
+    "  --mem SIZE             memory limit, e.g. 256M, 2G\n"
+    "  --cpus N               CPU quota in cores\n"
+    "  --pids N               process limit\n"
+    "  --uid N, --gid N       identity inside the sandbox (default: yours)\n"
+    "  --seccomp-profile FILE a Docker-format seccomp profile\n"
+    "  --env NAME[=VALUE]     pass NAME through (or set it); repeatable\n"
+    "  --bind HOST:GUEST[:ro] extra bind mount; repeatable\n"
+    "  --keep-changes DIR     SYSTEM_WRITE/GODMODE: keep the overlay's upper layer in DIR\n"
+    "  --i-accept-weaker-isolation\n"
+    "                         allow SYSTEM_WRITE/GODMODE on the process runner (a throwaway\n"
+    "                         overlay root on the host kernel instead of a microVM)\n"
+    "  --dry-run              print the resolved plan and run nothing\n"
+    "  --json                 with --dry-run: the plan as JSON\n"
+    "\n"
+    "Exit status: the command's (128+N when killed by signal N); 124 on timeout; 125 when\n"
+    "the sandbox could not be set up (the command did not run); 126/127 when ARGV could\n"
+    "not be executed; 2 for usage errors.\n";
+
+static int parse_size(const char *s, long long *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || v < 0)
+		return -1;
+	double mul = 1;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		mul = 1024.0;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		mul = 1024.0 * 1024;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		mul = 1024.0 * 1024 * 1024;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		mul = 1024.0 * 1024 * 1024 * 1024;
+		end++;
+		break;
+	default:
+		break;
+	}
+	if (*end == 'i' || *end == 'b' || *end == 'B')
+		end++;
+	if (*end == 'B')
+		end++;
+	if (*end)
+		return -1;
+	*out = (long long)(v * mul);
+	return 0;
+}
+
+static int parse_long(const char *s, long min, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static void free_opts(struct shunt_plan_opts *o)
+{
+	shunt_strv_free(&o->allow_hosts);
+	shunt_strv_free(&o->env_names);
+	shunt_strv_free(&o->binds);
+}
+
+static int parse(int argc, char **argv, struct shunt_plan_opts *o, long *pids, bool *dry,
+		 bool *json, char ***cmd, struct shunt_error **err)
+{
+	int i;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (a[0] != '-')
+			break; /* the command starts here */
+		if (strcmp(a, "--dry-run") == 0) {
+			*dry = true;
+			continue;
+		}
+		if (strcmp(a, "--json") == 0) {
+			*json = true;
+			continue;
+		}
+		if (strcmp(a, "--i-accept-weaker-isolation") == 0) {
+			o->accept_weaker_isolation = true;
+			continue;
+		}
+		if (i + 1 >= argc)
+			return shunt_args_usage(
+			    err, "%s needs a value (or unknown option; see --help)", a);
+		const char *v = argv[++i];
+		long n;
+		long long sz;
+		if (strcmp(a, "--profile") == 0) {
+			if ((o->profile = shunt_profile_parse(v)) < 0)
+				return shunt_args_usage(err, "unknown profile '%s'", v);
+		} else if (strcmp(a, "--runtime") == 0) {
+			if ((o->runtime = shunt_runtime_parse(v)) < 0)
+				return shunt_args_usage(err, "unknown runtime '%s'", v);
+		} else if (strcmp(a, "--workspace") == 0) {
+			o->workspace = v;
+		} else if (strcmp(a, "--network") == 0) {
+			if (strcmp(v, "allowlist") == 0 || strcmp(v, "restricted") == 0)
+				o->network = SHUNT_NET_RESTRICTED;
+			else if (strcmp(v, "none") == 0)
+				o->network = SHUNT_NET_NONE;
+			else if (strcmp(v, "full") == 0)
+				o->network = SHUNT_NET_FULL;
+			else
+				return shunt_args_usage(
+				    err, "--network: none, allowlist or full, not '%s'", v);
+		} else if (strcmp(a, "--allow-host") == 0) {
+			if (shunt_strv_push(&o->allow_hosts, v) < 0)
+				return shunt_error_set(err, ENOMEM, "out of memory");
+		} else if (strcmp(a, "--timeout") == 0) {
+			if (parse_long(v, 0, &o->timeout) < 0)
+				return shunt_args_usage(err, "--timeout: seconds, not '%s'", v);
+		} else if (strcmp(a, "--mem") == 0) {
+			if (parse_size(v, &sz) < 0 || sz < 1)
+				return shunt_args_usage(err, "--mem: a size like 256M, not '%s'",
+							v);
+			o->mem_bytes = sz;
+		} else if (strcmp(a, "--cpus") == 0) {
+			char *end;
+			o->cpus = strtod(v, &end);
+			if (end == v || *end || !(o->cpus > 0))
+				return shunt_args_usage(err, "--cpus: a positive number, not '%s'",
+							v);
+		} else if (strcmp(a, "--pids") == 0) {
+			if (parse_long(v, 1, pids) < 0)
+				return shunt_args_usage(err, "--pids: a positive number, not '%s'",
+							v);
+		} else if (strcmp(a, "--uid") == 0) {
+			if (parse_long(v, 0, &n) < 0)
+				return shunt_args_usage(err, "--uid: a number, not '%s'", v);
+			o->uid = n;
+		} else if (strcmp(a, "--gid") == 0) {
+			if (parse_long(v, 0, &n) < 0)
+				return shunt_args_usage(err, "--gid: a number, not '%s'", v);
+			o->gid = n;
+		} else if (strcmp(a, "--seccomp-profile") == 0) {
+			o->seccomp_profile = v;
+		} else if (strcmp(a, "--env") == 0) {
+			if (shunt_strv_push(&o->env_names, v) < 0)
+				return shunt_error_set(err, ENOMEM, "out of memory");
+		} else if (strcmp(a, "--bind") == 0) {
+			if (shunt_strv_push(&o->binds, v) < 0)
+				return shunt_error_set(err, ENOMEM, "out of memory");
+		} else if (strcmp(a, "--keep-changes") == 0) {
+			o->keep_changes = v;
+		} else {
+			return shunt_args_usage(err, "unknown option '%s' (see shunt run --help)",
+						a);
+		}
+	}
+	if (i >= argc)
+		return shunt_args_usage(err, "no command given: shunt run [options] -- ARGV...");
+	*cmd = &argv[i];
+	return 0;
+}
 
 int shunt_cmd_run(int argc, char **argv, struct shunt_error **err)
 {
-	(void)argc;
-	(void)argv;
-	return shunt_error_set(err, 0, "not implemented yet");
+	if (shunt_cmd_wants_help(argc, argv)) {
+		fputs(help, stdout);
+		return 0;
+	}
+	struct shunt_plan_opts o = {.profile = -1,
+				    .runtime = -1,
+				    .network = -1,
+				    .timeout = -1,
+				    .mem_bytes = -1,
+				    .cpus = -1,
+				    .uid = -1,
+				    .gid = -1};
+	long pids = -1;
+	bool dry = false, json = false;
+	char **cmd = NULL;
+	if (parse(argc, argv, &o, &pids, &dry, &json, &cmd, err) < 0) {
+		free_opts(&o);
+		return -1;
+	}
+
+	/* the workspace's .shunt.yaml is a config layer */
+	char cwd[PATH_MAX];
+	char *ws = NULL;
+	if (o.workspace)
+		ws = realpath(o.workspace, NULL);
+	else if (getcwd(cwd, sizeof(cwd)))
+		ws = shunt_config_workspace_root(cwd);
+	struct shunt_config_opts copts = {.workspace = ws};
+	const char *nosys = getenv("SHUNT_NO_SYSTEM_CONFIG");
+	copts.no_system = nosys && strcmp(nosys, "1") == 0;
+	struct shunt_config cfg;
+	int rc = shunt_config_load(&cfg, &copts, err);
+	free(ws);
+	if (rc < 0) {
+		free_opts(&o);
+		return -1;
+	}
+
+	struct shunt_plan plan;
+	rc = shunt_plan_build(&plan, &cfg, &o, cmd, err);
+	free_opts(&o);
+	shunt_config_free(&cfg);
+	if (rc < 0)
+		return -1;
+	if (pids > 0)
+		plan.pids = (unsigned)pids;
+
+	if (dry) {
+		struct shunt_buf out = {0};
+		shunt_plan_dump(&plan, json, &out);
+		if (out.data)
+			fputs(out.data, stdout);
+		shunt_buf_free(&out);
+		shunt_plan_free(&plan);
+		return 0;
+	}
+
+	const struct shunt_runner *r = shunt_runner_get(plan.runtime);
+	if (!r) {
+		shunt_error_set(
+		    err, ENOSYS,
+		    "runtime '%s' is not available in this build; use --runtime process",
+		    shunt_runtime_name(plan.runtime));
+		if (err && *err)
+			(*err)->exitcode = 125;
+		shunt_plan_free(&plan);
+		return -1;
+	}
+	int status = 0;
+	rc = r->run(&plan, &status, err);
+	unsigned timeout = plan.timeout;
+	shunt_plan_free(&plan);
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		fflush(stdout);
+		fprintf(stderr, "shunt: timed out after %u s\n", timeout);
+		return 124;
+	}
+	return status;
 }

@@ -1,6 +1,7 @@
 #include "context.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "cleanup.h"
 #include "paths.h"
 #include "runner.h"
+#include "trust.h"
 
 char *shunt_ctx_which(const char *name)
 {
@@ -34,6 +36,32 @@ static bool runsc_installed(void)
 {
 	_cleanup_free_ char *p = shunt_ctx_which("runsc");
 	return p != NULL;
+}
+
+/* A broken trust store must not stop commands: it was moved aside by the
+ * loader, the user is told, and we go on with no remembered approvals. */
+static void ctx_load_trust(struct shunt_ctx *ctx)
+{
+	_cleanup_free_ char *path = shunt_trust_path();
+	if (!path)
+		return;
+	struct shunt_trust_store st;
+	memset(&st, 0, sizeof(st));
+	struct shunt_error *e = NULL;
+	if (shunt_trust_load(path, &st, &e) < 0) {
+		fprintf(stderr, "shunt: warning: %s\n", e ? e->msg : "cannot load the trust store");
+		shunt_error_free(&e);
+		shunt_trust_store_free(&st);
+		return;
+	}
+	if (shunt_trust_refs(&st, (int64_t)time(NULL), &ctx->trust, &ctx->trust_exes, &ctx->ntrust,
+			     &e) < 0) {
+		fprintf(stderr, "shunt: warning: %s\n", e ? e->msg : "cannot use the trust store");
+		shunt_error_free(&e);
+		ctx->trust = NULL;
+		ctx->ntrust = 0;
+	}
+	shunt_trust_store_free(&st);
 }
 
 int shunt_ctx_load(struct shunt_ctx *ctx, unsigned flags, struct shunt_error **err)
@@ -88,6 +116,8 @@ int shunt_ctx_load(struct shunt_ctx *ctx, unsigned flags, struct shunt_error **e
 		return -1;
 	}
 	ctx->policy.gvisor_available = shunt_runner_get(SHUNT_RUNTIME_GVISOR) != NULL && runsc_installed();
+	if (!(flags & (SHUNT_CTX_NO_TRUST | SHUNT_CTX_DEFAULTS)))
+		ctx_load_trust(ctx);
 	ctx->policy.trust = ctx->trust;
 	ctx->policy.ntrust = ctx->ntrust;
 	return 0;

@@ -33,6 +33,11 @@ void shunt_record_sandbox(struct shunt_ctx *ctx, enum shunt_source source, const
 			  const struct shunt_decision *d, const struct shunt_plan *plan, int status,
 			  long long duration_ms, bool weaker);
 
+/* Appends the record of a sandboxed command that could not run at all
+ * (no runner, probe failed); reason goes into runtime_flags. */
+void shunt_record_unrun(struct shunt_ctx *ctx, enum shunt_source source, const char *cmd,
+			const struct shunt_decision *d, const char *reason);
+
 /* Adds an exact-scope trust entry for cmd (the "r" answer). Prints its own
  * error on failure and returns -1. */
 int shunt_record_remember(struct shunt_ctx *ctx, const char *cmd, const struct shunt_decision *d);

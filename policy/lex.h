@@ -35,7 +35,9 @@ enum shunt_redir_kind {
 struct shunt_redir {
 	int fd; /* -1 when not given explicitly */
 	enum shunt_redir_kind kind;
-	const char *target; /* unquoted target word */
+	const char *target; /* unquoted target word (the delimiter for heredocs) */
+	bool both;          /* &> or &>>: stdout and stderr */
+	bool dup_in;        /* SHUNT_REDIR_DUP written <&N (else >&N) */
 };
 
 struct shunt_simple {
@@ -53,6 +55,83 @@ struct shunt_simple {
 	int pipeline;      /* index of the pipeline this command belongs to */
 };
 
+/*
+ * NORMALISED TEXT FORMAT (what rule regexes match; keep in sync with the
+ * rule packs).
+ *
+ * norm, one per simple command:   PROG[ ARG]...[ REDIR]...
+ *   - PROG is the basename of argv[0] after quote removal: "/bin/rm",
+ *     "r\m", "'r'm", "\"rm\"", "$'rm'" all give "rm". For argv input it is
+ *     the basename of the resolved exe, never the given argv[0]. PROG is ""
+ *     for a command made only of redirections; norm then starts with the
+ *     first REDIR without a leading space: "> ~/.bashrc".
+ *   - ARGs are the words after quote/escape removal, one space apart, never
+ *     re-quoted: bash -c "rm -rf ~"  ->  "bash -c rm -rf ~". An empty word
+ *     is written ''. Tab, newline, CR, NUL and other ASCII control bytes
+ *     inside a word are written as one space; other bytes (incl. invalid
+ *     UTF-8) are kept.
+ *   - Unexpanded parameters keep their text: $x, ${x:-y}, $1.
+ *     $(..) and `..` are written "$(" INNER ")" where INNER is the
+ *     normalised line (below) of the substituted commands, so
+ *     "$(  'curl'  x)" and `curl x` both give "$(curl x)"; process
+ *     substitution gives "<(" INNER ")" / ">(" INNER ")". $((..)) that is
+ *     plain arithmetic is kept as written. Beyond the depth limit the
+ *     inner text is kept as written and truncated is set.
+ *   - Paths (ARGs, REDIR targets, and the VALUE of NAME=VALUE / --opt=VALUE
+ *     words): a word equal to ctx->home, "$HOME" or "${HOME}" becomes "~";
+ *     one starting with those followed by "/" becomes "~/...". "~" and
+ *     "~/x" stay; "~user" and other users' homes are not rewritten. If
+ *     ctx->workspace is set and is not "/", not $HOME and not an ancestor of
+ *     $HOME, an absolute word inside it becomes "./REL" (the root itself
+ *     "."). Relative words stay as written. Slashes are not collapsed.
+ *   - REDIRs come after all ARGs, in source order, each as " OP TARGET"
+ *     with TARGET unquoted and path-rewritten like an ARG:
+ *       "> T"  ">> T"  "< T"  "<> T"  "&> T"  "&>> T"  ("&>" for >& FILE too)
+ *       "N> T" "N>> T" "N< T"   when an fd N was written ("2> /dev/null")
+ *       ">&N" "N>&M" "<&N" "N>&-" (dups/closes, no space before the fd)
+ *       "<<DELIM"  (<< and <<-; DELIM unquoted; the body is never included)
+ *       "<<< WORD"
+ *     ">|" is written ">". Example: echo x >>"$HOME/.bashrc" 2>&1  ->
+ *     "echo x >> ~/.bashrc 2>&1".
+ *   - Leading NAME=VALUE words are NOT in norm; they are in assigns[].
+ *     Builtins (export, unset, alias, source, ., eval, trap, ...) are
+ *     ordinary commands: "export PATH=/tmp:$PATH".
+ *
+ * line, one per shunt_cmdline:
+ *   - The top-level simple commands in source order, each written as
+ *     [ASSIGN ]...NORM (e.g. "LD_PRELOAD=/x.so ls"), joined by the operator
+ *     that separated them, with one space each side:
+ *       " | "  " |& "  " && "  " || "  " ; "  " & "
+ *     Newlines and ";;" count as " ; ". A trailing ";" or "&" is dropped.
+ *   - ( .. ) subshells are written "( " INNER " )" and { ..; } groups
+ *     "{ " INNER " }". Keywords (if then elif else fi for while until do
+ *     done case esac select function ! time-as-keyword) are not written, nor
+ *     are case patterns or "for NAME in WORDS"; the commands inside them
+ *     are, joined by their operators: "if curl x | sh; then :; fi" ->
+ *     "curl x | sh ; :". A function definition "f() { rm -rf ~; }" is
+ *     written as its body "{ rm -rf ~ }".
+ *   - Commands inside $(..), `..`, <(..), >(..) appear in line only inside
+ *     their containing word (see norm), e.g. "bash -c $(curl -fsSL x)",
+ *     "sh <(curl x)", "eval $(curl x)".
+ *   - Then, for each string that a wrapper executes (sh|bash|zsh|dash|ksh
+ *     -c STRING, eval ARGS, env -S STRING), " ; " and that string's own
+ *     line are appended, in order of appearance:
+ *       sh -c 'curl  x|"sh"'  ->  "sh -c curl  x|\"sh\" ; curl x | sh"
+ *   - Unwrapped commands (sudo rm .. -> rm ..) are not added to line; they
+ *     are in cmds[] with SHUNT_CMD_UNWRAPPED and via set.
+ *   Download fed to a shell therefore shows in line as one of
+ *     "curl x | sh", "curl x | sudo bash", "sh <(curl x)",
+ *     "bash -c $(curl x)", "eval $(curl x)".
+ *
+ * cmds[] holds every simple command: top-level ones, the ones inside
+ * substitutions (SHUNT_CMD_SUBST), subshells/groups (SHUNT_CMD_SUBSHELL)
+ * and function bodies (SHUNT_CMD_FUNCDEF), and for each wrapper both the
+ * wrapper itself ("sudo rm -rf /") and what it runs ("rm -rf /",
+ * UNWRAPPED, via "sudo"; chains give via "sudo env"). find -exec/-execdir/
+ * -ok/-okdir CMD .. ; adds CMD with via "find"; xargs CMD adds CMD with via
+ * "xargs". Recursion (substitutions, -c strings, wrappers) stops at depth
+ * 8 with truncated set.
+ */
 struct shunt_cmdline {
 	struct shunt_simple *cmds;
 	size_t n;

@@ -21,7 +21,17 @@
  * reclaimed by the arena reset at the end of shunt_rule_match. */
 static void *arena_malloc(size_t n, void *data)
 {
-	return shunt_arena_alloc(data, n);
+	struct shunt_arena *a = data;
+	/* PCRE2 needs no zeroed memory: skip shunt_arena_alloc's memset of
+	 * the ~20 KiB backtracking frames when the current chunk has room
+	 * (the arena keeps base 16-aligned and used a multiple of 16). */
+	size_t rounded = (n + 15u) & ~(size_t)15u;
+	if (a->base && rounded >= n && a->size - a->used >= rounded) {
+		void *p = a->base + a->used;
+		a->used += rounded;
+		return p;
+	}
+	return shunt_arena_alloc(a, n);
 }
 
 static void arena_free(void *p, void *data)
@@ -72,6 +82,14 @@ out:
 	return ret;
 }
 
+void shunt_rules_jit(struct shunt_ruleset *rs)
+{
+	/* An optimisation only: on failure the interpreter is used. */
+	for (size_t i = 0; i < rs->n; i++)
+		if (rs->rules[i].re)
+			(void)pcre2_jit_compile(rs->rules[i].re, PCRE2_JIT_COMPLETE);
+}
+
 bool shunt_rule_applies_to(const struct shunt_rule *r, const char *prog)
 {
 	if (r->nprograms == 0 || !prog)
@@ -95,7 +113,7 @@ bool shunt_rule_applies_to(const struct shunt_rule *r, const char *prog)
 int shunt_rule_test_line(const struct shunt_rule *r, const char *line, struct shunt_arena *a)
 {
 	static const struct shunt_lex_ctx ctx = {
-		.home = "/home/user", .cwd = "/home/user/project", .workspace = "/home/user/project"};
+	    .home = "/home/user", .cwd = "/home/user/project", .workspace = "/home/user/project"};
 	struct shunt_cmdline cl;
 	memset(&cl, 0, sizeof(cl));
 	if (shunt_lex_line(line, strlen(line), &ctx, a, &cl) < 0)
@@ -171,8 +189,8 @@ node_error(struct loader *L, const yaml_node_t *node, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (node)
-		shunt_error_set(L->err, EINVAL, "%s:%zu:%zu: %s", L->name, node->start_mark.line + 1,
-				node->start_mark.column + 1, msg);
+		shunt_error_set(L->err, EINVAL, "%s:%zu:%zu: %s", L->name,
+				node->start_mark.line + 1, node->start_mark.column + 1, msg);
 	else
 		shunt_error_set(L->err, EINVAL, "%s: %s", L->name, msg);
 	if (L->err && *L->err)
@@ -307,7 +325,8 @@ static int get_enum(struct loader *L, const yaml_node_t *n, const char *key,
 		char allowed[256] = "";
 		for (size_t i = 0; i < count; i++) {
 			size_t l = strlen(allowed);
-			snprintf(allowed + l, sizeof(allowed) - l, "%s%s", i ? " | " : "", names[i]);
+			snprintf(allowed + l, sizeof(allowed) - l, "%s%s", i ? " | " : "",
+				 names[i]);
 		}
 		return node_error(L, n, "invalid %s '%s' (expected %s)", key, s, allowed);
 	}
@@ -335,20 +354,22 @@ static bool valid_id(const char *s)
 	return true;
 }
 
-static const char *const rule_keys[] = {"id",	 "description", "match", "programs", "risk",
-					"tags",	 "profile",	"action", "scope",   "examples",
-					NULL};
+static const char *const rule_keys[] = {"id",	 "description", "match",   "programs",
+					"risk",	 "tags",	"profile", "action",
+					"scope", "examples",	NULL};
 static const struct key_alias rule_aliases[] = {
-	{"pattern", "match"},	  {"regex", "match"},	   {"regexp", "match"},
-	{"program", "programs"},  {"prog", "programs"},	   {"commands", "programs"},
-	{"severity", "risk"},	  {"level", "risk"},	   {"tag", "tags"},
-	{"example", "examples"},  {"name", "id"},	   {"desc", "description"},
-	{"why", "description"},	  {"decision", "action"},  {NULL, NULL}};
+    {"pattern", "match"},   {"regex", "match"},	      {"regexp", "match"},  {"program", "programs"},
+    {"prog", "programs"},   {"commands", "programs"}, {"severity", "risk"}, {"level", "risk"},
+    {"tag", "tags"},	    {"example", "examples"},  {"name", "id"},	    {"desc", "description"},
+    {"why", "description"}, {"decision", "action"},   {NULL, NULL}};
 static const char *const example_keys[] = {"match", "nomatch", NULL};
-static const struct key_alias example_aliases[] = {
-	{"matches", "match"},	{"positive", "match"},	 {"no_match", "nomatch"},
-	{"no-match", "nomatch"}, {"nomatches", "nomatch"}, {"negative", "nomatch"},
-	{NULL, NULL}};
+static const struct key_alias example_aliases[] = {{"matches", "match"},
+						   {"positive", "match"},
+						   {"no_match", "nomatch"},
+						   {"no-match", "nomatch"},
+						   {"nomatches", "nomatch"},
+						   {"negative", "nomatch"},
+						   {NULL, NULL}};
 
 static int compile_rule(struct loader *L, struct shunt_rule *r, const yaml_node_t *at)
 {
@@ -356,16 +377,14 @@ static int compile_rule(struct loader *L, struct shunt_rule *r, const yaml_node_
 	PCRE2_SIZE eoff = 0;
 	/* Byte mode, never UTF: commands may hold invalid UTF-8, and a
 	 * (*UTF) in a pattern must not switch that on. */
-	r->re = pcre2_compile((PCRE2_SPTR)r->pattern, PCRE2_ZERO_TERMINATED, PCRE2_NEVER_UTF, &ecode,
-			      &eoff, NULL);
+	r->re = pcre2_compile((PCRE2_SPTR)r->pattern, PCRE2_ZERO_TERMINATED, PCRE2_NEVER_UTF,
+			      &ecode, &eoff, NULL);
 	if (!r->re) {
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(ecode, msg, sizeof(msg));
 		return node_error(L, at, "rule '%s': invalid regex at offset %zu: %s", r->id,
 				  (size_t)eoff, (const char *)msg);
 	}
-	/* JIT is an optimisation only; the interpreter is the fallback. */
-	(void)pcre2_jit_compile(r->re, PCRE2_JIT_COMPLETE);
 	return 0;
 }
 
@@ -373,7 +392,8 @@ static int load_examples(struct loader *L, struct shunt_rule *r, const yaml_node
 {
 	if (n->type != YAML_MAPPING_NODE)
 		return node_error(L, n, "'examples' must be a mapping with 'match' and 'nomatch'");
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	     p++) {
 		yaml_node_t *k = yaml_document_get_node(&L->doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(&L->doc, p->value);
 		const char *ks = scalar(k);
@@ -404,7 +424,8 @@ static int load_rule(struct loader *L, struct shunt_ruleset *rs, const yaml_node
 		     struct shunt_rule *r)
 {
 	if (n->type != YAML_MAPPING_NODE)
-		return node_error(L, n, "each rule must be a mapping (id, description, match, ...)");
+		return node_error(L, n,
+				  "each rule must be a mapping (id, description, match, ...)");
 	r->profile = SHUNT_PROFILE_NONE;
 	r->action = -1;
 	r->scope = SHUNT_SCOPE_COMMAND;
@@ -414,7 +435,8 @@ static int load_rule(struct loader *L, struct shunt_ruleset *rs, const yaml_node
 		return shunt_error_set(L->err, ENOMEM, "out of memory");
 	const yaml_node_t *match_node = NULL, *id_node = NULL;
 	bool have_risk = false;
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	     p++) {
 		yaml_node_t *k = yaml_document_get_node(&L->doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(&L->doc, p->value);
 		const char *ks = scalar(k);
@@ -445,9 +467,10 @@ static int load_rule(struct loader *L, struct shunt_ruleset *rs, const yaml_node
 			const char *s = scalar(v);
 			/* a rule may not force host: that would be an allowlist */
 			if (s && strcmp(s, "host") == 0)
-				return node_error(L, v,
-						  "invalid action 'host' (expected sandbox | prompt | "
-						  "block; use policies.allowlist to allow)");
+				return node_error(
+				    L, v,
+				    "invalid action 'host' (expected sandbox | prompt | "
+				    "block; use policies.allowlist to allow)");
 			rc = get_enum(L, v, "action", shunt_action_parse, shunt_action_names,
 				      shunt_action_count, &r->action);
 		} else if (strcmp(ks, "scope") == 0) {
@@ -480,8 +503,8 @@ static int load_rule(struct loader *L, struct shunt_ruleset *rs, const yaml_node
 				  r->id);
 	for (size_t i = 0; i < r->nprograms; i++)
 		if (!*r->programs[i] || strchr(r->programs[i], '/'))
-			return node_error(L, n, "rule '%s': programs are basenames, got '%s'", r->id,
-					  r->programs[i]);
+			return node_error(L, n, "rule '%s': programs are basenames, got '%s'",
+					  r->id, r->programs[i]);
 	return compile_rule(L, r, match_node);
 }
 
@@ -516,7 +539,7 @@ static int load_doc(struct loader *L, struct shunt_ruleset *rs)
 		rs->rules = nr;
 		for (size_t i = 0; i < cnt; i++) {
 			yaml_node_t *it =
-				yaml_document_get_node(&L->doc, v->data.sequence.items.start[i]);
+			    yaml_document_get_node(&L->doc, v->data.sequence.items.start[i]);
 			struct shunt_rule *r = &rs->rules[rs->n];
 			memset(r, 0, sizeof(*r));
 			if (load_rule(L, rs, it, r) < 0) {
@@ -539,10 +562,11 @@ int shunt_rules_load_buf(struct shunt_ruleset *rs, const char *name, const char 
 	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 	if (!yaml_parser_load(&parser, &L.doc)) {
 		const yaml_mark_t *m = parser.problem_mark.line || parser.problem_mark.column
-					       ? &parser.problem_mark
-					       : &parser.context_mark;
+					   ? &parser.problem_mark
+					   : &parser.context_mark;
 		shunt_error_set(err, EINVAL, "%s:%zu:%zu: YAML syntax error: %s%s%s", name,
-				m->line + 1, m->column + 1, parser.problem ? parser.problem : "invalid",
+				m->line + 1, m->column + 1,
+				parser.problem ? parser.problem : "invalid",
 				parser.context ? " " : "", parser.context ? parser.context : "");
 		if (err && *err)
 			(*err)->exitcode = 2;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,6 +290,31 @@ out:
 	return r;
 }
 
+/* Renames path to "<path>.corrupt-<unixtime>" without replacing an
+ * earlier one from the same second (then ".corrupt-<time>.<n>"). */
+static int move_aside(const char *path, char *aside, size_t n)
+{
+	long long now = (long long)time(NULL);
+	for (int i = 0; i < 100; i++) {
+		if (i == 0)
+			snprintf(aside, n, "%s.corrupt-%lld", path, now);
+		else
+			snprintf(aside, n, "%s.corrupt-%lld.%d", path, now, i);
+		if (renameat2(AT_FDCWD, path, AT_FDCWD, aside, RENAME_NOREPLACE) == 0)
+			return 0;
+		if (errno == EEXIST)
+			continue;
+		if (errno != EINVAL && errno != ENOSYS)
+			return -1;
+		/* filesystem without RENAME_NOREPLACE: check, then rename */
+		if (access(aside, F_OK) == 0)
+			continue;
+		return rename(path, aside);
+	}
+	errno = EEXIST;
+	return -1;
+}
+
 /* Reads and parses; when the file is corrupt and we hold the lock, moves
  * it aside. */
 static int load_locked(const char *path, struct shunt_trust_store *st, bool locked,
@@ -326,8 +352,7 @@ static int load_locked(const char *path, struct shunt_trust_store *st, bool lock
 		return r;
 	}
 	char aside[4096];
-	snprintf(aside, sizeof(aside), "%s.corrupt-%lld", path, (long long)time(NULL));
-	if (rename(path, aside) < 0)
+	if (move_aside(path, aside, sizeof(aside)) < 0)
 		return shunt_error_sys(
 		    err, errno, "trust store %s is corrupt (%s) and could not be moved aside to %s",
 		    path, why, aside);
@@ -652,6 +677,45 @@ int shunt_trust_fill_exe(struct shunt_trust_entry *e, const char *exe, struct sh
 	e->exe_size = (uint64_t)st.st_size;
 	e->exe_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 	e->exe_ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+	return 0;
+}
+
+int shunt_trust_entry_init(struct shunt_trust_entry *e, const char *norm, int scope,
+			   const char *workspace, const char *exe, const char *how, int64_t now,
+			   int64_t expires, const char *note, struct shunt_error **err)
+{
+	memset(e, 0, sizeof(*e));
+	e->scope = scope == SHUNT_TRUST_GLOBAL ? SHUNT_TRUST_GLOBAL : SHUNT_TRUST_EXACT;
+	e->command = strdup(norm);
+	e->workspace = e->scope == SHUNT_TRUST_EXACT && workspace ? strdup(workspace) : NULL;
+	e->note = note ? strdup(note) : NULL;
+	e->added_how = strdup(how ? how : "cli");
+	e->added_uid = (long long)getuid();
+	struct passwd *pw = getpwuid(getuid());
+	e->added_user = pw && pw->pw_name ? strdup(pw->pw_name) : NULL;
+	const char *tty = NULL;
+	for (int fd = 0; fd < 3 && !tty; fd++)
+		tty = ttyname(fd);
+	if (!tty) {
+		int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+		if (fd >= 0) {
+			close(fd);
+			tty = "/dev/tty";
+		}
+	}
+	e->added_tty = strdup(tty ? tty : "no-tty");
+	e->created = now;
+	e->expires = expires;
+	if (!e->command || (workspace && e->scope == SHUNT_TRUST_EXACT && !e->workspace) ||
+	    (note && !e->note) || !e->added_how || !e->added_tty) {
+		shunt_trust_entry_clear(e);
+		return shunt_error_set(err, ENOMEM, "out of memory");
+	}
+	shunt_trust_entry_set_key(e);
+	if (shunt_trust_fill_exe(e, exe, err) < 0) {
+		shunt_trust_entry_clear(e);
+		return -1;
+	}
 	return 0;
 }
 

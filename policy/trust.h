@@ -78,6 +78,16 @@ void shunt_trust_entry_set_key(struct shunt_trust_entry *e);
  * them. Copies exe. */
 int shunt_trust_fill_exe(struct shunt_trust_entry *e, const char *exe, struct shunt_error **err);
 
+/* Fills a new entry (e is overwritten): command norm, scope, workspace
+ * (exact only), key, exe fingerprint (exe may be NULL), created = now,
+ * expires (0 = never), note (may be NULL), and added_by from this
+ * process: user name and uid, tty (ttyname of fd 0/1/2, else "/dev/tty"
+ * when it opens, else "no-tty") and how ("prompt" | "cli"). Clear it with
+ * shunt_trust_entry_clear. */
+int shunt_trust_entry_init(struct shunt_trust_entry *e, const char *norm, int scope,
+			   const char *workspace, const char *exe, const char *how, int64_t now,
+			   int64_t expires, const char *note, struct shunt_error **err);
+
 /* Adds e (deep-copied), replacing any entry with the same key. Locks,
  * re-reads, writes atomically. Creates the directory 0700. */
 int shunt_trust_add(const char *path, const struct shunt_trust_entry *e, struct shunt_error **err);

@@ -47,3 +47,24 @@ WEAK char *shunt_config_workspace_root(const char *cwd)
 {
 	return strdup(cwd);
 }
+WEAK int shunt_strv_push(struct shunt_strv *v, const char *s)
+{
+	char *d = strdup(s);
+	char **nv = d ? realloc(v->v, (v->n + 2) * sizeof(*nv)) : NULL;
+	if (!nv) {
+		free(d);
+		return -1;
+	}
+	v->v = nv;
+	v->v[v->n++] = d;
+	v->v[v->n] = NULL;
+	return 0;
+}
+WEAK void shunt_strv_free(struct shunt_strv *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->v[i]);
+	free(v->v);
+	v->v = NULL;
+	v->n = 0;
+}

@@ -10,7 +10,7 @@
 
 struct shunt_cgroup {
 	char path[4096]; /* v2: the cgroup dir; v1: the memory hierarchy dir */
-	int version;     /* 1 or 2; 0 when not set up */
+	int version;	 /* 1 or 2; 0 when not set up */
 	bool active;
 	/* v1 only: the other hierarchies created ("" when not used). */
 	char pids_path[4096];
@@ -21,8 +21,8 @@ struct shunt_cgroup {
  * cpu quota = cpus cores, pids.max = pids (0 = leave unlimited).
  * Returns 0 when active, 1 when cgroups are not writable here (caller
  * uses shunt_rlimits_apply; cg->active is false), -1 on a real error. */
-int shunt_cgroup_setup(struct shunt_cgroup *cg, const char *name, unsigned long long mem_bytes, double cpus,
-		       unsigned pids, struct shunt_error **err);
+int shunt_cgroup_setup(struct shunt_cgroup *cg, const char *name, unsigned long long mem_bytes,
+		       double cpus, unsigned pids, struct shunt_error **err);
 
 /* Moves pid into the cgroup (all hierarchies). No-op (0) when not active.
  * Async-signal-safe (open/write/close only), so a child may attach

@@ -24,6 +24,7 @@ struct shunt_mount {
 	char *guest;
 	bool read_only;
 	bool cache;  /* a package-manager cache mount */
+	bool overlay; /* BIND only: copy-on-write overlay of host (root_overlay plans) */
 };
 
 struct shunt_plan {
@@ -49,6 +50,7 @@ struct shunt_plan {
 	size_t nmounts;
 	bool accept_weaker_isolation;
 	bool interactive;           /* stdin is a terminal */
+	struct shunt_strv notes;    /* one-line remarks for --dry-run/audit (how a default was resolved) */
 };
 
 struct shunt_runner {
@@ -57,8 +59,10 @@ struct shunt_runner {
 	/* 0 when usable; -1 with *err saying what is missing and how to fix. */
 	int (*probe)(struct shunt_error **err);
 	/* Runs the plan; on success *status is the command's exit code
-	 * (128+N for a signal). -1 with *err when the sandbox could not be
-	 * set up: the command did not run (fail closed). */
+	 * (128+N for a signal). Returns 0, or 1 when the plan's timeout
+	 * killed the command (*status is then 124; the caller says so).
+	 * -1 with *err when the sandbox could not be set up: the command
+	 * did not run (fail closed). */
 	int (*run)(const struct shunt_plan *plan, int *status, struct shunt_error **err);
 };
 

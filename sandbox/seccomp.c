@@ -32,16 +32,18 @@ struct sc_ctx {
 	uint32_t native;
 };
 
-static int at(struct sc_ctx *c, const struct shunt_json *n, struct shunt_error **err, const char *fmt,
-	      ...) __attribute__((format(printf, 4, 5)));
-static int at(struct sc_ctx *c, const struct shunt_json *n, struct shunt_error **err, const char *fmt, ...)
+static int at(struct sc_ctx *c, const struct shunt_json *n, struct shunt_error **err,
+	      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int at(struct sc_ctx *c, const struct shunt_json *n, struct shunt_error **err,
+	      const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return shunt_error_set(err, EINVAL, "%s:%d:%d: %s", c->name, n ? n->line : 0, n ? n->col : 0, msg);
+	return shunt_error_set(err, EINVAL, "%s:%d:%d: %s", c->name, n ? n->line : 0,
+			       n ? n->col : 0, msg);
 }
 
 static bool in_list(const char *key, const char *const *allowed)
@@ -64,17 +66,19 @@ static int check_object(struct sc_ctx *c, const struct shunt_json *o, const char
 	return 0;
 }
 
-static int want_type(struct sc_ctx *c, const struct shunt_json *n, enum shunt_json_type t, const char *what,
-		     struct shunt_error **err)
+static int want_type(struct sc_ctx *c, const struct shunt_json *n, enum shunt_json_type t,
+		     const char *what, struct shunt_error **err)
 {
-	static const char *const tn[] = {"null", "a boolean", "a number", "a string", "an array", "an object"};
+	static const char *const tn[] = {"null",     "a boolean", "a number",
+					 "a string", "an array",  "an object"};
 	if (n->type != t)
 		return at(c, n, err, "%s must be %s", what, tn[t]);
 	return 0;
 }
 
 /* An array of strings (a lone string is not accepted: Docker does not). */
-static int want_strv(struct sc_ctx *c, const struct shunt_json *n, const char *what, struct shunt_error **err)
+static int want_strv(struct sc_ctx *c, const struct shunt_json *n, const char *what,
+		     struct shunt_error **err)
 {
 	if (want_type(c, n, SHUNT_JSON_ARRAY, what, err) < 0)
 		return -1;
@@ -86,19 +90,22 @@ static int want_strv(struct sc_ctx *c, const struct shunt_json *n, const char *w
 
 /* Integers must be exact in a double: above 2^53 the JSON value would be
  * silently rounded, so refuse it rather than compare the wrong value. */
-static int want_uint(struct sc_ctx *c, const struct shunt_json *n, uint64_t max, const char *what, uint64_t *out,
-		     struct shunt_error **err)
+static int want_uint(struct sc_ctx *c, const struct shunt_json *n, uint64_t max, const char *what,
+		     uint64_t *out, struct shunt_error **err)
 {
 	if (want_type(c, n, SHUNT_JSON_NUMBER, what, err) < 0)
 		return -1;
-	if (n->num < 0 || n->num != floor(n->num) || n->num > 9007199254740992.0 || n->num > (double)max)
-		return at(c, n, err, "%s must be an integer between 0 and %llu", what, (unsigned long long)max);
+	if (n->num < 0 || n->num != floor(n->num) || n->num > 9007199254740992.0 ||
+	    n->num > (double)max)
+		return at(c, n, err, "%s must be an integer between 0 and %llu", what,
+			  (unsigned long long)max);
 	*out = (uint64_t)n->num;
 	return 0;
 }
 
-static int parse_action(struct sc_ctx *c, const struct shunt_json *n, const struct shunt_json *errno_node,
-			int def_errno, uint32_t *out, struct shunt_error **err)
+static int parse_action(struct sc_ctx *c, const struct shunt_json *n,
+			const struct shunt_json *errno_node, int def_errno, uint32_t *out,
+			struct shunt_error **err)
 {
 	uint64_t e = (uint64_t)def_errno;
 	if (want_type(c, n, SHUNT_JSON_STRING, "action", err) < 0)
@@ -121,7 +128,8 @@ static int parse_action(struct sc_ctx *c, const struct shunt_json *n, const stru
 	else if (strcmp(s, "SCMP_ACT_LOG") == 0)
 		*out = SCMP_ACT_LOG;
 	else if (strcmp(s, "SCMP_ACT_NOTIFY") == 0)
-		return at(c, n, err, "action SCMP_ACT_NOTIFY needs a seccomp agent, which shunt does not run");
+		return at(c, n, err,
+			  "action SCMP_ACT_NOTIFY needs a seccomp agent, which shunt does not run");
 	else
 		return at(c, n, err, "unknown action '%s'", s);
 	return 0;
@@ -210,7 +218,8 @@ static int kernel_at_least(const char *want)
 }
 
 /* Evaluates includes/excludes: 1 = rule applies, 0 = skip it. */
-static int filter_applies(struct sc_ctx *c, const struct shunt_json *sc, uint32_t action, struct shunt_error **err)
+static int filter_applies(struct sc_ctx *c, const struct shunt_json *sc, uint32_t action,
+			  struct shunt_error **err)
 {
 	static const char *const keys[] = {"caps", "arches", "minKernel", NULL};
 	const struct shunt_json *inc = shunt_json_get(sc, "includes");
@@ -266,15 +275,20 @@ static int filter_applies(struct sc_ctx *c, const struct shunt_json *sc, uint32_
 	return applies;
 }
 
-static int parse_op(struct sc_ctx *c, const struct shunt_json *n, enum scmp_compare *op, struct shunt_error **err)
+static int parse_op(struct sc_ctx *c, const struct shunt_json *n, enum scmp_compare *op,
+		    struct shunt_error **err)
 {
 	static const struct {
 		const char *name;
 		enum scmp_compare op;
 	} ops[] = {
-		{"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT}, {"SCMP_CMP_LE", SCMP_CMP_LE},
-		{"SCMP_CMP_EQ", SCMP_CMP_EQ}, {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
-		{"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
+	    {"SCMP_CMP_NE", SCMP_CMP_NE},
+	    {"SCMP_CMP_LT", SCMP_CMP_LT},
+	    {"SCMP_CMP_LE", SCMP_CMP_LE},
+	    {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+	    {"SCMP_CMP_GE", SCMP_CMP_GE},
+	    {"SCMP_CMP_GT", SCMP_CMP_GT},
+	    {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
 	};
 	if (want_type(c, n, SHUNT_JSON_STRING, "op", err) < 0)
 		return -1;
@@ -286,8 +300,8 @@ static int parse_op(struct sc_ctx *c, const struct shunt_json *n, enum scmp_comp
 	return at(c, n, err, "unknown op '%s'", n->str);
 }
 
-static int parse_args(struct sc_ctx *c, const struct shunt_json *args, struct scmp_arg_cmp *cmp, size_t *n,
-		      struct shunt_error **err)
+static int parse_args(struct sc_ctx *c, const struct shunt_json *args, struct scmp_arg_cmp *cmp,
+		      size_t *n, struct shunt_error **err)
 {
 	static const char *const keys[] = {"index", "value", "valueTwo", "op", NULL};
 	*n = 0;
@@ -309,7 +323,8 @@ static int parse_args(struct sc_ctx *c, const struct shunt_json *args, struct sc
 		op = shunt_json_get(a, "op");
 		if (!idx || !val || !op)
 			return at(c, a, err, "args entry needs 'index', 'value' and 'op'");
-		if (want_uint(c, idx, 5, "index", &index, err) < 0 || want_uint(c, val, UINT64_MAX, "value", &v, err) < 0)
+		if (want_uint(c, idx, 5, "index", &index, err) < 0 ||
+		    want_uint(c, val, UINT64_MAX, "value", &v, err) < 0)
 			return -1;
 		if (val2 && want_uint(c, val2, UINT64_MAX, "valueTwo", &v2, err) < 0)
 			return -1;
@@ -323,8 +338,9 @@ static int parse_args(struct sc_ctx *c, const struct shunt_json *args, struct sc
 	return 0;
 }
 
-static int add_rule(struct sc_ctx *c, const struct shunt_json *where, const char *sys, uint32_t action,
-		    const struct scmp_arg_cmp *cmp, size_t ncmp, struct shunt_error **err)
+static int add_rule(struct sc_ctx *c, const struct shunt_json *where, const char *sys,
+		    uint32_t action, const struct scmp_arg_cmp *cmp, size_t ncmp,
+		    struct shunt_error **err)
 {
 	int nr = seccomp_syscall_resolve_name(sys);
 	if (nr == __NR_SCMP_ERROR)
@@ -354,8 +370,8 @@ fail:
 
 static int parse_syscall(struct sc_ctx *c, const struct shunt_json *sc, struct shunt_error **err)
 {
-	static const char *const keys[] = {"names", "name", "action", "errnoRet", "args", "comment", "includes",
-					   "excludes", NULL};
+	static const char *const keys[] = {"names",   "name",	  "action",   "errnoRet", "args",
+					   "comment", "includes", "excludes", NULL};
 	struct scmp_arg_cmp cmp[6];
 	size_t ncmp = 0;
 	uint32_t action;
@@ -414,8 +430,9 @@ static int parse_flags(struct sc_ctx *c, const struct shunt_json *flags, struct 
 
 static int compile_json(struct sc_ctx *c, const struct shunt_json *root, struct shunt_error **err)
 {
-	static const char *const keys[] = {"defaultAction", "defaultErrnoRet", "architectures", "archMap", "syscalls",
-					   "flags", "listenerPath", "listenerMetadata", NULL};
+	static const char *const keys[] = {"defaultAction", "defaultErrnoRet",	"architectures",
+					   "archMap",	    "syscalls",		"flags",
+					   "listenerPath",  "listenerMetadata", NULL};
 	uint64_t e = EPERM;
 	if (check_object(c, root, "the profile", keys, err) < 0)
 		return -1;
@@ -464,7 +481,8 @@ const char *shunt_seccomp_builtin_name(enum shunt_profile profile)
 const char *shunt_seccomp_builtin(const char *name, size_t *len)
 {
 	for (size_t i = 0; i < shunt_embedded_security_count; i++)
-		if (shunt_embedded_security[i].name && strcmp(shunt_embedded_security[i].name, name) == 0) {
+		if (shunt_embedded_security[i].name &&
+		    strcmp(shunt_embedded_security[i].name, name) == 0) {
 			if (len)
 				*len = shunt_embedded_security[i].len;
 			return shunt_embedded_security[i].data;
@@ -473,7 +491,8 @@ const char *shunt_seccomp_builtin(const char *name, size_t *len)
 }
 
 /* Parses and compiles into *out (caller releases it). */
-static int compile(const char *path, enum shunt_profile profile, scmp_filter_ctx *out, struct shunt_error **err)
+static int compile(const char *path, enum shunt_profile profile, scmp_filter_ctx *out,
+		   struct shunt_error **err)
 {
 	_cleanup_free_ char *owned = NULL;
 	const char *text;
@@ -492,8 +511,9 @@ static int compile(const char *path, enum shunt_profile profile, scmp_filter_ctx
 		c.name = shunt_seccomp_builtin_name(profile);
 		text = shunt_seccomp_builtin(c.name, &len);
 		if (!text)
-			return shunt_error_set(err, ENOENT, "built-in seccomp profile %s is missing from this build",
-					       c.name);
+			return shunt_error_set(
+			    err, ENOENT, "built-in seccomp profile %s is missing from this build",
+			    c.name);
 	}
 	struct shunt_json *root = shunt_json_parse(c.name, text, len, err);
 	if (!root)
@@ -509,7 +529,8 @@ static int compile(const char *path, enum shunt_profile profile, scmp_filter_ctx
 	return 0;
 }
 
-int shunt_seccomp_check(const char *profile_path, enum shunt_profile profile, struct shunt_error **err)
+int shunt_seccomp_check(const char *profile_path, enum shunt_profile profile,
+			struct shunt_error **err)
 {
 	scmp_filter_ctx f;
 	if (compile(profile_path, profile, &f, err) < 0)
@@ -522,11 +543,13 @@ int shunt_seccomp_check(const char *profile_path, enum shunt_profile profile, st
 	seccomp_release(f);
 	if (r < 0)
 		return shunt_error_sys(err, -r, "compiling seccomp profile %s",
-				       profile_path ? profile_path : shunt_seccomp_builtin_name(profile));
+				       profile_path ? profile_path
+						    : shunt_seccomp_builtin_name(profile));
 	return 0;
 }
 
-int shunt_seccomp_apply(const char *profile_path, enum shunt_profile profile, struct shunt_error **err)
+int shunt_seccomp_apply(const char *profile_path, enum shunt_profile profile,
+			struct shunt_error **err)
 {
 	scmp_filter_ctx f;
 	if (compile(profile_path, profile, &f, err) < 0)
@@ -540,6 +563,7 @@ int shunt_seccomp_apply(const char *profile_path, enum shunt_profile profile, st
 	seccomp_release(f);
 	if (r < 0)
 		return shunt_error_sys(err, -r, "loading seccomp profile %s",
-				       profile_path ? profile_path : shunt_seccomp_builtin_name(profile));
+				       profile_path ? profile_path
+						    : shunt_seccomp_builtin_name(profile));
 	return 0;
 }

@@ -22,11 +22,13 @@
  * (parsing), so call it in the child before exec, not between vfork and
  * exec. Errors name the file, line:col and the syscall; *err->code is
  * the errno of the failing libseccomp call when there is one. */
-int shunt_seccomp_apply(const char *profile_path, enum shunt_profile profile, struct shunt_error **err);
+int shunt_seccomp_apply(const char *profile_path, enum shunt_profile profile,
+			struct shunt_error **err);
 
 /* Parses and compiles the profile as shunt_seccomp_apply would, without
  * loading it. 0 when the profile is valid; -1 with *err otherwise. */
-int shunt_seccomp_check(const char *profile_path, enum shunt_profile profile, struct shunt_error **err);
+int shunt_seccomp_check(const char *profile_path, enum shunt_profile profile,
+			struct shunt_error **err);
 
 /* Name of the built-in profile file for `profile` ("read_only.json",
  * ...); never NULL. */

@@ -88,7 +88,8 @@ static int p_unshare_user(const char *arg)
 
 static int p_clone_user(const char *arg)
 {
-	long r = syscall(SYS_clone, (unsigned long)(CLONE_NEWUSER | SIGCHLD), NULL, NULL, NULL, NULL);
+	long r =
+	    syscall(SYS_clone, (unsigned long)(CLONE_NEWUSER | SIGCHLD), NULL, NULL, NULL, NULL);
 	if (r == 0)
 		_exit(0);
 	if (r < 0)
@@ -225,25 +226,25 @@ static const struct probe {
 	const char *name;
 	int (*fn)(const char *arg);
 } probes[] = {
-	{"unshare-user", p_unshare_user},
-	{"clone-user", p_clone_user},
-	{"clone3", p_clone3},
-	{"mount", p_mount},
-	{"ptrace", p_ptrace},
-	{"bpf", p_bpf},
-	{"keyctl", p_keyctl},
-	{"tiocsti", p_tiocsti},
-	{"tiocsti-hi", p_tiocsti_hi},
-	{"perf", p_perf},
-	{"userfaultfd", p_userfaultfd},
-	{"kexec", p_kexec},
-	{"init_module", p_init_module},
-	{"io_uring", p_io_uring},
-	{"setns", p_setns},
-	{"chroot", p_chroot},
-	{"personality", p_personality},
-	{"open_by_handle_at", p_open_by_handle},
-	{"write", p_write},
+    {"unshare-user", p_unshare_user},
+    {"clone-user", p_clone_user},
+    {"clone3", p_clone3},
+    {"mount", p_mount},
+    {"ptrace", p_ptrace},
+    {"bpf", p_bpf},
+    {"keyctl", p_keyctl},
+    {"tiocsti", p_tiocsti},
+    {"tiocsti-hi", p_tiocsti_hi},
+    {"perf", p_perf},
+    {"userfaultfd", p_userfaultfd},
+    {"kexec", p_kexec},
+    {"init_module", p_init_module},
+    {"io_uring", p_io_uring},
+    {"setns", p_setns},
+    {"chroot", p_chroot},
+    {"personality", p_personality},
+    {"open_by_handle_at", p_open_by_handle},
+    {"write", p_write},
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,23 @@
+/* The registry of built-in sandbox runners. */
+#include <stddef.h>
+
+#include "process.h"
+#include "runner.h"
+
+static const struct shunt_runner process_runner = {
+    .name = "process",
+    .runtime = SHUNT_RUNTIME_PROCESS,
+    .probe = shunt_process_probe,
+    .run = shunt_process_run,
+};
+
+const struct shunt_runner *shunt_runner_get(enum shunt_runtime rt)
+{
+	switch (rt) {
+	case SHUNT_RUNTIME_PROCESS:
+		return &process_runner;
+	/* gvisor, podman, docker and microvm are not wired in yet */
+	default:
+		return NULL;
+	}
+}

@@ -1,0 +1,175 @@
+# shunt line hook for bash >= 4.4. Loaded by: eval "$(shunt init bash)"
+# (init prints SHUNT_BIN, the LD_PRELOAD export, then this file).
+#
+# How it works
+# - PS0 (expanded in this shell once a line has been read) sets
+#   __shunt_phase=1 through an arithmetic side effect: no fork.
+# - The DEBUG trap (with extdebug, a non-zero return skips the command)
+#   decides at the first simple command of the line, using the whole line
+#   from history (fc -ln -0). host: the line runs as typed and the trap
+#   lets every later command of the line through without work. Otherwise
+#   the whole line goes to `shunt exec --source hook`, and the original is
+#   skipped: the trap returns 1 and sends SIGINT to this shell, which
+#   abandons the rest of the line (loops included) like Ctrl-C would.
+# - PROMPT_COMMAND's first entry __shunt_precmd ends the line: it reports
+#   the exit status of a line shunt ran, re-installs the trap, PS0 and
+#   itself if something removed them, and wraps a DEBUG trap installed
+#   after us (VS Code, bash-preexec) so both keep working.
+# - When history did not record the line (HISTCONTROL=ignorespace,
+#   ignoredups, HISTIGNORE, set +o history) each simple command is decided
+#   on its own from $BASH_COMMAND.
+# - `shunt off` (confirmed on the terminal) disables this line hook for
+#   this shell only. The LD_PRELOAD shim stays: an agent that unsets
+#   LD_PRELOAD, runs `trap - DEBUG` or sets a variable still has its execs
+#   checked by the shim of its parent's environment and by shunt's gate.
+if [[ $- == *i* && -n ${BASH_VERSION-} && -z ${__shunt_loaded-} ]]; then
+	if ((BASH_VERSINFO[0] < 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] < 4))); then
+		printf 'shunt: bash %s is too old for the line hook (needs 4.4); only the exec shim is active\n' \
+			"$BASH_VERSION" >&2
+	else
+		__shunt_loaded=1
+		__shunt_enabled=1
+		__shunt_phase=0      # 0 prompt, 1 line read, 2 line runs, 3 line handed to shunt
+		__shunt_status=      # exit status of the line shunt ran
+		__shunt_histnext=    # HISTCMD at the prompt: the number the next line gets
+		__shunt_prev_trap=   # the DEBUG trap we chain to
+		__shunt_trap_cmd='__shunt_debug "$_"'
+		__shunt_ps0='${__shunt_nul[__shunt_phase=1]}'
+		__shunt_tmp=
+		declare -a __shunt_nul=()
+
+		# A private scratch file: builtins write into it so reading their
+		# output costs no fork.
+		__shunt_mktemp() {
+			local d=${XDG_RUNTIME_DIR:-}
+			[[ -n $d && -d $d && -w $d ]] || d=${TMPDIR:-/tmp}
+			__shunt_tmp=$(builtin umask 077 && command mktemp "$d/shunt-hook.XXXXXX" 2>/dev/null) || __shunt_tmp=
+		}
+
+		__shunt_decide_line() {
+			# $1: the line. Returns 0 when it may run here as typed.
+			[[ -n $__shunt_tmp ]] || __shunt_mktemp
+			local out=
+			if [[ -n $__shunt_tmp ]]; then
+				"$SHUNT_BIN" check --json --source hook --interactive -c "$1" >|"$__shunt_tmp" 2>/dev/null &&
+					IFS= read -r out <"$__shunt_tmp"
+			else
+				out=$("$SHUNT_BIN" check --json --source hook --interactive -c "$1" 2>/dev/null)
+			fi
+			[[ $out == *'"action":"host"'* ]]
+		}
+
+		__shunt_hand_over() {
+			# Runs the line through shunt, then abandons the original.
+			"$SHUNT_BIN" exec --source hook --shell "$BASH" -c "$1"
+			__shunt_status=$?
+			__shunt_phase=3
+			# a ( ... ) subshell dies with it; the interactive shell drops the
+			# rest of the line
+			((BASH_SUBSHELL > 0)) && builtin kill -s INT "$BASHPID"
+			builtin kill -s INT "$$"
+		}
+
+		__shunt_line() {
+			# The whole line when history has it as entry $__shunt_histnext.
+			[[ $HISTCMD == "$__shunt_histnext" && -n $__shunt_tmp ]] || return 1
+			builtin fc -ln -0 >|"$__shunt_tmp" 2>/dev/null || return 1
+			local l=
+			IFS= read -r -d '' l <"$__shunt_tmp"
+			l=${l#$'\t'}
+			l=${l# }
+			l=${l%$'\n'}
+			[[ -n $l ]] || return 1
+			__shunt_cur=$l
+		}
+
+		__shunt_debug() {
+			local __shunt_last=$1 __shunt_rc=0
+			if [[ $BASH_COMMAND == __shunt_precmd* ]]; then
+				__shunt_phase=0
+			elif ((__shunt_phase == 3)); then
+				return 1
+			elif ((__shunt_phase == 1 && __shunt_enabled)); then
+				local __shunt_cur=
+				if __shunt_line; then
+					__shunt_phase=2
+				else
+					__shunt_cur=$BASH_COMMAND # per simple command; stay in phase 1
+				fi
+				if ! __shunt_decide_line "$__shunt_cur"; then
+					__shunt_hand_over "$__shunt_cur"
+					return 1
+				fi
+			fi
+			if [[ -n $__shunt_prev_trap ]]; then
+				: "$__shunt_last"
+				builtin eval "$__shunt_prev_trap"
+				__shunt_rc=$?
+			fi
+			return $__shunt_rc
+		}
+
+		__shunt_install() {
+			# Puts the trap, PS0 and PROMPT_COMMAND entry back, chaining
+			# whatever took their place. Cheap: no fork.
+			builtin shopt -s extdebug
+			local t=
+			if [[ -n $__shunt_tmp ]]; then
+				builtin trap -p DEBUG >|"$__shunt_tmp" && IFS= read -r -d '' t <"$__shunt_tmp"
+			else
+				t=$(builtin trap -p DEBUG)
+			fi
+			t=${t%$'\n'}
+			if [[ $t != "trap -- '__shunt_debug \"\$_\"' DEBUG" ]]; then
+				if [[ -n $t ]]; then
+					t=${t#trap -- }
+					t=${t% DEBUG}
+					builtin eval "__shunt_prev_trap=$t"
+				fi
+				builtin trap "$__shunt_trap_cmd" DEBUG
+			fi
+			[[ $PS0 == *"$__shunt_ps0"* ]] || PS0=$__shunt_ps0${PS0-}
+			if [[ ${PROMPT_COMMAND[0]-} != __shunt_precmd* ]]; then
+				if ((${#PROMPT_COMMAND[@]} > 1)); then
+					PROMPT_COMMAND=(__shunt_precmd "${PROMPT_COMMAND[@]}")
+				else
+					local pc=${PROMPT_COMMAND-}
+					pc=${pc//__shunt_precmd; /}
+					pc=${pc//__shunt_precmd/}
+					PROMPT_COMMAND="__shunt_precmd${pc:+; $pc}"
+				fi
+			fi
+		}
+
+		__shunt_precmd() {
+			local s=$?
+			__shunt_phase=0
+			if [[ -n $__shunt_status ]]; then
+				s=$__shunt_status
+				__shunt_status=
+			fi
+			__shunt_histnext=$HISTCMD
+			((__shunt_enabled)) && __shunt_install
+			return $s
+		}
+
+		shunt() {
+			case ${1-} in
+			off)
+				command "$SHUNT_BIN" off --hook bash || return
+				__shunt_enabled=0
+				;;
+			on)
+				command "$SHUNT_BIN" on --hook bash || return
+				__shunt_enabled=1
+				__shunt_install
+				;;
+			*) command "$SHUNT_BIN" "$@" ;;
+			esac
+		}
+
+		__shunt_mktemp
+		__shunt_install
+		__shunt_histnext=$HISTCMD
+	fi
+fi

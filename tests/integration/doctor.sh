@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# shunt doctor: output structure, --json validity, and that what it says
+# about user namespaces matches what `unshare -Ur true` does right now.
+. "$(dirname "$0")/../lib.sh"
+setup_home
+
+names="userns landlock seccomp cgroups overlayfs process runsc podman docker qemu firecracker kvm editor shim"
+
+out=$("$SHUNT" doctor 2>&1); rc=$?
+is "$rc" 0 "doctor exits 0 (it is a report)"
+for n in $names; do
+	like "$out" "^$n: +(ok|missing|degraded) +— " "human output has a '$n' line"
+done
+bad=$(printf '%s\n' "$out" | grep -Ev '^[a-z]+: +(ok|missing|degraded) +— .+' || true)
+is "$bad" "" "every line is 'name: status — detail'"
+# aligned: the status column starts at the same offset on every line
+cols=$(printf '%s\n' "$out" | awk '{ match($0, /: +/); print RSTART + RLENGTH }' | sort -u | wc -l)
+is "$cols" 1 "status column is aligned"
+
+json=$("$SHUNT" doctor --json 2>/dev/null); rc=$?
+is "$rc" 0 "doctor --json exits 0"
+ok "--json output parses (python3 -m json.tool)" -- sh -c 'printf "%s" "$1" | python3 -m json.tool >/dev/null' _ "$json"
+jget() { printf '%s' "$json" | python3 -c 'import json,sys
+d=json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    d=d[k]
+print(json.dumps(d))' "$1" 2>/dev/null; }
+for n in $names; do
+	st=$(jget "checks.$n.status")
+	like "$st" '^"(ok|missing|degraded)"$' "json: checks.$n.status is ok|missing|degraded"
+done
+like "$(jget checks.landlock.abi)" '^[0-9]+$' "json: landlock.abi is a number"
+like "$(jget checks.userns.works)" '^(true|false)$' "json: userns.works is a boolean"
+
+# The claim about user namespaces must match reality for this user.
+if unshare -Ur true 2>/dev/null; then want=true; else want=false; fi
+is "$(jget checks.userns.works)" "$want" "userns verdict matches 'unshare -Ur true' ($want) as $(id -un)"
+if [ "$want" = true ]; then
+	like "$(jget checks.userns.status)" '"ok"' "userns status ok when unshare works"
+else
+	like "$(jget checks.userns.status)" '"missing"' "userns status missing when unshare fails"
+	unlike "$(jget checks.userns.fix)" '^null$' "a fix is suggested when user namespaces are missing"
+fi
+
+# cgroups: 'ok' exactly when a limited cgroup could be created.
+cgst=$(jget checks.cgroups.status); cgv=$(jget checks.cgroups.limits_version)
+if [ "$cgst" = '"ok"' ]; then
+	like "$cgv" '^[12]$' "cgroups ok: limits via v1 or v2"
+else
+	is "$cgv" 0 "cgroups not writable: no limits version (rlimits fallback)"
+fi
+if [ -n "${SHUNT_UNPRIV:-}" ] && [ -d /sys/fs/cgroup/memory ] && ! [ -w /sys/fs/cgroup/memory ]; then
+	is "$cgst" '"degraded"' "unprivileged on cgroup v1: degraded (rlimits)"
+fi
+
+# kvm: a non-openable /dev/kvm is never reported usable.
+if [ -e /dev/kvm ] && ! [ -r /dev/kvm -a -w /dev/kvm ]; then
+	is "$(jget checks.kvm.usable)" false "unreadable /dev/kvm is not usable"
+fi
+
+# shim detection follows LD_PRELOAD (the file need not be loadable for the check).
+shim=$(LD_PRELOAD= "$SHUNT" doctor --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["checks"]["shim"]["loaded"])')
+is "$shim" False "shim not loaded without LD_PRELOAD"
+if [ -f "$SHIM" ]; then
+	shim=$(LD_PRELOAD="$SHIM" "$SHUNT" doctor --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["checks"]["shim"]["loaded"])' 2>/dev/null)
+	is "$shim" True "shim detected when LD_PRELOAD has libshunt-preload.so"
+else
+	skip "shim library not built"
+fi
+ed=$(TERM_PROGRAM=vscode "$SHUNT" doctor --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["checks"]["editor"]["editor"])')
+is "$ed" vscode "TERM_PROGRAM=vscode is detected"
+ed=$(env -u TERM_PROGRAM CURSOR_TRACE_ID=x "$SHUNT" doctor --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["checks"]["editor"]["editor"])')
+is "$ed" cursor "CURSOR_TRACE_ID is detected as Cursor"
+
+"$SHUNT" doctor --bogus >/dev/null 2>&1; rc=$?
+is "$rc" 2 "unknown option: exit 2"
+done_testing
