@@ -101,8 +101,7 @@ $(SANDBOX_LIB): $(SANDBOX_OBJ)
 
 $(SHUNT_BIN): $(HOOK_OBJ) $(SANDBOX_LIB) $(POLICY_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $(HOOK_OBJ) -Wl,--whole-archive $(SANDBOX_LIB) $(POLICY_LIB) \
-		-Wl,--no-whole-archive $(LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(HOOK_OBJ) $(SANDBOX_LIB) $(POLICY_LIB) $(LIBS)
 
 # The shim links PCRE2 statically and hides it; it never links libyaml,
 # libseccomp or libcurl.

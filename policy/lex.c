@@ -407,7 +407,7 @@ static long add_cmd(struct lx *lx, const char **argv, size_t argc, const char **
 		return -1;
 	struct shunt_simple *c = &out->cmds[out->n];
 	memset(c, 0, sizeof(*c));
-	c->argv = argv ? argv : (const char **)empty_argv;
+	c->argv = argv && argc ? argv : (const char **)empty_argv;
 	c->argc = argc;
 	c->prog = prog;
 	c->norm = sb_str(&nb);
@@ -991,6 +991,8 @@ static void skip_heredoc_bodies(struct parser *p)
 				} else {
 					j++;
 				}
+				if (j > n)
+					j = n;
 				if (j > le) {
 					nl = memchr(s + j, '\n', n - j);
 					le = nl ? (size_t)(nl - s) : n;
@@ -1215,10 +1217,9 @@ static void handle_word(struct parser *p)
 	}
 	if (p->skip_words)
 		return;
-	bool cmdpos = !c->words.n && !c->assigns.n;
-	if (cmdpos && !c->redirs.n && w.plain && keyword(p, &w))
+	if (!c->words.n && !c->assigns.n && !c->redirs.n && w.plain && keyword(p, &w))
 		return;
-	if (cmdpos && is_assignment(&w)) {
+	if (!c->words.n && is_assignment(&w)) {
 		pv_push(lx, &c->assigns, w.text);
 		return;
 	}
@@ -1236,7 +1237,7 @@ static void handle_word(struct parser *p)
 			j++;
 		if (j < p->n && p->s[j] == ')') {
 			p->i = j + 1;
-			c->words.n = 0;
+			memset(&c->words, 0, sizeof(c->words));
 			c->dyn0 = false;
 			p->funcdef_pending = true;
 		}

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "counters.h"
 #include "policy.h"
 #include "snapshot.h"
 
@@ -59,6 +60,7 @@ static struct {
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static char gate_path[PATH_MAX];
 static char snap_path[PATH_MAX];
+static char counters_path[PATH_MAX];
 static char self_path[PATH_MAX];
 /* "LD_PRELOAD=..." to put back into scrubbed environments */
 static char env_preload[PATH_MAX + 16];
@@ -66,6 +68,10 @@ static char env_preload[PATH_MAX + 16];
 #define MAX_SAVED_ENV 8
 static char saved_env[MAX_SAVED_ENV][1024];
 static size_t nsaved_env;
+/* HOME and XDG_* at load time: the gate needs them to find the same
+ * config, trust store and audit log after a program scrubbed its env */
+static char saved_ctx[MAX_SAVED_ENV][1024];
+static size_t nsaved_ctx;
 static bool inert; /* we are loaded into the shunt binary itself */
 
 /* ---- state published with atomics ---- */
@@ -80,6 +86,9 @@ struct slot {
 };
 
 static _Atomic(struct slot *) g_slot;
+/* counters mapping; COUNTERS_NONE once mapping failed (not retried) */
+#define COUNTERS_NONE ((struct shunt_counters *)1)
+static _Atomic(struct shunt_counters *) g_counters;
 static _Atomic(struct shunt_snapshot *) g_embedded;
 static atomic_int g_warned;
 
@@ -183,10 +192,15 @@ static void capture_env(void)
 	} else if (self_path[0]) {
 		snprintf(env_preload, sizeof(env_preload), "LD_PRELOAD=%s", self_path);
 	}
-	for (char **e = environ; e && *e && nsaved_env < MAX_SAVED_ENV; e++) {
-		if (strncmp(*e, "SHUNT_", 6) != 0 || strlen(*e) >= sizeof(saved_env[0]))
+	for (char **e = environ; e && *e; e++) {
+		size_t n = strlen(*e);
+		if (n >= sizeof(saved_env[0]))
 			continue;
-		memcpy(saved_env[nsaved_env++], *e, strlen(*e) + 1);
+		if (strncmp(*e, "SHUNT_", 6) == 0 && nsaved_env < MAX_SAVED_ENV)
+			memcpy(saved_env[nsaved_env++], *e, n + 1);
+		else if ((strncmp(*e, "HOME=", 5) == 0 || strncmp(*e, "XDG_", 4) == 0) &&
+			 nsaved_ctx < MAX_SAVED_ENV)
+			memcpy(saved_ctx[nsaved_ctx++], *e, n + 1);
 	}
 }
 
@@ -207,6 +221,17 @@ static void find_snapshot_path(void)
 			     (unsigned)getuid());
 	if (n < 0 || (size_t)n >= sizeof(snap_path))
 		snap_path[0] = '\0';
+	const char *c = getenv("SHUNT_COUNTERS");
+	if (c && *c)
+		n = snprintf(counters_path, sizeof(counters_path), "%s", c);
+	else if (xdg && xdg[0] == '/')
+		n = snprintf(counters_path, sizeof(counters_path), "%s/shunt/counters.bin", xdg);
+	else if (home && *home)
+		n = snprintf(counters_path, sizeof(counters_path), "%s/.local/state/shunt/counters.bin", home);
+	else
+		n = -1;
+	if (n < 0 || (size_t)n >= sizeof(counters_path))
+		counters_path[0] = '\0';
 }
 
 static void find_gate(void)
@@ -360,6 +385,30 @@ static void warn_unusable(int status)
 	say(buf);
 }
 
+/* Counts a host exec in the shared counters (the gate counts the rest).
+ * Maps the file once per process; never creates it. */
+static void count_host(const struct shunt_decision *d)
+{
+	struct shunt_counters *c = atomic_load_explicit(&g_counters, memory_order_acquire);
+	if (!c) {
+		struct shunt_counters *m = counters_path[0] ? shunt_counters_map(counters_path, false) : NULL;
+		struct shunt_counters *expected = NULL;
+		if (!m)
+			m = COUNTERS_NONE;
+		if (atomic_compare_exchange_strong_explicit(&g_counters, &expected, m, memory_order_acq_rel,
+							    memory_order_acquire)) {
+			c = m;
+		} else {
+			if (m != COUNTERS_NONE)
+				shunt_counters_unmap(m);
+			c = expected;
+		}
+	}
+	if (c != COUNTERS_NONE)
+		shunt_counters_record(c, SHUNT_ACTION_HOST, d->risk, SHUNT_RUNTIME_NONE, SHUNT_SOURCE_SHIM,
+				      d->trusted, -1, false);
+}
+
 /* ---- deciding ---- */
 
 enum verdict { V_HOST, V_GATE, V_BLOCK };
@@ -452,8 +501,10 @@ static enum verdict judge(const char *exe, char *const argv[], const char *line,
 	struct shunt_decision d;
 	if (shunt_decide(s->policy, &req, &a, &d) < 0)
 		return V_GATE; /* too big for the fast path */
-	if (d.action == SHUNT_ACTION_HOST)
+	if (d.action == SHUNT_ACTION_HOST) {
+		count_host(&d);
 		return V_HOST;
+	}
 	/* only said when it changes what happens: low-risk commands behave
 	 * the same under the built-in defaults */
 	if (unusable)
@@ -600,7 +651,7 @@ static bool has_var(char *const *envp, const char *kv)
 
 /* Returns envp, or a copy in v (strings in ldbuf) with LD_PRELOAD and the
  * SHUNT_* variables present at load time put back. */
-static char *const *fix_env(char *const *envp, struct vec *v, char *ldbuf, size_t ldcap)
+static char *const *fix_env(char *const *envp, bool for_gate, struct vec *v, char *ldbuf, size_t ldcap)
 {
 	v->map = NULL;
 	if (!env_preload[0])
@@ -618,6 +669,9 @@ static char *const *fix_env(char *const *envp, struct vec *v, char *ldbuf, size_
 	size_t missing = 0;
 	for (size_t k = 0; k < nsaved_env; k++)
 		if (!has_var(envp, saved_env[k]))
+			missing++;
+	for (size_t k = 0; for_gate && k < nsaved_ctx; k++)
+		if (!has_var(envp, saved_ctx[k]))
 			missing++;
 	if (ok && missing == 0)
 		return envp;
@@ -640,6 +694,9 @@ static char *const *fix_env(char *const *envp, struct vec *v, char *ldbuf, size_
 	for (size_t k = 0; k < nsaved_env; k++)
 		if (!has_var(envp, saved_env[k]))
 			vec_push(v, saved_env[k]);
+	for (size_t k = 0; for_gate && k < nsaved_ctx; k++)
+		if (!has_var(envp, saved_ctx[k]))
+			vec_push(v, saved_ctx[k]);
 	vec_push(v, NULL);
 	return v->v;
 }
@@ -752,7 +809,7 @@ static int exec_family(const struct call *c, const char *exe, char *const envp_i
 	}
 	struct vec ev;
 	char ldbuf[PATH_MAX * 2];
-	char *const *envp = fix_env(envp0, &ev, ldbuf, sizeof(ldbuf));
+	char *const *envp = fix_env(envp0, v != V_HOST, &ev, ldbuf, sizeof(ldbuf));
 	int rc;
 	if (v == V_HOST) {
 		errno = saved;
@@ -941,7 +998,7 @@ static int spawn_common(bool search, pid_t *pid, const char *file, const posix_s
 	}
 	struct vec ev;
 	char ldbuf[PATH_MAX * 2];
-	char *const *envp = fix_env(envp_in ? envp_in : environ, &ev, ldbuf, sizeof(ldbuf));
+	char *const *envp = fix_env(envp_in ? envp_in : environ, v != V_HOST, &ev, ldbuf, sizeof(ldbuf));
 	int rc;
 	if (v == V_HOST) {
 		if (search)

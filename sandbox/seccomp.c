@@ -391,7 +391,7 @@ static int parse_syscall(struct sc_ctx *c, const struct shunt_json *sc, struct s
 		return -1;
 	if (comment && want_type(c, comment, SHUNT_JSON_STRING, "comment", err) < 0)
 		return -1;
-	if (parse_action(c, act, shunt_json_get(sc, "errnoRet"), c->def_errno, &action, err) < 0)
+	if (parse_action(c, act, shunt_json_get(sc, "errnoRet"), EPERM, &action, err) < 0)
 		return -1;
 	if (parse_args(c, shunt_json_get(sc, "args"), cmp, &ncmp, err) < 0)
 		return -1;

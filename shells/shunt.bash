@@ -18,6 +18,10 @@
 # - When history did not record the line (HISTCONTROL=ignorespace,
 #   ignoredups, HISTIGNORE, set +o history) each simple command is decided
 #   on its own from $BASH_COMMAND.
+# - Exit status: PROMPT_COMMAND entries after ours (prompt themes) see the
+#   status of the line shunt ran; bash itself restores $? after
+#   PROMPT_COMMAND, so the next line sees 130 (like Ctrl-C) and the real
+#   status is in $SHUNT_LAST_STATUS.
 # - `shunt off` (confirmed on the terminal) disables this line hook for
 #   this shell only. The LD_PRELOAD shim stays: an agent that unsets
 #   LD_PRELOAD, runs `trap - DEBUG` or sets a variable still has its execs
@@ -84,7 +88,10 @@ if [[ $- == *i* && -n ${BASH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 		}
 
 		__shunt_debug() {
-			local __shunt_last=$1 __shunt_rc=0
+			# a chained trap that calls us back (it captured our trap as its
+			# own predecessor) must not recurse
+			[[ -n ${__shunt_in_debug-} ]] && return 0
+			local __shunt_last=$1 __shunt_rc=0 __shunt_in_debug=1
 			if [[ $BASH_COMMAND == __shunt_precmd* ]]; then
 				__shunt_phase=0
 			elif ((__shunt_phase == 3)); then
@@ -146,6 +153,7 @@ if [[ $- == *i* && -n ${BASH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 			__shunt_phase=0
 			if [[ -n $__shunt_status ]]; then
 				s=$__shunt_status
+				SHUNT_LAST_STATUS=$s
 				__shunt_status=
 			fi
 			__shunt_histnext=$HISTCMD

@@ -92,7 +92,8 @@ mkdir -p "$XDG_CONFIG_HOME/shunt"
 cp "$FIX/backtrack.yaml" "$TEST_TMP/backtrack.yaml"
 printf 'rules: ["%s"]\n' "$TEST_TMP/backtrack.yaml" >"$XDG_CONFIG_HOME/shunt/config.yaml"
 if "$SHUNT" config validate 2>&1 | grep -q 'not implemented'; then
-	for t in "check ends in a decision" "limit-hit rule reported" "not host" "list includes configured files"; do
+	for t in "check ends in a decision" "limit-hit rule reported" "not host" "list includes configured files" \
+		"lint of broken configured pack" "its position" "check with broken pack"; do
 		skip "config loader not implemented yet: cannot configure extra rule files ($t)"
 	done
 else
@@ -102,6 +103,13 @@ else
 	like "$out" '"action":"(sandbox|prompt|block)"' "and it is not host"
 	out=$("$SHUNT" rules list 2>&1)
 	like "$out" "fixture-backtrack" "rules list includes configured rule files"
+	# A broken configured pack is a config error everywhere: exit 2.
+	printf 'rules: ["%s"]\n' "$FIX/unknown-key.yaml" >"$XDG_CONFIG_HOME/shunt/config.yaml"
+	out=$("$SHUNT" rules lint 2>&1); rc=$?
+	is "$rc" 2 "lint with a broken configured pack exits 2"
+	like "$out" "unknown-key.yaml:6:5: unknown key 'paternn'" "and names file:line:col"
+	out=$("$SHUNT" check -c ls 2>&1); rc=$?
+	is "$rc" 2 "check with a broken configured pack exits 2"
 fi
 
 done_testing

@@ -211,7 +211,7 @@ static void test_shipped_profiles(void)
 static const char docker_profile[] =
     "{\n"
     "  \"defaultAction\": \"SCMP_ACT_ALLOW\",\n"
-    "  \"defaultErrnoRet\": 1,\n"
+    "  \"defaultErrnoRet\": 38,\n"
     "  \"architectures\": [\"SCMP_ARCH_X86_64\", \"SCMP_ARCH_X86\", \"SCMP_ARCH_X32\"],\n"
     "  \"flags\": [],\n"
     "  \"syscalls\": [\n"
@@ -267,11 +267,43 @@ static void test_docker_profile(void)
 	is_int(res[1], EACCES, "args EQ 4242 matches: errnoRet 13");
 	is_int(res[2], 0, "args EQ does not match pid 0: allowed");
 	is_int(res[3], 0, "includes.minKernel 99.0 not met: rule not applied");
-	is_int(res[4], EPERM,
-	       "includes.arches amd64 met; unknown syscall skipped; defaultErrnoRet used");
+	is_int(
+	    res[4], EPERM,
+	    "includes.arches amd64 met; unknown syscall skipped; ERRNO without errnoRet is EPERM");
 	is_int(res[5], 7, "includes.caps on a denial is kept (conservative)");
 	is_int(res[6], EIO, "MASKED_EQ condition denies");
 	is_int(res[7], EIO, "second condition on the same arg is ORed");
+}
+
+/* Docker's own style: deny by default with defaultErrnoRet, allow a list. */
+static void test_allowlist_profile(void)
+{
+	const char *path = write_tmp(
+	    "allow.json",
+	    "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": 38,\n"
+	    " \"syscalls\": [{\"names\": [\"write\", \"exit\", \"exit_group\", \"rt_sigreturn\",\n"
+	    "   \"munmap\", \"mmap\", \"brk\", \"futex\", \"madvise\"], \"action\": "
+	    "\"SCMP_ACT_ALLOW\"}]}\n");
+	int pfd[2], v[2] = {-1, -1};
+	if (pipe(pfd) < 0)
+		return;
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int r[2];
+		r[0] = shunt_seccomp_apply(path, SHUNT_PROFILE_NONE, NULL);
+		r[1] = errno_of(syscall(SYS_getppid));
+		/* Raw exit_group: sanitizer _exit hooks need syscalls not allowed here. */
+		syscall(SYS_exit_group, write(pfd[1], r, sizeof(r)) == sizeof(r) ? 0 : 1);
+	}
+	close(pfd[1]);
+	ok(read(pfd[0], v, sizeof(v)) == sizeof(v), "allow-list child reported");
+	close(pfd[0]);
+	int st = 0;
+	waitpid(pid, &st, 0);
+	is_int(v[0], 0, "allow-list profile applied");
+	is_int(v[1], ENOSYS, "syscall outside the allow list gets defaultErrnoRet (38)");
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "allowed write/exit_group still work");
 }
 
 static void expect_error(const char *name, const char *text, const char *want, const char *desc)
@@ -346,6 +378,7 @@ int main(void)
 	test_errors();
 	test_unfiltered_baseline();
 	test_docker_profile();
+	test_allowlist_profile();
 	test_builtin_denials(SHUNT_PROFILE_READ_ONLY);
 	test_builtin_denials(SHUNT_PROFILE_WORKSPACE_WRITE);
 	test_builtin_denials(SHUNT_PROFILE_SYSTEM_WRITE);

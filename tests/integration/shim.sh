@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# The LD_PRELOAD shim: every entry point re-routes a risky command to the
+# gate (canary survives, audit log has the decision), real programs are
+# covered, low-risk programs behave exactly as without the shim, blocked
+# execs fail with EACCES. The destructive cases run in a throwaway mount
+# namespace whose $HOME is a tmpfs, so a bug can never delete real files.
+. "$(dirname "$0")/../lib.sh"
+
+SPAWNER=$BUILD/tests/helpers/spawner
+
+if [ -z "${SHIM_TEST_IN_NS:-}" ]; then
+	if [ ! -f "$SHIM" ] || [ ! -x "$SHUNT" ] || [ ! -x "$SPAWNER" ]; then
+		fail "shim, shunt and spawner are built ($SHIM, $SHUNT, $SPAWNER)"
+		done_testing
+		exit 1
+	fi
+	if unshare -Urm true 2>/dev/null; then
+		SHIM_TEST_IN_NS=1 exec unshare -Urm bash "$0" "$@"
+	fi
+	SHIM_TEST_IN_NS=none
+fi
+
+setup_home
+if [ "$SHIM_TEST_IN_NS" = 1 ]; then
+	mount -t tmpfs -o mode=755 tmpfs "$HOME" || { fail "tmpfs on \$HOME"; done_testing; exit 1; }
+	mkdir -p "$XDG_CONFIG_HOME"
+else
+	diag "no user namespaces here: running in a throwaway \$HOME without a private mount"
+fi
+CANARY=$HOME/canary
+AUDIT=$XDG_STATE_HOME/shunt/audit.jsonl
+WORK=$HOME/work
+mkdir -p "$WORK"
+cd "$WORK" || exit 1
+
+# ---- the library itself ----
+syms=$(nm -D --defined-only "$SHIM" | awk '{print $3}' | sort | tr '\n' ' ')
+is "$syms" "execl execle execlp execv execve execveat execvp execvpe fexecve popen posix_spawn posix_spawnp system " \
+	"only the interposed symbols are exported"
+deps=$(ldd "$SHIM" 2>&1)
+unlike "$deps" 'libyaml|libseccomp|libcurl|libpcre2' "no libyaml/libseccomp/libcurl/libpcre2 at run time"
+like "$(LD_PRELOAD=$SHIM /bin/echo loaded 2>&1)" '^loaded$' "a program starts with the shim preloaded"
+
+reset_canary() {
+	rm -rf "$CANARY"
+	mkdir -p "$CANARY"
+	echo precious >"$CANARY/file"
+}
+# decisions about the canary (AUDIT_PAT overrides what to look for)
+audit_count() {
+	if [ -f "$AUDIT" ]; then grep -c -- "${AUDIT_PAT:-canary}" "$AUDIT"; else echo 0; fi
+}
+# expect_guarded DESC CMD...: CMD (run with the shim, dry run) must leave
+# the canary alone and add a decision to the audit log.
+expect_guarded() {
+	local desc=$1; shift
+	reset_canary
+	local before out
+	before=$(audit_count)
+	out=$(LD_PRELOAD=$SHIM SHUNT_DRY_RUN=1 "$@" 2>&1 </dev/null)
+	if [ -f "$CANARY/file" ]; then
+		pass "$desc: canary survives"
+	else
+		fail "$desc: canary survives"
+		diag "$out"
+	fi
+	local after
+	after=$(audit_count)
+	if [ "$after" -gt "$before" ]; then
+		pass "$desc: decision in the audit log"
+	else
+		fail "$desc: decision in the audit log"
+		diag "$out"
+	fi
+}
+
+# ---- every entry point ----
+for m in execve execv execl execle execveat fexecve posix_spawn vfork envi; do
+	expect_guarded "spawner $m" "$SPAWNER" "$m" /bin/rm -rf "$CANARY"
+done
+for m in execvp execvpe execlp posix_spawnp system popen; do
+	expect_guarded "spawner $m" "$SPAWNER" "$m" rm -rf "$CANARY"
+done
+expect_guarded "spawner threads (8 at once)" "$SPAWNER" threads /bin/rm -rf "$CANARY"
+
+# ---- real programs ----
+expect_guarded "bash -c" bash -c "rm -rf '$CANARY'; true"
+expect_guarded "sh -c" sh -c "rm -rf '$CANARY'; true"
+AUDIT_PAT='xargs rm' expect_guarded "xargs" sh -c "echo '$CANARY' | xargs rm -rf"
+expect_guarded "find -exec" find "$HOME" -maxdepth 1 -name canary -exec rm -rf {} +
+if command -v python3 >/dev/null; then
+	expect_guarded "python3 os.execv" python3 -c "import os; os.execv('/bin/rm', ['rm', '-rf', '$CANARY'])"
+	expect_guarded "python3 subprocess.run" python3 -c "import subprocess; subprocess.run(['rm', '-rf', '$CANARY'])"
+else
+	skip "python3 not installed"
+fi
+if command -v perl >/dev/null; then
+	expect_guarded "perl exec" perl -e "exec('rm', '-rf', '$CANARY')"
+else
+	skip "perl not installed"
+fi
+if command -v make >/dev/null; then
+	printf 'all:\n\trm -rf %s\n' "$CANARY" >"$WORK/Makefile.rm"
+	expect_guarded "make recipe" make -s -f "$WORK/Makefile.rm"
+else
+	skip "make not installed"
+fi
+expect_guarded "awk system()" awk "BEGIN { system(\"rm -rf $CANARY\") }"
+if command -v git >/dev/null; then
+	expect_guarded "git alias" git -c "alias.x=!rm -rf $CANARY" x
+else
+	skip "git not installed"
+fi
+printf '#!/bin/sh\nrm -rf "%s"\n' "$CANARY" >"$WORK/script.sh"
+chmod +x "$WORK/script.sh"
+expect_guarded "shell script file" "$WORK/script.sh"
+expect_guarded "exec -a fakename" bash -c "exec -a fakename rm -rf '$CANARY'"
+ln -sf "$(command -v rm)" "$WORK/del"
+expect_guarded "symlink to rm under another name" bash -c "'$WORK/del' -rf '$CANARY'; true"
+expect_guarded "unset LD_PRELOAD inside a shimmed shell" bash -c "unset LD_PRELOAD; rm -rf '$CANARY'; true"
+out=$(LD_PRELOAD=$SHIM bash -c 'unset LD_PRELOAD; bash -c "echo \$LD_PRELOAD"')
+like "$out" "libshunt-preload" "a child of a shell that unset LD_PRELOAD gets the shim back"
+out=$(LD_PRELOAD=$SHIM "$SPAWNER" envi /usr/bin/env 2>&1)
+like "$out" "LD_PRELOAD=.*libshunt-preload" "env -i style empty envp gets LD_PRELOAD back"
+
+# ---- low-risk programs run exactly as before ----
+same() {
+	local desc=$1; shift
+	local a b ra rb
+	a=$("$@" 2>&1); ra=$?
+	b=$(LD_PRELOAD=$SHIM "$@" 2>&1); rb=$?
+	if [ "$a" = "$b" ] && [ "$ra" = "$rb" ]; then
+		pass "$desc: same output and exit code with the shim"
+	else
+		fail "$desc: same output and exit code with the shim"
+		diag "without: rc=$ra '$(printf '%s' "$a" | head -c 300)'"
+		diag "with:    rc=$rb '$(printf '%s' "$b" | head -c 300)'"
+	fi
+}
+mkdir -p "$WORK/d" && touch "$WORK/d/a" "$WORK/d/b"
+same "ls" ls -la "$WORK/d"
+same "exit code" sh -c 'exit 7'
+same "spawner execve true" "$SPAWNER" execve /bin/true
+same "spawner posix_spawnp false" "$SPAWNER" posix_spawnp false
+same "spawner system echo" "$SPAWNER" system echo hello
+same "spawner popen echo" "$SPAWNER" popen echo hello
+same "spawner threads echo" sh -c "'$SPAWNER' threads /bin/echo hi | sort"
+if command -v git >/dev/null; then
+	mkdir -p "$WORK/repo" && (cd "$WORK/repo" && git init -q && git -c user.email=t@t -c user.name=t commit -q --allow-empty -m init)
+	echo x >"$WORK/repo/f"
+	same "git status" git -C "$WORK/repo" status --short
+	same "git log" git -C "$WORK/repo" log --format=%s
+fi
+if command -v make >/dev/null && command -v cc >/dev/null; then
+	mkdir -p "$WORK/proj"
+	for i in 1 2 3 4; do printf 'int f%d(void) { return %d; }\n' "$i" "$i" >"$WORK/proj/f$i.c"; done
+	printf 'int main(void) { return 0; }\n' >"$WORK/proj/main.c"
+	printf 'OBJS = main.o f1.o f2.o f3.o f4.o\nprog: $(OBJS)\n\tcc -o $@ $(OBJS)\n%%.o: %%.c\n\tcc -O2 -c $< -o $@\nclean:\n\trm -f prog *.o\n' >"$WORK/proj/Makefile"
+	same "make -j2 clean all of a small project" sh -c "cd '$WORK/proj' && make -s clean && make -s -j2 && ./prog && echo built"
+fi
+cat >"$WORK/configure.sh" <<'EOF'
+#!/bin/sh
+# configure-style: many short commands
+i=0
+while [ $i -lt 1000 ]; do
+	v=$(expr $i + 1)
+	echo "$v" | tr 0-9 a-j >/dev/null
+	i=$v
+done
+printf 'checked %s\n' "$i"
+uname -s
+EOF
+chmod +x "$WORK/configure.sh"
+same "configure-style script (1000 commands)" "$WORK/configure.sh"
+
+# ---- blocked in the fast path: EACCES / exit 126, one-line reason ----
+mkdir -p "$XDG_CONFIG_HOME/shunt"
+printf 'policies:\n  denylist:\n    - "echo shunt-test-denied*"\n' >"$XDG_CONFIG_HOME/shunt/config.yaml"
+if "$SHUNT" snapshot >/dev/null 2>&1; then
+	out=$(LD_PRELOAD=$SHIM "$SPAWNER" execve /bin/echo shunt-test-denied 2>&1)
+	like "$out" "error EACCES" "denylisted execve fails with EACCES"
+	like "$out" "shunt: blocked: .*shunt-test-denied.*allow with: shunt trust add" "one-line reason on stderr"
+	unlike "$out" "^shunt-test-denied" "the denied command did not run"
+	out=$(LD_PRELOAD=$SHIM "$SPAWNER" posix_spawn /bin/echo shunt-test-denied 2>&1)
+	like "$out" "error EACCES" "denylisted posix_spawn returns EACCES"
+	out=$(LD_PRELOAD=$SHIM "$SPAWNER" system echo shunt-test-denied 2>&1)
+	like "$out" "status 126" "denylisted system() line: shell status 126"
+	out=$(LD_PRELOAD=$SHIM bash -c 'echo shunt-test-denied-builtin-is-not-exec; /bin/echo shunt-test-denied; echo rc=$?' 2>&1)
+	like "$out" "rc=126" "a shell running a denied command reports 126"
+else
+	fail "shunt snapshot writes the snapshot"
+	diag "$("$SHUNT" snapshot 2>&1)"
+fi
+rm -f "$XDG_CONFIG_HOME/shunt/config.yaml"
+
+# ---- snapshot replaced / corrupt ----
+SNAP=$XDG_STATE_HOME/shunt/policy.snap
+mkdir -p "$(dirname "$SNAP")"
+head -c 4096 /dev/urandom >"$SNAP"
+out=$(LD_PRELOAD=$SHIM bash -c '/bin/echo still-works' 2>&1)
+is "$out" "still-works" "corrupt snapshot: low-risk commands still run, silently"
+expect_guarded "corrupt snapshot: risky command still re-routed" bash -c "rm -rf '$CANARY'; true"
+out=$(LD_PRELOAD=$SHIM SHUNT_DRY_RUN=1 "$SPAWNER" execve /bin/rm -rf "$CANARY" 2>&1)
+is "$(printf '%s\n' "$out" | grep -c 'snapshot .* is unusable')" 1 "corrupt snapshot: one line on stderr, naming the fix"
+like "$out" "fix with: shunt snapshot" "the line says how to fix it"
+rm -f "$SNAP"
+reset_canary
+
+# ---- the gate must exist: a missing gate fails closed ----
+FAKE=$HOME/fakeprefix
+mkdir -p "$FAKE/lib" "$FAKE/bin"
+cp "$SHIM" "$FAKE/lib/"
+if [ ! -e /usr/local/bin/shunt ]; then
+	out=$(LD_PRELOAD=$FAKE/lib/libshunt-preload.so "$SPAWNER" execve /bin/rm -rf "$CANARY" 2>&1)
+	like "$out" "error EACCES" "no gate next to the library: risky exec fails with EACCES"
+	ok "no gate: canary survives" test -f "$CANARY/file"
+else
+	skip "a shunt is installed at the build prefix; cannot test a missing gate"
+fi
+
+done_testing
