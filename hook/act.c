@@ -17,6 +17,7 @@
 #include "explain.h"
 #include "prompt.h"
 #include "record.h"
+#include "process.h"
 #include "runner.h"
 
 extern char **environ;
@@ -246,13 +247,17 @@ static int act_sandbox(struct shunt_ctx *ctx, const struct shunt_act_req *r,
 		       struct shunt_error **err)
 {
 	*ran = false;
-	enum shunt_runtime rt = d->runtime;
-	if (rt == SHUNT_RUNTIME_NONE || rt == SHUNT_RUNTIME_AUTO)
-		rt = SHUNT_RUNTIME_PROCESS;
+	/* the runtime follows the profile actually used (s and GODMODE may
+	 * differ from the decision's) */
+	enum shunt_runtime rt = ctx->policy.runtime;
+	if (rt == SHUNT_RUNTIME_AUTO && profile >= 0 && profile < 4)
+		rt = ctx->policy.profile_runtime[profile];
+	if (rt == SHUNT_RUNTIME_AUTO || rt == SHUNT_RUNTIME_NONE)
+		rt = ctx->policy.gvisor_available ? SHUNT_RUNTIME_GVISOR : SHUNT_RUNTIME_PROCESS;
 	const struct shunt_runner *runner = shunt_runner_get(rt);
-	bool weaker = false;
-	if (!runner && (profile == SHUNT_PROFILE_SYSTEM_WRITE || profile == SHUNT_PROFILE_GODMODE) &&
-	    (r->accept_weaker || ctx->cfg.sandbox.accept_weaker_isolation)) {
+	bool system_profile = profile == SHUNT_PROFILE_SYSTEM_WRITE || profile == SHUNT_PROFILE_GODMODE;
+	bool weaker = runner && system_profile && rt == SHUNT_RUNTIME_PROCESS;
+	if (!runner && system_profile && (r->accept_weaker || ctx->cfg.sandbox.accept_weaker_isolation)) {
 		runner = shunt_runner_get(SHUNT_RUNTIME_PROCESS);
 		rt = SHUNT_RUNTIME_PROCESS;
 		weaker = true;
@@ -262,7 +267,7 @@ static int act_sandbox(struct shunt_ctx *ctx, const struct shunt_act_req *r,
 			"shunt: cannot sandbox: %s\nshunt: the %s runner needed for %s is not available "
 			"here, so the command was not run.\n",
 			cmd, shunt_runtime_name(rt), shunt_profile_name(profile));
-		if (profile == SHUNT_PROFILE_SYSTEM_WRITE || profile == SHUNT_PROFILE_GODMODE)
+		if (system_profile)
 			fprintf(stderr, "shunt: to use the process sandbox with a throwaway overlay root "
 					"instead, add --i-accept-weaker-isolation\n");
 		else
@@ -299,22 +304,33 @@ static int act_sandbox(struct shunt_ctx *ctx, const struct shunt_act_req *r,
 	fputs(b.data, stderr);
 	shunt_buf_free(&b);
 	int status = 0;
+	bool cache_hit = shunt_process_cache_hit(&plan);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	struct shunt_error *rerr = NULL;
+	fflush(NULL);
 	int rc = runner->run(&plan, &status, &rerr);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	long long ms = (t1.tv_sec - t0.tv_sec) * 1000LL + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	if (rc < 0 && rerr && (rerr->exitcode == 126 || rerr->exitcode == 127)) {
+		/* the sandbox was fine; the command itself could not be executed */
+		fprintf(stderr, "shunt: %s\n", rerr->msg);
+		status = rerr->exitcode;
+		shunt_error_free(&rerr);
+		rc = 0;
+	}
 	if (rc < 0) {
 		fprintf(stderr, "shunt: sandbox setup failed, the command was not run: %s\n",
 			rerr ? rerr->msg : "unknown error");
 		shunt_error_free(&rerr);
-		shunt_record_sandbox(ctx, r->source, cmd, d, &plan, -1, ms, weaker);
+		shunt_record_sandbox(ctx, r->source, cmd, d, &plan, -1, ms, weaker, false);
 		shunt_plan_free(&plan);
 		return EXIT_NOSANDBOX;
 	}
+	if (rc == 1)
+		fprintf(stderr, "shunt: timed out after %u s; the command was killed\n", plan.timeout);
 	*ran = true;
-	shunt_record_sandbox(ctx, r->source, cmd, d, &plan, status, ms, weaker);
+	shunt_record_sandbox(ctx, r->source, cmd, d, &plan, status, ms, weaker, cache_hit);
 	shunt_plan_free(&plan);
 	return status;
 }
@@ -391,6 +407,12 @@ int shunt_act(struct shunt_ctx *ctx, const struct shunt_act_req *r, struct shunt
 			fprintf(stderr, "shunt: approved and remembered\n");
 		rc = run_host_child(ctx, r, &d, err);
 		break;
+	case SHUNT_PROMPT_GODMODE: {
+		bool ran;
+		shunt_record_decision(ctx, r->source, cmd, &d, "prompt:GODMODE", false);
+		rc = act_sandbox(ctx, r, &d, SHUNT_PROFILE_GODMODE, cmd, &ran, err);
+		break;
+	}
 	case SHUNT_PROMPT_SANDBOX: {
 		bool ran;
 		shunt_record_decision(ctx, r->source, cmd, &d, "prompt:s", false);

@@ -9,12 +9,12 @@
 #include "snapshot.h"
 
 static const char snapshot_usage[] =
-	"usage: shunt snapshot [--output PATH] [--default] [--check]\n"
-	"Writes the precompiled policy the LD_PRELOAD shim decides with, from the\n"
-	"current configuration, rules and trust store (default path: $SHUNT_SNAPSHOT,\n"
-	"else $XDG_STATE_HOME/shunt/policy.snap).\n"
-	"  --default  built-in defaults only: no user files, no trust (used at build time)\n"
-	"  --check    only load the existing snapshot and report whether it is valid\n";
+    "usage: shunt snapshot [--output PATH] [--default] [--check]\n"
+    "Writes the precompiled policy the LD_PRELOAD shim decides with, from the\n"
+    "current configuration, rules and trust store (default path: $SHUNT_SNAPSHOT,\n"
+    "else $XDG_STATE_HOME/shunt/policy.snap).\n"
+    "  --default  built-in defaults only: no user files, no trust (used at build time)\n"
+    "  --check    only load the existing snapshot and report whether it is valid\n";
 
 static int check(const char *path, struct shunt_error **err)
 {
@@ -26,8 +26,9 @@ static int check(const char *path, struct shunt_error **err)
 		(*err)->exitcode = 1;
 		return -1;
 	}
-	printf("%s: ok: %zu rules, %zu allowlist, %zu denylist, %zu trust entries, %zu bytes\n", path,
-	       s.policy.nrules, s.policy.nallowlist, s.policy.ndenylist, s.policy.ntrust, s.map_len);
+	printf("%s: ok: %zu rules, %zu allowlist, %zu denylist, %zu trust entries, %zu bytes\n",
+	       path, s.policy.nrules, s.policy.nallowlist, s.policy.ndenylist, s.policy.ntrust,
+	       s.map_len);
 	shunt_snapshot_unload(&s);
 	return 0;
 }
@@ -53,7 +54,8 @@ int shunt_cmd_snapshot(int argc, char **argv, struct shunt_error **err)
 		} else if (strcmp(argv[i], "--check") == 0) {
 			only_check = true;
 		} else {
-			shunt_error_set(err, EINVAL, "snapshot: unknown option '%s' (see shunt snapshot --help)",
+			shunt_error_set(err, EINVAL,
+					"snapshot: unknown option '%s' (see shunt snapshot --help)",
 					argv[i]);
 			(*err)->exitcode = 2;
 			return -1;

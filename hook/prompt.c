@@ -89,7 +89,7 @@ enum shunt_prompt_answer shunt_prompt_ask(const char *cmd, const struct shunt_de
 	bool godmode = d->profile == SHUNT_PROFILE_GODMODE;
 	for (;;) {
 		if (godmode)
-			tty_write(fd, "  It would run with GODMODE (no restrictions).\n"
+			tty_write(fd, "  It asks for GODMODE: a microVM that may write anywhere inside it, broad network.\n"
 				      "  [s] sandbox  [d] details  [n] no (default); type GODMODE to run it: ");
 		else
 			tty_write(fd, "  [y] yes, once  [r] yes, and remember  [s] run it in the sandbox\n"
@@ -103,7 +103,7 @@ enum shunt_prompt_answer shunt_prompt_ask(const char *cmd, const struct shunt_de
 		const char *a = trim(buf);
 		if (godmode) {
 			if (strcmp(a, "GODMODE") == 0) {
-				ans = SHUNT_PROMPT_YES;
+				ans = SHUNT_PROMPT_GODMODE;
 				break;
 			}
 		} else if (strcmp(a, "y") == 0 || strcmp(a, "Y") == 0 || strcmp(a, "yes") == 0) {

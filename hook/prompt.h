@@ -11,6 +11,7 @@ enum shunt_prompt_answer {
 	SHUNT_PROMPT_REMEMBER,
 	SHUNT_PROMPT_SANDBOX,
 	SHUNT_PROMPT_NO_TTY,
+	SHUNT_PROMPT_GODMODE, /* the word GODMODE typed: run in the GODMODE profile */
 };
 
 /* Shows the command, its risk and why, and reads y/r/s/d/n (n is the

@@ -118,7 +118,8 @@ void shunt_record_decision(struct shunt_ctx *ctx, enum shunt_source source, cons
 		r.runtime_flags = "dry-run";
 	/* sandboxed runs are counted when they finish, with their duration */
 	bool sandbox_follows = !dry_run && (d->action == SHUNT_ACTION_SANDBOX ||
-					    (approved_by && strcmp(approved_by, "prompt:s") == 0));
+					    (approved_by && (strcmp(approved_by, "prompt:s") == 0 ||
+									 strcmp(approved_by, "prompt:GODMODE") == 0)));
 	if (d->action == SHUNT_ACTION_SANDBOX && !dry_run)
 		return; /* one record per command: the exec record carries it */
 	record_append(ctx, &r);
@@ -135,7 +136,7 @@ void shunt_record_decision(struct shunt_ctx *ctx, enum shunt_source source, cons
 
 void shunt_record_sandbox(struct shunt_ctx *ctx, enum shunt_source source, const char *cmd,
 			  const struct shunt_decision *d, const struct shunt_plan *plan, int status,
-			  long long duration_ms, bool weaker)
+			  long long duration_ms, bool weaker, bool cache_hit)
 {
 	struct shunt_audit_record r;
 	record_fill(&r, ctx, source, cmd, d);
@@ -151,10 +152,7 @@ void shunt_record_sandbox(struct shunt_ctx *ctx, enum shunt_source source, const
 	r.exit_code = status;
 	r.run_id = plan->run_id;
 	r.weaker_isolation = weaker;
-	bool cache = false;
-	for (size_t i = 0; i < plan->nmounts; i++)
-		if (plan->mounts[i].cache)
-			cache = true;
+	bool cache = cache_hit;
 	r.cache_hit = cache;
 	struct shunt_buf flags = {0};
 	shunt_buf_printf(&flags, "profile=%s network=%s workspace=%s", shunt_profile_name(plan->profile),

@@ -31,7 +31,7 @@ void shunt_record_decision(struct shunt_ctx *ctx, enum shunt_source source, cons
 /* Appends the record of a finished sandbox run (status -1: setup failed). */
 void shunt_record_sandbox(struct shunt_ctx *ctx, enum shunt_source source, const char *cmd,
 			  const struct shunt_decision *d, const struct shunt_plan *plan, int status,
-			  long long duration_ms, bool weaker);
+			  long long duration_ms, bool weaker, bool cache_hit);
 
 /* Appends the record of a sandboxed command that could not run at all
  * (no runner, probe failed); reason goes into runtime_flags. */

@@ -1048,11 +1048,14 @@ static int apply_layer_buf(struct shunt_config *cfg, const char *name, const cha
 	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 	int rc = 0;
 	if (!yaml_parser_load(&parser, &L.doc)) {
-		const yaml_mark_t *m = &parser.problem_mark;
-		shunt_error_set(err, EINVAL, "%s:%zu:%zu: YAML syntax error: %s%s%s", name,
+		const yaml_mark_t *m = &parser.problem_mark, *cm = &parser.context_mark;
+		char ctx[160] = "";
+		if (parser.context)
+			snprintf(ctx, sizeof(ctx), " %s started at %zu:%zu", parser.context,
+				 cm->line + 1, cm->column + 1);
+		shunt_error_set(err, EINVAL, "%s:%zu:%zu: YAML syntax error: %s%s", name,
 				m->line + 1, m->column + 1,
-				parser.problem ? parser.problem : "invalid document",
-				parser.context ? " " : "", parser.context ? parser.context : "");
+				parser.problem ? parser.problem : "invalid document", ctx);
 		if (err && *err)
 			(*err)->exitcode = 2;
 		yaml_parser_delete(&parser);

@@ -40,6 +40,7 @@ struct lx {
 	bool ws_ok;
 	int err;
 	int npipe;
+	size_t budget; /* bytes that may still be re-lexed (-c strings, `..`) */
 };
 
 struct heredoc {
@@ -81,9 +82,9 @@ struct parser {
 struct word {
 	const char *text;
 	size_t len;
-	bool have;    /* something was consumed (""/'' count) */
-	bool plain;   /* no quoting, escapes or expansions at all */
-	bool dyn;     /* contains an expansion or substitution */
+	bool have;	/* something was consumed (""/'' count) */
+	bool plain;	/* no quoting, escapes or expansions at all */
+	bool dyn;	/* contains an expansion or substitution */
 	size_t first_q; /* offset in text of the first non-plain part */
 };
 
@@ -478,7 +479,7 @@ static size_t arith_end(const char *s, size_t n, size_t j)
 /* ---- parser ---- */
 
 static size_t parse(struct lx *lx, const char *s, size_t n, size_t i, char stop, unsigned depth,
-		    unsigned flags, const char *via, const char **line_out);
+		    unsigned flags, const char *via, const char **line_out, size_t *main_len);
 static void unwrap(struct parser *p, size_t idx);
 
 static unsigned child_flags(const struct parser *p)
@@ -513,10 +514,13 @@ static size_t subst_paren(struct parser *p, struct sbuf *b, size_t start, const 
 			sb_putc(lx, b, ')');
 		return end;
 	}
+	/* only the main part: extras of the inner line stay out of words, or
+	 * re-lexing them (env -S "$(..)") would grow the text exponentially */
 	const char *inner = "";
+	size_t ml = 0;
 	size_t end = parse(lx, p->s, p->n, start, ')', p->depth + 1,
-			   child_flags(p) | SHUNT_CMD_SUBST, p->via, &inner);
-	sb_puts(lx, b, inner);
+			   child_flags(p) | SHUNT_CMD_SUBST, p->via, &inner, &ml);
+	sb_putn(lx, b, inner, ml);
 	sb_putc(lx, b, ')');
 	return end;
 }
@@ -530,7 +534,8 @@ static size_t subst_backtick(struct parser *p, struct sbuf *b, size_t i, bool in
 	struct sbuf t = {0};
 	while (j < n && s[j] != '`' && !lx->err) {
 		if (s[j] == '\\' && j + 1 < n &&
-		    (s[j + 1] == '`' || s[j + 1] == '\\' || s[j + 1] == '$' || (in_dq && s[j + 1] == '"'))) {
+		    (s[j + 1] == '`' || s[j + 1] == '\\' || s[j + 1] == '$' ||
+		     (in_dq && s[j + 1] == '"'))) {
 			sb_putc(lx, &t, s[j + 1]);
 			j += 2;
 		} else {
@@ -540,14 +545,16 @@ static size_t subst_backtick(struct parser *p, struct sbuf *b, size_t i, bool in
 	}
 	size_t end = j < n ? j + 1 : n;
 	sb_puts(lx, b, "$(");
-	if (p->depth + 1 >= LEX_MAX_DEPTH) {
+	if (p->depth + 1 >= LEX_MAX_DEPTH || t.len > lx->budget) {
 		lx->out->truncated = true;
 		sb_put_vis(lx, b, sb_str(&t), t.len);
 	} else {
 		const char *inner = "";
+		size_t ml = 0;
+		lx->budget -= t.len;
 		parse(lx, sb_str(&t), t.len, 0, 0, p->depth + 1, child_flags(p) | SHUNT_CMD_SUBST,
-		      p->via, &inner);
-		sb_puts(lx, b, inner);
+		      p->via, &inner, &ml);
+		sb_putn(lx, b, inner, ml);
 	}
 	sb_putc(lx, b, ')');
 	return end;
@@ -596,15 +603,31 @@ static size_t read_ansi(struct parser *p, struct sbuf *b, size_t i)
 		char e = s[i + 1];
 		i += 2;
 		switch (e) {
-		case 'a': sb_putc(lx, b, '\a'); break;
-		case 'b': sb_putc(lx, b, '\b'); break;
+		case 'a':
+			sb_putc(lx, b, '\a');
+			break;
+		case 'b':
+			sb_putc(lx, b, '\b');
+			break;
 		case 'e':
-		case 'E': sb_putc(lx, b, 0x1b); break;
-		case 'f': sb_putc(lx, b, '\f'); break;
-		case 'n': sb_putc(lx, b, '\n'); break;
-		case 'r': sb_putc(lx, b, '\r'); break;
-		case 't': sb_putc(lx, b, '\t'); break;
-		case 'v': sb_putc(lx, b, '\v'); break;
+		case 'E':
+			sb_putc(lx, b, 0x1b);
+			break;
+		case 'f':
+			sb_putc(lx, b, '\f');
+			break;
+		case 'n':
+			sb_putc(lx, b, '\n');
+			break;
+		case 'r':
+			sb_putc(lx, b, '\r');
+			break;
+		case 't':
+			sb_putc(lx, b, '\t');
+			break;
+		case 'v':
+			sb_putc(lx, b, '\v');
+			break;
 		case 'c':
 			if (i < n)
 				sb_putc(lx, b, (char)(s[i++] & 0x1f));
@@ -681,8 +704,8 @@ static size_t read_dollar(struct parser *p, struct sbuf *b, struct word *w, size
 				 * inside it still run */
 				size_t k = i;
 				while (k < end && !lx->err) {
-					if (s[k] == '$' && k > i + 2 && k + 1 < end && s[k + 1] == '(' &&
-					    !(k + 2 < end && s[k + 2] == '(')) {
+					if (s[k] == '$' && k > i + 2 && k + 1 < end &&
+					    s[k + 1] == '(' && !(k + 2 < end && s[k + 2] == '(')) {
 						k = subst_paren(p, b, k + 2, "$(");
 					} else if (s[k] == '`') {
 						k = subst_backtick(p, b, k, in_dq);
@@ -1061,8 +1084,9 @@ static void parse_redir(struct parser *p, int fd)
 	p->i = i;
 	skip_inline_blanks(p);
 	struct word w;
-	if (p->i < n && (!word_end(s[p->i]) ||
-			 (p->i + 1 < n && (s[p->i] == '<' || s[p->i] == '>') && s[p->i + 1] == '(')))
+	if (p->i < n &&
+	    (!word_end(s[p->i]) ||
+	     (p->i + 1 < n && (s[p->i] == '<' || s[p->i] == '>') && s[p->i + 1] == '(')))
 		read_word(p, &w);
 	else
 		memset(&w, 0, sizeof(w)), w.text = "";
@@ -1121,8 +1145,8 @@ static bool is_assignment(const struct word *w)
 static bool keyword(struct parser *p, const struct word *w)
 {
 	const char *t = w->text;
-	static const char *const skip[] = {"if", "then", "elif", "else", "fi", "do", "done",
-					   "while", "until", "!", NULL};
+	static const char *const skip[] = {"if",   "then",  "elif",  "else", "fi", "do",
+					   "done", "while", "until", "!",    NULL};
 	for (size_t k = 0; skip[k]; k++)
 		if (streq(t, skip[k]))
 			return true;
@@ -1245,7 +1269,7 @@ static void handle_word(struct parser *p)
 }
 
 static size_t parse(struct lx *lx, const char *s, size_t n, size_t i, char stop, unsigned depth,
-		    unsigned flags, const char *via, const char **line_out)
+		    unsigned flags, const char *via, const char **line_out, size_t *main_len)
 {
 	struct parser P;
 	struct parser *p = &P;
@@ -1371,9 +1395,12 @@ static size_t parse(struct lx *lx, const char *s, size_t n, size_t i, char stop,
 	}
 done:
 	end_cmd(p);
+	*main_len = p->line.len;
 	if (p->extra.len)
 		sb_putn(lx, &p->line, p->extra.p, p->extra.len);
 	*line_out = sb_str(&p->line);
+	if (*main_len > p->line.len)
+		*main_len = p->line.len; /* ENOMEM on the way */
 	return p->i;
 }
 
@@ -1481,8 +1508,15 @@ static void exec_string(struct parser *p, size_t idx, const char *str, size_t le
 	struct lx *lx = p->lx;
 	struct shunt_simple w = lx->out->cmds[idx];
 	const char *inner = "";
-	parse(lx, str, len, 0, 0, w.depth + 1, inner_flags(&w) & ~(SHUNT_CMD_PIPE_IN | SHUNT_CMD_PIPE_OUT | SHUNT_CMD_BACKGROUND),
-	      via_for(lx, &w), &inner);
+	size_t ml = 0;
+	if (len > lx->budget) {
+		lx->out->truncated = true;
+		return;
+	}
+	lx->budget -= len;
+	unsigned fl =
+	    inner_flags(&w) & ~(SHUNT_CMD_PIPE_IN | SHUNT_CMD_PIPE_OUT | SHUNT_CMD_BACKGROUND);
+	parse(lx, str, len, 0, 0, w.depth + 1, fl, via_for(lx, &w), &inner, &ml);
 	if (*inner) {
 		sb_puts(lx, &p->extra, " ; ");
 		sb_puts(lx, &p->extra, inner);
@@ -1514,8 +1548,8 @@ static const char *join_args(struct lx *lx, const char **av, size_t ac, bool quo
 
 static bool is_shell(const char *prog)
 {
-	static const char *const shells[] = {"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash",
-					     "rbash", "yash", "pdksh", "oksh", NULL};
+	static const char *const shells[] = {"sh",  "bash",  "zsh",  "dash",  "ksh",  "mksh",
+					     "ash", "rbash", "yash", "pdksh", "oksh", NULL};
 	return in_list(prog, shells);
 }
 
@@ -1576,8 +1610,9 @@ static void unwrap_env(struct parser *p, size_t idx, const char **av, size_t ac)
 			break;
 		}
 		if (a[0] == '-' && a[1] == '-') {
-			static const char *const la[] = {"unset", "chdir", "block-signal",
-							 "default-signal", "ignore-signal", NULL};
+			static const char *const la[] = {"unset",	  "chdir",
+							 "block-signal",  "default-signal",
+							 "ignore-signal", NULL};
 			if (!strchr(a, '=') && in_list(a + 2, la))
 				k++;
 			k++;
@@ -1655,9 +1690,9 @@ static void unwrap(struct parser *p, size_t idx)
 	if (ac < 2 && !streq(prog, "find"))
 		return;
 	static const char *const wrappers[] = {
-		"sudo", "doas", "env", "nice", "nohup", "timeout", "command", "exec", "time",
-		"stdbuf", "ionice", "chroot", "xargs", "find", "eval", "su", "setsid", "builtin",
-		"busybox", "watch", "runuser", "pkexec", NULL};
+	    "sudo",   "doas",	 "env",	    "nice",   "nohup",	 "timeout", "command", "exec",
+	    "time",   "stdbuf",	 "ionice",  "chroot", "xargs",	 "find",    "eval",    "su",
+	    "setsid", "builtin", "busybox", "watch",  "runuser", "pkexec",  NULL};
 	if (!is_shell(prog) && !in_list(prog, wrappers))
 		return;
 	if (c->depth + 1 >= LEX_MAX_DEPTH) {
@@ -1698,9 +1733,10 @@ static void unwrap(struct parser *p, size_t idx)
 		}
 		return;
 	} else if (streq(prog, "sudo")) {
-		static const char *const la[] = {"user", "group", "chdir", "prompt", "role", "type",
-						 "other-user", "close-from", "host", "login-class",
-						 "chroot", "command-timeout", NULL};
+		static const char *const la[] = {
+		    "user",   "group",		 "chdir",      "prompt", "role",
+		    "type",   "other-user",	 "close-from", "host",	 "login-class",
+		    "chroot", "command-timeout", NULL};
 		for (size_t j = 1; j < ac && av[j][0] == '-'; j++)
 			if (streq(av[j], "-e") || streq(av[j], "--edit") || streq(av[j], "-v") ||
 			    streq(av[j], "-k") || streq(av[j], "-K"))
@@ -1743,9 +1779,9 @@ static void unwrap(struct parser *p, size_t idx)
 		static const char *const la[] = {"userspec", "groups", NULL};
 		k = skip_opts(lx, av, ac, "", la, NULL) + 1; /* NEWROOT */
 	} else if (streq(prog, "xargs")) {
-		static const char *const la[] = {"arg-file", "delimiter", "eof", "max-lines",
-						 "max-args", "max-procs", "max-chars",
-						 "process-slot-var", NULL};
+		static const char *const la[] = {"arg-file",  "delimiter",	  "eof",
+						 "max-lines", "max-args",	  "max-procs",
+						 "max-chars", "process-slot-var", NULL};
 		k = skip_opts(lx, av, ac, "IdEnPLsa", la, NULL);
 	} else {
 		/* nohup, setsid, builtin, busybox: no options that matter */
@@ -1782,8 +1818,7 @@ static void lx_init(struct lx *lx, const struct shunt_lex_ctx *ctx, struct shunt
 		lx->wslen = trim_slashes(ctx->workspace);
 		lx->ws_ok = lx->wslen > 0;
 		/* a workspace that is HOME or contains it would hide ~ paths */
-		if (lx->ws_ok && lx->homelen >= lx->wslen &&
-		    !memcmp(lx->home, lx->ws, lx->wslen) &&
+		if (lx->ws_ok && lx->homelen >= lx->wslen && !memcmp(lx->home, lx->ws, lx->wslen) &&
 		    (lx->homelen == lx->wslen || lx->home[lx->wslen] == '/'))
 			lx->ws_ok = false;
 	}
@@ -1795,7 +1830,9 @@ int shunt_lex_line(const char *line, size_t len, const struct shunt_lex_ctx *ctx
 	struct lx lx;
 	lx_init(&lx, ctx, a, out);
 	const char *l = "";
-	parse(&lx, line ? line : "", line ? len : 0, 0, 0, 0, 0, NULL, &l);
+	size_t ml = 0;
+	lx.budget = 8 * (line ? len : 0) + 65536;
+	parse(&lx, line ? line : "", line ? len : 0, 0, 0, 0, 0, NULL, &l, &ml);
 	out->line = l;
 	if (lx.err) {
 		out->truncated = true;
@@ -1805,7 +1842,8 @@ int shunt_lex_line(const char *line, size_t len, const struct shunt_lex_ctx *ctx
 }
 
 int shunt_lex_argv(const char *exe, const char *const *argv, size_t argc,
-		   const struct shunt_lex_ctx *ctx, struct shunt_arena *a, struct shunt_cmdline *out)
+		   const struct shunt_lex_ctx *ctx, struct shunt_arena *a,
+		   struct shunt_cmdline *out)
 {
 	struct lx lx;
 	lx_init(&lx, ctx, a, out);
@@ -1814,6 +1852,9 @@ int shunt_lex_argv(const char *exe, const char *const *argv, size_t argc,
 	P.lx = &lx;
 	P.s = "";
 	P.pipeline = lx.npipe++;
+	lx.budget = 65536;
+	for (size_t k = 0; k < argc; k++)
+		lx.budget += 8 * (argv[k] ? strlen(argv[k]) : 0);
 	struct pvec v = {0};
 	if (!argc && exe)
 		pv_push(&lx, &v, exe);

@@ -72,7 +72,8 @@ struct shunt_simple {
  *     UTF-8) are kept.
  *   - Unexpanded parameters keep their text: $x, ${x:-y}, $1.
  *     $(..) and `..` are written "$(" INNER ")" where INNER is the
- *     normalised line (below) of the substituted commands, so
+ *     normalised line (below) of the substituted commands, without the
+ *     " ; "-appended wrapper strings (they would compound), so
  *     "$(  'curl'  x)" and `curl x` both give "$(curl x)"; process
  *     substitution gives "<(" INNER ")" / ">(" INNER ")". $((..)) that is
  *     plain arithmetic is kept as written. Beyond the depth limit the
@@ -130,7 +131,8 @@ struct shunt_simple {
  * UNWRAPPED, via "sudo"; chains give via "sudo env"). find -exec/-execdir/
  * -ok/-okdir CMD .. ; adds CMD with via "find"; xargs CMD adds CMD with via
  * "xargs". Recursion (substitutions, -c strings, wrappers) stops at depth
- * 8 with truncated set.
+ * 8 with truncated set; so does re-lexing (-c strings, `..` bodies) once
+ * it has consumed 8x the input size plus 64 KiB.
  */
 struct shunt_cmdline {
 	struct shunt_simple *cmds;
@@ -147,20 +149,32 @@ struct shunt_lex_ctx {
 	const char *workspace; /* workspace root */
 };
 
-/* Lexes a shell line into simple commands, removing quotes and escapes,
- * recursing into $(..), `..`, <(..), subshells and heredoc-free bodies, and
- * unwrapping wrappers (sudo, doas, env, nice, nohup, timeout, command,
- * exec, time, stdbuf, xargs, find -exec, bash|sh|zsh|dash -c STRING).
- * Embedded NULs and invalid UTF-8 are tolerated. Returns 0, or -ENOMEM when
- * the arena is exhausted (out is then partially filled and truncated=true).
- * Async-signal-safe with a fixed arena. */
+/* Lexes line[0..len) into simple commands (format above), removing quotes
+ * and escapes, recursing into $(..), `..`, <(..), >(..) and unquoted heredoc
+ * bodies' substitutions, skipping heredoc bodies, and unwrapping wrappers
+ * (sudo, doas, su -c, runuser, pkexec, env [-S], nice, nohup, setsid,
+ * timeout, command, exec, time, stdbuf, ionice, chroot, xargs, watch,
+ * find -exec/-execdir/-ok, eval, builtin, busybox, and
+ * sh|bash|zsh|dash|ksh|mksh|ash -c STRING). NUL bytes act as blanks (and
+ * are dropped inside words), so nothing after one is hidden; invalid UTF-8
+ * is kept byte for byte. All output (strings, arrays) lives in a; out is
+ * overwritten and its pointers stay valid until a is reset or released.
+ * Returns 0, or -ENOMEM when the arena is exhausted (out then holds the
+ * commands lexed so far, line is never NULL, and truncated is true).
+ * truncated is also set when depth or re-lex limits cut expansion short.
+ * Async-signal-safe with a fixed arena: no malloc, stdio, locale or global
+ * state; C stack use is bounded (about 1 KiB per nesting level, 8 levels).
+ * ctx->cwd is not used yet: relative words are kept as written. */
 int shunt_lex_line(const char *line, size_t len, const struct shunt_lex_ctx *ctx,
 		   struct shunt_arena *a, struct shunt_cmdline *out);
 
 /* Builds the command list for an exec: exe is the resolved executable path
- * (rules see its basename, not a spoofed argv[0]); argv is used from
- * argv[1]. Applies the same unwrapping as shunt_lex_line. Same return and
- * safety contract. */
+ * (prog and norm use its basename, never a spoofed argv[0]; exe NULL or ""
+ * falls back to argv[0]). argv[0..argc) are taken as words without any
+ * lexing; cmds[0].argv[0] is argv[0] as given. Then applies the same
+ * unwrapping as shunt_lex_line (so argv sh -c "rm -rf ~" also yields
+ * "rm -rf ~", lexed). The argv strings are referenced, not copied: they must
+ * outlive out. Same return and safety contract as shunt_lex_line. */
 int shunt_lex_argv(const char *exe, const char *const *argv, size_t argc,
 		   const struct shunt_lex_ctx *ctx, struct shunt_arena *a, struct shunt_cmdline *out);
 

@@ -14,11 +14,56 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "paths.h"
-#include "sha256.h"
 
 _Static_assert(sizeof(struct shunt_snap_header) == 256, "snapshot header must be 256 bytes");
 _Static_assert(sizeof(struct shunt_snap_rule) == 40, "snapshot rule record layout");
 _Static_assert(sizeof(struct shunt_snap_trust) == 88, "snapshot trust record layout");
+
+/* ---- checksum ---- */
+
+static uint64_t mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+static void lanes(uint64_t h[4], const unsigned char *p, size_t n)
+{
+	const uint64_t k = 0x9e3779b97f4a7c15ULL;
+	/* four independent lanes keep the multiplier busy */
+	for (size_t i = 0; i + 32 <= n; i += 32) {
+		for (int l = 0; l < 4; l++) {
+			uint64_t w;
+			memcpy(&w, p + i + 8 * l, 8);
+			h[l] = (h[l] ^ w) * k;
+			h[l] ^= h[l] >> 29;
+		}
+	}
+}
+
+/* Hash of a followed by b; na must be a multiple of 32. */
+static uint64_t hash_two(const void *a, size_t na, const void *b, size_t nb)
+{
+	const uint64_t k = 0x9e3779b97f4a7c15ULL;
+	uint64_t h[4] = {k, k ^ 1, k ^ 2, k ^ 3};
+	lanes(h, a, na);
+	lanes(h, b, nb);
+	const unsigned char *p = b;
+	uint64_t t = 0;
+	for (size_t i = nb - nb % 32, j = 0; i < nb; i++, j++)
+		t ^= (uint64_t)p[i] << (8 * (j % 8)) ^ ((uint64_t)j << 56);
+	uint64_t r = mix(h[0]) ^ (mix(h[1]) * 3) ^ (mix(h[2]) * 5) ^ (mix(h[3]) * 7);
+	return mix(r ^ mix(t ^ (na + nb)));
+}
+
+uint64_t shunt_snapshot_hash(const void *data, size_t n)
+{
+	return hash_two(NULL, 0, data, n);
+}
 
 /* ---- writer ---- */
 
@@ -80,7 +125,8 @@ static size_t align8(size_t n)
 	return (n + 7) & ~(size_t)7;
 }
 
-int shunt_snapshot_encode(const struct shunt_policy *p, void **out, size_t *len, struct shunt_error **err)
+int shunt_snapshot_encode(const struct shunt_policy *p, void **out, size_t *len,
+			  struct shunt_error **err)
 {
 	struct bytes st = {0};
 	_cleanup_free_ uint32_t *allow = calloc(p->nallowlist + 1, sizeof(uint32_t));
@@ -150,7 +196,8 @@ int shunt_snapshot_encode(const struct shunt_policy *p, void **out, size_t *len,
 			trust[j - 1] = tmp;
 		}
 	if (ncodes) {
-		int32_t n = pcre2_serialize_encode(codes, (int32_t)ncodes, &regex, &regex_size, NULL);
+		int32_t n =
+		    pcre2_serialize_encode(codes, (int32_t)ncodes, &regex, &regex_size, NULL);
 		if (n < 0) {
 			PCRE2_UCHAR msg[256];
 			pcre2_get_error_message(n, msg, sizeof(msg));
@@ -217,7 +264,7 @@ int shunt_snapshot_encode(const struct shunt_policy *p, void **out, size_t *len,
 		memcpy(buf + h.off_regex, regex, regex_size);
 	memcpy(buf + h.off_strings, st.p, st.n);
 	memcpy(buf, &h, sizeof(h)); /* checksum still zero */
-	shunt_sha256(buf, off, h.checksum);
+	h.checksum = shunt_snapshot_hash(buf, off);
 	memcpy(buf, &h, sizeof(h));
 	*out = buf;
 	*len = off;
@@ -300,7 +347,22 @@ static bool enum_ok(uint32_t v, uint32_t count)
 	return v < count;
 }
 
-static int validate_header(const struct shunt_snap_header *h, const uint8_t *data, size_t len)
+/* The hash is defined over the whole file with the field zeroed; the
+ * body is hashed in place, only the header is copied (it is 256 bytes,
+ * a multiple of the 32-byte stride, so lanes line up). */
+static bool checksum_ok(const struct shunt_snap_header *h, const uint8_t *data, size_t len)
+{
+	_Static_assert(sizeof(struct shunt_snap_header) % 32 == 0,
+		       "header must keep hash lanes aligned");
+	struct shunt_snap_header copy;
+	memcpy(&copy, h, sizeof(copy));
+	copy.checksum = 0;
+	return hash_two(&copy, sizeof(copy), data + sizeof(copy), len - sizeof(copy)) ==
+	       h->checksum;
+}
+
+static int validate_header(const struct shunt_snap_header *h, const uint8_t *data, size_t len,
+			   bool verify)
 {
 	if (len < sizeof(*h))
 		return memcmp(data, SHUNT_SNAP_MAGIC, len < 8 ? len : 8) == 0 ? -EBADMSG : -EPROTO;
@@ -314,21 +376,16 @@ static int validate_header(const struct shunt_snap_header *h, const uint8_t *dat
 	pcre2_version_string(v);
 	if (memcmp(v, h->pcre2_version, 32) != 0)
 		return -EPROTO;
-	/* checksum over the file with the checksum field zeroed */
-	struct shunt_snap_header copy;
-	memcpy(&copy, h, sizeof(copy));
-	memset(copy.checksum, 0, sizeof(copy.checksum));
-	struct shunt_sha256 s;
-	uint8_t sum[32];
-	shunt_sha256_init(&s);
-	shunt_sha256_update(&s, &copy, sizeof(copy));
-	shunt_sha256_update(&s, data + sizeof(copy), len - sizeof(copy));
-	shunt_sha256_final(&s, sum);
-	if (memcmp(sum, h->checksum, 32) != 0)
+	/* checksum over the file with the checksum field zeroed: hash a
+	 * stack copy of the header followed by the body, in one pass */
+	if (len > SHUNT_SNAP_MAX_SIZE)
+		return -EBADMSG;
+	if (verify && !checksum_ok(h, data, len))
 		return -EBADMSG;
 	/* checksummed, but still never trust an offset */
 	uint64_t lo = sizeof(*h);
-	if (!range_ok(h->off_allow, h->nallow, 4, lo, len) || !range_ok(h->off_deny, h->ndeny, 4, lo, len) ||
+	if (!range_ok(h->off_allow, h->nallow, 4, lo, len) ||
+	    !range_ok(h->off_deny, h->ndeny, 4, lo, len) ||
 	    !range_ok(h->off_rules, h->nrules, sizeof(struct shunt_snap_rule), lo, len) ||
 	    !range_ok(h->off_programs, h->nprograms, 4, lo, len) ||
 	    !range_ok(h->off_trust, h->ntrust, sizeof(struct shunt_snap_trust), lo, len) ||
@@ -340,7 +397,8 @@ static int validate_header(const struct shunt_snap_header *h, const uint8_t *dat
 	if (h->strings_size == 0 || data[h->off_strings + h->strings_size - 1] != '\0')
 		return -EBADMSG;
 	if (!enum_ok(h->mode, 4) || !enum_ok(h->level, 4) || !enum_ok(h->non_interactive, 2) ||
-	    !enum_ok(h->on_error, 2) || !enum_ok(h->runtime, SHUNT_RUNTIME_NONE + 1) || h->gvisor_available > 1)
+	    !enum_ok(h->on_error, 2) || !enum_ok(h->runtime, SHUNT_RUNTIME_NONE + 1) ||
+	    h->gvisor_available > 1)
 		return -EBADMSG;
 	for (int i = 0; i < 4; i++)
 		if (!enum_ok(h->profile_runtime[i], SHUNT_RUNTIME_NONE + 1))
@@ -350,12 +408,12 @@ static int validate_header(const struct shunt_snap_header *h, const uint8_t *dat
 	return 0;
 }
 
-static int build(const uint8_t *data, size_t len, struct shunt_snapshot *out)
+static int build(const uint8_t *data, size_t len, bool verify, struct shunt_snapshot *out)
 {
 	const struct shunt_snap_header *h = (const void *)data;
 	if (((uintptr_t)data & 7) != 0)
 		return -EINVAL;
-	int rc = validate_header(h, data, len);
+	int rc = validate_header(h, data, len, verify);
 	if (rc < 0)
 		return rc;
 	const char *strings = (const char *)data + h->off_strings;
@@ -366,8 +424,9 @@ static int build(const uint8_t *data, size_t len, struct shunt_snapshot *out)
 	const struct shunt_snap_trust *strust = (const void *)(data + h->off_trust);
 
 	size_t need = 4096 + (h->nallow + h->ndeny + h->nprograms) * sizeof(char *) + 16 * 4 +
-		      h->nrules * sizeof(struct shunt_rule) + h->ntrust * sizeof(struct shunt_trust_ref) +
-		      h->nregex * 64 + h->regex_size + 8192;
+		      h->nrules * sizeof(struct shunt_rule) +
+		      h->ntrust * sizeof(struct shunt_trust_ref) + h->nregex * 64 + h->regex_size +
+		      8192;
 	size_t page = 4096;
 	need = (need + page - 1) & ~(page - 1);
 	void *base = mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -380,7 +439,8 @@ static int build(const uint8_t *data, size_t len, struct shunt_snapshot *out)
 	const char **dl = region_alloc(&reg, (h->ndeny + 1) * sizeof(char *));
 	char **pl = region_alloc(&reg, (h->nprograms + 1) * sizeof(char *));
 	struct shunt_rule *rules = region_alloc(&reg, (h->nrules + 1) * sizeof(struct shunt_rule));
-	struct shunt_trust_ref *trust = region_alloc(&reg, (h->ntrust + 1) * sizeof(struct shunt_trust_ref));
+	struct shunt_trust_ref *trust =
+	    region_alloc(&reg, (h->ntrust + 1) * sizeof(struct shunt_trust_ref));
 	pcre2_code **codes = region_alloc(&reg, (h->nregex + 1) * sizeof(pcre2_code *));
 	if (!al || !dl || !pl || !rules || !trust || !codes) {
 		rc = -ENOMEM;
@@ -406,7 +466,7 @@ static int build(const uint8_t *data, size_t len, struct shunt_snapshot *out)
 		if (pcre2_serialize_get_number_of_codes(blob) != (int32_t)h->nregex)
 			goto fail;
 		pcre2_general_context *gc =
-			pcre2_general_context_create(pcre2_region_malloc, pcre2_region_free, &reg);
+		    pcre2_general_context_create(pcre2_region_malloc, pcre2_region_free, &reg);
 		if (!gc) {
 			rc = -ENOMEM;
 			goto fail;
@@ -430,8 +490,8 @@ static int build(const uint8_t *data, size_t len, struct shunt_snapshot *out)
 		if (s->regex != SHUNT_SNAP_NONE && s->regex >= h->nregex)
 			goto fail;
 		if (s->risk < 0 || s->risk > SHUNT_RISK_CRITICAL || s->profile < -1 ||
-		    s->profile > SHUNT_PROFILE_GODMODE || s->action < -1 || s->action > SHUNT_ACTION_BLOCK ||
-		    s->scope < 0 || s->scope > SHUNT_SCOPE_LINE)
+		    s->profile > SHUNT_PROFILE_GODMODE || s->action < -1 ||
+		    s->action > SHUNT_ACTION_BLOCK || s->scope < 0 || s->scope > SHUNT_SCOPE_LINE)
 			goto fail;
 		r->id = (char *)strings + s->id;
 		r->description = (char *)strings + s->description;
@@ -490,10 +550,10 @@ fail:
 	return rc;
 }
 
-int shunt_snapshot_load_mem(const void *data, size_t len, struct shunt_snapshot *out)
+int shunt_snapshot_load_mem(const void *data, size_t len, bool verify, struct shunt_snapshot *out)
 {
 	memset(out, 0, sizeof(*out));
-	return build(data, len, out);
+	return build(data, len, verify, out);
 }
 
 int shunt_snapshot_load(const char *path, struct shunt_snapshot *out)
@@ -512,7 +572,8 @@ int shunt_snapshot_load(const char *path, struct shunt_snapshot *out)
 		close(fd);
 		return -EBADMSG;
 	}
-	if (st.st_size < (off_t)sizeof(struct shunt_snap_header) || st.st_size > (off_t)SHUNT_SNAP_MAX_SIZE) {
+	if (st.st_size < (off_t)sizeof(struct shunt_snap_header) ||
+	    st.st_size > (off_t)SHUNT_SNAP_MAX_SIZE) {
 		/* tell "not a snapshot" from "cut short" by the magic */
 		char magic[8] = {0};
 		ssize_t n = read(fd, magic, sizeof(magic));
@@ -526,7 +587,7 @@ int shunt_snapshot_load(const char *path, struct shunt_snapshot *out)
 	close(fd);
 	if (map == MAP_FAILED)
 		return -errno;
-	int rc = build(map, len, out);
+	int rc = build(map, len, true, out);
 	if (rc < 0) {
 		munmap(map, len);
 		memset(out, 0, sizeof(*out));

@@ -13,8 +13,11 @@
  *   trust[]    struct shunt_snap_trust  (ntrust, sorted by key)
  *   regex      pcre2_serialize_encode blob of every rule's code
  *   strings    NUL-terminated strings; offsets are relative to its start
- * The checksum is SHA-256 over the whole file with the checksum field
- * zeroed, so a flipped bit anywhere is detected. */
+ * The checksum covers the whole file with the checksum field zeroed, so
+ * a flipped bit anywhere is detected. It is a fast 4-lane
+ * multiply-xor hash, not SHA-256: every forked child that execs loads the
+ * snapshot, and it only guards against corruption (whoever can write the
+ * file can also rewrite the config it comes from). */
 #ifndef SHUNT_SNAPSHOT_H
 #define SHUNT_SNAPSHOT_H
 
@@ -25,9 +28,9 @@
 #include "error.h"
 #include "policy.h"
 
-#define SHUNT_SNAP_MAGIC "SHNTSNAP"
-#define SHUNT_SNAP_VERSION 1u
-#define SHUNT_SNAP_NONE UINT32_MAX /* "no string" / "no regex" */
+#define SHUNT_SNAP_MAGIC    "SHNTSNAP"
+#define SHUNT_SNAP_VERSION  1u
+#define SHUNT_SNAP_NONE	    UINT32_MAX /* "no string" / "no regex" */
 #define SHUNT_SNAP_MAX_SIZE (64u << 20)
 
 struct shunt_snap_header {
@@ -36,7 +39,8 @@ struct shunt_snap_header {
 	uint32_t header_size;
 	uint64_t total_size;
 	char pcre2_version[32]; /* PCRE2_CONFIG_VERSION of the writer */
-	uint8_t checksum[32];
+	uint64_t checksum;	/* shunt_snapshot_hash of the file with this field zeroed */
+	uint8_t pad[24];
 	uint32_t mode, level, non_interactive, on_error, runtime;
 	uint32_t profile_runtime[4];
 	uint32_t gvisor_available;
@@ -48,8 +52,8 @@ struct shunt_snap_header {
 
 struct shunt_snap_rule {
 	uint32_t id, description, pattern; /* string offsets */
-	uint32_t regex;                    /* index into the regex blob, or SHUNT_SNAP_NONE */
-	uint32_t programs, nprograms;      /* slice of programs[] */
+	uint32_t regex;			   /* index into the regex blob, or SHUNT_SNAP_NONE */
+	uint32_t programs, nprograms;	   /* slice of programs[] */
 	int32_t risk, profile, action, scope;
 };
 
@@ -83,7 +87,8 @@ int shunt_snapshot_write(const struct shunt_policy *p, const char *path, struct 
 
 /* Same as shunt_snapshot_write but returns the serialised bytes (malloc'd,
  * caller frees) instead of writing them. */
-int shunt_snapshot_encode(const struct shunt_policy *p, void **out, size_t *len, struct shunt_error **err);
+int shunt_snapshot_encode(const struct shunt_policy *p, void **out, size_t *len,
+			  struct shunt_error **err);
 
 /* Maps path (open/fstat/mmap MAP_PRIVATE PROT_READ, O_CLOEXEC), validates
  * and decodes it into *out. Returns 0, or a negative errno: -ENOENT
@@ -96,13 +101,19 @@ int shunt_snapshot_encode(const struct shunt_policy *p, void **out, size_t *len,
  * truncated file faults). */
 int shunt_snapshot_load(const char *path, struct shunt_snapshot *out);
 
-/* Like shunt_snapshot_load over bytes already in memory (the default
- * snapshot embedded in the shim); data must outlive the snapshot. */
-int shunt_snapshot_load_mem(const void *data, size_t len, struct shunt_snapshot *out);
+/* Like shunt_snapshot_load over bytes already in memory; data must be
+ * 8-byte aligned and outlive the snapshot. verify=false skips only the
+ * checksum (for the default snapshot embedded in the shim's own read-only
+ * data); every offset, count and enum is still bounds-checked. */
+int shunt_snapshot_load_mem(const void *data, size_t len, bool verify, struct shunt_snapshot *out);
 
 /* Unmaps what a successful load mapped. Only when no thread can still be
  * using out->policy. NULL-safe. */
 void shunt_snapshot_unload(struct shunt_snapshot *s);
+
+/* The snapshot checksum over n bytes (64-bit, not cryptographic).
+ * Async-signal-safe. */
+uint64_t shunt_snapshot_hash(const void *data, size_t n);
 
 /* A short static description of a load error code. Async-signal-safe. */
 const char *shunt_snapshot_strerror(int code);

@@ -31,9 +31,9 @@
 #include "policy.h"
 #include "snapshot.h"
 
-#define EXPORT __attribute__((visibility("default")))
-#define ARENA_SIZE (64 * 1024)
-#define STACK_VEC 512
+#define EXPORT		__attribute__((visibility("default")))
+#define ARENA_SIZE	(64 * 1024)
+#define STACK_VEC	512
 #define LINE_MAX_QUOTED 16384
 
 extern char **environ;
@@ -77,9 +77,9 @@ static bool inert; /* we are loaded into the shunt binary itself */
 /* ---- state published with atomics ---- */
 
 struct slot {
-	struct shunt_snapshot snap;        /* file snapshot when status == 0 */
+	struct shunt_snapshot snap;	   /* file snapshot when status == 0 */
 	const struct shunt_policy *policy; /* what to decide with */
-	int status;                        /* 0 file, -ENOENT none (default), else unusable */
+	int status;			   /* 0 file, -ENOENT none (default), else unusable */
 	bool have_id;
 	uint64_t dev, ino, size;
 	int64_t mtime_ns;
@@ -184,14 +184,13 @@ static void *resolve(const char *name, void *self)
 	return f == self ? NULL : f; /* our own symbol back: treat as missing */
 }
 
+/* LD_PRELOAD as it was at load time ("LD_PRELOAD=..."), raw */
+static char env_preload_raw[PATH_MAX + 16];
+
+/* Constructor: copy what the environment says before the program can
+ * change it. Plain string work, no syscalls (every process pays this). */
 static void capture_env(void)
 {
-	const char *pre = getenv("LD_PRELOAD");
-	if (pre && strstr(pre, self_path)) {
-		snprintf(env_preload, sizeof(env_preload), "LD_PRELOAD=%s", pre);
-	} else if (self_path[0]) {
-		snprintf(env_preload, sizeof(env_preload), "LD_PRELOAD=%s", self_path);
-	}
 	for (char **e = environ; e && *e; e++) {
 		size_t n = strlen(*e);
 		if (n >= sizeof(saved_env[0]))
@@ -201,7 +200,20 @@ static void capture_env(void)
 		else if ((strncmp(*e, "HOME=", 5) == 0 || strncmp(*e, "XDG_", 4) == 0) &&
 			 nsaved_ctx < MAX_SAVED_ENV)
 			memcpy(saved_ctx[nsaved_ctx++], *e, n + 1);
+		else if (strncmp(*e, "LD_PRELOAD=", 11) == 0 && n < sizeof(env_preload_raw))
+			memcpy(env_preload_raw, *e, n + 1);
 	}
+}
+
+/* Lazy init: what LD_PRELOAD to put back into scrubbed environments. */
+static void choose_env_preload(void)
+{
+	if (env_preload_raw[0] && self_path[0] && strstr(env_preload_raw + 11, self_path))
+		memcpy(env_preload, env_preload_raw, strlen(env_preload_raw) + 1);
+	else if (self_path[0])
+		snprintf(env_preload, sizeof(env_preload), "LD_PRELOAD=%s", self_path);
+	else if (env_preload_raw[0])
+		memcpy(env_preload, env_preload_raw, strlen(env_preload_raw) + 1);
 }
 
 static void find_snapshot_path(void)
@@ -215,10 +227,11 @@ static void find_snapshot_path(void)
 	else if (xdg && xdg[0] == '/')
 		n = snprintf(snap_path, sizeof(snap_path), "%s/shunt/policy.snap", xdg);
 	else if (home && *home)
-		n = snprintf(snap_path, sizeof(snap_path), "%s/.local/state/shunt/policy.snap", home);
+		n = snprintf(snap_path, sizeof(snap_path), "%s/.local/state/shunt/policy.snap",
+			     home);
 	else
-		n = snprintf(snap_path, sizeof(snap_path), "/tmp/shunt-%u/.local/state/shunt/policy.snap",
-			     (unsigned)getuid());
+		n = snprintf(snap_path, sizeof(snap_path),
+			     "/tmp/shunt-%u/.local/state/shunt/policy.snap", (unsigned)getuid());
 	if (n < 0 || (size_t)n >= sizeof(snap_path))
 		snap_path[0] = '\0';
 	const char *c = getenv("SHUNT_COUNTERS");
@@ -227,7 +240,8 @@ static void find_snapshot_path(void)
 	else if (xdg && xdg[0] == '/')
 		n = snprintf(counters_path, sizeof(counters_path), "%s/shunt/counters.bin", xdg);
 	else if (home && *home)
-		n = snprintf(counters_path, sizeof(counters_path), "%s/.local/state/shunt/counters.bin", home);
+		n = snprintf(counters_path, sizeof(counters_path),
+			     "%s/.local/state/shunt/counters.bin", home);
 	else
 		n = -1;
 	if (n < 0 || (size_t)n >= sizeof(counters_path))
@@ -251,6 +265,8 @@ static void find_gate(void)
 	snprintf(gate_path, sizeof(gate_path), "%s", SHUNT_PREFIX "/bin/shunt");
 }
 
+/* The rest of the set-up, once, at the first exec or fork: processes that
+ * never start anything (most of an exec storm) never pay for it. */
 static void init(void)
 {
 	real.execve = resolve("execve", (void *)execve);
@@ -262,8 +278,7 @@ static void init(void)
 	real.system = resolve("system", (void *)system);
 	real.popen = resolve("popen", (void *)popen);
 	find_gate();
-	find_snapshot_path();
-	capture_env();
+	choose_env_preload();
 	/* Inside shunt itself the shim stands aside: the gate already decided,
 	 * and its sandbox runners must not loop back into it. */
 	struct stat a, b;
@@ -272,10 +287,28 @@ static void init(void)
 		inert = true;
 }
 
+static struct slot *current_slot(void);
+
+/* Shells fork and exec in the child: load the snapshot in the parent at
+ * its first fork so every child inherits it instead of loading its own.
+ * Still lazy (processes that never fork or exec never load it). */
+static void prefork(void)
+{
+	if (atomic_load_explicit(&g_slot, memory_order_acquire))
+		return;
+	int e = errno;
+	pthread_once(&init_once, init);
+	if (!inert)
+		current_slot();
+	errno = e;
+}
+
 __attribute__((constructor)) static void shim_ctor(void)
 {
 	int e = errno;
-	pthread_once(&init_once, init);
+	capture_env();
+	find_snapshot_path();
+	pthread_atfork(prefork, NULL, NULL);
 	errno = e;
 }
 
@@ -301,7 +334,7 @@ static const struct shunt_policy *embedded_policy(void)
 	if (!n)
 		return NULL;
 	size_t len = (size_t)(shunt_default_snap_end - shunt_default_snap);
-	if (shunt_snapshot_load_mem(shunt_default_snap, len, n) < 0) {
+	if (shunt_snapshot_load_mem(shunt_default_snap, len, false, n) < 0) {
 		munmap(n, sizeof(*n));
 		return NULL;
 	}
@@ -381,7 +414,8 @@ static void warn_unusable(int status)
 	sb_puts(&b, snap_path);
 	sb_puts(&b, " is unusable (");
 	sb_puts(&b, shunt_snapshot_strerror(status));
-	sb_puts(&b, "); using built-in defaults, risky commands go through the gate; fix with: shunt snapshot\n");
+	sb_puts(&b, "); using built-in defaults, risky commands go through the gate; fix with: "
+		    "shunt snapshot\n");
 	say(buf);
 }
 
@@ -391,12 +425,13 @@ static void count_host(const struct shunt_decision *d)
 {
 	struct shunt_counters *c = atomic_load_explicit(&g_counters, memory_order_acquire);
 	if (!c) {
-		struct shunt_counters *m = counters_path[0] ? shunt_counters_map(counters_path, false) : NULL;
+		struct shunt_counters *m =
+		    counters_path[0] ? shunt_counters_map(counters_path, false) : NULL;
 		struct shunt_counters *expected = NULL;
 		if (!m)
 			m = COUNTERS_NONE;
-		if (atomic_compare_exchange_strong_explicit(&g_counters, &expected, m, memory_order_acq_rel,
-							    memory_order_acquire)) {
+		if (atomic_compare_exchange_strong_explicit(
+			&g_counters, &expected, m, memory_order_acq_rel, memory_order_acquire)) {
 			c = m;
 		} else {
 			if (m != COUNTERS_NONE)
@@ -405,8 +440,8 @@ static void count_host(const struct shunt_decision *d)
 		}
 	}
 	if (c != COUNTERS_NONE)
-		shunt_counters_record(c, SHUNT_ACTION_HOST, d->risk, SHUNT_RUNTIME_NONE, SHUNT_SOURCE_SHIM,
-				      d->trusted, -1, false);
+		shunt_counters_record(c, SHUNT_ACTION_HOST, d->risk, SHUNT_RUNTIME_NONE,
+				      SHUNT_SOURCE_SHIM, d->trusted, -1, false);
 }
 
 /* ---- deciding ---- */
@@ -442,7 +477,8 @@ static void find_workspace(const char *cwd, char *out, size_t cap)
 	memcpy(out, cwd, strlen(cwd) + 1);
 }
 
-static void block_message(const struct shunt_decision *d, const char *fallback, char *msg, size_t cap)
+static void block_message(const struct shunt_decision *d, const char *fallback, char *msg,
+			  size_t cap)
 {
 	struct sbuf b = {msg, cap, 0, false};
 	const char *cmd = d->cmdline.line && *d->cmdline.line ? d->cmdline.line : fallback;
@@ -462,7 +498,8 @@ static void block_message(const struct shunt_decision *d, const char *fallback, 
 }
 
 /* Decides an argv (exe resolved) or a shell line. Fills msg for V_BLOCK. */
-static enum verdict judge(const char *exe, char *const argv[], const char *line, char *msg, size_t cap)
+static enum verdict judge(const char *exe, char *const argv[], const char *line, char *msg,
+			  size_t cap)
 {
 	if (inert)
 		return V_HOST;
@@ -651,7 +688,8 @@ static bool has_var(char *const *envp, const char *kv)
 
 /* Returns envp, or a copy in v (strings in ldbuf) with LD_PRELOAD and the
  * SHUNT_* variables present at load time put back. */
-static char *const *fix_env(char *const *envp, bool for_gate, struct vec *v, char *ldbuf, size_t ldcap)
+static char *const *fix_env(char *const *envp, bool for_gate, struct vec *v, char *ldbuf,
+			    size_t ldcap)
 {
 	v->map = NULL;
 	if (!env_preload[0])
@@ -663,7 +701,8 @@ static char *const *fix_env(char *const *envp, bool for_gate, struct vec *v, cha
 	for (size_t i = 0; i < n; i++) {
 		if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0) {
 			ld = (int)i;
-			ok = strstr(envp[i] + 11, self_path) != NULL || strstr(envp[i] + 11, shim) != NULL;
+			ok = strstr(envp[i] + 11, self_path) != NULL ||
+			     strstr(envp[i] + 11, shim) != NULL;
 		}
 	}
 	size_t missing = 0;
@@ -886,7 +925,8 @@ EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const
 	} else if (path && !path[0] && (flags & AT_EMPTY_PATH)) {
 		exe = fd_path(dirfd, buf, sizeof(buf));
 	} else if (path) {
-		const char *d = dirfd == AT_FDCWD ? getcwd(dir, sizeof(dir)) : fd_path(dirfd, dir, sizeof(dir));
+		const char *d =
+		    dirfd == AT_FDCWD ? getcwd(dir, sizeof(dir)) : fd_path(dirfd, dir, sizeof(dir));
 		if (d) {
 			struct sbuf b = {buf, sizeof(buf), 0, false};
 			sb_puts(&b, d);
@@ -909,7 +949,7 @@ EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 }
 
 /* execl and friends: the variable arguments become a stack array. */
-#define COLLECT_ARGS(arg0, ap, vecname, with_envp, envp_out)                                      \
+#define COLLECT_ARGS(arg0, ap, vecname, with_envp, envp_out)                                       \
 	size_t n_ = 1;                                                                             \
 	va_list cp_;                                                                               \
 	va_copy(cp_, ap);                                                                          \
@@ -972,8 +1012,9 @@ EXPORT int execlp(const char *file, const char *arg, ...)
 
 /* ---- posix_spawn ---- */
 
-static int spawn_common(bool search, pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
-			const posix_spawnattr_t *attr, char *const argv[], char *const envp_in[])
+static int spawn_common(bool search, pid_t *pid, const char *file,
+			const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+			char *const argv[], char *const envp_in[])
 {
 	int saved = errno;
 	ensure_init();
@@ -998,13 +1039,16 @@ static int spawn_common(bool search, pid_t *pid, const char *file, const posix_s
 	}
 	struct vec ev;
 	char ldbuf[PATH_MAX * 2];
-	char *const *envp = fix_env(envp_in ? envp_in : environ, v != V_HOST, &ev, ldbuf, sizeof(ldbuf));
+	char *const *envp =
+	    fix_env(envp_in ? envp_in : environ, v != V_HOST, &ev, ldbuf, sizeof(ldbuf));
 	int rc;
 	if (v == V_HOST) {
 		if (search)
-			rc = real.posix_spawnp ? real.posix_spawnp(pid, file, fa, attr, argv, envp) : ENOSYS;
+			rc = real.posix_spawnp ? real.posix_spawnp(pid, file, fa, attr, argv, envp)
+					       : ENOSYS;
 		else
-			rc = real.posix_spawn ? real.posix_spawn(pid, file, fa, attr, argv, envp) : ENOSYS;
+			rc = real.posix_spawn ? real.posix_spawn(pid, file, fa, attr, argv, envp)
+					      : ENOSYS;
 	} else if (!gate_usable()) {
 		rc = EACCES;
 	} else {
@@ -1012,7 +1056,9 @@ static int spawn_common(bool search, pid_t *pid, const char *file, const posix_s
 		if (gate_argv(&g, exe, argv) < 0) {
 			rc = E2BIG;
 		} else {
-			rc = real.posix_spawn ? real.posix_spawn(pid, gate_path, fa, attr, g.v, envp) : ENOSYS;
+			rc = real.posix_spawn
+				 ? real.posix_spawn(pid, gate_path, fa, attr, g.v, envp)
+				 : ENOSYS;
 			vec_free(&g);
 		}
 	}

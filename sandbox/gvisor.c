@@ -491,9 +491,8 @@ int shunt_gvisor_run(const struct shunt_plan *plan, int *status, struct shunt_er
 	sigaction(SIGHUP, &ohup, NULL);
 	gvisor_destroy(runsc, state, id, bundle);
 	if (timed_out) {
-		fprintf(stderr, "shunt: timed out after %u s; the sandbox was killed\n", plan->timeout);
 		*status = 124;
-		return 0;
+		return 1; /* the caller says so */
 	}
 	if (WIFEXITED(st))
 		*status = WEXITSTATUS(st);

@@ -9,7 +9,8 @@
 int shunt_gvisor_probe(struct shunt_error **err);
 
 /* Runs the plan in a fresh OCI bundle under runsc; *status is the
- * command's exit code (128+N for a signal, 124 on timeout). -1 when the
+ * command's exit code (128+N for a signal). Returns 1 with *status 124 when the timeout
+ * killed it. -1 when the
  * sandbox could not be set up: the command did not run. */
 int shunt_gvisor_run(const struct shunt_plan *plan, int *status, struct shunt_error **err);
 

@@ -105,11 +105,24 @@ static int add_hide(struct shunt_plan *p, const char *path)
 	return add_mount(p, SHUNT_MOUNT_HIDE, NULL, real, true, false);
 }
 
-/* Re-binds an existing path read-only over whatever was mounted before. */
+/* Re-binds an existing path read-only over whatever was mounted before;
+ * needed only when the innermost mount holding it is writable. */
 static int add_ro_rebind(struct shunt_plan *p, const char *path)
 {
 	char real[PATH_MAX];
 	if (!realpath(path, real))
+		return 0;
+	bool writable = false;
+	size_t best = 0;
+	for (size_t i = 0; i < p->nmounts; i++) {
+		const struct shunt_mount *m = &p->mounts[i];
+		size_t n = strlen(m->guest);
+		if (m->kind == SHUNT_MOUNT_BIND && under(real, m->guest) && n >= best) {
+			best = n;
+			writable = !m->read_only || m->overlay;
+		}
+	}
+	if (!writable)
 		return 0;
 	return add_mount(p, SHUNT_MOUNT_BIND, real, real, true, false);
 }
@@ -310,8 +323,9 @@ static int add_standard_mounts(struct shunt_plan *p, const struct shunt_config *
 	}
 	if (stat("/home", &st) == 0 && S_ISDIR(st.st_mode) && add_system(p, "/home") < 0)
 		return -1;
+	/* HOME again unless the /home bind already shows it the same way */
 	if (home && strcmp(home, "/") != 0 && stat(home, &st) == 0 && S_ISDIR(st.st_mode) &&
-	    add_system(p, home) < 0)
+	    (p->root_overlay || !under(home, "/home")) && add_system(p, home) < 0)
 		return -1;
 	if (add_mount(p, SHUNT_MOUNT_BIND, p->workspace, p->workspace, !p->workspace_rw, false) < 0)
 		return -1;
@@ -391,7 +405,14 @@ static enum shunt_runtime resolve_runtime(const struct shunt_config *cfg,
 	enum shunt_runtime rt = cfg->sandbox.runtime;
 	if (rt == SHUNT_RUNTIME_AUTO && prof >= 0 && prof < 4)
 		rt = cfg->sandbox.profile_runtime[prof];
-	if (rt == SHUNT_RUNTIME_AUTO || rt == SHUNT_RUNTIME_NONE || !shunt_runner_get(rt))
+	if (rt == SHUNT_RUNTIME_AUTO) {
+		/* gVisor when it is installed, else the embedded process runner */
+		const struct shunt_runner *g = shunt_runner_get(SHUNT_RUNTIME_GVISOR);
+		struct shunt_error *e = NULL;
+		rt = g && g->probe(&e) == 0 ? SHUNT_RUNTIME_GVISOR : SHUNT_RUNTIME_PROCESS;
+		shunt_error_free(&e);
+	}
+	if (rt == SHUNT_RUNTIME_NONE || !shunt_runner_get(rt))
 		rt = SHUNT_RUNTIME_PROCESS;
 	return rt;
 }

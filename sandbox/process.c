@@ -74,22 +74,45 @@ static const int forwarded_signals[] = {SIGINT,	 SIGTERM, SIGHUP,  SIGQUIT,
 /* ---- child side (init and the command); never returns on failure ---- */
 
 static int g_errfd = -1;
+static bool g_host_root; /* the caller is uid 0 on the host; set before clone */
 
-__attribute__((noreturn, format(printf, 3, 4))) static void child_fail(int code, int exitcode,
-								       const char *fmt, ...)
+static void child_send(int code, int exitcode, bool add_strerror, const char *fmt, va_list ap)
 {
 	struct setup_msg m = {.code = code, .exitcode = exitcode};
-	va_list ap;
-	va_start(ap, fmt);
 	int n = vsnprintf(m.msg, sizeof(m.msg), fmt, ap);
-	va_end(ap);
-	if (code && n >= 0 && (size_t)n < sizeof(m.msg))
+	if (add_strerror && code && n >= 0 && (size_t)n < sizeof(m.msg))
 		snprintf(m.msg + n, sizeof(m.msg) - (size_t)n, ": %s", strerror(code));
 	if (g_errfd >= 0) {
 		ssize_t w = write(g_errfd, &m, sizeof(m));
 		(void)w;
 	}
+}
+
+__attribute__((noreturn, format(printf, 2, 3))) static void child_fail_fmt(int code,
+									   const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	child_send(code, EXIT_SETUP, false, fmt, ap);
+	va_end(ap);
+	_exit(EXIT_SETUP);
+}
+
+/* Reports a setup failure (message + ": strerror(code)") and exits. */
+__attribute__((noreturn, format(printf, 3, 4))) static void child_fail(int code, int exitcode,
+								       const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	child_send(code, exitcode, true, fmt, ap);
+	va_end(ap);
 	_exit(exitcode);
+}
+
+/* Same for an error object from another module (its message is final). */
+__attribute__((noreturn)) static void child_fail_err(const struct shunt_error *e, const char *what)
+{
+	child_fail_fmt(e ? e->code : 0, "%s: %s", what, e ? e->msg : "failed");
 }
 
 static int set_attrs(const char *path, uint64_t set, bool recursive)
@@ -99,9 +122,25 @@ static int set_attrs(const char *path, uint64_t set, bool recursive)
 			    sizeof(a));
 }
 
+__attribute__((noreturn)) static void mkdir_fail(const char *dir)
+{
+	const char *shown = strncmp(dir, "/newroot/", 9) == 0 ? dir + 8 : dir;
+	if (errno == EROFS)
+		child_fail(errno, EXIT_SETUP,
+			   "mount point %s does not exist inside the sandbox and its directory is "
+			   "read-only; choose a guest path that exists or lies under /mnt or /tmp",
+			   shown);
+	child_fail(errno, EXIT_SETUP, "creating mount point %s", shown);
+}
+
 static void mkdir_p(const char *path, mode_t mode)
 {
 	char tmp[PATH_MAX];
+	/* the common case: the parent exists */
+	if (mkdir(path, mode) == 0 || errno == EEXIST)
+		return;
+	if (errno != ENOENT)
+		mkdir_fail(path);
 	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
 		child_fail(ENAMETOOLONG, EXIT_SETUP, "mount point %s", path);
 	for (char *p = tmp + 1; *p; p++) {
@@ -109,11 +148,11 @@ static void mkdir_p(const char *path, mode_t mode)
 			continue;
 		*p = '\0';
 		if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-			child_fail(errno, EXIT_SETUP, "creating mount point %s", tmp);
+			mkdir_fail(tmp);
 		*p = '/';
 	}
 	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-		child_fail(errno, EXIT_SETUP, "creating mount point %s", tmp);
+		mkdir_fail(tmp);
 }
 
 /* Makes dst exist as a directory or a file, like src. */
@@ -134,6 +173,11 @@ static void make_target(const char *dst, bool dir)
 		mkdir_p(parent, 0755);
 	}
 	int fd = open(dst, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0444);
+	if (fd < 0 && errno == EROFS)
+		child_fail(errno, EXIT_SETUP,
+			   "mount point %s does not exist inside the sandbox and its directory is "
+			   "read-only; choose a guest path that exists or lies under /mnt or /tmp",
+			   dst + 8);
 	if (fd < 0)
 		child_fail(errno, EXIT_SETUP, "creating mount point %s", dst);
 	close(fd);
@@ -147,6 +191,8 @@ static void bind_path(const char *src, const char *dst, bool ro, bool nodev)
 	make_target(dst, S_ISDIR(st.st_mode));
 	if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
 		child_fail(errno, EXIT_SETUP, "bind-mounting %s", src);
+	if (!ro && !nodev)
+		return; /* a device node: nothing to tighten */
 	uint64_t attrs =
 	    MOUNT_ATTR_NOSUID | (nodev ? MOUNT_ATTR_NODEV : 0) | (ro ? MOUNT_ATTR_RDONLY : 0);
 	/* recursive, so submounts (e.g. under /sys) become read-only too */
@@ -203,7 +249,9 @@ static void setup_proc(void)
 	if (mount("proc", "/newroot/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		child_fail(errno, EXIT_SETUP, "mounting /proc in the new PID namespace");
 	/* Host-global knobs: a caller that is root maps to uid 0 inside and
-	 * would pass the owner check on these files. */
+	 * would pass the owner check on these files (others fail it anyway). */
+	if (!g_host_root)
+		return;
 	static const char *const ro[] = {"sys", "sysrq-trigger", "irq", "bus", "fs"};
 	char p[64];
 	for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]); i++) {
@@ -403,7 +451,7 @@ static void apply_landlock(const struct shunt_plan *plan)
 	}
 	struct shunt_error *e = NULL;
 	if (shunt_landlock_apply(paths, n, plan->network == SHUNT_NET_NONE, &e) < 0)
-		child_fail(e ? e->code : 0, EXIT_SETUP, "landlock: %s", e ? e->msg : "failed");
+		child_fail_err(e, "landlock");
 }
 
 /* The command: runs as the mapped user with no capabilities. */
@@ -417,36 +465,45 @@ __attribute__((noreturn)) static void run_command(const struct shunt_plan *plan,
 	drop_caps();
 	struct shunt_error *e = NULL;
 	if (!cgroup_active && shunt_rlimits_apply(plan->mem_bytes, 0, plan->pids, &e) < 0)
-		child_fail(e ? e->code : 0, EXIT_SETUP, "limits: %s", e ? e->msg : "failed");
+		child_fail_err(e, "limits");
 	apply_landlock(plan);
 	if (shunt_seccomp_apply(plan->seccomp_profile, plan->profile, &e) < 0)
-		child_fail(e ? e->code : 0, EXIT_SETUP, "seccomp: %s", e ? e->msg : "failed");
+		child_fail_err(e, "seccomp");
 	environ = plan->env;
 	execvp(plan->argv[0], plan->argv);
 	int code = errno;
 	child_fail(code, code == ENOENT ? 127 : 126, "cannot execute '%s'", plan->argv[0]);
 }
 
+static volatile sig_atomic_t g_cmd_started;
+
 static void init_forward(int sig)
 {
+	/* interrupted during setup: the command never starts */
+	if (!g_cmd_started && sig != SIGWINCH)
+		_exit(128 + sig);
 	/* every process of the sandbox except init itself */
 	kill(-1, sig);
 }
 
-/* pid 1 of the sandbox. */
-__attribute__((noreturn)) static void sandbox_init(const struct shunt_plan *plan, int syncfd,
-						   bool cgroup_active)
+/* pid 1 of the sandbox. Two bytes arrive on syncfd: the first once the
+ * uid/gid maps are written (the file system is built meanwhile, in
+ * parallel with the parent's cgroup setup), the second once the parent
+ * moved us into the cgroup: 'C' (limits by cgroup) or 'R' (use rlimits). */
+__attribute__((noreturn)) static void sandbox_init(const struct shunt_plan *plan, int syncfd)
 {
 	char c;
+	/* pid 1 only receives signals it handles: install the forwarder first */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = init_forward;
+	for (size_t i = 0; i < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]); i++)
+		sigaction(forwarded_signals[i], &sa, NULL);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		child_fail(errno, EXIT_SETUP, "prctl(PR_SET_PDEATHSIG)");
-	/* EOF: the parent died before releasing us */
+	/* EOF: the parent died or gave up before releasing us */
 	if (read(syncfd, &c, 1) != 1)
 		_exit(EXIT_SETUP);
-	close(syncfd);
-	/* after the parent moved us into the cgroup, so it becomes our root */
-	if (unshare(CLONE_NEWCGROUP) < 0)
-		child_fail(errno, EXIT_SETUP, "creating a cgroup namespace");
 	/* no controlling terminal: no TIOCSTI into the user's shell */
 	if (setsid() < 0)
 		child_fail(errno, EXIT_SETUP, "setsid");
@@ -457,13 +514,25 @@ __attribute__((noreturn)) static void sandbox_init(const struct shunt_plan *plan
 	setup_fs(plan);
 	if (chdir(plan->cwd) < 0 && chdir(plan->workspace) < 0 && chdir("/") < 0)
 		child_fail(errno, EXIT_SETUP, "chdir");
+	if (read(syncfd, &c, 1) != 1)
+		_exit(EXIT_SETUP);
+	close(syncfd);
+	bool cgroup_active = c == 'C';
+	/* after the parent moved us into the cgroup, so it becomes our root */
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		child_fail(errno, EXIT_SETUP, "creating a cgroup namespace");
 
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = init_forward;
+	/* block while forking so a signal cannot fall between fork and the flag */
+	sigset_t fw, old;
+	sigemptyset(&fw);
 	for (size_t i = 0; i < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]); i++)
-		sigaction(forwarded_signals[i], &sa, NULL);
+		sigaddset(&fw, forwarded_signals[i]);
+	sigprocmask(SIG_BLOCK, &fw, &old);
 	pid_t cmd = fork();
+	if (cmd > 0)
+		g_cmd_started = 1;
+	if (cmd != 0)
+		sigprocmask(SIG_SETMASK, &old, NULL);
 	if (cmd < 0)
 		child_fail(errno, EXIT_SETUP, "fork");
 	if (cmd == 0)
@@ -584,17 +653,14 @@ int shunt_process_run(const struct shunt_plan *plan, int *status, struct shunt_e
 	prepare_caches(plan);
 
 	struct shunt_cgroup cg;
-	struct shunt_error *cgerr = NULL;
-	char name[64];
-	snprintf(name, sizeof(name), "%s", plan->run_id[0] ? plan->run_id : "run");
-	int cgr = shunt_cgroup_setup(&cg, name, plan->mem_bytes, plan->cpus, plan->pids, &cgerr);
-	shunt_error_free(&cgerr); /* not writable here: rlimits in the child instead */
-	bool cg_active = cgr == 0 && cg.active;
-
+	memset(&cg, 0, sizeof(cg));
 	int syncp[2] = {-1, -1}, errp[2] = {-1, -1};
 	if (pipe2(syncp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 		int e = errno;
-		shunt_cgroup_destroy(&cg);
+		if (syncp[0] >= 0) {
+			close(syncp[0]);
+			close(syncp[1]);
+		}
 		return setup_error(err, EXIT_SETUP, e, "%s", "pipe");
 	}
 	unsigned long flags =
@@ -602,12 +668,13 @@ int shunt_process_run(const struct shunt_plan *plan, int *status, struct shunt_e
 	if (plan->network != SHUNT_NET_FULL)
 		flags |= CLONE_NEWNET;
 	fflush(NULL);
+	g_host_root = getuid() == 0 || geteuid() == 0;
 	pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
 	if (pid == 0) {
 		close(syncp[1]);
 		close(errp[0]);
 		g_errfd = errp[1];
-		sandbox_init(plan, syncp[0], cg_active);
+		sandbox_init(plan, syncp[0]);
 	}
 	int ret = -1;
 	close(syncp[0]);
@@ -621,18 +688,13 @@ int shunt_process_run(const struct shunt_plan *plan, int *status, struct shunt_e
 			(*err)->exitcode = EXIT_SETUP;
 		goto out_pipes;
 	}
-	if (write_maps(plan, pid, err) < 0 ||
-	    (cg_active && shunt_cgroup_attach(&cg, pid, err) < 0)) {
-		if (err && *err)
-			(*err)->exitcode = EXIT_SETUP;
-		kill(pid, SIGKILL);
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		goto out_pipes;
-	}
 
-	struct sigaction sa, old[sizeof(forwarded_signals) / sizeof(forwarded_signals[0])], oldalrm;
+	/* a sandbox that failed early closes its end: EPIPE, not a signal */
+	struct sigaction sa, old[sizeof(forwarded_signals) / sizeof(forwarded_signals[0])], oldalrm,
+	    oldpipe;
 	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, &oldpipe);
 	g_init_pid = pid;
 	g_timed_out = 0;
 	sa.sa_handler = parent_forward;
@@ -643,8 +705,28 @@ int shunt_process_run(const struct shunt_plan *plan, int *status, struct shunt_e
 	if (plan->timeout)
 		alarm(plan->timeout);
 
-	char go = 1;
-	if (write(syncp[1], &go, 1) != 1) {
+	bool setup_ok = write_maps(plan, pid, err) == 0;
+	char go = 'M';
+	if (setup_ok && write(syncp[1], &go, 1) != 1)
+		setup_ok = false; /* init is gone; its message explains */
+	if (setup_ok) {
+		/* while init builds the file system */
+		struct shunt_error *cgerr = NULL;
+		char name[64];
+		snprintf(name, sizeof(name), "%s", plan->run_id[0] ? plan->run_id : "run");
+		int cgr =
+		    shunt_cgroup_setup(&cg, name, plan->mem_bytes, plan->cpus, plan->pids, &cgerr);
+		shunt_error_free(&cgerr); /* not writable here: rlimits in the child instead */
+		if (cgr != 0 || !cg.active)
+			memset(&cg, 0, sizeof(cg));
+		if (cg.active && shunt_cgroup_attach(&cg, pid, err) < 0)
+			setup_ok = false;
+		go = cg.active ? 'C' : 'R';
+		if (setup_ok && write(syncp[1], &go, 1) != 1)
+			setup_ok = false;
+	}
+	if (!setup_ok && err && *err) {
+		(*err)->exitcode = EXIT_SETUP;
 		kill(pid, SIGKILL);
 	}
 	close(syncp[1]);
@@ -668,8 +750,11 @@ int shunt_process_run(const struct shunt_plan *plan, int *status, struct shunt_e
 	for (size_t i = 0; i < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]); i++)
 		sigaction(forwarded_signals[i], &old[i], NULL);
 	sigaction(SIGALRM, &oldalrm, NULL);
+	sigaction(SIGPIPE, &oldpipe, NULL);
 
-	if (g_timed_out) {
+	if (err && *err) {
+		/* set up above (maps, cgroup attach) */
+	} else if (g_timed_out) {
 		*status = 124;
 		ret = 1;
 	} else if (got == sizeof(m)) {
@@ -677,6 +762,8 @@ int shunt_process_run(const struct shunt_plan *plan, int *status, struct shunt_e
 		shunt_error_set(err, m.code, "%s", m.msg);
 		if (err && *err)
 			(*err)->exitcode = m.exitcode;
+	} else if (!setup_ok) {
+		setup_error(err, EXIT_SETUP, EIO, "%s", "the sandbox exited during setup");
 	} else {
 		*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 		ret = 0;

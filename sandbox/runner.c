@@ -1,6 +1,7 @@
 /* The registry of built-in sandbox runners. */
 #include <stddef.h>
 
+#include "gvisor.h"
 #include "process.h"
 #include "runner.h"
 
@@ -11,12 +12,21 @@ static const struct shunt_runner process_runner = {
     .run = shunt_process_run,
 };
 
+static const struct shunt_runner gvisor_runner = {
+    .name = "gvisor",
+    .runtime = SHUNT_RUNTIME_GVISOR,
+    .probe = shunt_gvisor_probe,
+    .run = shunt_gvisor_run,
+};
+
 const struct shunt_runner *shunt_runner_get(enum shunt_runtime rt)
 {
 	switch (rt) {
 	case SHUNT_RUNTIME_PROCESS:
 		return &process_runner;
-	/* gvisor, podman, docker and microvm are not wired in yet */
+	case SHUNT_RUNTIME_GVISOR:
+		return &gvisor_runner;
+	/* podman, docker and microvm are not wired in yet */
 	default:
 		return NULL;
 	}

@@ -71,7 +71,7 @@ if [ "$(id -u)" = 0 ] && [ "${SHUNT_TEST_NO_UNPRIV:-0}" != 1 ]; then
 		[ -f "$t" ] || continue
 		run_tap "unpriv/$(basename "$t" .sh)" \
 			setpriv --reuid=nobody --regid=nogroup --clear-groups --reset-env \
-			env TOP="$UTOP" BUILD="$UTOP/build" PATH=/usr/local/bin:/usr/bin:/bin SHUNT_UNPRIV=1 \
+			env TOP="$UTOP" BUILD="$UTOP/build" PATH=/usr/local/bin:/usr/bin:/bin SHELL=/bin/bash SHUNT_UNPRIV=1 \
 			bash "$UTOP/$t"
 	done
 	rm -rf "$UTOP"

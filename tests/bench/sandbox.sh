@@ -12,27 +12,33 @@ WORK=$(mktemp -d /tmp/shunt-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 export SHUNT_NO_SYSTEM_CONFIG=1
 
-# median wall time in microseconds of N runs of "$@"
-median_us() {
-	local i t0 t1
-	: >"$WORK/times"
-	for ((i = 0; i < N; i++)); do
-		t0=$(date +%s%N)
-		"$@" >/dev/null 2>&1 || { echo "FAILED"; return 1; }
-		t1=$(date +%s%N)
-		echo $(((t1 - t0) / 1000)) >>"$WORK/times"
-	done
-	sort -n "$WORK/times" | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print int((a[NR/2]+a[NR/2+1])/2)}'
+# one timed run of "$@" in microseconds, appended to $WORK/$1.times
+time_one() {
+	local label=$1 t0 t1
+	shift
+	t0=$(date +%s%N)
+	"$@" >/dev/null 2>&1 || { echo "$label FAILED: $*" >&2; echo FAILED >>"$WORK/$label.times"; return; }
+	t1=$(date +%s%N)
+	echo $(((t1 - t0) / 1000)) >>"$WORK/$label.times"
+}
+median() {
+	grep -q FAILED "$WORK/$1.times" 2>/dev/null && { echo FAILED; return; }
+	sort -n "$WORK/$1.times" | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print int((a[NR/2]+a[NR/2+1])/2)}'
 }
 
 cd "$WORK"
-floor=$(median_us /bin/true)
-shunt=$(median_us "$SHUNT" run --profile READ_ONLY --workspace "$WORK" -- /bin/true)
-if command -v bwrap >/dev/null; then
-	bwrap=$(median_us bwrap --ro-bind / / --dev /dev --proc /proc --unshare-all --die-with-parent /bin/true)
-else
-	bwrap="n/a"
-fi
+have_bwrap=false
+command -v bwrap >/dev/null && have_bwrap=true
+# interleaved, so background load hits all three alike
+for ((i = 0; i < N; i++)); do
+	time_one floor /bin/true
+	time_one shunt "$SHUNT" run --profile READ_ONLY --workspace "$WORK" -- /bin/true
+	$have_bwrap && time_one bwrap bwrap --ro-bind / / --dev /dev --proc /proc --unshare-all --die-with-parent /bin/true
+done
+floor=$(median floor)
+shunt=$(median shunt)
+bwrap=n/a
+$have_bwrap && bwrap=$(median bwrap)
 echo "sandbox start-up, median of $N runs (wall time):"
 printf '  %-34s %8s us\n' "fork+exec /bin/true (floor)" "$floor"
 printf '  %-34s %8s us\n' "shunt run --profile READ_ONLY" "$shunt"

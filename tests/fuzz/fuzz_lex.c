@@ -45,7 +45,7 @@ static void check(const struct shunt_cmdline *cl, int rc)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct shunt_lex_ctx ctx = {
-		.home = "/home/u", .cwd = "/home/u/w", .workspace = "/home/u/w"};
+	    .home = "/home/u", .cwd = "/home/u/w", .workspace = "/home/u/w"};
 	static char stackbuf[64 * 1024];
 	struct shunt_arena a;
 	struct shunt_cmdline cl;

@@ -61,11 +61,26 @@ static int run_child(int (*how)(char **argv), char **argv)
 
 static char *const empty_env[] = {NULL};
 
-static int m_execve(char **a) { return execve(a[0], a, environ); }
-static int m_execv(char **a) { return execv(a[0], a); }
-static int m_execvp(char **a) { return execvp(a[0], a); }
-static int m_execvpe(char **a) { return execvpe(a[0], a, environ); }
-static int m_envi(char **a) { return execve(a[0], a, empty_env); }
+static int m_execve(char **a)
+{
+	return execve(a[0], a, environ);
+}
+static int m_execv(char **a)
+{
+	return execv(a[0], a);
+}
+static int m_execvp(char **a)
+{
+	return execvp(a[0], a);
+}
+static int m_execvpe(char **a)
+{
+	return execvpe(a[0], a, environ);
+}
+static int m_envi(char **a)
+{
+	return execve(a[0], a, empty_env);
+}
 static int m_fexecve(char **a)
 {
 	int fd = open(a[0], O_RDONLY | O_CLOEXEC);
@@ -73,13 +88,25 @@ static int m_fexecve(char **a)
 		return -1;
 	return fexecve(fd, a, environ);
 }
-static int m_execveat(char **a) { return execveat(AT_FDCWD, a[0], a, environ, 0); }
+static int m_execveat(char **a)
+{
+	return execveat(AT_FDCWD, a[0], a, environ, 0);
+}
 
 /* execl-style calls take a fixed list: up to 8 arguments here. */
 #define L8(a) a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]
-static int m_execl(char **a) { return execl(a[0], L8(a), (char *)NULL); }
-static int m_execlp(char **a) { return execlp(a[0], L8(a), (char *)NULL); }
-static int m_execle(char **a) { return execle(a[0], L8(a), (char *)NULL, environ); }
+static int m_execl(char **a)
+{
+	return execl(a[0], L8(a), (char *)NULL);
+}
+static int m_execlp(char **a)
+{
+	return execlp(a[0], L8(a), (char *)NULL);
+}
+static int m_execle(char **a)
+{
+	return execle(a[0], L8(a), (char *)NULL, environ);
+}
 
 static int spawn_wait(int (*sp)(pid_t *, const char *, const posix_spawn_file_actions_t *,
 				const posix_spawnattr_t *, char *const[], char *const[]),

@@ -5,7 +5,7 @@
 # the hook coexists with a VS Code-style shell integration.
 . "$(dirname "$0")/../lib.sh"
 SH=${HOOK_SHELL:-bash}
-. "$TOP/tests/integration/hook_lib.sh"
+. "$TOP/tests/fixtures/shell/tmux-hook-lib.sh"
 
 hook_begin
 if [ -n "${HOOK_SKIP_ALL:-}" ]; then
@@ -18,13 +18,13 @@ hook_common_tests
 # --- bash specifics -------------------------------------------------------
 start_shell
 # history keeps the line as typed even when shunt ran it
-if [ "$(decision 'rm -rf /tmp/shunt-nonexistent-dir-x')" != host ]; then
+if [ "$(decision 'rm -rf ~/hist-victim')" != host ]; then
 	step 'SHUNT_DRY_RUN=1; export SHUNT_DRY_RUN'
-	step 'rm -rf /tmp/shunt-nonexistent-dir-x  # as typed'
+	step 'rm -rf ~/hist-victim  # as typed'
 	mark
-	step 'fc -ln -1 >"$HOME/last-hist"'
+	step 'HISTTIMEFORMAT= history >"$HOME/last-hist"'
 	mark
-	like "$(cat "$HOME/last-hist" 2>/dev/null)" 'rm -rf /tmp/shunt-nonexistent-dir-x  # as typed' \
+	like "$(cat "$HOME/last-hist" 2>/dev/null)" 'rm -rf ~/hist-victim  # as typed' \
 		"bash: a line shunt handled stays in history as typed"
 	step 'unset SHUNT_DRY_RUN'
 	mark

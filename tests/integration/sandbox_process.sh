@@ -156,6 +156,18 @@ is "$(cat "$WS/.git/config")" "[core]" "WORKSPACE_WRITE: .git/config stays read-
 is "$(cat "$HOME/.bashrc")" "alias ls=ls" "WORKSPACE_WRITE: ~/.bashrc stays read-only"
 rm -f "$WS/out.txt"
 
+# --- package caches (enable_cache is on by default): rw in WORKSPACE_WRITE, never in READ_ONLY ---
+out=$(cd "$WS" && "$SHUNT" run --dry-run --json --workspace "$WS" -- true 2>&1)
+if printf '%s' "$out" | python3 -c 'import json,sys; sys.exit(0 if any(m["cache"] for m in json.load(sys.stdin)["mounts"]) else 1)' 2>/dev/null; then
+	(cd "$WS" && "$SHUNT" run --workspace "$WS" -- sh -c "echo cached > '$HOME/.npm/shunt-cache-test'") >/dev/null 2>&1
+	is "$(cat "$HOME/.npm/shunt-cache-test" 2>/dev/null)" "cached" "cache: WORKSPACE_WRITE writes ~/.npm"
+	(cd "$WS" && "$SHUNT" run --profile READ_ONLY --workspace "$WS" -- sh -c "echo ro > '$HOME/.npm/shunt-cache-test'") >/dev/null 2>&1
+	is "$(cat "$HOME/.npm/shunt-cache-test" 2>/dev/null)" "cached" "cache: READ_ONLY cannot write ~/.npm"
+	rm -f "$HOME/.npm/shunt-cache-test"
+else
+	skip "enable_cache is off in this configuration"
+fi
+
 # --- SYSTEM_WRITE overlay ---
 out=$(cd "$WS" && "$SHUNT" run --profile SYSTEM_WRITE --workspace "$WS" -- touch /usr/shunt-test-$$ 2>&1)
 rc=$?
@@ -233,5 +245,10 @@ rc=$?
 is "$rc" "125" "network allowlist fails closed (no proxy yet)"
 like "$out" "filtering proxy" "allowlist refusal says why"
 
+# the cache directories shunt created on the host are the one intended
+# change outside the workspace; drop them (empty) before the final check
+for d in .npm .cache/pip .cache/yarn .cargo/registry .gem .local/share/pnpm go/pkg/mod; do
+	[ -d "$HOME/$d" ] && (cd "$HOME" && rmdir -p --ignore-fail-on-non-empty "$d")
+done
 unchanged "end of test"
 done_testing

@@ -173,6 +173,14 @@ EOF
 chmod +x "$WORK/configure.sh"
 same "configure-style script (1000 commands)" "$WORK/configure.sh"
 
+# ---- host execs are counted in the shared counters (source shim) ----
+"$SHUNT" exec -- /bin/true >/dev/null 2>&1 # creates the counters file
+shim_count() { "$SHUNT" metrics --json 2>/dev/null | sed -n 's/.*"shim":\([0-9]*\).*/\1/p'; }
+c0=$(shim_count)
+LD_PRELOAD=$SHIM bash -c '/bin/true; /bin/true; /bin/true'
+c1=$(shim_count)
+is "$((${c1:-0} - ${c0:-0}))" 3 "three host execs counted with source shim"
+
 # ---- blocked in the fast path: EACCES / exit 126, one-line reason ----
 mkdir -p "$XDG_CONFIG_HOME/shunt"
 printf 'policies:\n  denylist:\n    - "echo shunt-test-denied*"\n' >"$XDG_CONFIG_HOME/shunt/config.yaml"

@@ -1,5 +1,6 @@
 /* Unit tests for the lexer/normaliser (policy/lex.c). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,7 +10,7 @@
 static struct shunt_arena A;
 static struct shunt_cmdline CL;
 static const struct shunt_lex_ctx CTX = {
-	.home = "/home/u", .cwd = "/home/u/proj", .workspace = "/home/u/proj"};
+    .home = "/home/u", .cwd = "/home/u/proj", .workspace = "/home/u/proj"};
 
 static int lex(const char *line)
 {
@@ -68,11 +69,11 @@ static void dump(void)
 
 static void test_quoting(void)
 {
-	const char *forms[] = {"rm -rf ~",      "r\\m -rf ~",       "'r'm -rf ~",
-			       "\"rm\" -rf ~",  "$'rm' -rf ~",      "$'\\x72m' -rf ~",
-			       "r''m -rf ~",    "\"r\"'m' -rf '~'", "rm -rf $HOME",
+	const char *forms[] = {"rm -rf ~",	 "r\\m -rf ~",	     "'r'm -rf ~",
+			       "\"rm\" -rf ~",	 "$'rm' -rf ~",	     "$'\\x72m' -rf ~",
+			       "r''m -rf ~",	 "\"r\"'m' -rf '~'", "rm -rf $HOME",
 			       "rm -rf ${HOME}", "rm -rf \"$HOME\"", "rm -rf /home/u",
-			       "/bin/rm -rf ~", "rm -r\\f ~",       "rm -rf /home/u/"};
+			       "/bin/rm -rf ~",	 "rm -r\\f ~",	     "rm -rf /home/u/"};
 	for (size_t k = 0; k < sizeof(forms) / sizeof(forms[0]); k++) {
 		lex(forms[k]);
 		const char *want = k == 14 ? "rm -rf ~/" : "rm -rf ~";
@@ -253,8 +254,8 @@ static void test_wrappers(void)
 	ok(has("find . -name *.o -exec rm -f {} ; -execdir sh -c echo {} + -delete"),
 	   "find itself kept with -delete");
 	expect_cmd("find / -ok shred {} \\;", "shred {}");
-	const char *shells[] = {"bash -c 'rm -rf ~'", "sh -lc 'rm -rf ~'",
-				"zsh -ec 'rm -rf ~'", "dash -xc 'rm -rf ~'",
+	const char *shells[] = {"bash -c 'rm -rf ~'",	     "sh -lc 'rm -rf ~'",
+				"zsh -ec 'rm -rf ~'",	     "dash -xc 'rm -rf ~'",
 				"bash --norc -c 'rm -rf ~'", "ksh -c 'rm -rf ~' arg0"};
 	for (size_t j = 0; j < 6; j++) {
 		lex(shells[j]);
@@ -384,6 +385,29 @@ static void test_robustness(void)
 	free(av);
 }
 
+/* Found by fuzz_lex: $(..) text re-lexed by env -S at every level used to
+ * grow the output exponentially (256 MiB from 152 bytes). */
+static void test_blowup(void)
+{
+	static const char in[] = "\x65\x6e\x76\x20\x2d\x53\x24\x28\x28\x61\x74\x20\x3c\x41\x5b\x7c"
+				 "\x3c\x5b\x7c\x7c\x3c\x5b\x7c\x65\x6e\x76\x20\x2d\x53\x24\x28\x28"
+				 "\x65\x6e\x76\x20\x2d\x53\x24\x28\x28\x61\x74\x20\x3c\x3c\x3c\x5b"
+				 "\x7c\x3c\x5b\x7c\x65\x6e\x76\x20\x2d\x53\x24\x28\x28\x61\x74\x7c"
+				 "\x65\x6e\x76\x20\x2d\x53\x24\x28\x28\x65\x6e\x76\x20\x0e\x5b\x08"
+				 "\x20\x62\x61\x73\x27\x0d\x3e\x28\x74\x65";
+	int rc = lexn(in, sizeof(in) - 1);
+	is_int(rc, 0, "nested env -S $(( .. )) lexes");
+	ok(A.total <= 4 * 1024 * 1024, "and stays small (%zu bytes)", A.total);
+	/* many sibling -c strings each holding a substitution */
+	char line[4096];
+	size_t p = 0;
+	for (int k = 0; k < 8; k++)
+		p += (size_t)snprintf(line + p, sizeof(line) - p, "sh -c \"env -S$(echo ");
+	p += (size_t)snprintf(line + p, sizeof(line) - p, "x");
+	rc = lexn(line, p);
+	ok(rc == 0 && A.total <= 16 * 1024 * 1024, "nested sh -c/env -S/$( stays bounded");
+}
+
 static void test_fixed_arena(void)
 {
 	static char small[2048];
@@ -425,6 +449,7 @@ int main(void)
 	test_paths();
 	test_argv();
 	test_robustness();
+	test_blowup();
 	test_fixed_arena();
 	shunt_arena_release(&A);
 	return done_testing();

@@ -2,6 +2,7 @@
  * corruption and truncation never crash, refresh rewrites when stale. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -48,7 +49,8 @@ static void build_policy(struct shunt_policy *p, struct shunt_ruleset *rs, struc
 	p->ntrust = 2;
 }
 
-static void same_decision(const struct shunt_policy *a, const struct shunt_policy *b, const char *line)
+static void same_decision(const struct shunt_policy *a, const struct shunt_policy *b,
+			  const char *line)
 {
 	static char m1[64 * 1024], m2[64 * 1024];
 	struct shunt_arena a1, a2;
@@ -65,8 +67,9 @@ static void same_decision(const struct shunt_policy *a, const struct shunt_polic
 	struct shunt_decision d1, d2;
 	int r1 = shunt_decide(a, &req, &a1, &d1);
 	int r2 = shunt_decide(b, &req, &a2, &d2);
-	ok(r1 == 0 && r2 == 0 && d1.action == d2.action && d1.risk == d2.risk && d1.score == d2.score &&
-		   d1.nrules == d2.nrules && strcmp(d1.why, d2.why) == 0 && d1.trusted == d2.trusted,
+	ok(r1 == 0 && r2 == 0 && d1.action == d2.action && d1.risk == d2.risk &&
+	       d1.score == d2.score && d1.nrules == d2.nrules && strcmp(d1.why, d2.why) == 0 &&
+	       d1.trusted == d2.trusted,
 	   "same decision from snapshot for: %s (%s)", line, shunt_action_name(d1.action));
 	for (size_t i = 0; i < d1.nrules && i < d2.nrules; i++)
 		if (strcmp(d1.rules[i], d2.rules[i]) != 0)
@@ -89,7 +92,7 @@ int main(void)
 	ok(len > sizeof(struct shunt_snap_header), "snapshot has a body (%zu bytes)", len);
 
 	struct shunt_snapshot s;
-	is_int(shunt_snapshot_load_mem(data, len, &s), 0, "load_mem of a fresh snapshot");
+	is_int(shunt_snapshot_load_mem(data, len, true, &s), 0, "load_mem of a fresh snapshot");
 	const struct shunt_policy *q = &s.policy;
 	is_int(q->mode, SHUNT_MODE_RISKY, "mode kept");
 	is_int(q->level, SHUNT_LEVEL_STRICT, "level kept");
@@ -100,17 +103,21 @@ int main(void)
 	is_str(q->allowlist[1], "make *", "allowlist text");
 	is_str(q->denylist[0], "echo shunt-test-denied*", "denylist text");
 	is_int(q->ntrust, 2, "trust count");
-	ok(q->ntrust == 2 && memcmp(q->trust[0].key, q->trust[1].key, 32) < 0, "trust refs sorted by key");
+	ok(q->ntrust == 2 && memcmp(q->trust[0].key, q->trust[1].key, 32) < 0,
+	   "trust refs sorted by key");
 	bool rules_ok = q->nrules == p.nrules;
 	for (size_t i = 0; rules_ok && i < p.nrules; i++) {
 		const struct shunt_rule *x = &p.rules[i], *y = &q->rules[i];
-		rules_ok = strcmp(x->id, y->id) == 0 && strcmp(x->description, y->description) == 0 &&
-			   x->risk == y->risk && x->profile == y->profile && x->action == y->action &&
-			   x->scope == y->scope && x->nprograms == y->nprograms && (x->re != NULL) == (y->re != NULL);
+		rules_ok = strcmp(x->id, y->id) == 0 &&
+			   strcmp(x->description, y->description) == 0 && x->risk == y->risk &&
+			   x->profile == y->profile && x->action == y->action &&
+			   x->scope == y->scope && x->nprograms == y->nprograms &&
+			   (x->re != NULL) == (y->re != NULL);
 		for (size_t k = 0; rules_ok && k < x->nprograms; k++)
 			rules_ok = strcmp(x->programs[k], y->programs[k]) == 0;
 	}
-	ok(rules_ok, "every rule's id, text, risk, profile, action, scope, programs and regex kept");
+	ok(rules_ok,
+	   "every rule's id, text, risk, profile, action, scope, programs and regex kept");
 
 	const char *lines[] = {"ls -la",
 			       "rm -rf ~/canary",
@@ -133,7 +140,7 @@ int main(void)
 		memcpy(bad, data, len);
 		bad[off] ^= (unsigned char)(1u << (off % 8));
 		struct shunt_snapshot t;
-		int rc = shunt_snapshot_load_mem(bad, len, &t);
+		int rc = shunt_snapshot_load_mem(bad, len, true, &t);
 		flips++;
 		if (rc == -EBADMSG || rc == -EPROTO)
 			caught++;
@@ -141,12 +148,29 @@ int main(void)
 			shunt_snapshot_unload(&t);
 	}
 	is_int(caught, flips, "every flipped byte gives -EBADMSG or -EPROTO");
+	/* without the checksum (embedded default) bounds checks still hold:
+	 * flipped counts/offsets in the header are refused, never a crash */
+	size_t hdr_caught = 0, hdr_flips = 0;
+	for (size_t off = offsetof(struct shunt_snap_header, mode);
+	     off < sizeof(struct shunt_snap_header); off++) {
+		memcpy(bad, data, len);
+		bad[off] ^= 0x80;
+		struct shunt_snapshot t;
+		int rc = shunt_snapshot_load_mem(bad, len, false, &t);
+		hdr_flips++;
+		if (rc < 0)
+			hdr_caught++;
+		else
+			shunt_snapshot_unload(&t);
+	}
+	ok(hdr_caught > 0 && hdr_flips > 0,
+	   "unverified load: %zu of %zu header flips refused, none crashed", hdr_caught, hdr_flips);
 	/* truncated at every offset (in steps) */
 	size_t cuts = 0, cut_caught = 0;
 	for (size_t n = 0; n < len; n += 5) {
 		memcpy(bad, data, n);
 		struct shunt_snapshot t;
-		int rc = shunt_snapshot_load_mem(bad, n, &t);
+		int rc = shunt_snapshot_load_mem(bad, n, true, &t);
 		cuts++;
 		if (rc == -EBADMSG || rc == -EPROTO)
 			cut_caught++;
@@ -159,13 +183,15 @@ int main(void)
 	((struct shunt_snap_header *)bad)->version = 99;
 	{
 		struct shunt_snapshot t;
-		is_int(shunt_snapshot_load_mem(bad, len, &t), -EPROTO, "wrong version: -EPROTO");
+		is_int(shunt_snapshot_load_mem(bad, len, true, &t), -EPROTO,
+		       "wrong version: -EPROTO");
 	}
 	memcpy(bad, data, len);
 	memcpy(((struct shunt_snap_header *)bad)->pcre2_version, "9.99 2099-01-01", 16);
 	{
 		struct shunt_snapshot t;
-		is_int(shunt_snapshot_load_mem(bad, len, &t), -EPROTO, "other PCRE2 version: -EPROTO");
+		is_int(shunt_snapshot_load_mem(bad, len, true, &t), -EPROTO,
+		       "other PCRE2 version: -EPROTO");
 	}
 	free(bad);
 
@@ -206,17 +232,20 @@ int main(void)
 	/* ctime cannot be set back: age the snapshot forward instead */
 	struct timespec future[2] = {{4000000000, 0}, {4000000000, 0}};
 	utimensat(AT_FDCWD, path, future, 0);
-	is_int(shunt_snapshot_refresh(&p, inputs, 2, &err), 0, "refresh leaves an up-to-date snapshot");
+	is_int(shunt_snapshot_refresh(&p, inputs, 2, &err), 0,
+	       "refresh leaves an up-to-date snapshot");
 	shunt_error_free(&err);
 	struct timespec past[2] = {{1500000000, 0}, {1500000000, 0}};
 	utimensat(AT_FDCWD, path, past, 0);
-	is_int(shunt_snapshot_refresh(&p, inputs, 2, &err), 1, "refresh rewrites when an input is newer");
+	is_int(shunt_snapshot_refresh(&p, inputs, 2, &err), 1,
+	       "refresh rewrites when an input is newer");
 	shunt_error_free(&err);
 	f = fopen(path, "r+");
 	fputs("XXXX", f);
 	fclose(f);
 	utimensat(AT_FDCWD, path, future, 0);
-	is_int(shunt_snapshot_refresh(&p, inputs, 2, &err), 1, "refresh rewrites a snapshot with a bad header");
+	is_int(shunt_snapshot_refresh(&p, inputs, 2, &err), 1,
+	       "refresh rewrites a snapshot with a bad header");
 	shunt_error_free(&err);
 	is_int(shunt_snapshot_load(path, &s), 0, "the rewritten snapshot loads");
 	shunt_snapshot_unload(&s);

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# LD_PRELOAD shim overhead (issue 5): exec storm three ways (shim, an
+# empty preloaded library, nothing), a real build with and without the
+# shim, decision latency, and the per-process cost of loading the
+# snapshot. Figures and ratios side by side; no pass/fail on timing.
+set -u
+TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD="$TOP/$BUILD" ;; esac
+SHUNT=$BUILD/bin/shunt
+SHIM=$BUILD/lib/libshunt-preload.so
+STORM=${BENCH_STORM:-5000}
+ROUNDS=${BENCH_ROUNDS:-5}
+WORK=$(mktemp -d /tmp/shunt-bench-shim.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+[ -f "$SHIM" ] && [ -x "$SHUNT" ] || { echo "build first: make BUILD=$BUILD"; exit 1; }
+
+# a private HOME: no user config, the shim uses its embedded default
+export HOME=$WORK/home XDG_CONFIG_HOME=$WORK/home/.config XDG_STATE_HOME=$WORK/home/.local/state \
+	XDG_DATA_HOME=$WORK/home/.local/share XDG_CACHE_HOME=$WORK/home/.cache SHUNT_NO_SYSTEM_CONFIG=1
+mkdir -p "$HOME"
+unset LD_PRELOAD SHUNT_DRY_RUN
+
+cc -O2 -shared -fPIC -o "$WORK/empty.so" "$TOP/tests/bench/empty.c" || exit 1
+"$SHUNT" snapshot --output "$WORK/policy.snap" >/dev/null || exit 1
+
+ms() { echo $(($(date +%s%N) / 1000000)); }
+# wall time (ms) of: bash running STORM /bin/true with $1 preloaded
+storm_once() {
+	local t0 t1
+	t0=$(ms)
+	LD_PRELOAD=$1 bash -c "for ((i = 0; i < $STORM; i++)); do /bin/true; done"
+	t1=$(ms)
+	echo $((t1 - t0))
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
+min() { [ "$1" -lt "$2" ] && echo "$1" || echo "$2"; }
+
+echo "-- exec storm: bash running $STORM /bin/true (best of $ROUNDS, interleaved)"
+none=999999999 empty=999999999 shim=999999999
+for ((r = 0; r < ROUNDS; r++)); do
+	none=$(min "$none" "$(storm_once "")")
+	empty=$(min "$empty" "$(storm_once "$WORK/empty.so")")
+	shim=$(min "$shim" "$(storm_once "$SHIM")")
+done
+printf '  nothing preloaded   %6d ms\n  empty preload .so   %6d ms\n  shunt shim          %6d ms\n' "$none" "$empty" "$shim"
+echo "  shim/empty = $(ratio "$shim" "$empty")   (target <= 1.02)"
+echo "  shim/none  = $(ratio "$shim" "$none")   empty/none = $(ratio "$empty" "$none")"
+
+echo "-- per-process cost: a process doing one exec (spawner execve /bin/true), best of $ROUNDS x200"
+SPAWNER=$BUILD/tests/helpers/spawner
+if [ -x "$SPAWNER" ]; then
+	one() {
+		local pre=$1 t0 t1
+		t0=$(date +%s%N)
+		for ((i = 0; i < 200; i++)); do LD_PRELOAD=$pre "$SPAWNER" execve /bin/true >/dev/null; done
+		t1=$(date +%s%N)
+		echo $(((t1 - t0) / 200000))
+	}
+	e1=999999999 s1=999999999
+	for ((r = 0; r < ROUNDS; r++)); do
+		e1=$(min "$e1" "$(one "$WORK/empty.so")")
+		s1=$(min "$s1" "$(one "$SHIM")")
+	done
+	printf '  empty .so %d us, shim %d us per process: +%d us (constructor + snapshot load + one decision)\n' \
+		"$e1" "$s1" $((s1 - e1))
+else
+	echo "  (spawner not built)"
+fi
+
+echo "-- decision latency and snapshot load (in-process)"
+if cc -std=gnu11 -O2 -D_GNU_SOURCE -I"$TOP/policy" -I"$BUILD/gen" -o "$WORK/shim_decide" \
+	"$TOP/tests/bench/shim_decide.c" "$BUILD/lib/libshunt-policy.a" \
+	$(pkg-config --libs libpcre2-8 yaml-0.1) -lpthread 2>"$WORK/cc.log"; then
+	"$WORK/shim_decide" "$WORK/policy.snap" | sed 's/^/  /'
+else
+	sed 's/^/  /' "$WORK/cc.log"
+fi
+
+echo "-- real build: make -j2 clean all of this project (best of 2)"
+if [ "${BENCH_SKIP_BUILD:-0}" = 1 ]; then
+	echo "  skipped (BENCH_SKIP_BUILD=1)"
+	exit 0
+fi
+build() {
+	local pre=$1 best=999999999 r t0 t1
+	for ((r = 0; r < 2; r++)); do
+		t0=$(ms)
+		if ! LD_PRELOAD=$pre make -C "$TOP" -s -j2 BUILD="$WORK/b" clean all >"$WORK/make.log" 2>&1; then
+			tail -3 "$WORK/make.log" | sed 's/^/  make: /' >&2
+			echo 0
+			return
+		fi
+		t1=$(ms)
+		(( t1 - t0 < best )) && best=$((t1 - t0))
+	done
+	echo "$best"
+}
+bnone=$(build "")
+bshim=$(build "$SHIM")
+if [ "$bnone" = 0 ] || [ "$bshim" = 0 ]; then
+	echo "  the build failed (see above); no ratio"
+	exit 0
+fi
+printf '  without shim %d ms, with shim %d ms: ratio %s   (target <= 1.02)\n' "$bnone" "$bshim" "$(ratio "$bshim" "$bnone")"
