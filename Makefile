@@ -114,7 +114,7 @@ $(PRELOAD_SO): $(PRELOAD_OBJ) $(PRELOAD_SNAP_OBJ) $(POLICY_LIB) preload/shim.map
 # user files, no trust) for users who have no snapshot yet.
 $(BUILD)/gen/default.snap: $(SHUNT_BIN)
 	@mkdir -p $(dir $@)
-	env -u LD_PRELOAD -u SHUNT_SNAPSHOT $(SHUNT_BIN) snapshot --default --output $@ >/dev/null
+	$(SHUNT_BIN) snapshot --default --output $@ >/dev/null
 
 $(BUILD)/gen/default_snap.S: $(BUILD)/gen/default.snap
 	printf '\t.section .rodata\n\t.balign 16\n\t.globl shunt_default_snap\n\t.hidden shunt_default_snap\nshunt_default_snap:\n\t.incbin "%s"\n\t.globl shunt_default_snap_end\n\t.hidden shunt_default_snap_end\nshunt_default_snap_end:\n\t.section .note.GNU-stack,"",@progbits\n' '$(abspath $<)' > $@

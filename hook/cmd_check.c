@@ -127,6 +127,7 @@ int shunt_cmd_check(int argc, char **argv, struct shunt_error **err)
 		return -1;
 	int rc;
 	if (batch) {
+		shunt_rules_jit(&ctx.rules); /* many lines: JIT pays for itself */
 		rc = check_batch(&ctx, batch, json, interactive, source, err);
 	} else {
 		struct shunt_arena a;

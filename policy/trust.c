@@ -201,7 +201,7 @@ static int entry_from_json(const struct shunt_json *o, struct shunt_trust_entry 
 		*why = "entry with an unknown scope";
 		return -1;
 	}
-	uint64_t uses;
+	uint64_t uses = 0;
 	char *tmp_sha = NULL;
 	const struct shunt_json *by = shunt_json_get(o, "added_by");
 	bool okay = json_optstr(o, "command", &e->command) && e->command &&
@@ -214,7 +214,7 @@ static int entry_from_json(const struct shunt_json *o, struct shunt_trust_entry 
 		    json_u64(o, "uses", &uses) && json_i64(o, "last_used", &e->last_used) &&
 		    json_optstr(o, "note", &e->note);
 	if (okay && by && by->type == SHUNT_JSON_OBJECT) {
-		int64_t uid;
+		int64_t uid = -1;
 		okay = json_optstr(by, "user", &e->added_user) && json_i64(by, "uid", &uid) &&
 		       json_optstr(by, "tty", &e->added_tty) &&
 		       json_optstr(by, "how", &e->added_how);

@@ -11,7 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct shunt_config cfg;
 		struct shunt_error *err = NULL;
 		shunt_config_defaults(&cfg);
-		(void)shunt_config_apply_buf(&cfg, "fuzz.yaml", (const char *)data, size, tighten, &err);
+		(void)shunt_config_apply_buf(&cfg, "fuzz.yaml", (const char *)data, size, tighten,
+					     &err);
 		shunt_error_free(&err);
 		shunt_config_free(&cfg);
 	}
