@@ -11,8 +11,10 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fsutil.h"
 #include "paths.h"
 #include "runner.h"
+#include "snapshot.h"
 #include "trust.h"
 
 char *shunt_ctx_which(const char *name)
@@ -64,6 +66,46 @@ static void ctx_load_trust(struct shunt_ctx *ctx)
 	shunt_trust_store_free(&st);
 }
 
+static int64_t mtime_ns(const char *path)
+{
+	struct stat st;
+	if (!path || stat(path, &st) < 0)
+		return -1;
+	return (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+/* The shim reads a precompiled snapshot; keep it in step with the files it
+ * is made from. Checking costs a few stat(2)s; rebuilding happens only when
+ * something changed. The snapshot is per user, so it leaves out the
+ * workspace's .shunt.yaml (which may only tighten; the hook and shunt exec
+ * still apply it). */
+static void ctx_refresh_snapshot(const struct shunt_ctx *ctx)
+{
+	_cleanup_free_ char *snap = shunt_snapshot_path();
+	_cleanup_free_ char *trust = shunt_trust_path();
+	int64_t snap_t = mtime_ns(snap);
+	bool stale = snap_t < 0 || mtime_ns(trust) > snap_t;
+	for (size_t i = 0; !stale && i < ctx->cfg.sources.n; i++)
+		stale = mtime_ns(ctx->cfg.sources.v[i]) > snap_t;
+	for (size_t i = 0; !stale && i < ctx->cfg.rule_files.n; i++)
+		stale = mtime_ns(ctx->cfg.rule_files.v[i]) > snap_t;
+	if (!stale || !snap)
+		return;
+	struct shunt_ctx user;
+	struct shunt_error *e = NULL;
+	if (shunt_ctx_load(&user, SHUNT_CTX_NO_SNAPSHOT | SHUNT_CTX_NO_WORKSPACE, &e) == 0) {
+		_cleanup_free_ char *dir = shunt_paths_dir(SHUNT_DIR_STATE);
+		if (dir)
+			shunt_fs_mkdirs(dir, 0700, &e);
+		shunt_error_free(&e);
+		if (shunt_snapshot_write(&user.policy, snap, &e) < 0)
+			fprintf(stderr, "shunt: warning: could not update the shim's policy snapshot: %s\n",
+				e ? e->msg : "unknown error");
+		shunt_ctx_free(&user);
+	}
+	shunt_error_free(&e);
+}
+
 int shunt_ctx_load(struct shunt_ctx *ctx, unsigned flags, struct shunt_error **err)
 {
 	memset(ctx, 0, sizeof(*ctx));
@@ -90,6 +132,7 @@ int shunt_ctx_load(struct shunt_ctx *ctx, unsigned flags, struct shunt_error **e
 	} else {
 		struct shunt_config_opts opts = {0};
 		opts.workspace = ctx->workspace;
+		opts.no_workspace = (flags & SHUNT_CTX_NO_WORKSPACE) != 0;
 		const char *nosys = getenv("SHUNT_NO_SYSTEM_CONFIG");
 		opts.no_system = nosys && strcmp(nosys, "1") == 0;
 		if (shunt_config_load(&ctx->cfg, &opts, err) < 0) {
@@ -120,6 +163,8 @@ int shunt_ctx_load(struct shunt_ctx *ctx, unsigned flags, struct shunt_error **e
 		ctx_load_trust(ctx);
 	ctx->policy.trust = ctx->trust;
 	ctx->policy.ntrust = ctx->ntrust;
+	if (!(flags & (SHUNT_CTX_NO_SNAPSHOT | SHUNT_CTX_DEFAULTS | SHUNT_CTX_NO_TRUST)))
+		ctx_refresh_snapshot(ctx);
 	return 0;
 }
 

@@ -13,7 +13,8 @@ enum {
 	SHUNT_CTX_NO_RULES = 1u << 0,   /* config only (shunt run) */
 	SHUNT_CTX_NO_TRUST = 1u << 1,   /* skip the trust store */
 	SHUNT_CTX_DEFAULTS = 1u << 2,   /* built-in defaults only, no user files */
-	SHUNT_CTX_NO_SNAPSHOT = 1u << 3 /* don't refresh the shim's snapshot */
+	SHUNT_CTX_NO_SNAPSHOT = 1u << 3, /* don't refresh the shim's snapshot */
+	SHUNT_CTX_NO_WORKSPACE = 1u << 4 /* skip the workspace's .shunt.yaml */
 };
 
 struct shunt_ctx {

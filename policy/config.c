@@ -1192,7 +1192,9 @@ int shunt_config_load(struct shunt_config *cfg, const struct shunt_config_opts *
 			goto fail;
 	}
 
-	if (opts->workspace) {
+	if (opts->no_workspace) {
+		ws = NULL;
+	} else if (opts->workspace) {
 		ws = strdup(opts->workspace);
 	} else {
 		char cwd[PATH_MAX];

@@ -69,6 +69,7 @@ struct shunt_config_opts {
 	const char *env_path;       /* default $SHUNT_CONFIG */
 	const char *workspace;      /* workspace root; .shunt.yaml is read there */
 	bool no_system;             /* skip /etc (tests) */
+	bool no_workspace;          /* skip the workspace .shunt.yaml (the shim's snapshot) */
 };
 
 /* Fills cfg with built-in defaults. Never fails. */
