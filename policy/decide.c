@@ -196,6 +196,9 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 	const struct shunt_rule *primary = NULL;
 	const char *reason = NULL;
 	size_t cap = 0;
+	struct shunt_matcher matcher;
+	if (shunt_matcher_init(&matcher, a) < 0)
+		return -ENOMEM;
 
 	for (size_t i = 0; i < cl->n; i++) {
 		const struct shunt_simple *c = &cl->cmds[i];
@@ -211,7 +214,7 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 			if (rule->scope != SHUNT_SCOPE_COMMAND || !shunt_rule_applies_to(rule, c->prog))
 				continue;
 			size_t so = 0, eo = 0;
-			int m = shunt_rule_match(rule, c->norm, nlen, a, &so, &eo);
+			int m = shunt_matcher_match(&matcher, rule, c->norm, nlen, &so, &eo);
 			if (m <= 0)
 				continue;
 			if (add_match(out, &cap, a, rule, i, so, eo, m == 2) < 0)
@@ -224,7 +227,7 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 		if (rule->scope != SHUNT_SCOPE_LINE || !line_rule_applies(rule, cl))
 			continue;
 		size_t so = 0, eo = 0;
-		int m = shunt_rule_match(rule, norm_line, llen, a, &so, &eo);
+		int m = shunt_matcher_match(&matcher, rule, norm_line, llen, &so, &eo);
 		if (m <= 0)
 			continue;
 		if (add_match(out, &cap, a, rule, SIZE_MAX, so, eo, m == 2) < 0)
@@ -260,11 +263,18 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 	out->denylisted = list_match(p->denylist, p->ndenylist, rawp, norm_line, &deny_pat);
 	out->allowlisted = list_match(p->allowlist, p->nallowlist, rawp, norm_line, &allow_pat);
 
-	shunt_trust_key(0, req->workspace, norm_line, out->trust_key);
-	shunt_trust_key(1, NULL, norm_line, out->trust_key_global);
-	const struct shunt_trust_ref *tr = trust_find(p, out->trust_key);
-	if (!tr)
-		tr = trust_find(p, out->trust_key_global);
+	/* keys cost two SHA-256s: only when there is something to look up, or
+	 * when the caller may remember the command (not the shim) */
+	const struct shunt_trust_ref *tr = NULL;
+	if (p->ntrust || req->source != SHUNT_SOURCE_SHIM) {
+		shunt_trust_key(0, req->workspace, norm_line, out->trust_key);
+		shunt_trust_key(1, NULL, norm_line, out->trust_key_global);
+	}
+	if (p->ntrust) {
+		tr = trust_find(p, out->trust_key);
+		if (!tr)
+			tr = trust_find(p, out->trust_key_global);
+	}
 	if (tr && tr->expires && req->now > tr->expires)
 		tr = NULL;
 	if (tr && !trust_fingerprint_ok(tr, req->exe)) {

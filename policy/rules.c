@@ -40,44 +40,66 @@ static void arena_free(void *p, void *data)
 	(void)data;
 }
 
-int shunt_rule_match(const struct shunt_rule *r, const char *subject, size_t len,
-		     struct shunt_arena *a, size_t *so, size_t *eo)
+int shunt_matcher_init(struct shunt_matcher *m, struct shunt_arena *a)
 {
-	struct shunt_arena_mark mark = shunt_arena_mark(a);
-	int ret = 2;
-	*so = 0;
-	*eo = len;
-	if (!r->re)
-		return 2;
+	m->a = a;
+	m->gc = NULL;
+	m->mc = NULL;
+	m->md = NULL;
 	pcre2_general_context *gc = pcre2_general_context_create(arena_malloc, arena_free, a);
 	if (!gc)
-		goto out;
+		return -ENOMEM;
 	pcre2_match_context *mc = pcre2_match_context_create(gc);
 	if (!mc)
-		goto out;
+		return -ENOMEM;
 	pcre2_set_match_limit(mc, SHUNT_RULE_MATCH_LIMIT);
 	pcre2_set_depth_limit(mc, SHUNT_RULE_DEPTH_LIMIT);
 	pcre2_set_heap_limit(mc, SHUNT_RULE_HEAP_LIMIT_KB);
 	pcre2_match_data *md = pcre2_match_data_create(1, gc);
 	if (!md)
-		goto out;
-	int rc = pcre2_match(r->re, (PCRE2_SPTR)subject, len, 0, 0, md, mc);
-	if (rc == PCRE2_ERROR_NOMATCH) {
-		ret = 0;
-	} else if (rc >= 0 || rc == PCRE2_ERROR_NOMEMORY) {
+		return -ENOMEM;
+	m->gc = gc;
+	m->mc = mc;
+	m->md = md;
+	return 0;
+}
+
+int shunt_matcher_match(struct shunt_matcher *m, const struct shunt_rule *r, const char *subject,
+			size_t len, size_t *so, size_t *eo)
+{
+	*so = 0;
+	*eo = len;
+	if (!r->re || !m->md)
+		return 2;
+	/* the match data keeps its backtracking frames between calls, so the
+	 * arena pays for them once per decision, not once per rule */
+	int rc = pcre2_match(r->re, (PCRE2_SPTR)subject, len, 0, 0, m->md, m->mc);
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	if (rc >= 0) {
 		/* rc == 0 only means the ovector was too small: still a match */
-		if (rc >= 0) {
-			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-			if (ov[0] <= ov[1] && ov[1] <= len) {
-				*so = ov[0];
-				*eo = ov[1];
-			}
-			ret = 1;
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
+		if (ov[0] <= ov[1] && ov[1] <= len) {
+			*so = ov[0];
+			*eo = ov[1];
 		}
+		return 1;
 	}
-	/* Any other error (match/depth/heap limit, JIT stack, bad subject):
-	 * ret stays 2, which callers treat as a match - fail closed. */
-out:
+	/* Any other error (match/depth/heap limit, no memory, bad subject):
+	 * callers treat 2 as a match - fail closed. */
+	return 2;
+}
+
+int shunt_rule_match(const struct shunt_rule *r, const char *subject, size_t len,
+		     struct shunt_arena *a, size_t *so, size_t *eo)
+{
+	struct shunt_arena_mark mark = shunt_arena_mark(a);
+	struct shunt_matcher m;
+	int ret = 2;
+	*so = 0;
+	*eo = len;
+	if (shunt_matcher_init(&m, a) == 0)
+		ret = shunt_matcher_match(&m, r, subject, len, so, eo);
 	shunt_arena_reset(a, mark);
 	return ret;
 }

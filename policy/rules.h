@@ -84,6 +84,25 @@ int shunt_rule_match(const struct shunt_rule *r, const char *subject, size_t len
  * failure is ignored (the interpreter is used). */
 void shunt_rules_jit(struct shunt_ruleset *rs);
 
+/* A matcher holds the PCRE2 contexts and match data for many matches
+ * (one decision): all of it lives in the arena given to init, which must
+ * outlive the matcher. */
+struct shunt_matcher {
+	struct shunt_arena *a;
+	pcre2_general_context *gc;
+	pcre2_match_context *mc;
+	pcre2_match_data *md;
+};
+
+/* Sets up a matcher on arena a. 0, or -ENOMEM when the arena is too small
+ * (then shunt_matcher_match returns 2 = treat as match). Async-signal-safe
+ * with a fixed arena. */
+int shunt_matcher_init(struct shunt_matcher *m, struct shunt_arena *a);
+
+/* Like shunt_rule_match but reuses the matcher's contexts. */
+int shunt_matcher_match(struct shunt_matcher *m, const struct shunt_rule *r, const char *subject,
+			size_t len, size_t *so, size_t *eo);
+
 /* True when r may apply to a command whose program basename is prog. */
 bool shunt_rule_applies_to(const struct shunt_rule *r, const char *prog);
 

@@ -692,7 +692,9 @@ static char *const *fix_env(char *const *envp, bool for_gate, struct vec *v, cha
 			    size_t ldcap)
 {
 	v->map = NULL;
-	if (!env_preload[0])
+	/* shunt itself builds the sandbox's environment on purpose (the shim is
+	 * not mounted inside a sandbox); leave its envp alone */
+	if (!env_preload[0] || inert)
 		return envp;
 	const char *shim = env_preload + strlen("LD_PRELOAD=");
 	int ld = -1;

@@ -420,6 +420,53 @@ static void setup_fs(const struct shunt_plan *plan)
 		child_fail(errno, EXIT_SETUP, "chdir /");
 }
 
+/* execvp done by hand with the raw system call: the LD_PRELOAD shim may be
+ * loaded into shunt, and it must not see (or re-add itself to) the
+ * sandbox's own exec. Like execvp: PATH search, and sh for a script
+ * without a #! line. Returns only on failure, with errno set. */
+static void sandbox_exec(char *const argv[])
+{
+	const char *name = argv[0];
+	int err = ENOENT;
+	if (strchr(name, '/')) {
+		syscall(SYS_execve, name, argv, environ);
+		err = errno;
+	} else {
+		const char *path = getenv("PATH");
+		if (!path || !*path)
+			path = "/usr/local/bin:/usr/bin:/bin";
+		for (const char *p = path;;) {
+			const char *colon = strchr(p, ':');
+			size_t n = colon ? (size_t)(colon - p) : strlen(p);
+			char cand[PATH_MAX];
+			if (n + strlen(name) + 2 <= sizeof(cand)) {
+				memcpy(cand, n ? p : ".", n ? n : 1);
+				size_t at = n ? n : 1;
+				cand[at++] = '/';
+				strcpy(cand + at, name);
+				syscall(SYS_execve, cand, argv, environ);
+				if (errno == ENOEXEC) {
+					size_t argc = 0;
+					while (argv[argc])
+						argc++;
+					char *sh_argv[argc + 2];
+					sh_argv[0] = "/bin/sh";
+					sh_argv[1] = cand;
+					for (size_t i = 1; i <= argc; i++)
+						sh_argv[i + 1] = argv[i];
+					syscall(SYS_execve, "/bin/sh", sh_argv, environ);
+				}
+				if (errno != ENOENT && errno != ENOTDIR)
+					err = errno;
+			}
+			if (!colon)
+				break;
+			p = colon + 1;
+		}
+	}
+	errno = err;
+}
+
 static void drop_caps(void)
 {
 	for (int cap = 0; cap <= 63; cap++)
@@ -470,7 +517,7 @@ __attribute__((noreturn)) static void run_command(const struct shunt_plan *plan,
 	if (shunt_seccomp_apply(plan->seccomp_profile, plan->profile, &e) < 0)
 		child_fail_err(e, "seccomp");
 	environ = plan->env;
-	execvp(plan->argv[0], plan->argv);
+	sandbox_exec(plan->argv);
 	int code = errno;
 	child_fail(code, code == ENOENT ? 127 : 126, "cannot execute '%s'", plan->argv[0]);
 }

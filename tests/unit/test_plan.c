@@ -92,7 +92,15 @@ int main(void)
 	o.profile = SHUNT_PROFILE_READ_ONLY;
 	o.workspace = ws;
 	ok(shunt_plan_build(&p, &cfg, &o, argv, &err) == 0, "READ_ONLY plan builds");
-	is_int(p.runtime, SHUNT_RUNTIME_PROCESS, "runtime resolves to process");
+	{
+		/* auto: gVisor when runsc is installed, else the process runner */
+		struct shunt_error *pe = NULL;
+		const struct shunt_runner *g = shunt_runner_get(SHUNT_RUNTIME_GVISOR);
+		bool have_runsc = g && g->probe(&pe) == 0;
+		shunt_error_free(&pe);
+		is_int(p.runtime, have_runsc ? SHUNT_RUNTIME_GVISOR : SHUNT_RUNTIME_PROCESS,
+		       "auto runtime resolves to gVisor if installed, else process");
+	}
 	is_int(p.network, SHUNT_NET_NONE, "READ_ONLY: network none");
 	ok(!p.workspace_rw, "READ_ONLY: workspace read-only");
 	const struct shunt_mount *m = find_mount(&p, ws);
