@@ -30,6 +30,7 @@
 #include "cgroup.h"
 #include "cleanup.h"
 #include "commands.h"
+#include "gvisor.h"
 #include "landlock.h"
 #include "paths.h"
 #include "seccomp.h"
@@ -507,6 +508,22 @@ static void check_binary(struct report *rep, const char *name, const char *bin, 
 	extra_str(c, "version", *ver ? ver : NULL);
 }
 
+/* installed is not enough: runtime auto only picks gVisor when it runs
+ * ordinary commands correctly here */
+static void check_gvisor_usable(struct report *rep)
+{
+	struct check *prev = &rep->c[rep->n - 1];
+	if (prev->st != ST_OK)
+		return;
+	char why[512];
+	if (shunt_gvisor_usable(why, sizeof(why))) {
+		add(rep, "gvisor", ST_OK, NULL, "runs ordinary commands: runtime auto uses it for READ_ONLY and WORKSPACE_WRITE");
+	} else {
+		add(rep, "gvisor", ST_DEGRADED, "upgrade runsc, or keep the process runner (runtime: process)",
+		    "%s; runtime auto uses the process runner instead", why);
+	}
+}
+
 static void check_engine(struct report *rep, const char *name, const char *sock_env)
 {
 	check_binary(rep, name, name, "--version",
@@ -709,8 +726,8 @@ int shunt_cmd_doctor(int argc, char **argv, struct shunt_error **err)
 	check_cgroups(rep);
 	check_overlay(rep, ns);
 	check_process_runner(rep, ns);
-	check_binary(rep, "runsc", "runsc", "--version",
-		     "install gVisor: https://gvisor.dev/docs/user_guide/install/");
+	check_binary(rep, "runsc", "runsc", "--version", "sudo apt-get install runsc");
+	check_gvisor_usable(rep);
 	check_engine(rep, "podman", "CONTAINER_HOST");
 	check_engine(rep, "docker", "DOCKER_HOST");
 #if defined(__aarch64__)

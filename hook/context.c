@@ -13,6 +13,7 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "paths.h"
+#include "gvisor.h"
 #include "runner.h"
 #include "snapshot.h"
 #include "trust.h"
@@ -32,12 +33,6 @@ bool shunt_ctx_has_terminal(void)
 		return false;
 	close(fd);
 	return true;
-}
-
-static bool runsc_installed(void)
-{
-	_cleanup_free_ char *p = shunt_ctx_which("runsc");
-	return p != NULL;
 }
 
 /* A broken trust store must not stop commands: it was moved aside by the
@@ -158,7 +153,7 @@ int shunt_ctx_load(struct shunt_ctx *ctx, unsigned flags, struct shunt_error **e
 		shunt_ctx_free(ctx);
 		return -1;
 	}
-	ctx->policy.gvisor_available = shunt_runner_get(SHUNT_RUNTIME_GVISOR) != NULL && runsc_installed();
+	ctx->policy.gvisor_available = shunt_gvisor_usable(NULL, 0);
 	if (!(flags & (SHUNT_CTX_NO_TRUST | SHUNT_CTX_DEFAULTS)))
 		ctx_load_trust(ctx);
 	ctx->policy.trust = ctx->trust;

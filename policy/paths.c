@@ -1,5 +1,6 @@
 #include "paths.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -96,4 +97,20 @@ char *shunt_paths_which(const char *name)
 		p = colon + 1;
 	}
 	return NULL;
+}
+
+char *shunt_paths_probe_cache(const char *name)
+{
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/tmp/shunt-probe-%u", (unsigned)getuid());
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return NULL;
+	struct stat st;
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
+	    (st.st_mode & 0077) != 0)
+		return NULL;
+	char *out = NULL;
+	if (asprintf(&out, "%s/%s", dir, name) < 0)
+		return NULL;
+	return out;
 }

@@ -26,4 +26,11 @@ char *shunt_paths_home(void);
  * made absolute). malloc'd path of an executable regular file, or NULL. */
 char *shunt_paths_which(const char *name);
 
+/* A file in this user's machine-wide probe cache, /tmp/shunt-probe-<uid>/
+ * (created 0700). Probe results (is gVisor usable, which platform) are
+ * facts about the machine, not the HOME, so they survive throwaway HOMEs.
+ * Returns NULL when the directory is not ours (someone else made it) or on
+ * OOM: the caller then just probes again. malloc'd. */
+char *shunt_paths_probe_cache(const char *name);
+
 #endif

@@ -191,7 +191,7 @@ static const char *gvisor_platform(const char *runsc)
 	const char *env = getenv("SHUNT_GVISOR_PLATFORM");
 	if (env && *env)
 		return env;
-	_cleanup_free_ char *cache = shunt_paths_file(SHUNT_DIR_CACHE, "gvisor-platform");
+	_cleanup_free_ char *cache = shunt_paths_probe_cache("gvisor-platform");
 	_cleanup_free_ char *cached = NULL;
 	struct shunt_error *e = NULL;
 	if (cache && shunt_fs_read(cache, 64, &cached, NULL, &e) == 0) {
@@ -262,10 +262,8 @@ static const char *gvisor_platform(const char *runsc)
 		}
 	}
 	if (cache) {
-		_cleanup_free_ char *dir = shunt_paths_dir(SHUNT_DIR_CACHE);
 		struct shunt_error *we = NULL;
-		if (dir && shunt_fs_mkdirs(dir, 0700, &we) == 0)
-			shunt_fs_write_atomic(cache, result, strlen(result), 0600, &we);
+		shunt_fs_write_atomic(cache, result, strlen(result), 0600, &we);
 		shunt_error_free(&we);
 	}
 	return result;

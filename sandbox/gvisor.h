@@ -2,6 +2,9 @@
 #ifndef SHUNT_GVISOR_H
 #define SHUNT_GVISOR_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "buf.h"
 #include "runner.h"
 
@@ -20,5 +23,11 @@ int shunt_gvisor_sweep(const char *runsc, const char *bundles, const char *state
 
 /* Appends the config.json the plan would produce (for --dry-run). */
 int shunt_gvisor_describe(const struct shunt_plan *plan, struct shunt_buf *out, struct shunt_error **err);
+
+/* True when runsc is installed AND runs ordinary commands correctly here
+ * (a functional probe, cached per runsc binary in $XDG_CACHE_HOME/shunt).
+ * When false, why (if given) says what failed and what to do.
+ * SHUNT_GVISOR_USABLE=1|0 overrides (tests). */
+bool shunt_gvisor_usable(char *why, size_t whylen);
 
 #endif

@@ -14,6 +14,7 @@
 #include "cleanup.h"
 #include "landlock.h"
 #include "paths.h"
+#include "gvisor.h"
 #include "runner.h"
 #include "seccomp.h"
 
@@ -406,11 +407,8 @@ static enum shunt_runtime resolve_runtime(const struct shunt_config *cfg,
 	if (rt == SHUNT_RUNTIME_AUTO && prof >= 0 && prof < 4)
 		rt = cfg->sandbox.profile_runtime[prof];
 	if (rt == SHUNT_RUNTIME_AUTO) {
-		/* gVisor when it is installed, else the embedded process runner */
-		const struct shunt_runner *g = shunt_runner_get(SHUNT_RUNTIME_GVISOR);
-		struct shunt_error *e = NULL;
-		rt = g && g->probe(&e) == 0 ? SHUNT_RUNTIME_GVISOR : SHUNT_RUNTIME_PROCESS;
-		shunt_error_free(&e);
+		/* gVisor when it works here, else the embedded process runner */
+		rt = shunt_gvisor_usable(NULL, 0) ? SHUNT_RUNTIME_GVISOR : SHUNT_RUNTIME_PROCESS;
 	}
 	if (rt == SHUNT_RUNTIME_NONE || !shunt_runner_get(rt))
 		rt = SHUNT_RUNTIME_PROCESS;

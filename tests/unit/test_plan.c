@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "config.h"
 #include "runner.h"
+#include "gvisor.h"
 #include "tap.h"
 
 static char tmp[PATH_MAX];
@@ -94,12 +95,9 @@ int main(void)
 	ok(shunt_plan_build(&p, &cfg, &o, argv, &err) == 0, "READ_ONLY plan builds");
 	{
 		/* auto: gVisor when runsc is installed, else the process runner */
-		struct shunt_error *pe = NULL;
-		const struct shunt_runner *g = shunt_runner_get(SHUNT_RUNTIME_GVISOR);
-		bool have_runsc = g && g->probe(&pe) == 0;
-		shunt_error_free(&pe);
-		is_int(p.runtime, have_runsc ? SHUNT_RUNTIME_GVISOR : SHUNT_RUNTIME_PROCESS,
-		       "auto runtime resolves to gVisor if installed, else process");
+		bool usable = shunt_gvisor_usable(NULL, 0);
+		is_int(p.runtime, usable ? SHUNT_RUNTIME_GVISOR : SHUNT_RUNTIME_PROCESS,
+		       "auto runtime resolves to gVisor if usable, else process");
 	}
 	is_int(p.network, SHUNT_NET_NONE, "READ_ONLY: network none");
 	ok(!p.workspace_rw, "READ_ONLY: workspace read-only");
