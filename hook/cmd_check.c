@@ -123,7 +123,8 @@ int shunt_cmd_check(int argc, char **argv, struct shunt_error **err)
 	if (!batch && !in.line && !in.argv)
 		return shunt_args_usage(err, "nothing to check: give -c LINE, -- ARGV... or --batch FILE");
 	struct shunt_ctx ctx;
-	if (shunt_ctx_load(&ctx, 0, err) < 0)
+	/* the hook checks every line typed: a single check may use the snapshot */
+	if (shunt_ctx_load(&ctx, batch ? 0 : SHUNT_CTX_FAST, err) < 0)
 		return -1;
 	int rc;
 	if (batch) {

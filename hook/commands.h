@@ -31,7 +31,12 @@ struct shunt_command {
 	X(install, "install shell or editor integration")                                          \
 	X(on, "turn protection back on for this session")                                          \
 	X(off, "turn protection off for this session (confirmed on the terminal)")                 \
-	X(snapshot, "write the shim's precompiled policy snapshot")
+	X(snapshot, "write the shim's precompiled policy snapshot")                                \
+	X(daemon, "run, start, stop or query shuntd; run a command through it")                    \
+	X(policy, "fetch policy.sources (rule packs over HTTPS): shunt policy update")             \
+	X(audit, "ship spooled audit records to audit.forward: shunt audit flush")                 \
+	X(proxy, "internal/debug: the network allowlist's filtering proxy on a unix socket")        \
+	X(vm, "build the microVM guest image, print a VM plan, sweep orphaned VM jobs")
 
 #define SHUNT_CMD_DECL(name, summary) int shunt_cmd_##name(int argc, char **argv, struct shunt_error **err);
 SHUNT_COMMAND_LIST(SHUNT_CMD_DECL)

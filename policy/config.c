@@ -19,6 +19,7 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "paths.h"
+#include "policysrc.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)
 /* libyaml shares aliased nodes; capping the node count bounds both the
@@ -181,6 +182,7 @@ void shunt_config_defaults(struct shunt_config *cfg)
 	s->profile_runtime[SHUNT_PROFILE_SYSTEM_WRITE] = SHUNT_RUNTIME_MICROVM;
 	s->profile_runtime[SHUNT_PROFILE_GODMODE] = SHUNT_RUNTIME_MICROVM;
 	cfg->audit_max_bytes = 10ULL * 1024 * 1024;
+	cfg->audit_forward.batch = 100;
 }
 
 static void binds_free(struct shunt_bind *b, size_t n)
@@ -212,6 +214,14 @@ void shunt_config_free(struct shunt_config *cfg)
 	free(cfg->risk_floors);
 	shunt_strv_free(&cfg->sources);
 	shunt_strv_free(&cfg->warnings);
+	for (size_t i = 0; i < cfg->npolicy_sources; i++) {
+		free(cfg->policy_sources[i].url);
+		free(cfg->policy_sources[i].sha256);
+	}
+	free(cfg->policy_sources);
+	free(cfg->audit_forward.url);
+	free(cfg->audit_forward.format);
+	free(cfg->audit_forward.token_file);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -785,11 +795,181 @@ static int policies_pair(struct layer *L, size_t k, const yaml_node_t *key, cons
 	return rc;
 }
 
-static const char *const audit_keys[] = {"max_size"};
+static const char *const audit_keys[] = {"max_size", "forward"};
+
+/* ---- audit.forward and policy.sources (issue 10) ---- */
+
+static const char *const forward_keys[] = {"url", "format", "token_file", "batch", "insecure"};
+
+static int set_str(struct layer *L, const yaml_node_t *v, const char *what, char **dst)
+{
+	const char *s;
+	if (get_str(L, v, what, &s) < 0)
+		return -1;
+	char *d = strdup(s);
+	if (!d)
+		return oom(L);
+	free(*dst);
+	*dst = d;
+	return 0;
+}
+
+static int url_ok(struct layer *L, const yaml_node_t *v, const char *what, const char *url,
+		  bool insecure)
+{
+	if (strncmp(url, "https://", 8) == 0 && url[8])
+		return 0;
+	if (insecure && strncmp(url, "http://127.0.0.1:", 17) == 0)
+		return 0;
+	return lerr(L, v, "%s: an https:// URL is required (http://127.0.0.1 only with insecure: true), got '%s'",
+		    what, url);
+}
+
+static int forward_pair(struct layer *L, size_t k, const yaml_node_t *key, const yaml_node_t *v,
+			void *ctx)
+{
+	struct shunt_audit_forward *f = &L->cfg->audit_forward;
+	unsigned long long n;
+	switch (k) {
+	case 0:
+		return set_str(L, v, "audit.forward.url", &f->url);
+	case 1:
+		if (set_str(L, v, "audit.forward.format", &f->format) < 0)
+			return -1;
+		if (strcmp(f->format, "jsonl") != 0)
+			return lerr(L, v, "audit.forward.format: only jsonl is supported, got '%s'",
+				    f->format);
+		return 0;
+	case 2:
+		return set_str(L, v, "audit.forward.token_file", &f->token_file);
+	case 3:
+		if (get_uint(L, v, "audit.forward.batch", "records", 10000, &n) < 0)
+			return -1;
+		if (n == 0)
+			return lerr(L, v, "audit.forward.batch: at least 1");
+		f->batch = (unsigned)n;
+		return 0;
+	case 4:
+		return get_bool(L, v, "audit.forward.insecure", &f->insecure);
+	}
+	return 0;
+}
+
+static int apply_forward(struct layer *L, const yaml_node_t *v)
+{
+	if (is_null(v))
+		return 0;
+	if (L->tighten) /* a repository does not decide where the user's log goes */
+		return loosen(L, v, "audit.forward");
+	if (walk_map(L, v, "audit.forward", forward_keys, 5, forward_pair, NULL) < 0)
+		return -1;
+	struct shunt_audit_forward *f = &L->cfg->audit_forward;
+	if (!f->url)
+		return lerr(L, v, "audit.forward: url is required");
+	return url_ok(L, v, "audit.forward.url", f->url, f->insecure);
+}
+
+static const char *const source_keys[] = {"url", "sha256", "insecure"};
+
+static int source_pair(struct layer *L, size_t k, const yaml_node_t *key, const yaml_node_t *v,
+		       void *ctx)
+{
+	struct shunt_policy_source *s = ctx;
+	if (k == 0)
+		return set_str(L, v, "policy.sources.url", &s->url);
+	if (k == 2)
+		return get_bool(L, v, "policy.sources.insecure", &s->insecure);
+	if (set_str(L, v, "policy.sources.sha256", &s->sha256) < 0)
+		return -1;
+	size_t n = strlen(s->sha256);
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("0123456789abcdef", s->sha256[i]))
+			n = 0;
+	if (n != 64)
+		return lerr(L, v, "policy.sources.sha256: 64 lowercase hex digits");
+	return 0;
+}
+
+static bool policy_is_sources(struct layer *L, const yaml_node_t *v)
+{
+	if (v->type != YAML_MAPPING_NODE || v->data.mapping.pairs.start == v->data.mapping.pairs.top)
+		return false;
+	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+		const yaml_node_t *k = node(L, p->key);
+		if (!k || k->type != YAML_SCALAR_NODE ||
+		    strcmp((const char *)k->data.scalar.value, "sources") != 0)
+			return false;
+	}
+	return true;
+}
+
+static int apply_policy(struct layer *L, const yaml_node_t *v)
+{
+	if (is_null(v))
+		return 0;
+	if (v->type != YAML_MAPPING_NODE)
+		return lerr(L, v, "policy: expected a mapping, got %s", kind_name(v));
+	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top;
+	     p++) {
+		const yaml_node_t *k = node(L, p->key), *val = node(L, p->value);
+		const char *ks;
+		if (!k || !val || get_str(L, k, "policy key", &ks) < 0)
+			return -1;
+		if (strcmp(ks, "sources") != 0)
+			return lerr(L, k, "unknown key '%s' in policy (sources)", ks);
+		if (is_null(val))
+			continue;
+		if (L->tighten)
+			return loosen(L, val, "policy.sources");
+		if (val->type != YAML_SEQUENCE_NODE)
+			return lerr(L, val, "policy.sources: expected a list, got %s", kind_name(val));
+		for (yaml_node_item_t *it = val->data.sequence.items.start;
+		     it < val->data.sequence.items.top; it++) {
+			const yaml_node_t *e = node(L, *it);
+			if (!e)
+				return lerr(L, val, "policy.sources: malformed list");
+			struct shunt_policy_source s = {0};
+			int rc;
+			if (e->type == YAML_SCALAR_NODE)
+				rc = set_str(L, e, "policy.sources", &s.url);
+			else
+				rc = walk_map(L, e, "policy.sources[]", source_keys, 3, source_pair, &s);
+			if (rc == 0 && !s.url)
+				rc = lerr(L, e, "policy.sources[]: url is required");
+			if (rc == 0)
+				rc = url_ok(L, e, "policy.sources.url", s.url, s.insecure);
+			struct shunt_policy_source *ns = NULL;
+			if (rc == 0) {
+				ns = realloc(L->cfg->policy_sources,
+					     (L->cfg->npolicy_sources + 1) * sizeof(*ns));
+				if (!ns)
+					rc = oom(L);
+			}
+			if (rc < 0) {
+				free(s.url);
+				free(s.sha256);
+				return -1;
+			}
+			L->cfg->policy_sources = ns;
+			ns[L->cfg->npolicy_sources++] = s;
+			/* the last good copy `shunt policy update` cached is a rule pack */
+			char *cached = shunt_policysrc_cache_path(s.url);
+			if (cached && access(cached, R_OK) == 0 && !strv_has(&L->cfg->rule_files, cached) &&
+			    shunt_strv_push(&L->cfg->rule_files, cached) < 0) {
+				free(cached);
+				return oom(L);
+			}
+			free(cached);
+		}
+	}
+	return 0;
+}
 
 static int audit_pair(struct layer *L, size_t k, const yaml_node_t *key, const yaml_node_t *v,
 		      void *ctx)
 {
+	if (k == 1)
+		return apply_forward(L, v);
 	unsigned long long sz = 0;
 	if (get_size(L, v, "audit.max_size", &sz) < 0)
 		return -1;
@@ -879,10 +1059,12 @@ enum {
 	K_RULES,
 	K_FLOORS,
 	K_AUDIT,
+	K_POLICY,
 };
 static const char *const top_keys[] = {
     "mode",    "security_level", "non_interactive", "on_error",	   "preset",
     "sandbox", "policies",	 "rules",	    "risk_floors", "audit",
+    "policy",
 };
 #define NTOP_KEYS (sizeof(top_keys) / sizeof(*top_keys))
 
@@ -944,7 +1126,14 @@ static int top_pair(struct layer *L, size_t k, const yaml_node_t *key, const yam
 	case K_AUDIT:
 		if (is_null(v))
 			return 0;
-		return walk_map(L, v, "audit", audit_keys, 1, audit_pair, NULL);
+		return walk_map(L, v, "audit", audit_keys, 2, audit_pair, NULL);
+	case K_POLICY:
+		/* only policy.sources lives here; anything else is most likely a
+		 * typo of policies: (allowlist/denylist) and reported as one */
+		if (!policy_is_sources(L, v))
+			return lerr(L, key,
+				    "unknown key 'policy' in the configuration, did you mean 'policies'?");
+		return apply_policy(L, v);
 	}
 	return 0;
 }
@@ -1323,6 +1512,25 @@ static void dump_yaml(const struct shunt_config *cfg, struct shunt_buf *o)
 		shunt_buf_printf(o, ": %s\n", shunt_risk_name(cfg->risk_floors[i].risk));
 	}
 	shunt_buf_printf(o, "audit:\n  max_size: %llu\n", cfg->audit_max_bytes);
+	if (cfg->audit_forward.url) {
+		shunt_buf_puts(o, "  forward:\n    url: ");
+		shunt_buf_json_str(o, cfg->audit_forward.url, strlen(cfg->audit_forward.url));
+		shunt_buf_printf(o, "\n    format: jsonl\n    batch: %u\n", cfg->audit_forward.batch);
+		if (cfg->audit_forward.insecure)
+			shunt_buf_puts(o, "    insecure: true\n");
+	}
+	if (cfg->npolicy_sources)
+		shunt_buf_puts(o, "policy:\n  sources:\n");
+	for (size_t i = 0; i < cfg->npolicy_sources; i++) {
+		const struct shunt_policy_source *ps = &cfg->policy_sources[i];
+		shunt_buf_puts(o, "    - url: ");
+		shunt_buf_json_str(o, ps->url, strlen(ps->url));
+		shunt_buf_puts(o, "\n");
+		if (ps->sha256)
+			shunt_buf_printf(o, "      sha256: %s\n", ps->sha256);
+		if (ps->insecure)
+			shunt_buf_puts(o, "      insecure: true\n");
+	}
 }
 
 static void dump_json(const struct shunt_config *cfg, struct shunt_buf *o)

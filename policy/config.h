@@ -21,6 +21,22 @@ struct shunt_bind {
 	bool read_only;
 };
 
+/* policy.sources entry: a rule pack fetched by `shunt policy update`. */
+struct shunt_policy_source {
+	char *url;      /* https://, or http://127.0.0.1 only with insecure */
+	char *sha256;   /* lowercase hex pin of the body, or NULL */
+	bool insecure;  /* no TLS verification (shunt doctor warns) */
+};
+
+/* audit.forward: where `shunt audit flush` ships the spooled records. */
+struct shunt_audit_forward {
+	char *url;        /* NULL = forwarding off */
+	char *format;     /* "jsonl" */
+	char *token_file; /* bearer token for the collector, or NULL */
+	unsigned batch;   /* records per request (default 100) */
+	bool insecure;
+};
+
 /* A workspace/organisation floor: rule `id` is at least `risk`. */
 struct shunt_risk_floor {
 	char *rule_id;
@@ -59,6 +75,9 @@ struct shunt_config {
 	size_t nrisk_floors;
 	unsigned long long audit_max_bytes; /* rotation size */
 	struct shunt_strv sources; /* files that were loaded, in order */
+	struct shunt_policy_source *policy_sources; /* policy.sources */
+	size_t npolicy_sources;
+	struct shunt_audit_forward audit_forward; /* audit.forward */
 	struct shunt_strv warnings; /* e.g. a workspace file's loosening ignored */
 };
 

@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "fsutil.h"
+#include "netproxy.h"
 #include "paths.h"
 
 #define GVISOR_PROBE_SECONDS 4
@@ -86,7 +87,8 @@ static void json_mount(struct shunt_buf *b, bool *first, const char *dest, const
 
 /* The OCI seccomp section: the Docker JSON format is accepted as-is by
  * the OCI spec's field names, so a user's profile file is embedded. */
-static int gvisor_seccomp(const struct shunt_plan *plan, struct shunt_buf *b, struct shunt_error **err)
+static int gvisor_seccomp(const struct shunt_plan *plan, struct shunt_buf *b,
+			  struct shunt_error **err)
 {
 	if (!plan->seccomp_profile)
 		return 0;
@@ -104,7 +106,8 @@ static int gvisor_config(const struct shunt_plan *plan, const char *bundle, bool
 			 struct shunt_buf *b, bool *oci_seccomp, struct shunt_error **err)
 {
 	shunt_buf_puts(b, "{\"ociVersion\":\"1.0.2\",\"process\":{\"terminal\":false,\"user\":{");
-	shunt_buf_printf(b, "\"uid\":%ld,\"gid\":%ld},\"args\":[", plan->uid >= 0 && !rootless ? plan->uid : 0L,
+	shunt_buf_printf(b, "\"uid\":%ld,\"gid\":%ld},\"args\":[",
+			 plan->uid >= 0 && !rootless ? plan->uid : 0L,
 			 plan->gid >= 0 && !rootless ? plan->gid : 0L);
 	for (size_t i = 0; plan->argv[i]; i++) {
 		if (i)
@@ -124,7 +127,8 @@ static int gvisor_config(const struct shunt_plan *plan, const char *bundle, bool
 			  "\"permitted\":[],\"ambient\":[]},\"noNewPrivileges\":true,"
 			  "\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"hard\":4096,\"soft\":4096},"
 			  "{\"type\":\"RLIMIT_CORE\",\"hard\":0,\"soft\":0}]},");
-	shunt_buf_puts(b, "\"root\":{\"path\":\"/\",\"readonly\":true},\"hostname\":\"shunt-sandbox\",\"mounts\":[");
+	shunt_buf_puts(b, "\"root\":{\"path\":\"/"
+			  "\",\"readonly\":true},\"hostname\":\"shunt-sandbox\",\"mounts\":[");
 	bool first = true;
 	json_mount(b, &first, "/proc", "proc", "proc", "");
 	json_mount(b, &first, "/dev", "tmpfs", "tmpfs", "nosuid,mode=755");
@@ -132,7 +136,15 @@ static int gvisor_config(const struct shunt_plan *plan, const char *bundle, bool
 	json_mount(b, &first, "/tmp", "tmpfs", "tmpfs", "nosuid,nodev,mode=1777");
 	json_mount(b, &first, "/dev/shm", "tmpfs", "tmpfs", "nosuid,nodev,mode=1777");
 	json_mount(b, &first, "/run", "tmpfs", "tmpfs", "nosuid,nodev,mode=755");
-	if (plan->workspace)
+	/* Plan mounts go in plan order (a workspace inside a read-only HOME
+	 * must come after HOME); the workspace up front only when the plan
+	 * does not list it. */
+	bool ws_listed = false;
+	for (size_t i = 0; plan->workspace && i < plan->nmounts; i++)
+		if (plan->mounts[i].kind == SHUNT_MOUNT_BIND && plan->mounts[i].host &&
+		    plan->mounts[i].guest && strcmp(plan->mounts[i].guest, plan->workspace) == 0)
+			ws_listed = true;
+	if (plan->workspace && !ws_listed)
 		json_mount(b, &first, plan->workspace, "bind", plan->workspace,
 			   plan->workspace_rw ? "rbind,rw" : "rbind,ro");
 	char empty[4096];
@@ -142,8 +154,20 @@ static int gvisor_config(const struct shunt_plan *plan, const char *bundle, bool
 		if (!m->guest)
 			continue;
 		if (plan->workspace && m->kind == SHUNT_MOUNT_BIND && m->host &&
-		    strcmp(m->guest, plan->workspace) == 0)
-			continue; /* already mounted above */
+		    strcmp(m->guest, plan->workspace) == 0) {
+			json_mount(b, &first, m->guest, "bind", m->host,
+				   plan->workspace_rw ? "rbind,rw" : "rbind,ro");
+			continue;
+		}
+		if (m->kind == SHUNT_MOUNT_BIND && m->cache && m->host) {
+			/* a cache that is missing on the host is created, as the
+			 * process runner does; one that cannot be is left out */
+			struct shunt_error *ce = NULL;
+			int mk = shunt_fs_mkdirs(m->host, 0755, &ce);
+			shunt_error_free(&ce);
+			if (mk < 0 || access(m->host, F_OK) != 0)
+				continue;
+		}
 		switch (m->kind) {
 		case SHUNT_MOUNT_BIND:
 			if (m->host)
@@ -158,8 +182,9 @@ static int gvisor_config(const struct shunt_plan *plan, const char *bundle, bool
 			break;
 		}
 	}
-	shunt_buf_puts(b, "],\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\"},"
-			  "{\"type\":\"ipc\"},{\"type\":\"uts\"},{\"type\":\"mount\"}],\"resources\":{");
+	shunt_buf_puts(
+	    b, "],\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\"},"
+	       "{\"type\":\"ipc\"},{\"type\":\"uts\"},{\"type\":\"mount\"}],\"resources\":{");
 	bool rf = true;
 	if (plan->mem_bytes) {
 		shunt_buf_printf(b, "\"memory\":{\"limit\":%llu}", plan->mem_bytes);
@@ -210,21 +235,27 @@ static const char *gvisor_platform(const char *runsc)
 			snprintf(cfg, sizeof(cfg), "%s/config.json", dir);
 			snprintf(state, sizeof(state), "%s/state", dir);
 			static const char probe_cfg[] =
-				"{\"ociVersion\":\"1.0.2\",\"process\":{\"terminal\":false,\"user\":{\"uid\":0,"
-				"\"gid\":0},\"args\":[\"/bin/true\"],\"env\":[\"PATH=/usr/bin:/bin\"],"
-				"\"cwd\":\"/\"},\"root\":{\"path\":\"/\",\"readonly\":true},\"mounts\":[{"
-				"\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"}],\"linux\":{"
-				"\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\"},{\"type\":\"ipc\"},"
-				"{\"type\":\"uts\"},{\"type\":\"mount\"}]}}";
+			    "{\"ociVersion\":\"1.0.2\",\"process\":{\"terminal\":false,\"user\":{"
+			    "\"uid\":0,"
+			    "\"gid\":0},\"args\":[\"/bin/true\"],\"env\":[\"PATH=/usr/bin:/bin\"],"
+			    "\"cwd\":\"/\"},\"root\":{\"path\":\"/"
+			    "\",\"readonly\":true},\"mounts\":[{"
+			    "\"destination\":\"/"
+			    "proc\",\"type\":\"proc\",\"source\":\"proc\"}],\"linux\":{"
+			    "\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\"},{\"type\":"
+			    "\"ipc\"},"
+			    "{\"type\":\"uts\"},{\"type\":\"mount\"}]}}";
 			struct shunt_error *we = NULL;
-			if (shunt_fs_write_atomic(cfg, probe_cfg, sizeof(probe_cfg) - 1, 0644, &we) == 0) {
+			if (shunt_fs_write_atomic(cfg, probe_cfg, sizeof(probe_cfg) - 1, 0644,
+						  &we) == 0) {
 				pid_t pid = fork();
 				if (pid == 0) {
 					int nul = open("/dev/null", O_RDWR);
 					dup2(nul, 0), dup2(nul, 1), dup2(nul, 2);
 					setpgid(0, 0);
-					execl(runsc, "runsc", "--root", state, "--platform=kvm", "--network=none",
-					      "--ignore-cgroups", getuid() ? "--rootless" : "--network=none", "run",
+					execl(runsc, "runsc", "--root", state, "--platform=kvm",
+					      "--network=none", "--ignore-cgroups",
+					      getuid() ? "--rootless" : "--network=none", "run",
 					      "--bundle", dir, "shunt-kvm-probe", (char *)NULL);
 					_exit(127);
 				}
@@ -249,8 +280,8 @@ static const char *gvisor_platform(const char *runsc)
 				if (k == 0) {
 					int nul = open("/dev/null", O_RDWR);
 					dup2(nul, 1), dup2(nul, 2);
-					execl(runsc, "runsc", "--root", state, "delete", "-force", "shunt-kvm-probe",
-					      (char *)NULL);
+					execl(runsc, "runsc", "--root", state, "delete", "-force",
+					      "shunt-kvm-probe", (char *)NULL);
 					_exit(127);
 				}
 				if (k > 0)
@@ -287,12 +318,31 @@ static int runsc_quiet(char *const argv[])
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
+/* Whether runsc still keeps state for container id (files named
+ * "<id>_sandbox:<id>.*"); `runsc run` removes it when it returns. */
+static bool gvisor_has_state(const char *state, const char *id)
+{
+	_cleanup_closedir_ DIR *d = opendir(state);
+	if (!d)
+		return false;
+	size_t n = strlen(id);
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strncmp(de->d_name, id, n) == 0 && de->d_name[n] == '_')
+			return true;
+	return false;
+}
+
 static void gvisor_destroy(const char *runsc, const char *state, const char *id, const char *bundle)
 {
-	char *kill_argv[] = {(char *)runsc, "--root", (char *)state, "kill", (char *)id, "KILL", NULL};
-	char *del_argv[] = {(char *)runsc, "--root", (char *)state, "delete", "-force", (char *)id, NULL};
-	runsc_quiet(kill_argv);
-	runsc_quiet(del_argv);
+	char *kill_argv[] = {(char *)runsc, "--root", (char *)state, "kill",
+			     (char *)id,    "KILL",   NULL};
+	char *del_argv[] = {(char *)runsc, "--root",   (char *)state, "delete",
+			    "-force",	   (char *)id, NULL};
+	if (gvisor_has_state(state, id)) {
+		runsc_quiet(kill_argv);
+		runsc_quiet(del_argv);
+	}
 	struct shunt_error *e = NULL;
 	shunt_fs_rmtree(bundle, &e);
 	shunt_error_free(&e);
@@ -352,16 +402,11 @@ static int copy_out(int from, int to)
 	return 1;
 }
 
-int shunt_gvisor_run(const struct shunt_plan *plan, int *status, struct shunt_error **err)
+static int gvisor_run_plan(const struct shunt_plan *plan, int *status, struct shunt_error **err)
 {
 	_cleanup_free_ char *runsc = NULL;
 	if (gvisor_find(&runsc, err) < 0)
 		return -1;
-	if (plan->network == SHUNT_NET_RESTRICTED && plan->allow_hosts.n > 0)
-		return shunt_error_set(err, ENOSYS,
-				       "network allowlist (%zu hosts) needs the filtering proxy, which is not "
-				       "available yet; use --network none or --network full",
-				       plan->allow_hosts.n);
 	_cleanup_free_ char *bundles = gvisor_dir("gvisor");
 	_cleanup_free_ char *state = gvisor_dir("gvisor-state");
 	if (!bundles || !state)
@@ -414,6 +459,8 @@ int shunt_gvisor_run(const struct shunt_plan *plan, int *status, struct shunt_er
 	}
 	if (oci_seccomp)
 		argv[n++] = "--oci-seccomp";
+	if (plan->network == SHUNT_NET_RESTRICTED)
+		argv[n++] = "--host-uds=open"; /* the relay reaches the proxy's socket */
 	argv[n++] = "run";
 	argv[n++] = "--bundle";
 	argv[n++] = bundle;
@@ -465,7 +512,8 @@ int shunt_gvisor_run(const struct shunt_plan *plan, int *status, struct shunt_er
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			if (now.tv_sec - start.tv_sec >= (time_t)plan->timeout) {
 				timed_out = true;
-				char *kargv[] = {runsc, "--root", state, "kill", "--all", id, "KILL", NULL};
+				char *kargv[] = {runsc,	  "--root", state,  "kill",
+						 "--all", id,	    "KILL", NULL};
 				runsc_quiet(kargv);
 			}
 		}
@@ -505,8 +553,61 @@ fail:
 }
 
 /* The plan as runsc would see it, for --dry-run. */
-int shunt_gvisor_describe(const struct shunt_plan *plan, struct shunt_buf *out, struct shunt_error **err)
+int shunt_gvisor_describe(const struct shunt_plan *plan, struct shunt_buf *out,
+			  struct shunt_error **err)
 {
 	bool oci = false;
 	return gvisor_config(plan, "<bundle>", getuid() != 0, out, &oci, err);
+}
+
+/* Allowlist: the host-side filtering proxy runs for this run; inside, the
+ * command is started through `shunt proxy --relay SOCKET --`, which relays
+ * 127.0.0.1:SHUNT_NETRELAY_PORT (gVisor's own loopback; no other route
+ * with --network=none) to the proxy's socket, bound into the sandbox. */
+int shunt_gvisor_run(const struct shunt_plan *plan, int *status, struct shunt_error **err)
+{
+	if (plan->network != SHUNT_NET_RESTRICTED)
+		return gvisor_run_plan(plan, status, err);
+	char self[4096];
+	ssize_t sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (sl <= 0)
+		return shunt_error_sys(err, errno, "network allowlist: finding the shunt binary");
+	self[sl] = '\0';
+	struct shunt_netproxy proxy;
+	if (shunt_netproxy_start(&proxy, &plan->allow_hosts, plan->run_id, err) < 0)
+		return -1;
+	char sock[sizeof(proxy.dir) + 32];
+	snprintf(sock, sizeof(sock), "%s/%s", proxy.dir, SHUNT_NETPROXY_SOCK);
+	size_t argc = 0;
+	while (plan->argv[argc])
+		argc++;
+	struct shunt_plan relayed = *plan;
+	char **argv = calloc(argc + 6, sizeof(*argv));
+	struct shunt_mount *mounts = calloc(plan->nmounts + 2, sizeof(*mounts));
+	int ret = -1;
+	if (!argv || !mounts) {
+		shunt_error_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	argv[0] = self;
+	argv[1] = "proxy";
+	argv[2] = "--relay";
+	argv[3] = sock;
+	argv[4] = "--";
+	memcpy(argv + 5, plan->argv, argc * sizeof(*argv));
+	if (plan->nmounts)
+		memcpy(mounts, plan->mounts, plan->nmounts * sizeof(*mounts));
+	mounts[plan->nmounts] = (struct shunt_mount){
+	    .kind = SHUNT_MOUNT_BIND, .host = proxy.dir, .guest = proxy.dir, .read_only = false};
+	mounts[plan->nmounts + 1] = (struct shunt_mount){
+	    .kind = SHUNT_MOUNT_BIND, .host = self, .guest = self, .read_only = true};
+	relayed.argv = argv;
+	relayed.mounts = mounts;
+	relayed.nmounts = plan->nmounts + 2;
+	ret = gvisor_run_plan(&relayed, status, err);
+out:
+	free(argv);
+	free(mounts);
+	shunt_netproxy_stop(&proxy);
+	return ret;
 }

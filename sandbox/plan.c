@@ -13,6 +13,8 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "landlock.h"
+#include "netpresets.h"
+#include "netrelay.h"
 #include "paths.h"
 #include "gvisor.h"
 #include "runner.h"
@@ -203,6 +205,20 @@ static int build_env(struct shunt_plan *p, const struct shunt_config *cfg,
 	snprintf(kv, sizeof(kv), "SHUNT_SANDBOX=%s", shunt_runtime_name(p->runtime));
 	if (env_push(p, &n, kv) < 0)
 		return -1;
+	/* allowlist: ordinary tools reach the relay to the filtering proxy */
+	if (p->network == SHUNT_NET_RESTRICTED) {
+		static const char *const vars[] = {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
+						   "http_proxy", "https_proxy", "all_proxy"};
+		for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+			snprintf(kv, sizeof(kv), "%s=http://127.0.0.1:%d", vars[i],
+				 SHUNT_NETRELAY_PORT);
+			if (env_push(p, &n, kv) < 0)
+				return -1;
+		}
+		if (env_push(p, &n, "NO_PROXY=localhost,127.0.0.1,::1") < 0 ||
+		    env_push(p, &n, "no_proxy=localhost,127.0.0.1,::1") < 0)
+			return -1;
+	}
 	snprintf(kv, sizeof(kv), "SHUNT_PROFILE=%s", shunt_profile_name(p->profile));
 	return env_push(p, &n, kv);
 }
@@ -222,6 +238,19 @@ static void make_run_id(char id[37])
 		 r[13], r[14], r[15]);
 }
 
+/* An allowlist entry; "@npm" and the other presets expand to their hosts
+ * (an unknown preset stays as written: it matches nothing). */
+static int push_allow_host(struct shunt_plan *p, const char *h)
+{
+	const char *const *preset = h[0] == '@' ? shunt_netpresets_get(h) : NULL;
+	if (!preset)
+		return shunt_strv_push(&p->allow_hosts, h);
+	for (; *preset; preset++)
+		if (shunt_strv_push(&p->allow_hosts, *preset) < 0)
+			return -1;
+	return 0;
+}
+
 static int resolve_network(struct shunt_plan *p, const struct shunt_config *cfg,
 			   const struct shunt_plan_opts *o)
 {
@@ -237,10 +266,10 @@ static int resolve_network(struct shunt_plan *p, const struct shunt_config *cfg,
 		explicit_mode = false;
 	}
 	for (size_t i = 0; i < cfg->sandbox.allow_hosts.n; i++)
-		if (shunt_strv_push(&p->allow_hosts, cfg->sandbox.allow_hosts.v[i]) < 0)
+		if (push_allow_host(p, cfg->sandbox.allow_hosts.v[i]) < 0)
 			return -1;
 	for (size_t i = 0; i < o->allow_hosts.n; i++)
-		if (shunt_strv_push(&p->allow_hosts, o->allow_hosts.v[i]) < 0)
+		if (push_allow_host(p, o->allow_hosts.v[i]) < 0)
 			return -1;
 	/* The level's "restricted" default with nothing on the allowlist
 	 * allows no host at all, which is exactly "none"; only a real
@@ -551,6 +580,8 @@ static void dump_text(const struct shunt_plan *p, struct shunt_buf *out)
 		net = "none (own network namespace, loopback only)";
 	else if (p->network == SHUNT_NET_FULL)
 		net = "full (host network namespace)";
+	else if (p->network == SHUNT_NET_RESTRICTED)
+		net = "allowlist (own network namespace; only the host-side filtering proxy)";
 	shunt_buf_printf(out, "network:     %s\n", net);
 	for (size_t i = 0; i < p->allow_hosts.n; i++)
 		shunt_buf_printf(out, "  allow      %s\n", p->allow_hosts.v[i]);

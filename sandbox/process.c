@@ -31,6 +31,8 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "landlock.h"
+#include "netproxy.h"
+#include "netrelay.h"
 #include "process.h"
 #include "seccomp.h"
 
@@ -75,6 +77,7 @@ static const int forwarded_signals[] = {SIGINT,	 SIGTERM, SIGHUP,  SIGQUIT,
 
 static int g_errfd = -1;
 static bool g_host_root; /* the caller is uid 0 on the host; set before clone */
+static const char *g_proxy_dir; /* allowlist: the proxy socket's directory; set before clone */
 
 static void child_send(int code, int exitcode, bool add_strerror, const char *fmt, va_list ap)
 {
@@ -533,6 +536,34 @@ static void init_forward(int sig)
 	kill(-1, sig);
 }
 
+/* Allowlist: a relay on 127.0.0.1:SHUNT_NETRELAY_PORT that forwards to
+ * the host proxy's socket, reached through a directory descriptor opened
+ * before the new root exists (the socket is never visible inside). */
+static void start_relay(int syncfd)
+{
+	struct shunt_error *e = NULL;
+	int lfd = shunt_netrelay_listen(SHUNT_NETRELAY_PORT, &e);
+	if (lfd < 0)
+		child_fail_err(e, "network allowlist");
+	int dirfd = open(g_proxy_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		child_fail(errno, EXIT_SETUP, "network allowlist: opening %s", g_proxy_dir);
+	pid_t pid = fork();
+	if (pid < 0)
+		child_fail(errno, EXIT_SETUP, "network allowlist: fork");
+	if (pid == 0) {
+		for (size_t i = 0; i < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]); i++)
+			signal(forwarded_signals[i], SIG_DFL);
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		close(syncfd);
+		close(g_errfd);
+		g_errfd = -1;
+		shunt_netrelay_serve(lfd, dirfd, SHUNT_NETPROXY_SOCK);
+	}
+	close(lfd);
+	close(dirfd);
+}
+
 /* pid 1 of the sandbox. Two bytes arrive on syncfd: the first once the
  * uid/gid maps are written (the file system is built meanwhile, in
  * parallel with the parent's cgroup setup), the second once the parent
@@ -558,6 +589,8 @@ __attribute__((noreturn)) static void sandbox_init(const struct shunt_plan *plan
 		child_fail(errno, EXIT_SETUP, "setting the hostname (UTS namespace)");
 	if (plan->network != SHUNT_NET_FULL)
 		loopback_up();
+	if (plan->network == SHUNT_NET_RESTRICTED)
+		start_relay(syncfd);
 	setup_fs(plan);
 	if (chdir(plan->cwd) < 0 && chdir(plan->workspace) < 0 && chdir("/") < 0)
 		child_fail(errno, EXIT_SETUP, "chdir");
@@ -681,13 +714,6 @@ static int refuse(const struct shunt_plan *plan, struct shunt_error **err)
 		    "shares the host kernel. Pass --i-accept-weaker-isolation (or set "
 		    "sandbox.accept_weaker_isolation: true) to run it that way",
 		    shunt_profile_name(plan->profile));
-	if (plan->network == SHUNT_NET_RESTRICTED)
-		return setup_error(
-		    err, EXIT_SETUP, ENOSYS,
-		    "%s: network allowlist needs the filtering proxy, not available yet; use "
-		    "--network none, or --network full to share the host network (weaker "
-		    "isolation)",
-		    "process runner");
 	return 0;
 }
 
@@ -699,6 +725,15 @@ int shunt_process_run(const struct shunt_plan *plan, int *status, struct shunt_e
 		return setup_error(err, 2, EINVAL, "%s", "incomplete sandbox plan");
 	prepare_caches(plan);
 
+	/* allowlist: the filtering proxy runs on the host for this run */
+	struct shunt_netproxy proxy = {0};
+	g_proxy_dir = NULL;
+	if (plan->network == SHUNT_NET_RESTRICTED) {
+		if (shunt_netproxy_start(&proxy, &plan->allow_hosts, plan->run_id, err) < 0)
+			return -1;
+		g_proxy_dir = proxy.dir;
+	}
+
 	struct shunt_cgroup cg;
 	memset(&cg, 0, sizeof(cg));
 	int syncp[2] = {-1, -1}, errp[2] = {-1, -1};
@@ -708,6 +743,7 @@ int shunt_process_run(const struct shunt_plan *plan, int *status, struct shunt_e
 			close(syncp[0]);
 			close(syncp[1]);
 		}
+		shunt_netproxy_stop(&proxy);
 		return setup_error(err, EXIT_SETUP, e, "%s", "pipe");
 	}
 	unsigned long flags =
@@ -820,6 +856,7 @@ out_pipes:
 		close(syncp[1]);
 	close(errp[0]);
 	shunt_cgroup_destroy(&cg);
+	shunt_netproxy_stop(&proxy);
 	return ret;
 }
 

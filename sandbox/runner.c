@@ -2,6 +2,7 @@
 #include <stddef.h>
 
 #include "gvisor.h"
+#include "microvm.h"
 #include "process.h"
 #include "runner.h"
 
@@ -19,6 +20,13 @@ static const struct shunt_runner gvisor_runner = {
     .run = shunt_gvisor_run,
 };
 
+static const struct shunt_runner microvm_runner = {
+    .name = "microvm",
+    .runtime = SHUNT_RUNTIME_MICROVM,
+    .probe = shunt_microvm_probe,
+    .run = shunt_microvm_run,
+};
+
 const struct shunt_runner *shunt_runner_get(enum shunt_runtime rt)
 {
 	switch (rt) {
@@ -26,6 +34,8 @@ const struct shunt_runner *shunt_runner_get(enum shunt_runtime rt)
 		return &process_runner;
 	case SHUNT_RUNTIME_GVISOR:
 		return &gvisor_runner;
+	case SHUNT_RUNTIME_MICROVM:
+		return &microvm_runner;
 	/* podman, docker and microvm are not wired in yet */
 	default:
 		return NULL;

@@ -1,0 +1,120 @@
+/* shunt vm: the microVM runner's tools (build ≡ the issue's
+ * `shunt image build-vm`). */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cleanup.h"
+#include "commands.h"
+#include "microvm.h"
+
+static const char vm_usage[] =
+    "usage: shunt vm build          build (or reuse) the guest image: the Debian kernel's\n"
+    "                               vmlinux + a busybox initramfs, cached in\n"
+    "                               $SHUNT_VM_CACHE or $XDG_CACHE_HOME/shunt/vm\n"
+    "       shunt vm probe          exit 0 when a microVM can run here, else say what is missing\n"
+    "       shunt vm sweep          remove the state of VM jobs whose shunt died\n"
+    "       shunt vm plan [--workspace DIR] [--rw] [--timeout S] [--mem MiB] [--vcpus N]\n"
+    "                     [--network none|restricted|full] CMD...\n"
+    "                               print the backend, the QEMU command line or Firecracker\n"
+    "                               config, the mounts and the network\n"
+    "Environment: SHUNT_VM_BACKEND=auto|qemu|firecracker, SHUNT_QEMU, SHUNT_VM_KVM=1.\n";
+
+static int vm_build(struct shunt_error **err)
+{
+	_cleanup_free_ char *script = shunt_microvm_build_script();
+	if (!script) {
+		shunt_error_set(err, ENOENT, "build-guest.sh not found; set SHUNT_VM_BUILD_SCRIPT");
+		return -1;
+	}
+	fflush(stdout);
+	execl("/bin/sh", "sh", script, (char *)NULL);
+	return shunt_error_sys(err, errno, "exec %s", script);
+}
+
+static int vm_plan(int argc, char **argv, struct shunt_error **err)
+{
+	struct shunt_plan p;
+	memset(&p, 0, sizeof(p));
+	p.network = SHUNT_NET_NONE;
+	p.profile = SHUNT_PROFILE_SYSTEM_WRITE;
+	p.runtime = SHUNT_RUNTIME_MICROVM;
+	char cwd[PATH_MAX];
+	p.workspace = getcwd(cwd, sizeof(cwd)) ? cwd : NULL;
+	int i;
+	for (i = 2; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (a[0] != '-')
+			break;
+		if (strcmp(a, "--rw") == 0) {
+			p.workspace_rw = true;
+			continue;
+		}
+		if (!v) {
+			shunt_error_set(err, EINVAL, "%s needs a value", a);
+			(*err)->exitcode = 2;
+			return -1;
+		}
+		i++;
+		if (strcmp(a, "--workspace") == 0)
+			p.workspace = (char *)v;
+		else if (strcmp(a, "--timeout") == 0)
+			p.timeout = (unsigned)strtoul(v, NULL, 10);
+		else if (strcmp(a, "--mem") == 0)
+			p.mem_bytes = strtoull(v, NULL, 10) * 1024 * 1024;
+		else if (strcmp(a, "--vcpus") == 0)
+			p.cpus = strtod(v, NULL);
+		else if (strcmp(a, "--network") == 0)
+			p.network = strcmp(v, "full") == 0   ? SHUNT_NET_FULL
+				    : strcmp(v, "none") == 0 ? SHUNT_NET_NONE
+							     : SHUNT_NET_RESTRICTED;
+		else {
+			shunt_error_set(err, EINVAL, "unknown option %s", a);
+			(*err)->exitcode = 2;
+			return -1;
+		}
+	}
+	static char *none[] = {"true", NULL};
+	p.argv = i < argc ? argv + i : none;
+	p.cwd = p.workspace;
+	struct shunt_buf out = {0};
+	int rc = shunt_microvm_describe(&p, &out, err);
+	if (rc == 0 && out.data)
+		fputs(out.data, stdout);
+	shunt_buf_free(&out);
+	return rc < 0 ? -1 : 0;
+}
+
+int shunt_cmd_vm(int argc, char **argv, struct shunt_error **err)
+{
+	if (argc < 2 || shunt_cmd_wants_help(argc, argv)) {
+		fputs(vm_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	const char *sub = argv[1];
+	if (strcmp(sub, "build") == 0)
+		return vm_build(err);
+	if (strcmp(sub, "sweep") == 0) {
+		printf("%d\n", shunt_microvm_sweep());
+		return 0;
+	}
+	if (strcmp(sub, "probe") == 0) {
+		if (shunt_microvm_probe(err) < 0)
+			return -1;
+		printf("microvm: usable\n");
+		return 0;
+	}
+	if (strcmp(sub, "plan") == 0)
+		return vm_plan(argc, argv, err);
+	shunt_error_set(err, EINVAL, "unknown vm subcommand '%s' (build, probe, sweep, plan)", sub);
+	(*err)->exitcode = 2;
+	return -1;
+}

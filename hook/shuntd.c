@@ -1,0 +1,821 @@
+/* shuntd: a minimal HTTP/1.1 server (one request per connection) on a
+ * unix socket and optionally TCP. /v1/run re-decides the command with the
+ * daemon's own policy, builds the plan with shunt_plan_build and runs it
+ * with shunt_runner_get's runner, streaming output as framed records. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "buf.h"
+#include "cleanup.h"
+#include "context.h"
+#include "json.h"
+#include "paths.h"
+#include "runner.h"
+#include "shuntd.h"
+
+#define NRT 7 /* enum shunt_runtime values */
+static const double buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+#define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
+
+/* Shared between the daemon and its per-connection children. */
+struct metrics {
+	atomic_ulong requests;
+	atomic_ulong unauthorized;
+	atomic_ulong rejected; /* blocked / not granted / bad request */
+	atomic_ulong runs[NRT];
+	atomic_ulong lat_bucket[NRT][NBUCKETS];
+	atomic_ulong lat_count[NRT];
+	atomic_ulong lat_sum_us[NRT];
+};
+
+static struct metrics *M;
+static volatile sig_atomic_t stopping;
+static char *token;
+static size_t token_len;
+
+char *shunt_shuntd_socket_path(void)
+{
+	return shunt_paths_file(SHUNT_DIR_RUNTIME, "shuntd.sock");
+}
+
+char *shunt_shuntd_pid_path(void)
+{
+	return shunt_paths_file(SHUNT_DIR_RUNTIME, "shuntd.pid");
+}
+
+bool shunt_shuntd_token_equal(const char *a, size_t la, const char *b, size_t lb)
+{
+	volatile unsigned char diff = (unsigned char)(la != lb);
+	for (size_t i = 0; i < lb; i++) {
+		unsigned char ca = i < la ? (unsigned char)a[i] : 0;
+		diff |= (unsigned char)(ca ^ (unsigned char)b[i]);
+	}
+	return diff == 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static const char *reason(int code)
+{
+	switch (code) {
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 411:
+		return "Length Required";
+	case 413:
+		return "Payload Too Large";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	default:
+		return "Error";
+	}
+}
+
+static void respond(int fd, int code, const char *ctype, const char *body)
+{
+	struct shunt_buf b = {0};
+	size_t n = body ? strlen(body) : 0;
+	shunt_buf_printf(&b, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\nConnection: close\r\n", code,
+			 reason(code), n);
+	if (n)
+		shunt_buf_printf(&b, "Content-Type: %s\r\n", ctype);
+	shunt_buf_puts(&b, "\r\n");
+	if (n)
+		shunt_buf_append(&b, body, n);
+	if (b.data)
+		(void)write_all(fd, b.data, b.len);
+	shunt_buf_free(&b);
+}
+
+static void respond_error(int fd, int code, const char *msg)
+{
+	struct shunt_buf b = {0};
+	shunt_buf_puts(&b, "{\"error\":");
+	shunt_buf_json_str(&b, msg, strlen(msg));
+	shunt_buf_puts(&b, "}\n");
+	respond(fd, code, "application/json", b.data);
+	shunt_buf_free(&b);
+	if (code != 401)
+		atomic_fetch_add(&M->rejected, 1);
+}
+
+struct request {
+	char method[8];
+	char path[128];
+	long content_length;
+	bool chunked;
+	char *auth; /* Authorization value (points into head) */
+	char head[SHUNT_SHUNTD_MAX_HEADER + 1];
+	char *body;
+	size_t body_len;
+};
+
+/* Reads and validates one request. Returns 0, or an HTTP status to answer. */
+static int read_request(int fd, struct request *r)
+{
+	size_t n = 0;
+	char *end = NULL;
+	while (!end) {
+		if (n >= SHUNT_SHUNTD_MAX_HEADER)
+			return 431;
+		ssize_t got = read(fd, r->head + n, SHUNT_SHUNTD_MAX_HEADER - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return errno == EAGAIN ? 408 : 400;
+		if (got == 0)
+			return 400;
+		n += (size_t)got;
+		r->head[n] = 0;
+		if (memchr(r->head, 0, n))
+			return 400;
+		end = strstr(r->head, "\r\n\r\n");
+	}
+	size_t hlen = (size_t)(end - r->head) + 4;
+	size_t extra = n - hlen;
+	*end = 0;
+
+	char *save = NULL;
+	char *line = strtok_r(r->head, "\r\n", &save);
+	if (!line)
+		return 400;
+	char *sp1 = strchr(line, ' ');
+	char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+	if (!sp1 || !sp2 || (size_t)(sp1 - line) >= sizeof(r->method) ||
+	    (size_t)(sp2 - sp1 - 1) >= sizeof(r->path) || strcmp(sp2 + 1, "HTTP/1.1") != 0)
+		return 400;
+	memcpy(r->method, line, (size_t)(sp1 - line));
+	memcpy(r->path, sp1 + 1, (size_t)(sp2 - sp1 - 1));
+	r->content_length = -1;
+	while ((line = strtok_r(NULL, "\r\n", &save))) {
+		char *colon = strchr(line, ':');
+		if (!colon)
+			return 400;
+		*colon = 0;
+		char *v = colon + 1;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		if (strcasecmp(line, "Content-Length") == 0) {
+			char *e;
+			errno = 0;
+			long cl = strtol(v, &e, 10);
+			if (errno || e == v || *e || cl < 0)
+				return 400;
+			if (cl > SHUNT_SHUNTD_MAX_BODY)
+				return 413;
+			r->content_length = cl;
+		} else if (strcasecmp(line, "Transfer-Encoding") == 0) {
+			r->chunked = true;
+		} else if (strcasecmp(line, "Authorization") == 0) {
+			r->auth = v;
+		}
+	}
+	if (r->chunked)
+		return 411; /* bodies must have a Content-Length */
+	if (r->content_length <= 0)
+		return 0;
+	if (extra > (size_t)r->content_length)
+		return 400;
+	r->body = malloc((size_t)r->content_length + 1);
+	if (!r->body)
+		return 500;
+	memcpy(r->body, end + 4, extra);
+	r->body_len = extra;
+	while (r->body_len < (size_t)r->content_length) {
+		ssize_t got =
+		    read(fd, r->body + r->body_len, (size_t)r->content_length - r->body_len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return got < 0 && errno == EAGAIN ? 408 : 400;
+		r->body_len += (size_t)got;
+	}
+	r->body[r->body_len] = 0;
+	return 0;
+}
+
+static void metrics_text(struct shunt_buf *b)
+{
+	shunt_buf_puts(b, "# HELP shuntd_requests_total HTTP requests received.\n"
+			  "# TYPE shuntd_requests_total counter\n");
+	shunt_buf_printf(b, "shuntd_requests_total %lu\n", atomic_load(&M->requests));
+	shunt_buf_puts(b, "# HELP shuntd_unauthorized_total Requests refused with 401.\n"
+			  "# TYPE shuntd_unauthorized_total counter\n");
+	shunt_buf_printf(b, "shuntd_unauthorized_total %lu\n", atomic_load(&M->unauthorized));
+	shunt_buf_puts(
+	    b, "# HELP shuntd_rejected_total Requests refused (invalid, blocked, not granted).\n"
+	       "# TYPE shuntd_rejected_total counter\n");
+	shunt_buf_printf(b, "shuntd_rejected_total %lu\n", atomic_load(&M->rejected));
+	shunt_buf_puts(b, "# HELP shuntd_runs_total Commands handed to a runner, by runtime.\n"
+			  "# TYPE shuntd_runs_total counter\n");
+	for (int rt = 0; rt < NRT; rt++)
+		if (shunt_runner_get((enum shunt_runtime)rt) || atomic_load(&M->runs[rt]))
+			shunt_buf_printf(b, "shuntd_runs_total{runtime=\"%s\"} %lu\n",
+					 shunt_runtime_name(rt), atomic_load(&M->runs[rt]));
+	shunt_buf_puts(
+	    b, "# HELP shuntd_start_latency_seconds Time from a complete request to the plan "
+	       "being handed to the runner (decide, plan, fork).\n"
+	       "# TYPE shuntd_start_latency_seconds histogram\n");
+	for (int rt = 0; rt < NRT; rt++) {
+		if (!shunt_runner_get((enum shunt_runtime)rt) && !atomic_load(&M->lat_count[rt]))
+			continue;
+		const char *name = shunt_runtime_name(rt);
+		for (size_t i = 0; i < NBUCKETS; i++)
+			shunt_buf_printf(
+			    b,
+			    "shuntd_start_latency_seconds_bucket{runtime=\"%s\",le=\"%g\"} %lu\n",
+			    name, buckets[i], atomic_load(&M->lat_bucket[rt][i]));
+		shunt_buf_printf(
+		    b, "shuntd_start_latency_seconds_bucket{runtime=\"%s\",le=\"+Inf\"} %lu\n",
+		    name, atomic_load(&M->lat_count[rt]));
+		shunt_buf_printf(b, "shuntd_start_latency_seconds_sum{runtime=\"%s\"} %.6f\n", name,
+				 (double)atomic_load(&M->lat_sum_us[rt]) / 1e6);
+		shunt_buf_printf(b, "shuntd_start_latency_seconds_count{runtime=\"%s\"} %lu\n",
+				 name, atomic_load(&M->lat_count[rt]));
+	}
+}
+
+static void observe_latency(int rt, double secs)
+{
+	if (rt < 0 || rt >= NRT)
+		return;
+	atomic_fetch_add(&M->runs[rt], 1);
+	for (size_t i = 0; i < NBUCKETS; i++)
+		if (secs <= buckets[i])
+			atomic_fetch_add(&M->lat_bucket[rt][i], 1);
+	atomic_fetch_add(&M->lat_count[rt], 1);
+	atomic_fetch_add(&M->lat_sum_us[rt], (unsigned long)(secs * 1e6));
+}
+
+/* One chunk holding one record. */
+static int send_record(int fd, char type, const char *p, size_t n)
+{
+	char hdr[32];
+	int h = snprintf(hdr, sizeof(hdr), "%zx\r\n%c%c%c%c%c", n + 5, type, (char)(n >> 24),
+			 (char)(n >> 16), (char)(n >> 8), (char)n);
+	if (write_all(fd, hdr, (size_t)h) < 0 || (n && write_all(fd, p, n) < 0) ||
+	    write_all(fd, "\r\n", 2) < 0)
+		return -1;
+	return 0;
+}
+
+static void free_argv(char **argv)
+{
+	if (!argv)
+		return;
+	for (char **a = argv; *a; a++)
+		free(*a);
+	free(argv);
+}
+
+/* Parses and validates {"argv":[...],"cwd":"/abs","profile":"..."}. */
+static int parse_run(const struct request *r, char ***argv_out, char **cwd_out, int *profile,
+		     char *msg, size_t msglen)
+{
+	struct shunt_error *e = NULL;
+	struct shunt_json *j = shunt_json_parse("request", r->body ? r->body : "", r->body_len, &e);
+	if (!j) {
+		snprintf(msg, msglen, "invalid JSON: %.400s", e ? e->msg : "?");
+		shunt_error_free(&e);
+		return -1;
+	}
+	int rc = -1;
+	const struct shunt_json *av = shunt_json_get(j, "argv");
+	const struct shunt_json *cwd = shunt_json_get(j, "cwd");
+	const struct shunt_json *prof = shunt_json_get(j, "profile");
+	if (j->type != SHUNT_JSON_OBJECT || !av || av->type != SHUNT_JSON_ARRAY || av->len == 0 ||
+	    av->len > 4096) {
+		snprintf(msg, msglen,
+			 "argv: a non-empty array of at most 4096 strings is required");
+		goto out;
+	}
+	for (size_t i = 0; i < j->len; i++)
+		if (strcmp(j->keys[i], "argv") && strcmp(j->keys[i], "cwd") &&
+		    strcmp(j->keys[i], "profile")) {
+			snprintf(msg, msglen, "unknown field '%.64s' (argv, cwd, profile)",
+				 j->keys[i]);
+			goto out;
+		}
+	if (!cwd || cwd->type != SHUNT_JSON_STRING || cwd->str[0] != '/' ||
+	    strlen(cwd->str) != cwd->len) {
+		snprintf(msg, msglen, "cwd: an absolute path is required");
+		goto out;
+	}
+	*profile = -1;
+	if (prof && prof->type != SHUNT_JSON_NULL) {
+		if (prof->type != SHUNT_JSON_STRING ||
+		    (*profile = shunt_profile_parse(prof->str)) < 0) {
+			snprintf(msg, msglen,
+				 "profile: READ_ONLY, WORKSPACE_WRITE, SYSTEM_WRITE or GODMODE");
+			goto out;
+		}
+	}
+	char **argv = calloc(av->len + 1, sizeof(char *));
+	if (!argv) {
+		snprintf(msg, msglen, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < av->len; i++) {
+		const struct shunt_json *s = av->items[i];
+		if (s->type != SHUNT_JSON_STRING || strlen(s->str) != s->len ||
+		    (i == 0 && s->len == 0)) {
+			snprintf(msg, msglen, "argv[%zu]: a string without NUL bytes is required",
+				 i);
+			free_argv(argv);
+			goto out;
+		}
+		argv[i] = strdup(s->str);
+		if (!argv[i]) {
+			free_argv(argv);
+			snprintf(msg, msglen, "out of memory");
+			goto out;
+		}
+	}
+	*cwd_out = strdup(cwd->str);
+	*argv_out = argv;
+	rc = 0;
+out:
+	shunt_json_free(j);
+	return rc;
+}
+
+/* Streams the grandchild's stdout/stderr, then its exit code. */
+static void stream(int fd, pid_t pid, int outfd, int errfd)
+{
+	struct pollfd p[2] = {{.fd = outfd, .events = POLLIN}, {.fd = errfd, .events = POLLIN}};
+	int open_fds = 2;
+	char buf[16384];
+	bool gone = false;
+	while (open_fds > 0) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t n = read(p[i].fd, buf, sizeof(buf));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				close(p[i].fd);
+				p[i].fd = -1;
+				open_fds--;
+				continue;
+			}
+			if (!gone &&
+			    send_record(fd, i ? SHUNT_SHUNTD_REC_STDERR : SHUNT_SHUNTD_REC_STDOUT,
+					buf, (size_t)n) < 0) {
+				gone = true; /* client went away: stop the command */
+				kill(-pid, SIGKILL);
+				kill(pid, SIGKILL);
+			}
+		}
+	}
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	if (gone)
+		return;
+	char c[16];
+	int n = snprintf(c, sizeof(c), "%d", code);
+	if (send_record(fd, SHUNT_SHUNTD_REC_EXIT, c, (size_t)n) == 0)
+		(void)write_all(fd, "0\r\n\r\n", 5);
+}
+
+static bool stricter_or_equal(int want, int granted)
+{
+	return want >= 0 && want <= granted;
+}
+
+static void handle_run(int fd, const struct request *r, double t0)
+{
+	char msg[512];
+	char **argv = NULL;
+	char *cwd = NULL;
+	int want = -1;
+	if (parse_run(r, &argv, &cwd, &want, msg, sizeof(msg)) < 0) {
+		respond_error(fd, 400, msg);
+		return;
+	}
+	struct stat st;
+	if (stat(cwd, &st) < 0 || !S_ISDIR(st.st_mode) || chdir(cwd) < 0) {
+		respond_error(fd, 400, "cwd: not a directory the daemon can enter");
+		goto out_args;
+	}
+	struct shunt_ctx ctx;
+	memset(&ctx, 0, sizeof(ctx));
+	struct shunt_error *err = NULL;
+	if (shunt_ctx_load(&ctx, SHUNT_CTX_NO_SNAPSHOT, &err) < 0) {
+		snprintf(msg, sizeof(msg), "loading policy: %.400s", err ? err->msg : "failed");
+		respond_error(fd, 500, msg);
+		shunt_error_free(&err);
+		goto out_args;
+	}
+	struct shunt_arena a;
+	shunt_arena_init_heap(&a);
+	struct shunt_decision d;
+	/* the daemon's own decision; nobody is at a terminal here */
+	if (shunt_ctx_decide(&ctx, NULL, NULL, argv, SHUNT_SOURCE_CLI, false, &a, &d, &err) < 0) {
+		snprintf(msg, sizeof(msg), "deciding: %.400s", err ? err->msg : "failed");
+		respond_error(fd, 400, msg);
+		goto out_ctx;
+	}
+	if (d.action == SHUNT_ACTION_BLOCK || d.action == SHUNT_ACTION_PROMPT) {
+		snprintf(msg, sizeof(msg), "%s by policy: %s",
+			 d.action == SHUNT_ACTION_BLOCK
+			     ? "blocked"
+			     : "needs approval (no prompt in the daemon)",
+			 d.why);
+		respond_error(fd, 403, msg);
+		goto out_ctx;
+	}
+	/* host-decided commands still run sandboxed here, in the default
+	 * profile; the client may only ask for an equal or stricter one */
+	int granted = d.profile >= 0 ? d.profile : SHUNT_PROFILE_WORKSPACE_WRITE;
+	int profile = granted;
+	if (want >= 0) {
+		if (!stricter_or_equal(want, granted)) {
+			snprintf(msg, sizeof(msg), "profile %s not granted by policy (at most %s)",
+				 shunt_profile_name(want), shunt_profile_name(granted));
+			respond_error(fd, 403, msg);
+			goto out_ctx;
+		}
+		profile = want;
+	}
+	enum shunt_runtime rt = ctx.policy.runtime;
+	if (rt == SHUNT_RUNTIME_AUTO)
+		rt = ctx.policy.profile_runtime[profile];
+	if (rt == SHUNT_RUNTIME_AUTO || rt == SHUNT_RUNTIME_NONE)
+		rt = ctx.policy.gvisor_available ? SHUNT_RUNTIME_GVISOR : SHUNT_RUNTIME_PROCESS;
+	const struct shunt_runner *runner = shunt_runner_get(rt);
+	if (!runner) {
+		snprintf(msg, sizeof(msg), "the %s runner needed for %s is not available; not run",
+			 shunt_runtime_name(rt), shunt_profile_name(profile));
+		respond_error(fd, 500, msg);
+		goto out_ctx;
+	}
+	struct shunt_plan_opts o;
+	memset(&o, 0, sizeof(o));
+	o.profile = profile;
+	o.runtime = (int)rt;
+	o.network = -1;
+	o.timeout = -1;
+	o.mem_bytes = -1;
+	o.cpus = -1;
+	o.uid = o.gid = -1;
+	o.accept_weaker_isolation = ctx.cfg.sandbox.accept_weaker_isolation;
+	struct shunt_plan plan;
+	memset(&plan, 0, sizeof(plan));
+	if (shunt_plan_build(&plan, &ctx.cfg, &o, argv, &err) < 0) {
+		snprintf(msg, sizeof(msg), "plan: %.400s", err ? err->msg : "failed");
+		respond_error(fd, 500, msg);
+		goto out_ctx;
+	}
+	plan.interactive = false;
+
+	int outp[2] = {-1, -1}, errp[2] = {-1, -1};
+	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+		respond_error(fd, 500, "pipe failed");
+		goto out_plan;
+	}
+	static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: application/x-shunt-stream\r\n"
+				   "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+	if (write_all(fd, head, sizeof(head) - 1) < 0)
+		goto out_pipes;
+	pid_t pid = fork();
+	if (pid < 0) {
+		(void)send_record(fd, SHUNT_SHUNTD_REC_STDERR, "shuntd: fork failed\n", 20);
+		(void)send_record(fd, SHUNT_SHUNTD_REC_EXIT, "125", 3);
+		(void)write_all(fd, "0\r\n\r\n", 5);
+		goto out_pipes;
+	}
+	if (pid == 0) {
+		setpgid(0, 0);
+		signal(SIGPIPE, SIG_DFL);
+		int nul = open("/dev/null", O_RDONLY);
+		if (nul < 0 || dup2(nul, 0) < 0 || dup2(outp[1], 1) < 0 || dup2(errp[1], 2) < 0)
+			_exit(125);
+		close(fd);
+		observe_latency(rt, now_s() - t0);
+		int status = 0;
+		struct shunt_error *rerr = NULL;
+		int rc = runner->run(&plan, &status, &rerr);
+		if (rc < 0) {
+			dprintf(2, "shunt: cannot sandbox: %s\nshunt: the command was not run\n",
+				rerr ? rerr->msg : "runner failed");
+			_exit(rerr && rerr->exitcode ? rerr->exitcode : 125);
+		}
+		if (rc == 1) {
+			dprintf(2, "shunt: timed out after %u s\n", plan.timeout);
+			_exit(124);
+		}
+		_exit(status & 0xff);
+	}
+	close(outp[1]);
+	close(errp[1]);
+	outp[1] = errp[1] = -1;
+	stream(fd, pid, outp[0], errp[0]);
+	outp[0] = errp[0] = -1;
+out_pipes:
+	for (int i = 0; i < 2; i++) {
+		if (outp[i] >= 0)
+			close(outp[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+out_plan:
+	shunt_plan_free(&plan);
+out_ctx:
+	shunt_error_free(&err);
+	shunt_arena_release(&a);
+	shunt_ctx_free(&ctx);
+out_args:
+	free_argv(argv);
+	free(cwd);
+}
+
+static void handle(int fd, bool tcp)
+{
+	struct timeval tv = {.tv_sec = 10};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	struct request *r = calloc(1, sizeof(*r));
+	if (!r)
+		return;
+	int code = read_request(fd, r);
+	double t0 = now_s();
+	atomic_fetch_add(&M->requests, 1);
+	if (tcp) {
+		/* before anything else: no detail leaks to the unauthenticated */
+		const char *a = code == 0 ? r->auth : NULL;
+		bool okay = a && strncmp(a, "Bearer ", 7) == 0 &&
+			    shunt_shuntd_token_equal(a + 7, strlen(a + 7), token, token_len);
+		if (!okay) {
+			atomic_fetch_add(&M->unauthorized, 1);
+			respond(fd, 401, NULL, NULL);
+			goto out;
+		}
+	}
+	if (code) {
+		respond_error(fd, code, reason(code));
+		goto out;
+	}
+	bool get = strcmp(r->method, "GET") == 0, post = strcmp(r->method, "POST") == 0;
+	if (strcmp(r->path, "/v1/health") == 0) {
+		if (!get) {
+			respond_error(fd, 405, "use GET");
+			goto out;
+		}
+		char body[128];
+		snprintf(body, sizeof(body), "{\"status\":\"ok\",\"pid\":%ld,\"version\":\"%s\"}\n",
+			 (long)getppid(), SHUNT_VERSION);
+		respond(fd, 200, "application/json", body);
+	} else if (strcmp(r->path, "/metrics") == 0) {
+		if (!get) {
+			respond_error(fd, 405, "use GET");
+			goto out;
+		}
+		struct shunt_buf b = {0};
+		metrics_text(&b);
+		respond(fd, 200, "text/plain; version=0.0.4", b.data);
+		shunt_buf_free(&b);
+	} else if (strcmp(r->path, "/v1/run") == 0) {
+		if (!post)
+			respond_error(fd, 405, "use POST");
+		else if (r->content_length < 0)
+			respond_error(fd, 411, "Content-Length required");
+		else
+			handle_run(fd, r, t0);
+	} else {
+		respond_error(fd, 404, "no such endpoint (/v1/health, /v1/run, /metrics)");
+	}
+out:
+	free(r->body);
+	free(r);
+}
+
+static void on_stop(int sig)
+{
+	stopping = 1;
+}
+
+static int listen_unix(const char *path, struct shunt_error **err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return shunt_error_set(err, ENAMETOOLONG, "socket path too long: %s", path);
+	strcpy(sa.sun_path, path);
+	_cleanup_free_ char *dir = strdup(path);
+	if (!dir)
+		return shunt_error_set(err, ENOMEM, "out of memory");
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			return shunt_error_sys(err, errno, "creating %s", dir);
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return shunt_error_sys(err, errno, "socket");
+	/* a live daemon answers; a stale socket file is replaced */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		close(fd);
+		return shunt_error_set(err, EADDRINUSE, "a daemon is already listening on %s",
+				       path);
+	}
+	unlink(path);
+	mode_t old = umask(0177);
+	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc < 0 || chmod(path, 0600) < 0 || listen(fd, 128) < 0) {
+		int e = errno;
+		close(fd);
+		return shunt_error_sys(err, e, "listening on %s", path);
+	}
+	return fd;
+}
+
+static int listen_tcp(const char *spec, struct shunt_error **err)
+{
+	_cleanup_free_ char *host = strdup(spec);
+	if (!host)
+		return shunt_error_set(err, ENOMEM, "out of memory");
+	char *colon = strrchr(host, ':');
+	if (!colon || colon == host || !colon[1])
+		return shunt_error_set(err, EINVAL, "--listen: HOST:PORT, not '%s'", spec);
+	*colon = 0;
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *ai = NULL;
+	int g = getaddrinfo(host, colon + 1, &hints, &ai);
+	if (g)
+		return shunt_error_set(err, EINVAL, "--listen %s: %s", spec, gai_strerror(g));
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		return shunt_error_sys(err, e, "listening on %s", spec);
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+static int load_token(const char *path, struct shunt_error **err)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return shunt_error_sys(err, errno, "--auth-token-file %s", path);
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077)) {
+		fclose(f);
+		return shunt_error_set(
+		    err, EPERM, "--auth-token-file %s is readable by others; chmod 600 it", path);
+	}
+	char buf[1024];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		buf[--n] = 0;
+	if (n < 16)
+		return shunt_error_set(
+		    err, EINVAL, "--auth-token-file %s: the token must be at least 16 characters",
+		    path);
+	token = strdup(buf);
+	token_len = n;
+	return token ? 0 : shunt_error_set(err, ENOMEM, "out of memory");
+}
+
+int shunt_shuntd_serve(const struct shunt_shuntd_opts *o, struct shunt_error **err)
+{
+	_cleanup_free_ char *def = NULL;
+	const char *path = o->socket_path;
+	if (!path && !(path = def = shunt_shuntd_socket_path()))
+		return shunt_error_set(err, ENOMEM, "out of memory");
+	if (o->tcp && !o->token_file)
+		return shunt_error_set(err, EINVAL, "--listen needs --auth-token-file");
+	if (o->tcp && load_token(o->token_file, err) < 0)
+		return -1;
+	M = mmap(NULL, sizeof(*M), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (M == MAP_FAILED)
+		return shunt_error_sys(err, errno, "mmap");
+	int ufd = listen_unix(path, err);
+	if (ufd < 0)
+		return -1;
+	int tfd = -1;
+	if (o->tcp && (tfd = listen_tcp(o->tcp, err)) < 0) {
+		close(ufd);
+		unlink(path);
+		return -1;
+	}
+	if (o->pidfile) {
+		FILE *f = fopen(o->pidfile, "we");
+		if (f) {
+			fprintf(f, "%ld\n", (long)getpid());
+			fclose(f);
+		}
+	}
+	struct sigaction sa = {.sa_handler = on_stop};
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	struct pollfd p[2] = {{.fd = ufd, .events = POLLIN}, {.fd = tfd, .events = POLLIN}};
+	while (!stopping) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		int n = poll(p, tfd >= 0 ? 2 : 1, 500);
+		if (n <= 0)
+			continue;
+		for (int i = 0; i < 2; i++) {
+			if (p[i].fd < 0 || !(p[i].revents & POLLIN))
+				continue;
+			int c = accept4(p[i].fd, NULL, NULL, SOCK_CLOEXEC);
+			if (c < 0)
+				continue;
+			pid_t pid = fork();
+			if (pid == 0) {
+				close(ufd);
+				if (tfd >= 0)
+					close(tfd);
+				signal(SIGTERM, SIG_DFL);
+				signal(SIGINT, SIG_DFL);
+				handle(c, i == 1);
+				shutdown(c, SHUT_WR);
+				close(c);
+				_exit(0);
+			}
+			close(c);
+		}
+	}
+	close(ufd);
+	if (tfd >= 0)
+		close(tfd);
+	unlink(path);
+	if (o->pidfile)
+		unlink(o->pidfile);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	return 0;
+}

@@ -1,0 +1,73 @@
+#!/bin/sh
+# Builds the shunt microVM guest from Debian packages only: the distro
+# kernel (apt-get download, unpacked, never installed), its uncompressed
+# vmlinux, and an initramfs of busybox-static, the virtio/9p/overlay
+# modules and our /init. Reproducible: fixed mtimes, sorted cpio.
+# Output: <cache>/<digest>/{vmlinux,initrd.cpio,kernel.version} and
+# <cache>/current -> <digest>. Prints the image directory.
+# Usage: build-guest.sh [--cache DIR] [--kernel-package NAME]
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${SHUNT_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/shunt/vm}
+kpkg=${SHUNT_VM_KERNEL_PKG:-}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--cache) cache=$2; shift 2 ;;
+	--kernel-package) kpkg=$2; shift 2 ;;
+	*) echo "build-guest.sh: unknown option $1" >&2; exit 2 ;;
+	esac
+done
+die() { echo "build-guest.sh: $*" >&2; exit 1; }
+bb=/bin/busybox
+[ -x "$bb" ] && "$bb" 2>&1 | head -1 | grep -q BusyBox || die "busybox-static is missing: apt-get install busybox-static"
+file -L "$bb" 2>/dev/null | grep -q "statically linked" || ldd "$bb" 2>&1 | grep -q "not a dynamic" ||
+	die "$bb is not static: apt-get install busybox-static"
+command -v cpio >/dev/null || die "cpio is missing: apt-get install cpio"
+command -v xz >/dev/null || die "xz is missing: apt-get install xz-utils"
+if [ -z "$kpkg" ]; then
+	# the generic flavour: the cloud kernel has no 9p
+	kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/.*Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -1)
+	[ -n "$kpkg" ] || die "cannot resolve linux-image-amd64; run apt-get update"
+	apt-cache show "$kpkg-unsigned" >/dev/null 2>&1 && kpkg=$kpkg-unsigned
+fi
+kver=$(apt-cache show "$kpkg" 2>/dev/null | sed -n 's/^Version: //p' | head -1)
+[ -n "$kver" ] || die "package $kpkg not found in the apt archive; run apt-get update"
+digest=$( { echo "$kpkg $kver"; "$bb" 2>&1 | head -1; cat "$here/init" "$0"; } | sha256sum | cut -c1-16)
+out=$cache/$digest
+if [ -s "$out/vmlinux" ] && [ -s "$out/initrd.cpio" ]; then
+	ln -sfn "$digest" "$cache/current"
+	echo "$out"
+	exit 0
+fi
+mkdir -p "$cache"
+tmp=$(mktemp -d "$cache/.build.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+(cd "$tmp" && apt-get download "$kpkg=$kver" >/dev/null 2>"$tmp/apt.err") ||
+	die "apt-get download $kpkg failed: $(tail -1 "$tmp/apt.err")"
+dpkg-deb -x "$tmp"/*.deb "$tmp/pkg"
+vmlinuz=$(ls "$tmp"/pkg/boot/vmlinuz-* | head -1)
+mods=$(ls -d "$tmp"/pkg/lib/modules/* | head -1)
+# the bzImage carries an xz payload: find its magic and decompress
+off=$(LC_ALL=C grep -obUaP '\xfd\x37\x7a\x58\x5a\x00' "$vmlinuz" | head -1 | cut -d: -f1)
+[ -n "$off" ] || die "no xz payload in $vmlinuz"
+tail -c +$((off + 1)) "$vmlinuz" | xz -dc 2>/dev/null >"$tmp/vmlinux" || true
+head -c 4 "$tmp/vmlinux" | grep -q ELF || die "could not extract an ELF vmlinux from $vmlinuz"
+root=$tmp/root
+mkdir -p "$root/bin" "$root/sbin" "$root/proc" "$root/sys" "$root/dev" "$root/lib/modules" "$root/tmp"
+cp "$bb" "$root/bin/busybox"
+cp "$here/init" "$root/init"
+chmod 0755 "$root/init" "$root/bin/busybox"
+for m in virtio virtio_ring virtio_mmio virtio_console netfs fscache 9pnet 9pnet_virtio 9p overlay; do
+	f=$(find "$mods" -name "$m.ko" -o -name "$m.ko.xz" | head -1)
+	[ -n "$f" ] || die "module $m missing from $kpkg"
+	case $f in *.xz) xz -dc "$f" >"$root/lib/modules/$m.ko" ;; *) cp "$f" "$root/lib/modules/$m.ko" ;; esac
+done
+find "$root" -exec touch -h -d @0 {} +
+(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --reproducible --quiet >"$tmp/initrd.cpio")
+echo "$kpkg $kver" >"$tmp/kernel.version"
+mkdir -p "$tmp/out"
+mv "$tmp/vmlinux" "$tmp/initrd.cpio" "$tmp/kernel.version" "$tmp/out/"
+rm -rf "$out"
+mv "$tmp/out" "$out"
+ln -sfn "$digest" "$cache/current"
+echo "$out"

@@ -1,0 +1,811 @@
+/* microVM runner. Each run gets a job directory
+ * ($XDG_STATE_HOME/shunt/vm/jobs/<run_id>/: job.json, done, share/,
+ * status, console.log). The guest's /init (sandbox/firecracker/init)
+ * reads share/env + share/cmd.sh over 9p, deletes them (the nonce leaves
+ * the share), overlays a tmpfs on the host root shared read-only, mounts
+ * the workspace at its host path and runs the command with stdout on
+ * hvc0 and stderr on hvc1. The exit marker, carrying a per-run random
+ * nonce, arrives on hvc2, a channel the command's output never reaches. */
+#include "microvm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "cleanup.h"
+#include "fsutil.h"
+#include "paths.h"
+
+#define VM_KVM_PROBE_SECONDS 15
+#define VM_DEFAULT_MEM_MIB   512
+#define VM_MIN_MEM_MIB	     128
+#define VM_MAX_MEM_MIB	     8192
+
+static const char qemu_how[] = "install QEMU with 'apt-get install qemu-system-x86'";
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int push(struct shunt_strv *v, struct shunt_error **err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int push(struct shunt_strv *v, struct shunt_error **err, const char *fmt, ...)
+{
+	char *s = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return shunt_error_set(err, ENOMEM, "out of memory");
+	int rc = shunt_strv_push(v, s);
+	free(s);
+	if (rc < 0)
+		return shunt_error_set(err, ENOMEM, "out of memory");
+	return 0;
+}
+
+/* QEMU option values separate sub-options with ','; a literal ',' is ",,". */
+static char *qemu_escape(const char *s)
+{
+	size_t n = strlen(s), extra = 0;
+	for (size_t i = 0; i < n; i++)
+		extra += s[i] == ',';
+	char *o = malloc(n + extra + 1);
+	if (!o)
+		return NULL;
+	char *p = o;
+	for (size_t i = 0; i < n; i++) {
+		*p++ = s[i];
+		if (s[i] == ',')
+			*p++ = ',';
+	}
+	*p = 0;
+	return o;
+}
+
+void shunt_microvm_cmdline(const struct shunt_vm_spec *spec, struct shunt_buf *out)
+{
+	if (spec->vmm && strstr(spec->vmm, "firecracker"))
+		shunt_buf_puts(out, "console=ttyS0 reboot=k panic=-1 pci=off quiet loglevel=1");
+	else
+		shunt_buf_puts(out, "console=ttyS0 quiet loglevel=1 panic=-1 reboot=t");
+	if (!spec->kvm && spec->tsc_khz)
+		shunt_buf_printf(out, " tsc_early_khz=%u", spec->tsc_khz);
+}
+
+int shunt_microvm_qemu_argv(const struct shunt_vm_spec *s, struct shunt_strv *v,
+			    struct shunt_error **err)
+{
+	struct shunt_buf cl = {0};
+	shunt_microvm_cmdline(s, &cl);
+	_cleanup_free_ char *k = qemu_escape(s->kernel);
+	_cleanup_free_ char *i = qemu_escape(s->initrd);
+	_cleanup_free_ char *j = qemu_escape(s->jobshare);
+	_cleanup_free_ char *st = qemu_escape(s->status_path);
+	_cleanup_free_ char *co = qemu_escape(s->console_path);
+	_cleanup_free_ char *w = s->workspace ? qemu_escape(s->workspace) : NULL;
+	int rc = -1;
+	if (!k || !i || !j || !st || !co || (s->workspace && !w)) {
+		shunt_error_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	if (push(v, err, "%s", s->vmm) < 0 || push(v, err, "-M") < 0 ||
+	    push(v, err, "microvm,rtc=on") < 0 || push(v, err, "-accel") < 0 ||
+	    push(v, err, "%s", s->kvm ? "kvm" : "tcg") < 0 || push(v, err, "-m") < 0 ||
+	    push(v, err, "%u", s->mem_mib) < 0 || push(v, err, "-smp") < 0 ||
+	    push(v, err, "%u", s->vcpus) < 0 || push(v, err, "-nodefaults") < 0 ||
+	    push(v, err, "-no-user-config") < 0 || push(v, err, "-display") < 0 ||
+	    push(v, err, "none") < 0 || push(v, err, "-no-reboot") < 0 ||
+	    push(v, err, "-nic") < 0 || push(v, err, "none") < 0 || push(v, err, "-kernel") < 0 ||
+	    push(v, err, "%s", s->kernel) < 0 || push(v, err, "-initrd") < 0 ||
+	    push(v, err, "%s", s->initrd) < 0 || push(v, err, "-append") < 0 ||
+	    push(v, err, "%s", cl.data ? cl.data : "") < 0 || push(v, err, "-serial") < 0 ||
+	    push(v, err, "file:%s", co) < 0 || push(v, err, "-device") < 0 ||
+	    push(v, err, "virtio-serial-device") < 0 || push(v, err, "-chardev") < 0 ||
+	    push(v, err, "file,id=out,path=/proc/self/fd/%d,append=on", s->out_fd) < 0 ||
+	    push(v, err, "-device") < 0 || push(v, err, "virtconsole,chardev=out") < 0 ||
+	    push(v, err, "-chardev") < 0 ||
+	    push(v, err, "file,id=err,path=/proc/self/fd/%d,append=on", s->err_fd) < 0 ||
+	    push(v, err, "-device") < 0 || push(v, err, "virtconsole,chardev=err") < 0 ||
+	    push(v, err, "-chardev") < 0 || push(v, err, "file,id=st,path=%s", st) < 0 ||
+	    push(v, err, "-device") < 0 || push(v, err, "virtconsole,chardev=st") < 0 ||
+	    push(v, err, "-fsdev") < 0 ||
+	    push(v, err, "local,id=root,path=/,readonly=on,security_model=none,multidevs=remap") <
+		0 ||
+	    push(v, err, "-device") < 0 ||
+	    push(v, err, "virtio-9p-device,fsdev=root,mount_tag=root") < 0 ||
+	    push(v, err, "-fsdev") < 0 ||
+	    push(v, err, "local,id=job,path=%s,security_model=none", j) < 0 ||
+	    push(v, err, "-device") < 0 ||
+	    push(v, err, "virtio-9p-device,fsdev=job,mount_tag=job") < 0)
+		goto out;
+	if (w && (push(v, err, "-fsdev") < 0 ||
+		  push(v, err, "local,id=ws,path=%s,%ssecurity_model=none,multidevs=remap", w,
+		       s->workspace_rw ? "" : "readonly=on,") < 0 ||
+		  push(v, err, "-device") < 0 ||
+		  push(v, err, "virtio-9p-device,fsdev=ws,mount_tag=ws") < 0))
+		goto out;
+	rc = 0;
+out:
+	shunt_buf_free(&cl);
+	return rc;
+}
+
+static void json_kv(struct shunt_buf *b, const char *k, const char *v)
+{
+	shunt_buf_json_str(b, k, strlen(k));
+	shunt_buf_putc(b, ':');
+	shunt_buf_json_str(b, v, strlen(v));
+}
+
+void shunt_microvm_fc_config(const struct shunt_vm_spec *s, struct shunt_buf *b)
+{
+	struct shunt_buf cl = {0};
+	shunt_microvm_cmdline(s, &cl);
+	shunt_buf_puts(b, "{\"boot-source\":{");
+	json_kv(b, "kernel_image_path", s->kernel);
+	shunt_buf_putc(b, ',');
+	json_kv(b, "initrd_path", s->initrd);
+	shunt_buf_putc(b, ',');
+	json_kv(b, "boot_args", cl.data ? cl.data : "");
+	shunt_buf_puts(b, "},\"drives\":[");
+	if (s->ws_image) {
+		shunt_buf_puts(b, "{\"drive_id\":\"workspace\",");
+		json_kv(b, "path_on_host", s->ws_image);
+		shunt_buf_printf(b, ",\"is_root_device\":false,\"is_read_only\":%s}",
+				 s->workspace_rw ? "false" : "true");
+	}
+	shunt_buf_printf(
+	    b, "],\"machine-config\":{\"vcpu_count\":%u,\"mem_size_mib\":%u,\"smt\":false},",
+	    s->vcpus, s->mem_mib);
+	shunt_buf_puts(b, "\"network-interfaces\":[],\"vsock\":{\"guest_cid\":3,");
+	json_kv(b, "uds_path", s->vsock_path ? s->vsock_path : "");
+	shunt_buf_puts(b, "},\"logger\":null,\"metrics\":null}\n");
+	shunt_buf_free(&cl);
+}
+
+int shunt_microvm_parse_status(const char *text, const char *nonce, int *rc)
+{
+	char pfx[128];
+	snprintf(pfx, sizeof(pfx), "SHUNT-EXIT-%s ", nonce);
+	size_t pl = strlen(pfx);
+	for (const char *p = text; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		if (strncmp(p, pfx, pl) == 0) {
+			char *end;
+			long v = strtol(p + pl, &end, 10);
+			if (end != p + pl && (*end == '\n' || *end == '\r' || !*end) && v >= 0 &&
+			    v < 256) {
+				*rc = (int)v;
+				return 0;
+			}
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+	return -1;
+}
+
+static void shell_quote(struct shunt_buf *b, const char *s)
+{
+	shunt_buf_putc(b, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			shunt_buf_puts(b, "'\\''");
+		else
+			shunt_buf_putc(b, *s);
+	}
+	shunt_buf_putc(b, '\'');
+}
+
+void shunt_microvm_job_script(const struct shunt_plan *plan, struct shunt_buf *b)
+{
+	for (size_t i = 0; plan->env && plan->env[i]; i++) {
+		const char *eq = strchr(plan->env[i], '=');
+		if (!eq || eq == plan->env[i])
+			continue;
+		shunt_buf_puts(b, "export ");
+		shunt_buf_append(b, plan->env[i], (size_t)(eq - plan->env[i]));
+		shunt_buf_putc(b, '=');
+		shell_quote(b, eq + 1);
+		shunt_buf_putc(b, '\n');
+	}
+	/* the caller's directory when it is inside the workspace, else the
+	 * workspace */
+	size_t wl = plan->workspace ? strlen(plan->workspace) : 0;
+	bool inside =
+	    plan->cwd && (!plan->workspace || (strncmp(plan->cwd, plan->workspace, wl) == 0 &&
+					       (plan->cwd[wl] == '/' || !plan->cwd[wl])));
+	if (inside) {
+		shunt_buf_puts(b, "cd ");
+		shell_quote(b, plan->cwd);
+		shunt_buf_puts(b, " 2>/dev/null || ");
+	}
+	if (plan->workspace) {
+		shunt_buf_puts(b, "cd ");
+		shell_quote(b, plan->workspace);
+		shunt_buf_puts(b, " || exit 126\n");
+	} else if (inside) {
+		shunt_buf_puts(b, "true\n");
+	}
+	shunt_buf_puts(b, "exec");
+	for (size_t i = 0; plan->argv[i]; i++) {
+		shunt_buf_putc(b, ' ');
+		shell_quote(b, plan->argv[i]);
+	}
+	shunt_buf_putc(b, '\n');
+}
+
+char *shunt_microvm_image_dir(void)
+{
+	const char *env = getenv("SHUNT_VM_CACHE");
+	char *p = NULL;
+	if (env && *env) {
+		if (asprintf(&p, "%s/current", env) < 0)
+			return NULL;
+		return p;
+	}
+	return shunt_paths_file(SHUNT_DIR_CACHE, "vm/current");
+}
+
+char *shunt_microvm_build_script(void)
+{
+	const char *env = getenv("SHUNT_VM_BUILD_SCRIPT");
+	if (env && *env)
+		return strdup(env);
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = 0;
+	char *slash = strrchr(exe, '/');
+	if (slash)
+		*slash = 0;
+	static const char *const rel[] = {
+	    "../share/shunt/firecracker/build-guest.sh", /* installed */
+	    "../../sandbox/firecracker/build-guest.sh",	 /* build-x/bin */
+	    "../sandbox/firecracker/build-guest.sh",
+	};
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		char *p = NULL;
+		if (asprintf(&p, "%s/%s", exe, rel[i]) < 0)
+			return NULL;
+		if (access(p, R_OK) == 0)
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+static char *find_qemu(void)
+{
+	const char *env = getenv("SHUNT_QEMU");
+	if (env && *env)
+		return access(env, X_OK) == 0 ? strdup(env) : NULL;
+	return shunt_paths_which("qemu-system-x86_64");
+}
+
+static unsigned host_tsc_khz(void)
+{
+	FILE *f = fopen("/proc/cpuinfo", "re");
+	double mhz = 0;
+	if (f) {
+		char line[256];
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "cpu MHz : %lf", &mhz) == 1 ||
+			    sscanf(line, "cpu MHz\t: %lf", &mhz) == 1)
+				break;
+		fclose(f);
+	}
+	if (mhz < 100 || mhz > 10000)
+		mhz = 2000;
+	return (unsigned)(mhz * 1000);
+}
+
+static int image_paths(char **kernel, char **initrd, char **digest, struct shunt_error **err)
+{
+	_cleanup_free_ char *dir = shunt_microvm_image_dir();
+	if (!dir)
+		return shunt_error_set(err, ENOMEM, "out of memory");
+	char real[PATH_MAX];
+	if (!realpath(dir, real))
+		goto missing;
+	if (asprintf(kernel, "%s/vmlinux", real) < 0 ||
+	    asprintf(initrd, "%s/initrd.cpio", real) < 0)
+		return shunt_error_set(err, ENOMEM, "out of memory");
+	if (access(*kernel, R_OK) != 0 || access(*initrd, R_OK) != 0)
+		goto missing;
+	if (digest) {
+		const char *d = strrchr(real, '/');
+		*digest = strdup(d ? d + 1 : real);
+	}
+	return 0;
+missing:
+	shunt_error_set(err, ENOENT,
+			"the microVM guest image is not built (%s); build it with 'shunt vm build' "
+			"(needs busybox-static, cpio, xz-utils and the Debian archive)",
+			dir);
+	(*err)->exitcode = 125;
+	return -1;
+}
+
+enum shunt_vm_backend shunt_microvm_backend(void)
+{
+	const char *b = getenv("SHUNT_VM_BACKEND");
+	if (b && strcmp(b, "firecracker") == 0)
+		return SHUNT_VM_FIRECRACKER;
+	if (b && strcmp(b, "qemu") == 0)
+		return SHUNT_VM_QEMU;
+	/* auto: Firecracker needs its binary and a KVM that boots guests */
+	_cleanup_free_ char *fc = shunt_paths_which("firecracker");
+	if (fc && access("/dev/kvm", R_OK | W_OK) == 0) {
+		_cleanup_free_ char *c = shunt_paths_probe_cache("vm-kvm");
+		_cleanup_free_ char *data = NULL;
+		struct shunt_error *e = NULL;
+		if (c && shunt_fs_read(c, 64, &data, NULL, &e) == 0 && strncmp(data, "yes", 3) == 0)
+			return SHUNT_VM_FIRECRACKER;
+		shunt_error_free(&e);
+	}
+	return SHUNT_VM_QEMU;
+}
+
+static int fc_unavailable(struct shunt_error **err)
+{
+	shunt_error_set(
+	    err, ENOSYS,
+	    "the Firecracker backend needs a 'firecracker' binary and a /dev/kvm that boots "
+	    "guests; neither is usable here (no Debian package exists: install a release "
+	    "binary), so use SHUNT_VM_BACKEND=qemu or unset it");
+	(*err)->exitcode = 125;
+	return -1;
+}
+
+int shunt_microvm_probe(struct shunt_error **err)
+{
+	if (shunt_microvm_backend() == SHUNT_VM_FIRECRACKER) {
+		_cleanup_free_ char *fc = shunt_paths_which("firecracker");
+		if (!fc || access("/dev/kvm", R_OK | W_OK) != 0)
+			return fc_unavailable(err);
+	} else {
+		_cleanup_free_ char *q = find_qemu();
+		if (!q) {
+			shunt_error_set(err, ENOENT, "qemu-system-x86_64 is not installed; %s",
+					qemu_how);
+			(*err)->exitcode = 125;
+			return -1;
+		}
+	}
+	_cleanup_free_ char *k = NULL, *i = NULL;
+	return image_paths(&k, &i, NULL, err);
+}
+
+/* ---- job state ---- */
+
+static char *jobs_dir(void)
+{
+	return shunt_paths_file(SHUNT_DIR_STATE, "vm/jobs");
+}
+
+static bool pid_is_vmm(long pid)
+{
+	char p[64], exe[PATH_MAX];
+	snprintf(p, sizeof(p), "/proc/%ld/exe", pid);
+	ssize_t n = readlink(p, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return false;
+	exe[n] = 0;
+	const char *base = strrchr(exe, '/');
+	base = base ? base + 1 : exe;
+	return strncmp(base, "qemu-system-", 12) == 0 || strcmp(base, "firecracker") == 0;
+}
+
+static long long json_num(const char *js, const char *key)
+{
+	char k[64];
+	snprintf(k, sizeof(k), "\"%s\":", key);
+	const char *p = strstr(js, k);
+	return p ? strtoll(p + strlen(k), NULL, 10) : -1;
+}
+
+int shunt_microvm_sweep(void)
+{
+	_cleanup_free_ char *dir = jobs_dir();
+	if (!dir)
+		return 0;
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	int n = 0;
+	long long now = now_ms();
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		_cleanup_free_ char *jd = NULL, *jf = NULL, *done = NULL, *js = NULL;
+		if (asprintf(&jd, "%s/%s", dir, de->d_name) < 0 ||
+		    asprintf(&jf, "%s/job.json", jd) < 0 || asprintf(&done, "%s/done", jd) < 0)
+			return n;
+		struct shunt_error *e = NULL;
+		if (shunt_fs_read(jf, 4096, &js, NULL, &e) < 0) {
+			shunt_error_free(&e);
+			continue; /* being created, or not ours */
+		}
+		long long pid = json_num(js, "pid"), deadline = json_num(js, "deadline_ms");
+		bool alive = pid > 0 && pid_is_vmm((long)pid);
+		bool is_done = access(done, F_OK) == 0;
+		bool expired = deadline > 0 && now > deadline;
+		if (is_done && alive)
+			continue; /* finishing right now */
+		if (!is_done && alive && !expired)
+			continue; /* a live run */
+		if (alive)
+			kill((pid_t)pid, SIGKILL);
+		if (!is_done || !alive) {
+			if (shunt_fs_rmtree(jd, &e) == 0)
+				n++;
+			shunt_error_free(&e);
+		}
+	}
+	return n;
+}
+
+/* ---- running ---- */
+
+struct vm_job {
+	char dir[PATH_MAX];
+	char nonce[33];
+	long long created, deadline;
+};
+
+static int job_write_json(const struct vm_job *j, const struct shunt_plan *plan,
+			  const char *backend, long pid, const char *digest,
+			  struct shunt_error **err)
+{
+	struct shunt_buf b = {0};
+	shunt_buf_puts(&b, "{");
+	json_kv(&b, "run_id", plan->run_id);
+	shunt_buf_putc(&b, ',');
+	json_kv(&b, "backend", backend);
+	shunt_buf_printf(&b, ",\"pid\":%ld,\"created_ms\":%lld,\"deadline_ms\":%lld,", pid,
+			 j->created, j->deadline);
+	json_kv(&b, "image_digest", digest ? digest : "");
+	shunt_buf_puts(&b, "}\n");
+	_cleanup_free_ char *p = NULL;
+	int rc = -1;
+	if (asprintf(&p, "%s/job.json", j->dir) >= 0)
+		rc = shunt_fs_write_atomic(p, b.data, b.len, 0600, err);
+	shunt_buf_free(&b);
+	return rc;
+}
+
+static int write_file(const char *dir, const char *name, const char *data, size_t len,
+		      struct shunt_error **err)
+{
+	_cleanup_free_ char *p = NULL;
+	if (asprintf(&p, "%s/%s", dir, name) < 0)
+		return shunt_error_set(err, ENOMEM, "out of memory");
+	return shunt_fs_write_atomic(p, data, len, 0644, err);
+}
+
+static void copy_fd(int from, int to, bool *open)
+{
+	char buf[65536];
+	ssize_t n = read(from, buf, sizeof(buf));
+	if (n <= 0) {
+		if (n == 0 || (errno != EINTR && errno != EAGAIN))
+			*open = false;
+		return;
+	}
+	for (ssize_t off = 0; off < n;) {
+		ssize_t w = write(to, buf + off, (size_t)(n - off));
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return; /* reader went away: keep draining */
+		}
+		off += w;
+	}
+}
+
+static int spec_from_plan(const struct shunt_plan *plan, struct shunt_vm_spec *s)
+{
+	unsigned long long mib =
+	    plan->mem_bytes ? plan->mem_bytes / (1024 * 1024) : VM_DEFAULT_MEM_MIB;
+	if (mib < VM_MIN_MEM_MIB)
+		mib = VM_MIN_MEM_MIB;
+	if (mib > VM_MAX_MEM_MIB)
+		mib = VM_MAX_MEM_MIB;
+	s->mem_mib = (unsigned)mib;
+	unsigned vc = plan->cpus > 0 ? (unsigned)(plan->cpus + 0.999) : 1;
+	s->vcpus = vc < 1 ? 1 : vc > 8 ? 8 : vc;
+	s->workspace = plan->workspace;
+	s->workspace_rw = plan->workspace_rw;
+	s->tsc_khz = host_tsc_khz();
+	const char *kvm = getenv("SHUNT_VM_KVM");
+	s->kvm = kvm && strcmp(kvm, "1") == 0;
+	return 0;
+}
+
+static int check_network(const struct shunt_plan *plan, struct shunt_error **err)
+{
+	if (plan->network == SHUNT_NET_NONE)
+		return 0;
+	if (plan->accept_weaker_isolation) {
+		fprintf(stderr,
+			"shunt: microVM: network '%s' is not available at the VM boundary yet; "
+			"running with the network off (weaker isolation accepted)\n",
+			shunt_netmode_name(plan->network));
+		return 0;
+	}
+	shunt_error_set(
+	    err, ENOSYS,
+	    "microVM: network '%s' cannot be enforced at the VM boundary yet, so the command "
+	    "was not run; use --network none, or --i-accept-weaker-isolation to run it with "
+	    "the network off",
+	    shunt_netmode_name(plan->network));
+	(*err)->exitcode = 125;
+	return -1;
+}
+
+static int vm_setup(const struct shunt_plan *plan, struct vm_job *j, struct shunt_error **err)
+{
+	_cleanup_free_ char *jobs = jobs_dir();
+	if (!jobs || shunt_fs_mkdirs(jobs, 0700, err) < 0)
+		return shunt_error_prefix(err, "microVM job state: ");
+	snprintf(j->dir, sizeof(j->dir), "%s/%s", jobs, plan->run_id);
+	if (mkdir(j->dir, 0700) < 0)
+		return shunt_error_sys(err, errno, "microVM job state: %s", j->dir);
+	unsigned char r[16];
+	if (getrandom(r, sizeof(r), 0) != sizeof(r))
+		return shunt_error_sys(err, errno, "getrandom");
+	for (size_t i = 0; i < sizeof(r); i++)
+		snprintf(j->nonce + 2 * i, 3, "%02x", r[i]);
+	j->created = now_ms();
+	/* without a timeout the job still gets a deadline for the sweep */
+	j->deadline =
+	    j->created + (long long)(plan->timeout ? plan->timeout : 24 * 3600) * 1000 + 30000;
+	char share[PATH_MAX + 8];
+	snprintf(share, sizeof(share), "%s/share", j->dir);
+	if (mkdir(share, 0700) < 0)
+		return shunt_error_sys(err, errno, "microVM job share: %s", share);
+	struct shunt_buf env = {0}, cmd = {0};
+	shunt_buf_printf(&env, "NONCE=%s\nWS_RW=%d\nWS=", j->nonce, plan->workspace_rw ? 1 : 0);
+	if (plan->workspace)
+		shell_quote(&env, plan->workspace);
+	shunt_buf_putc(&env, '\n');
+	shunt_microvm_job_script(plan, &cmd);
+	int rc = write_file(share, "env", env.data, env.len, err);
+	if (rc == 0)
+		rc = write_file(share, "cmd.sh", cmd.data, cmd.len, err);
+	shunt_buf_free(&env);
+	shunt_buf_free(&cmd);
+	return rc;
+}
+
+/* Boots the VM; 0 with *status, 1 on deadline, -1 when it did not boot. */
+static int vm_boot(const struct shunt_plan *plan, struct vm_job *j, struct shunt_vm_spec *s,
+		   const char *digest, int *status, struct shunt_error **err)
+{
+	int outp[2] = {-1, -1}, errp[2] = {-1, -1};
+	char share[PATH_MAX + 8], st[PATH_MAX + 8], con[PATH_MAX + 16];
+	snprintf(share, sizeof(share), "%s/share", j->dir);
+	snprintf(st, sizeof(st), "%s/status", j->dir);
+	snprintf(con, sizeof(con), "%s/console.log", j->dir);
+	s->jobshare = share;
+	s->status_path = st;
+	s->console_path = con;
+	s->out_fd = 3;
+	s->err_fd = 4;
+	struct shunt_strv argv = {0};
+	_cleanup_free_ char *text = NULL;
+	int rc = -1;
+	pid_t pid = -1;
+	if (shunt_microvm_qemu_argv(s, &argv, err) < 0)
+		goto out;
+	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+		shunt_error_sys(err, errno, "pipe");
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		shunt_error_sys(err, errno, "fork");
+		goto out;
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		int nul = open("/dev/null", O_RDWR);
+		if (nul < 0 || dup2(nul, 0) < 0 || dup2(outp[1], 3) < 0 || dup2(errp[1], 4) < 0 ||
+		    dup2(nul, 1) < 0)
+			_exit(125);
+		/* QEMU's own diagnostics go to the console log, not the command's stderr */
+		int lg = open(con, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (lg >= 0)
+			dup2(lg, 2);
+		execv(argv.v[0], argv.v);
+		_exit(127);
+	}
+	close(outp[1]);
+	close(errp[1]);
+	outp[1] = errp[1] = -1;
+	if (job_write_json(j, plan, "qemu", pid, digest, err) < 0)
+		goto kill;
+	bool oo = true, eo = true, timed_out = false;
+	long long deadline = plan->timeout ? j->created + (long long)plan->timeout * 1000 : 0;
+	while (oo || eo) {
+		struct pollfd pf[2] = {{oo ? outp[0] : -1, POLLIN, 0},
+				       {eo ? errp[0] : -1, POLLIN, 0}};
+		int wait_ms = -1;
+		if (deadline) {
+			long long left = deadline - now_ms();
+			if (left <= 0) {
+				timed_out = true;
+				break;
+			}
+			wait_ms = left > INT_MAX ? INT_MAX : (int)left;
+		}
+		int n = poll(pf, 2, wait_ms);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n <= 0)
+			continue;
+		if (pf[0].revents)
+			copy_fd(outp[0], 1, &oo);
+		if (pf[1].revents)
+			copy_fd(errp[0], 2, &eo);
+	}
+	if (timed_out) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		pid = -1;
+		*status = 124;
+		rc = 1;
+		goto out;
+	}
+	int ws = 0;
+	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+		;
+	pid = -1;
+	struct shunt_error *e = NULL;
+	int code = 0;
+	if (shunt_fs_read(st, 1 << 16, &text, NULL, &e) < 0 ||
+	    shunt_microvm_parse_status(text, j->nonce, &code) < 0) {
+		shunt_error_free(&e);
+		shunt_error_set(err, EIO,
+				"the microVM did not report an exit status (QEMU %s %d); see %s",
+				WIFEXITED(ws) ? "exited" : "killed by signal",
+				WIFEXITED(ws) ? WEXITSTATUS(ws) : WTERMSIG(ws), con);
+		(*err)->exitcode = 125;
+		goto out;
+	}
+	*status = code;
+	rc = 0;
+	goto out;
+kill:
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	pid = -1;
+out:
+	for (int i = 0; i < 2; i++) {
+		if (outp[i] >= 0)
+			close(outp[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+	shunt_strv_free(&argv);
+	return rc;
+}
+
+int shunt_microvm_run(const struct shunt_plan *plan, int *status, struct shunt_error **err)
+{
+	shunt_microvm_sweep();
+	if (shunt_microvm_backend() == SHUNT_VM_FIRECRACKER)
+		return fc_unavailable(err);
+	if (check_network(plan, err) < 0)
+		return -1;
+	_cleanup_free_ char *qemu = find_qemu();
+	if (!qemu) {
+		shunt_error_set(err, ENOENT, "qemu-system-x86_64 is not installed; %s", qemu_how);
+		(*err)->exitcode = 125;
+		return -1;
+	}
+	_cleanup_free_ char *kernel = NULL, *initrd = NULL, *digest = NULL;
+	if (image_paths(&kernel, &initrd, &digest, err) < 0)
+		return -1;
+	struct shunt_vm_spec s = {.vmm = qemu, .kernel = kernel, .initrd = initrd};
+	spec_from_plan(plan, &s);
+	struct vm_job j;
+	if (vm_setup(plan, &j, err) < 0) {
+		if (err && *err)
+			(*err)->exitcode = 125;
+		return -1;
+	}
+	int rc = vm_boot(plan, &j, &s, digest, status, err);
+	if (rc < 0 && err && *err && (*err)->exitcode == 0)
+		(*err)->exitcode = 125;
+	char done[PATH_MAX + 8];
+	snprintf(done, sizeof(done), "%s/done", j.dir);
+	struct shunt_error *e = NULL;
+	if (getenv("SHUNT_VM_KEEP_JOB")) {
+		shunt_fs_write_atomic(done, "", 0, 0600, &e);
+	} else {
+		shunt_fs_rmtree(j.dir, &e);
+	}
+	shunt_error_free(&e);
+	return rc;
+}
+
+int shunt_microvm_describe(const struct shunt_plan *plan, struct shunt_buf *out,
+			   struct shunt_error **err)
+{
+	enum shunt_vm_backend be = shunt_microvm_backend();
+	_cleanup_free_ char *qemu = find_qemu();
+	_cleanup_free_ char *kernel = NULL, *initrd = NULL, *digest = NULL;
+	struct shunt_error *e = NULL;
+	if (image_paths(&kernel, &initrd, &digest, &e) < 0) {
+		shunt_buf_printf(out, "note: %s\n", e->msg);
+		shunt_error_free(&e);
+		_cleanup_free_ char *dir = shunt_microvm_image_dir();
+		free(kernel);
+		free(initrd);
+		if (asprintf(&kernel, "%s/vmlinux", dir ? dir : "?") < 0 ||
+		    asprintf(&initrd, "%s/initrd.cpio", dir ? dir : "?") < 0)
+			return shunt_error_set(err, ENOMEM, "out of memory");
+	}
+	struct shunt_vm_spec s = {.kernel = kernel, .initrd = initrd};
+	spec_from_plan(plan, &s);
+	s.jobshare = "<job>/share";
+	s.status_path = "<job>/status";
+	s.console_path = "<job>/console.log";
+	s.out_fd = 3;
+	s.err_fd = 4;
+	shunt_buf_printf(out, "backend: %s\n", be == SHUNT_VM_FIRECRACKER ? "firecracker" : "qemu");
+	shunt_buf_printf(out, "image: %s\n", digest ? digest : "(not built)");
+	shunt_buf_printf(out, "mounts: / (host root, read-only 9p, tmpfs overlay: ephemeral)\n");
+	if (plan->workspace)
+		shunt_buf_printf(out, "mounts: %s (workspace, %s)\n", plan->workspace,
+				 plan->workspace_rw ? "read-write" : "read-only");
+	shunt_buf_printf(out, "network: %s%s\n", shunt_netmode_name(plan->network),
+			 plan->network == SHUNT_NET_NONE
+			     ? " (-nic none)"
+			     : " (not enforceable at the VM boundary yet: fails closed)");
+	shunt_buf_printf(out, "timeout: %u s\nmemory: %u MiB\nvcpus: %u\naccel: %s\n",
+			 plan->timeout, s.mem_mib, s.vcpus, s.kvm ? "kvm" : "tcg");
+	if (be == SHUNT_VM_FIRECRACKER) {
+		_cleanup_free_ char *fc = shunt_paths_which("firecracker");
+		s.vmm = fc ? fc : "firecracker";
+		s.kvm = true;
+		s.ws_image = "<job>/workspace.ext4";
+		s.vsock_path = "<job>/vsock";
+		shunt_buf_puts(out, "firecracker config:\n");
+		shunt_microvm_fc_config(&s, out);
+		return 0;
+	}
+	s.vmm = qemu ? qemu : "qemu-system-x86_64";
+	struct shunt_strv v = {0};
+	if (shunt_microvm_qemu_argv(&s, &v, err) < 0)
+		return -1;
+	shunt_buf_puts(out, "qemu command line:\n ");
+	for (size_t i = 0; i < v.n; i++) {
+		shunt_buf_putc(out, ' ');
+		shell_quote(out, v.v[i]);
+	}
+	shunt_buf_putc(out, '\n');
+	shunt_strv_free(&v);
+	return 0;
+}

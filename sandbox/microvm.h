@@ -1,0 +1,88 @@
+/* The microVM runner: QEMU -M microvm (KVM when a boot probe passes,
+ * else TCG) booting the guest built by sandbox/firecracker/build-guest.sh;
+ * Firecracker configuration generation (the boot needs a working KVM). */
+#ifndef SHUNT_MICROVM_H
+#define SHUNT_MICROVM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "config.h"
+#include "runner.h"
+
+enum shunt_vm_backend {
+	SHUNT_VM_QEMU,
+	SHUNT_VM_FIRECRACKER,
+};
+
+/* Everything a VMM invocation needs, resolved from a plan. Strings are
+ * borrowed. */
+struct shunt_vm_spec {
+	const char *vmm;    /* qemu-system-x86_64 or firecracker binary */
+	const char *kernel; /* uncompressed vmlinux */
+	const char *initrd; /* initramfs (newc cpio) */
+	bool kvm;	    /* false: TCG */
+	unsigned tsc_khz;   /* TCG only: tsc_early_khz= (0 = omit) */
+	unsigned mem_mib;
+	unsigned vcpus;
+	const char *jobshare;  /* host dir shared as 9p tag "job" */
+	const char *workspace; /* host dir shared as tag "ws" at the same path; NULL = none */
+	bool workspace_rw;
+	const char *ws_image;	  /* firecracker: the workspace as an ext4 image */
+	const char *status_path;  /* host file receiving hvc2 (ready + exit marker) */
+	const char *console_path; /* host file receiving the serial console */
+	int out_fd, err_fd;	  /* fds (in the VMM) receiving hvc0 / hvc1 */
+	const char *vsock_path;	  /* firecracker: the vsock unix socket */
+};
+
+/* Appends the QEMU argv for spec to *out (NULL-terminated, malloc'd
+ * strings). 0, or -1 with *err on OOM. */
+int shunt_microvm_qemu_argv(const struct shunt_vm_spec *spec, struct shunt_strv *out,
+			    struct shunt_error **err);
+
+/* Appends the Firecracker JSON configuration (--config-file) for spec. */
+void shunt_microvm_fc_config(const struct shunt_vm_spec *spec, struct shunt_buf *out);
+
+/* The kernel command line both backends use. */
+void shunt_microvm_cmdline(const struct shunt_vm_spec *spec, struct shunt_buf *out);
+
+/* Parses the exit marker "SHUNT-EXIT-<nonce> <rc>" out of the status
+ * channel's text; only a line carrying exactly nonce counts. 0 with *rc,
+ * or -1 when no such line. */
+int shunt_microvm_parse_status(const char *text, const char *nonce, int *rc);
+
+/* Writes the job script: exports env, cds to cwd, execs argv with each
+ * word single-quoted. */
+void shunt_microvm_job_script(const struct shunt_plan *plan, struct shunt_buf *out);
+
+/* The guest image directory ($SHUNT_VM_CACHE, else
+ * $XDG_CACHE_HOME/shunt/vm, then /current). malloc'd, NULL on OOM. */
+char *shunt_microvm_image_dir(void);
+
+/* The build script (sandbox/firecracker/build-guest.sh) next to the
+ * installed binary or in the source tree; malloc'd or NULL. */
+char *shunt_microvm_build_script(void);
+
+/* The backend SHUNT_VM_BACKEND asks for (auto: Firecracker when its
+ * binary exists and KVM boots, else QEMU). */
+enum shunt_vm_backend shunt_microvm_backend(void);
+
+/* 0 when a VM can run (VMM installed, guest image built); -1 with *err
+ * (exitcode 125) saying what is missing and how to get it. */
+int shunt_microvm_probe(struct shunt_error **err);
+
+/* Runs the plan in a microVM; see struct shunt_runner.run. */
+int shunt_microvm_run(const struct shunt_plan *plan, int *status, struct shunt_error **err);
+
+/* Appends the resolved VM plan (backend, QEMU command line or Firecracker
+ * config, mounts, network) for --dry-run. */
+int shunt_microvm_describe(const struct shunt_plan *plan, struct shunt_buf *out,
+			   struct shunt_error **err);
+
+/* Removes the job state of VM runs whose shunt died: no done marker and
+ * past the deadline or with a dead VMM; kills the VMM when
+ * /proc/<pid>/exe is still a qemu/firecracker binary. Returns how many. */
+int shunt_microvm_sweep(void);
+
+#endif

@@ -1,0 +1,282 @@
+/* The stream pump and the in-sandbox loopback relay (see netrelay.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "netrelay.h"
+
+struct direction {
+	int src, dst;
+	int pipe[2]; /* splice mode */
+	char *buf;   /* copy mode */
+	size_t have, off;
+	bool eof, done;
+};
+
+static int dir_init(struct direction *d, int src, int dst, bool use_splice)
+{
+	memset(d, 0, sizeof(*d));
+	d->src = src;
+	d->dst = dst;
+	d->pipe[0] = d->pipe[1] = -1;
+	if (use_splice && pipe2(d->pipe, O_CLOEXEC | O_NONBLOCK) == 0) {
+		fcntl(d->pipe[1], F_SETPIPE_SZ, SHUNT_NET_BUF);
+		return 0;
+	}
+	d->buf = malloc(SHUNT_NET_BUF);
+	return d->buf ? 0 : -1;
+}
+
+static void dir_free(struct direction *d)
+{
+	if (d->pipe[0] >= 0) {
+		close(d->pipe[0]);
+		close(d->pipe[1]);
+	}
+	free(d->buf);
+}
+
+/* Switches a direction from splice to copy mode when the kernel refuses
+ * splice for these sockets (only before any byte was moved). */
+static int dir_fallback(struct direction *d)
+{
+	close(d->pipe[0]);
+	close(d->pipe[1]);
+	d->pipe[0] = d->pipe[1] = -1;
+	d->buf = malloc(SHUNT_NET_BUF);
+	return d->buf ? 0 : -1;
+}
+
+/* One step on readable src: -1 on error. */
+static int dir_read(struct direction *d)
+{
+	ssize_t n;
+	if (d->pipe[0] >= 0) {
+		n = splice(d->src, NULL, d->pipe[1], NULL, SHUNT_NET_BUF - d->have,
+			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n < 0 && errno == EINVAL && d->have == 0) {
+			if (dir_fallback(d) < 0)
+				return -1;
+			return dir_read(d);
+		}
+	} else {
+		n = read(d->src, d->buf, SHUNT_NET_BUF);
+		d->off = 0;
+	}
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	if (n == 0)
+		d->eof = true;
+	d->have += (size_t)n;
+	return 0;
+}
+
+static int dir_write(struct direction *d)
+{
+	ssize_t n;
+	if (d->pipe[0] >= 0)
+		n = splice(d->pipe[0], NULL, d->dst, NULL, d->have,
+			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	else
+		n = send(d->dst, d->buf + d->off, d->have, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	d->have -= (size_t)n;
+	d->off += (size_t)n;
+	return 0;
+}
+
+int shunt_netrelay_pump(int a, int b, int idle_ms)
+{
+	struct direction d[2];
+	if (dir_init(&d[0], a, b, true) < 0)
+		return -1;
+	if (dir_init(&d[1], b, a, true) < 0) {
+		dir_free(&d[0]);
+		return -1;
+	}
+	int ret = 0;
+	for (;;) {
+		struct pollfd p[2] = {{.fd = a}, {.fd = b}};
+		bool can_read[2];
+		for (int i = 0; i < 2; i++) {
+			can_read[i] = false;
+			if (d[i].done)
+				continue;
+			/* splice keeps reading while the pipe has room */
+			can_read[i] = !d[i].eof && (d[i].pipe[0] >= 0 ? d[i].have < SHUNT_NET_BUF
+								      : d[i].have == 0);
+			if (d[i].have > 0)
+				p[1 - i].events |= POLLOUT; /* d[i].dst */
+			if (can_read[i])
+				p[i].events |= POLLIN; /* d[i].src */
+		}
+		if (d[0].done && d[1].done)
+			break;
+		for (int i = 0; i < 2; i++)
+			if (!p[i].events)
+				p[i].fd = -1; /* no busy loop on a hung-up idle side */
+		int r = poll(p, 2, idle_ms > 0 ? idle_ms : -1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			ret = -1;
+			break;
+		}
+		if (r == 0) {
+			errno = ETIMEDOUT;
+			ret = -1;
+			break;
+		}
+		bool failed = false;
+		for (int i = 0; i < 2 && !failed; i++) {
+			if (d[i].done)
+				continue;
+			short rev = p[i].revents, wev = p[1 - i].revents;
+			if (d[i].have > 0 && (p[1 - i].events & POLLOUT) &&
+			    (wev & (POLLOUT | POLLERR | POLLHUP)))
+				failed = dir_write(&d[i]) < 0;
+			if (!failed && can_read[i] && (rev & (POLLIN | POLLERR | POLLHUP)) &&
+			    (d[i].pipe[0] >= 0 || d[i].have == 0))
+				failed = dir_read(&d[i]) < 0;
+			if (!failed && d[i].eof && d[i].have == 0) {
+				shutdown(d[i].dst, SHUT_WR);
+				d[i].done = true;
+			}
+		}
+		if (failed) {
+			ret = -1;
+			break;
+		}
+	}
+	int e = errno;
+	dir_free(&d[0]);
+	dir_free(&d[1]);
+	errno = e;
+	return ret;
+}
+
+int shunt_netrelay_listen(uint16_t port, struct shunt_error **err)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return shunt_error_sys(err, errno, "network relay: socket");
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0) {
+		int e = errno;
+		close(fd);
+		return shunt_error_sys(err, e, "network relay: listening on 127.0.0.1:%u",
+				       (unsigned)port);
+	}
+	return fd;
+}
+
+/* Hands the accepted connection itself to the proxy (SCM_RIGHTS with one
+ * marker byte): the proxy then talks to the sandbox's socket directly and
+ * the relay moves no bytes at all. */
+static void hand_over(int c, const char *name)
+{
+	int u = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	strncpy(sa.sun_path, name, sizeof(sa.sun_path) - 1);
+	if (u < 0 || connect(u, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (u >= 0)
+			close(u);
+		return;
+	}
+	char marker = 0;
+	struct iovec iov = {.iov_base = &marker, .iov_len = 1};
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	memset(&cm, 0, sizeof(cm));
+	struct msghdr m = {.msg_iov = &iov,
+			   .msg_iovlen = 1,
+			   .msg_control = cm.buf,
+			   .msg_controllen = sizeof(cm.buf)};
+	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &c, sizeof(int));
+	while (sendmsg(u, &m, MSG_NOSIGNAL) < 0 && errno == EINTR)
+		;
+	close(u);
+}
+
+static atomic_int g_relay_conns;
+static const char *g_relay_name;
+
+/* Copy mode: this connection's bytes through a connection of our own. */
+static void *relay_copy(void *arg)
+{
+	int c = (int)(intptr_t)arg;
+	int u = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	strncpy(sa.sun_path, g_relay_name, sizeof(sa.sun_path) - 1);
+	if (u >= 0 && connect(u, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		shunt_netrelay_pump(c, u, 0);
+	if (u >= 0)
+		close(u);
+	close(c);
+	atomic_fetch_sub(&g_relay_conns, 1);
+	return NULL;
+}
+
+void shunt_netrelay_serve_copy(int lfd, const char *path)
+{
+	g_relay_name = path;
+	signal(SIGPIPE, SIG_IGN);
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 128 * 1024);
+	for (;;) {
+		int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0) {
+			if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE ||
+			    errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				continue;
+			_exit(125);
+		}
+		pthread_t t;
+		if (atomic_fetch_add(&g_relay_conns, 1) >= SHUNT_NETRELAY_MAX_CONNS ||
+		    pthread_create(&t, &attr, relay_copy, (void *)(intptr_t)c) != 0) {
+			atomic_fetch_sub(&g_relay_conns, 1);
+			close(c);
+		}
+	}
+}
+
+void shunt_netrelay_serve(int lfd, int dirfd, const char *name)
+{
+	if (fchdir(dirfd) < 0)
+		_exit(125);
+	close(dirfd);
+	signal(SIGPIPE, SIG_IGN);
+	for (;;) {
+		int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0) {
+			if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE ||
+			    errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				continue;
+			_exit(125);
+		}
+		hand_over(c, name);
+		close(c);
+	}
+}

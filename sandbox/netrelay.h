@@ -1,0 +1,43 @@
+/* Byte relaying for the network allowlist: the stream pump shared by the
+ * host-side proxy and the in-sandbox relay, and the relay itself, which
+ * listens on 127.0.0.1:SHUNT_NETRELAY_PORT inside the sandbox's network
+ * namespace and forwards each connection to the proxy's unix socket. */
+#ifndef SHUNT_NETRELAY_H
+#define SHUNT_NETRELAY_H
+
+#include <stdint.h>
+
+#include "error.h"
+
+#define SHUNT_NETRELAY_PORT	 3128
+#define SHUNT_NETRELAY_MAX_CONNS 256
+#define SHUNT_NET_BUF		 (64 * 1024)
+
+/* Moves bytes both ways between the connected stream sockets a and b
+ * until both directions reached EOF (each EOF is passed on as a write
+ * shutdown), an error, or idle_ms without traffic (0 = no idle limit).
+ * Memory is bounded: at most SHUNT_NET_BUF bytes in flight per direction
+ * (a pipe for splice, or a heap buffer when splice is not supported).
+ * Does not close a or b. Returns 0 at a clean end, -1 otherwise
+ * (errno set; ETIMEDOUT for the idle limit). Thread-safe. */
+int shunt_netrelay_pump(int a, int b, int idle_ms);
+
+/* A listening TCP socket on 127.0.0.1:port (CLOEXEC). -1 with *err. */
+int shunt_netrelay_listen(uint16_t port, struct shunt_error **err);
+
+/* Serves lfd forever: each accepted connection is handed, as a file
+ * descriptor (SCM_RIGHTS, one marker byte), to the proxy listening on the
+ * unix socket `name` relative to the directory dirfd (connect through
+ * fchdir, so the socket need not be visible in the sandbox's file
+ * system). The relay keeps no connection and moves no bytes; the proxy
+ * bounds the connection count. Never returns; meant for a forked child. */
+__attribute__((noreturn)) void shunt_netrelay_serve(int lfd, int dirfd, const char *name);
+
+/* Like shunt_netrelay_serve, but for a sandbox whose sockets are not host
+ * file descriptors (gVisor's netstack): each connection gets a thread
+ * that copies its bytes to a connection of its own to the proxy socket at
+ * path (shunt_netrelay_pump; at most SHUNT_NETRELAY_MAX_CONNS). Never
+ * returns. */
+__attribute__((noreturn)) void shunt_netrelay_serve_copy(int lfd, const char *path);
+
+#endif

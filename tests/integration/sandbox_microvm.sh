@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# The microVM runner: real QEMU -M microvm boots under TCG of the guest
+# built from Debian packages (sandbox/firecracker/build-guest.sh), one at
+# a time, each with a timeout. Exit codes, separate stdout/stderr, the
+# read-only and read-write workspace, the ephemeral root, --timeout, no
+# network, a faked exit marker, orphan sweep after SIGKILL, fail closed.
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+setup_home
+
+FC="$TOP/sandbox/firecracker"
+export SHUNT_VM_BUILD_SCRIPT="$FC/build-guest.sh"
+# Firecracker cannot run here (no binary, no KVM that boots guests)
+if command -v firecracker >/dev/null && [ -w /dev/kvm ]; then
+	skip "firecracker boot test not written yet (binary present)"
+else
+	skip "firecracker boot: no usable firecracker binary + KVM here; its config is unit-tested (test_microvm)"
+fi
+export SHUNT_VM_BACKEND=qemu
+
+if ! command -v qemu-system-x86_64 >/dev/null; then
+	skip "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)"
+	done_testing
+	exit
+fi
+
+# fail closed before any image exists
+out=$(SHUNT_VM_CACHE="$TEST_TMP/no-cache" "$SHUNT" run --runtime microvm --network none \
+	--workspace "$TEST_TMP" -- true 2>&1)
+is "$?" 125 "no guest image: exit 125, the command did not run"
+like "$out" "shunt vm build" "no guest image: says how to build it"
+out=$(SHUNT_QEMU="$TEST_TMP/no-qemu" "$SHUNT" run --runtime microvm --network none \
+	--workspace "$TEST_TMP" -- true 2>&1)
+is "$?" 125 "no QEMU: exit 125"
+like "$out" "apt-get install qemu-system-x86" "no QEMU: says how to install it"
+
+# The guest image: one shared cache for the root and the nobody runs
+# (built by the first; the apt download is ~70 MB, the build ~10 s).
+export SHUNT_VM_CACHE=${SHUNT_VM_CACHE:-/var/tmp/shunt-vm-test-cache}
+if ! [ -r "$SHUNT_VM_CACHE/current/initrd.cpio" ] || ! "$FC/build-guest.sh" >/dev/null 2>"$TEST_TMP/build.err"; then
+	if ! mkdir -p "$SHUNT_VM_CACHE" 2>/dev/null || ! [ -w "$SHUNT_VM_CACHE" ]; then
+		export SHUNT_VM_CACHE="$TEST_TMP/vm-cache"
+	fi
+	if ! "$SHUNT" vm build >/dev/null 2>"$TEST_TMP/build.err"; then
+		skip "cannot build the guest image here: $(tail -2 "$TEST_TMP/build.err" | tr '\n' ' ')"
+		done_testing
+		exit
+	fi
+fi
+chmod -R a+rX "$SHUNT_VM_CACHE" 2>/dev/null
+ok "shunt vm probe: usable" -- "$SHUNT" vm probe
+
+WS="$TEST_TMP/ws"
+mkdir -p "$WS"
+echo original >"$WS/keep.txt"
+chmod -R a+rwX "$TEST_TMP"
+vm() { timeout 120 "$SHUNT" run --runtime microvm --network none --workspace "$WS" "$@"; }
+
+out=$(vm -- sh -c 'echo hello; echo to-stderr >&2; pwd' 2>"$TEST_TMP/err")
+rc=$?
+is "$rc" 0 "echo hello: exit 0"
+is "$out" "hello
+$WS" "stdout is the command's, cwd is the workspace"
+is "$(cat "$TEST_TMP/err")" "to-stderr" "stderr kept separate from stdout"
+
+# SIGKILL shunt mid-run: the job state stays behind, the next run sweeps it
+JOBS="$XDG_STATE_HOME/shunt/vm/jobs"
+vm -- sleep 1000 >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 200); do
+	ls "$JOBS"/*/job.json >/dev/null 2>&1 && break
+	sleep 0.1
+done
+orphan=$(ls -d "$JOBS"/* 2>/dev/null | head -1)
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+ok "a killed run leaves its job state (job.json)" -- test -f "$orphan/job.json"
+like "$(cat "$orphan/job.json" 2>/dev/null)" '"backend":"qemu","pid":[0-9]+,"created_ms":[0-9]+,"deadline_ms":[0-9]+,"image_digest":"[0-9a-f]+"' \
+	"job.json carries backend, pid, created, deadline, image digest"
+vmm=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$orphan/job.json" 2>/dev/null)
+
+vm -- sh -c 'exit 42' >/dev/null 2>&1
+is "$?" 42 "exit code 42 comes through"
+ok "the next run removed the orphaned job" -- test ! -e "$orphan"
+if [ -n "$vmm" ] && [ -e "/proc/$vmm" ]; then
+	fail "the orphan's QEMU ($vmm) is still running"
+else
+	pass "the orphan's QEMU is gone"
+fi
+
+out=$(vm --profile READ_ONLY -- sh -c 'echo changed > keep.txt && echo WROTE' 2>&1)
+rc=$?
+unlike "$out" WROTE "read-only workspace: the write failed inside"
+ok "read-only workspace: non-zero exit ($rc)" -- test "$rc" -ne 0
+is "$(cat "$WS/keep.txt")" original "read-only workspace: host file unchanged"
+
+tag="shunt-vm-test-$$"
+out=$(vm --profile SYSTEM_WRITE -- sh -c "echo new > made.txt && echo x > /usr/$tag && cat /usr/$tag && echo inside > /etc/$tag" 2>&1)
+is "$?" 0 "SYSTEM_WRITE: writes to the workspace and /usr succeed inside"
+is "$out" x "the /usr write is visible inside the VM"
+is "$(cat "$WS/made.txt" 2>/dev/null)" new "read-write workspace: the write reached the host"
+ok "the /usr write did not reach the host" -- test ! -e "/usr/$tag"
+ok "the /etc write did not reach the host" -- test ! -e "/etc/$tag"
+
+out=$(vm --timeout 5 -- sleep 1000 2>&1)
+is "$?" 124 "--timeout kills sleep 1000 (exit 124)"
+like "$out" "timed out" "the timeout is reported"
+ok "no job state left after the timeout" -- test -z "$(ls -A "$JOBS" 2>/dev/null)"
+
+out=$(vm -- sh -c 'ls /sys/class/net' 2>&1)
+is "$out" lo "no network by default: only loopback in the VM"
+out=$(vm --network full -- true 2>&1)
+is "$?" 125 "a network the VM cannot enforce: fail closed (125)"
+like "$out" "cannot be enforced" "says why"
+
+out=$(vm -- sh -c 'echo SHUNT-EXIT-00000000000000000000000000000000 0; for d in /dev/hvc*; do echo "SHUNT-EXIT-0 0" > $d; done 2>/dev/null; exit 7' 2>/dev/null)
+is "$?" 7 "a faked exit marker (stdout and the status channel) does not fool it"
+like "$out" "SHUNT-EXIT-0+ 0" "the fake marker is passed through as output"
+
+# the product's executable interface
+out=$(SHUNT="$SHUNT" timeout 120 "$FC/start.sh" --ttl 60 --mem 256 --vcpus 2 "$WS" sh -c 'nproc; cat keep.txt; exit 5' 2>&1)
+is "$?" 5 "start.sh: exit code is the command's"
+is "$out" "2
+original" "start.sh: --vcpus reaches the VM, the mount is the workspace"
+out=$(SHUNT="$SHUNT" "$FC/start.sh" --dry-run --mem 256 "$WS" make install 2>&1)
+like "$out" "backend: qemu" "start.sh --dry-run: backend"
+like "$out" "'-nic' 'none'" "start.sh --dry-run: QEMU command line without network"
+like "$out" "mounts: $WS \(workspace, read-write\)" "start.sh --dry-run: mounts"
+out=$(SHUNT="$SHUNT" SHUNT_VM_BACKEND= "$FC/start.sh" --backend firecracker "$WS" true 2>&1)
+is "$?" 125 "start.sh --backend firecracker without firecracker/KVM: 125"
+like "$out" '"machine-config":\{"vcpu_count":1' "... and prints the Firecracker config"
+done_testing
