@@ -54,7 +54,8 @@ UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HELPER_SRC  := $(sort $(wildcard tests/helpers/*.c))
 HELPER_BIN  := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
-LIBS        := $(PKG_LIBS) -lpthread -ldl
+# libcurl is dlopen()ed on first use (policy/curl_lazy.c): linking it costs ~3 ms per start
+LIBS        := $(filter-out -lcurl,$(PKG_LIBS)) -lpthread -ldl
 
 .PHONY: all test unit bench fuzz install uninstall clean format check-format asan
 all: $(SHUNT_BIN) $(PRELOAD_SO) $(HELPER_BIN)
@@ -167,6 +168,8 @@ install: all
 	install -m 0644 presets/*.yaml $(DESTDIR)$(PREFIX)/share/shunt/presets/
 	if ls sandbox/security/*.json >/dev/null 2>&1; then install -m 0644 sandbox/security/*.json $(DESTDIR)$(PREFIX)/share/shunt/security/; fi
 	if ls shells/* >/dev/null 2>&1; then cp -r shells/. $(DESTDIR)$(PREFIX)/share/shunt/shells/; fi
+	install -d $(DESTDIR)$(PREFIX)/share/shunt/firecracker
+	install -m 0755 sandbox/firecracker/build-guest.sh sandbox/firecracker/init sandbox/firecracker/start.sh $(DESTDIR)$(PREFIX)/share/shunt/firecracker/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/shunt $(DESTDIR)$(PREFIX)/lib/libshunt-preload.so

@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "commands.h"
+#include "config.h"
 #include "paths.h"
 #include "shuntd.h"
 #include "types.h"
@@ -35,7 +36,8 @@ static const char help[] =
     "                 policy and sandboxes it; output streams back as it runs.\n"
     "                 --profile may only ask for a profile equal to or stricter than\n"
     "                 the one the policy grants. With --no-daemon, SHUNT_NO_DAEMON=1\n"
-    "                 or no daemon answering, it runs in-process (shunt run).\n"
+    "                 or no daemon answering, the same decision and\n"
+    "                 runner run in this process (a cold start).\n"
     "\n"
     "The socket is $XDG_RUNTIME_DIR/shunt/shuntd.sock (mode 0600). A TCP listener\n"
     "requires a bearer token from --auth-token-file (mode 0600, >= 16 chars).\n"
@@ -320,33 +322,21 @@ static int cmd_stop(const struct dopts *o, struct shunt_error **err)
 	return shunt_error_set(err, ETIMEDOUT, "shuntd (pid %ld) did not stop within 5 s", pid);
 }
 
-static int in_process(char **cmd, int profile)
+/* No daemon: the same decide-and-run in this process (a cold start). */
+static int in_process(char **cmd, int profile, struct shunt_error **err)
 {
-	char *av[8 + 4096];
-	int n = 0;
-	av[n++] = "shunt";
-	av[n++] = "run";
-	if (profile >= 0) {
-		av[n++] = "--profile";
-		av[n++] = (char *)shunt_profile_name(profile);
-	}
-	av[n++] = "--";
-	for (int i = 0; cmd[i] && n < (int)(sizeof(av) / sizeof(av[0])) - 1; i++)
-		av[n++] = cmd[i];
-	av[n] = NULL;
-	execv("/proc/self/exe", av);
-	return 125;
+	return shunt_shuntd_run_local(cmd, profile, err);
 }
 
 static int cmd_exec(const struct dopts *o, struct shunt_error **err)
 {
 	const char *nd = getenv("SHUNT_NO_DAEMON");
 	if (o->no_daemon || (nd && strcmp(nd, "1") == 0))
-		return in_process(o->cmd, o->profile);
+		return in_process(o->cmd, o->profile, err);
 	_cleanup_free_ char *sock = sock_path(o);
 	struct stat st;
 	if (!sock || stat(sock, &st) < 0)
-		return in_process(o->cmd, o->profile);
+		return in_process(o->cmd, o->profile, err);
 	char cwd[PATH_MAX];
 	if (!getcwd(cwd, sizeof(cwd)))
 		return shunt_error_sys(err, errno, "getcwd");
@@ -380,7 +370,7 @@ static int cmd_exec(const struct dopts *o, struct shunt_error **err)
 		/* nobody answering: in-process cold start */
 		shunt_error_free(&cerr);
 		shunt_buf_free(&s.pending);
-		return in_process(o->cmd, o->profile);
+		return in_process(o->cmd, o->profile, err);
 	}
 	if (rc < 0) {
 		shunt_buf_free(&s.pending);
@@ -422,6 +412,16 @@ int shunt_cmd_daemon(int argc, char **argv, struct shunt_error **err)
 					       .tcp = o.tcp,
 					       .token_file = o.token_file,
 					       .pidfile = pidf};
+		/* forward the audit log from here when audit.forward is set */
+		struct shunt_config_opts copts = {0};
+		const char *nosys = getenv("SHUNT_NO_SYSTEM_CONFIG");
+		copts.no_system = nosys && strcmp(nosys, "1") == 0;
+		copts.no_workspace = true;
+		struct shunt_config cfg;
+		if (shunt_config_load(&cfg, &copts, err) < 0)
+			return -1;
+		so.flush_interval = cfg.audit_forward.url ? cfg.audit_forward.interval : 0;
+		shunt_config_free(&cfg);
 		return shunt_shuntd_serve(&so, err) < 0 ? -1 : 0;
 	}
 	if (strcmp(sub, "start") == 0)

@@ -36,7 +36,8 @@ struct shunt_command {
 	X(policy, "fetch policy.sources (rule packs over HTTPS): shunt policy update")             \
 	X(audit, "ship spooled audit records to audit.forward: shunt audit flush")                 \
 	X(proxy, "internal/debug: the network allowlist's filtering proxy on a unix socket")        \
-	X(vm, "build the microVM guest image, print a VM plan, sweep orphaned VM jobs")
+	X(vm, "build the microVM guest image, print a VM plan, sweep orphaned VM jobs")              \
+	X(image, "build the local podman/docker image from a debootstrap minbase tree")
 
 #define SHUNT_CMD_DECL(name, summary) int shunt_cmd_##name(int argc, char **argv, struct shunt_error **err);
 SHUNT_COMMAND_LIST(SHUNT_CMD_DECL)

@@ -28,6 +28,7 @@
 #include "context.h"
 #include "json.h"
 #include "paths.h"
+#include "record.h"
 #include "runner.h"
 #include "shuntd.h"
 
@@ -395,7 +396,7 @@ out:
 }
 
 /* Streams the grandchild's stdout/stderr, then its exit code. */
-static void stream(int fd, pid_t pid, int outfd, int errfd)
+static int stream(int fd, pid_t pid, int outfd, int errfd)
 {
 	struct pollfd p[2] = {{.fd = outfd, .events = POLLIN}, {.fd = errfd, .events = POLLIN}};
 	int open_fds = 2;
@@ -433,11 +434,12 @@ static void stream(int fd, pid_t pid, int outfd, int errfd)
 		;
 	int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	if (gone)
-		return;
+		return code;
 	char c[16];
 	int n = snprintf(c, sizeof(c), "%d", code);
 	if (send_record(fd, SHUNT_SHUNTD_REC_EXIT, c, (size_t)n) == 0)
 		(void)write_all(fd, "0\r\n\r\n", 5);
+	return code;
 }
 
 static bool stricter_or_equal(int want, int granted)
@@ -445,12 +447,172 @@ static bool stricter_or_equal(int want, int granted)
 	return want >= 0 && want <= granted;
 }
 
+struct job {
+	struct shunt_ctx ctx;
+	struct shunt_arena arena;
+	struct shunt_decision d;
+	struct shunt_plan plan;
+	const struct shunt_runner *runner;
+	enum shunt_runtime rt;
+	int profile;
+	char *cmdline;
+	bool have_ctx, have_plan;
+};
+
+static void job_free(struct job *j)
+{
+	if (j->have_plan)
+		shunt_plan_free(&j->plan);
+	if (j->have_ctx) {
+		shunt_arena_release(&j->arena);
+		shunt_ctx_free(&j->ctx);
+	}
+	free(j->cmdline);
+}
+
+/* Decides argv with this process's own policy (loaded for the current
+ * directory) and builds the plan. On refusal returns -1 with an HTTP
+ * status in *code and the reason in msg; refusals are audited. */
+static int prepare(struct job *j, char **argv, int want, int *code, char *msg, size_t msglen)
+{
+	memset(j, 0, sizeof(*j));
+	struct shunt_buf cl = {0};
+	for (char **a = argv; *a; a++) {
+		if (a != argv)
+			shunt_buf_putc(&cl, ' ');
+		shunt_buf_puts(&cl, *a);
+	}
+	j->cmdline = shunt_buf_steal(&cl);
+	*code = 500;
+	if (!j->cmdline) {
+		snprintf(msg, msglen, "out of memory");
+		return -1;
+	}
+	struct shunt_error *err = NULL;
+	if (shunt_ctx_load(&j->ctx, SHUNT_CTX_NO_SNAPSHOT, &err) < 0) {
+		snprintf(msg, msglen, "loading policy: %.400s", err ? err->msg : "failed");
+		shunt_error_free(&err);
+		return -1;
+	}
+	j->have_ctx = true;
+	shunt_arena_init_heap(&j->arena);
+	/* our own decision; nobody is at a terminal here */
+	if (shunt_ctx_decide(&j->ctx, NULL, NULL, argv, SHUNT_SOURCE_CLI, false, &j->arena, &j->d,
+			     &err) < 0) {
+		snprintf(msg, msglen, "deciding: %.400s", err ? err->msg : "failed");
+		shunt_error_free(&err);
+		*code = 400;
+		return -1;
+	}
+	if (j->d.action == SHUNT_ACTION_BLOCK || j->d.action == SHUNT_ACTION_PROMPT) {
+		snprintf(msg, msglen, "%s by policy: %s",
+			 j->d.action == SHUNT_ACTION_BLOCK ? "blocked"
+							   : "needs approval (no prompt here)",
+			 j->d.why);
+		shunt_record_decision(&j->ctx, SHUNT_SOURCE_CLI, j->cmdline, &j->d, NULL, false);
+		*code = 403;
+		return -1;
+	}
+	/* host-decided commands still run sandboxed here, in the default
+	 * profile; the client may only ask for an equal or stricter one */
+	int granted = j->d.profile >= 0 ? j->d.profile : SHUNT_PROFILE_WORKSPACE_WRITE;
+	j->profile = granted;
+	if (want >= 0) {
+		if (!stricter_or_equal(want, granted)) {
+			snprintf(msg, msglen, "profile %s not granted by policy (at most %s)",
+				 shunt_profile_name(want), shunt_profile_name(granted));
+			shunt_record_decision(&j->ctx, SHUNT_SOURCE_CLI, j->cmdline, &j->d, NULL,
+					      false);
+			*code = 403;
+			return -1;
+		}
+		j->profile = want;
+	}
+	enum shunt_runtime rt = j->ctx.policy.runtime;
+	if (rt == SHUNT_RUNTIME_AUTO)
+		rt = j->ctx.policy.profile_runtime[j->profile];
+	if (rt == SHUNT_RUNTIME_AUTO || rt == SHUNT_RUNTIME_NONE)
+		rt = j->ctx.policy.gvisor_available ? SHUNT_RUNTIME_GVISOR : SHUNT_RUNTIME_PROCESS;
+	j->rt = rt;
+	j->runner = shunt_runner_get(rt);
+	if (!j->runner) {
+		snprintf(msg, msglen, "the %s runner needed for %s is not available; not run",
+			 shunt_runtime_name(rt), shunt_profile_name(j->profile));
+		shunt_record_unrun(&j->ctx, SHUNT_SOURCE_CLI, j->cmdline, &j->d, "no-runner");
+		return -1;
+	}
+	struct shunt_plan_opts o;
+	memset(&o, 0, sizeof(o));
+	o.profile = j->profile;
+	o.runtime = (int)rt;
+	o.network = -1;
+	o.timeout = -1;
+	o.mem_bytes = -1;
+	o.cpus = -1;
+	o.uid = o.gid = -1;
+	o.accept_weaker_isolation = j->ctx.cfg.sandbox.accept_weaker_isolation;
+	if (shunt_plan_build(&j->plan, &j->ctx.cfg, &o, argv, &err) < 0) {
+		snprintf(msg, msglen, "plan: %.400s", err ? err->msg : "failed");
+		shunt_error_free(&err);
+		shunt_record_unrun(&j->ctx, SHUNT_SOURCE_CLI, j->cmdline, &j->d, "bad-plan");
+		return -1;
+	}
+	j->have_plan = true;
+	j->plan.interactive = false;
+	return 0;
+}
+
+/* Runs the prepared plan in this process's stdio (exit code as from a
+ * runner: 124 timeout, 125 setup failed). */
+static int job_run(struct job *j)
+{
+	int status = 0;
+	struct shunt_error *rerr = NULL;
+	int rc = j->runner->run(&j->plan, &status, &rerr);
+	if (rc < 0) {
+		dprintf(2, "shunt: cannot sandbox: %s\nshunt: the command was not run\n",
+			rerr ? rerr->msg : "runner failed");
+		status = rerr && rerr->exitcode ? rerr->exitcode : 125;
+	} else if (rc == 1) {
+		dprintf(2, "shunt: timed out after %u s\n", j->plan.timeout);
+		status = 124;
+	}
+	shunt_error_free(&rerr);
+	return status & 0xff;
+}
+
+static void job_audit(struct job *j, int status, double t0)
+{
+	j->d.profile = j->profile;
+	j->d.runtime = j->rt;
+	shunt_record_sandbox(&j->ctx, SHUNT_SOURCE_CLI, j->cmdline, &j->d, &j->plan, status,
+			     (long long)((now_s() - t0) * 1000), false, false);
+}
+
+int shunt_shuntd_run_local(char **argv, int profile, struct shunt_error **err)
+{
+	double t0 = now_s();
+	char msg[512];
+	int code = 0;
+	struct job j;
+	if (prepare(&j, argv, profile, &code, msg, sizeof(msg)) < 0) {
+		job_free(&j);
+		shunt_error_set(err, code == 403 ? EPERM : EINVAL, "%s", msg);
+		(*err)->exitcode = code == 403 ? 126 : code == 400 ? 2 : 125;
+		return -1;
+	}
+	int status = job_run(&j);
+	job_audit(&j, status, t0);
+	job_free(&j);
+	return status;
+}
+
 static void handle_run(int fd, const struct request *r, double t0)
 {
 	char msg[512];
 	char **argv = NULL;
 	char *cwd = NULL;
-	int want = -1;
+	int want = -1, code = 0;
 	if (parse_run(r, &argv, &cwd, &want, msg, sizeof(msg)) < 0) {
 		respond_error(fd, 400, msg);
 		return;
@@ -458,94 +620,30 @@ static void handle_run(int fd, const struct request *r, double t0)
 	struct stat st;
 	if (stat(cwd, &st) < 0 || !S_ISDIR(st.st_mode) || chdir(cwd) < 0) {
 		respond_error(fd, 400, "cwd: not a directory the daemon can enter");
-		goto out_args;
+		free_argv(argv);
+		free(cwd);
+		return;
 	}
-	struct shunt_ctx ctx;
-	memset(&ctx, 0, sizeof(ctx));
-	struct shunt_error *err = NULL;
-	if (shunt_ctx_load(&ctx, SHUNT_CTX_NO_SNAPSHOT, &err) < 0) {
-		snprintf(msg, sizeof(msg), "loading policy: %.400s", err ? err->msg : "failed");
-		respond_error(fd, 500, msg);
-		shunt_error_free(&err);
-		goto out_args;
-	}
-	struct shunt_arena a;
-	shunt_arena_init_heap(&a);
-	struct shunt_decision d;
-	/* the daemon's own decision; nobody is at a terminal here */
-	if (shunt_ctx_decide(&ctx, NULL, NULL, argv, SHUNT_SOURCE_CLI, false, &a, &d, &err) < 0) {
-		snprintf(msg, sizeof(msg), "deciding: %.400s", err ? err->msg : "failed");
-		respond_error(fd, 400, msg);
-		goto out_ctx;
-	}
-	if (d.action == SHUNT_ACTION_BLOCK || d.action == SHUNT_ACTION_PROMPT) {
-		snprintf(msg, sizeof(msg), "%s by policy: %s",
-			 d.action == SHUNT_ACTION_BLOCK
-			     ? "blocked"
-			     : "needs approval (no prompt in the daemon)",
-			 d.why);
-		respond_error(fd, 403, msg);
-		goto out_ctx;
-	}
-	/* host-decided commands still run sandboxed here, in the default
-	 * profile; the client may only ask for an equal or stricter one */
-	int granted = d.profile >= 0 ? d.profile : SHUNT_PROFILE_WORKSPACE_WRITE;
-	int profile = granted;
-	if (want >= 0) {
-		if (!stricter_or_equal(want, granted)) {
-			snprintf(msg, sizeof(msg), "profile %s not granted by policy (at most %s)",
-				 shunt_profile_name(want), shunt_profile_name(granted));
-			respond_error(fd, 403, msg);
-			goto out_ctx;
-		}
-		profile = want;
-	}
-	enum shunt_runtime rt = ctx.policy.runtime;
-	if (rt == SHUNT_RUNTIME_AUTO)
-		rt = ctx.policy.profile_runtime[profile];
-	if (rt == SHUNT_RUNTIME_AUTO || rt == SHUNT_RUNTIME_NONE)
-		rt = ctx.policy.gvisor_available ? SHUNT_RUNTIME_GVISOR : SHUNT_RUNTIME_PROCESS;
-	const struct shunt_runner *runner = shunt_runner_get(rt);
-	if (!runner) {
-		snprintf(msg, sizeof(msg), "the %s runner needed for %s is not available; not run",
-			 shunt_runtime_name(rt), shunt_profile_name(profile));
-		respond_error(fd, 500, msg);
-		goto out_ctx;
-	}
-	struct shunt_plan_opts o;
-	memset(&o, 0, sizeof(o));
-	o.profile = profile;
-	o.runtime = (int)rt;
-	o.network = -1;
-	o.timeout = -1;
-	o.mem_bytes = -1;
-	o.cpus = -1;
-	o.uid = o.gid = -1;
-	o.accept_weaker_isolation = ctx.cfg.sandbox.accept_weaker_isolation;
-	struct shunt_plan plan;
-	memset(&plan, 0, sizeof(plan));
-	if (shunt_plan_build(&plan, &ctx.cfg, &o, argv, &err) < 0) {
-		snprintf(msg, sizeof(msg), "plan: %.400s", err ? err->msg : "failed");
-		respond_error(fd, 500, msg);
-		goto out_ctx;
-	}
-	plan.interactive = false;
-
+	struct job j;
 	int outp[2] = {-1, -1}, errp[2] = {-1, -1};
+	if (prepare(&j, argv, want, &code, msg, sizeof(msg)) < 0) {
+		respond_error(fd, code, msg);
+		goto out;
+	}
 	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 		respond_error(fd, 500, "pipe failed");
-		goto out_plan;
+		goto out;
 	}
 	static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: application/x-shunt-stream\r\n"
 				   "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
 	if (write_all(fd, head, sizeof(head) - 1) < 0)
-		goto out_pipes;
+		goto out;
 	pid_t pid = fork();
 	if (pid < 0) {
 		(void)send_record(fd, SHUNT_SHUNTD_REC_STDERR, "shuntd: fork failed\n", 20);
 		(void)send_record(fd, SHUNT_SHUNTD_REC_EXIT, "125", 3);
 		(void)write_all(fd, "0\r\n\r\n", 5);
-		goto out_pipes;
+		goto out;
 	}
 	if (pid == 0) {
 		setpgid(0, 0);
@@ -554,40 +652,23 @@ static void handle_run(int fd, const struct request *r, double t0)
 		if (nul < 0 || dup2(nul, 0) < 0 || dup2(outp[1], 1) < 0 || dup2(errp[1], 2) < 0)
 			_exit(125);
 		close(fd);
-		observe_latency(rt, now_s() - t0);
-		int status = 0;
-		struct shunt_error *rerr = NULL;
-		int rc = runner->run(&plan, &status, &rerr);
-		if (rc < 0) {
-			dprintf(2, "shunt: cannot sandbox: %s\nshunt: the command was not run\n",
-				rerr ? rerr->msg : "runner failed");
-			_exit(rerr && rerr->exitcode ? rerr->exitcode : 125);
-		}
-		if (rc == 1) {
-			dprintf(2, "shunt: timed out after %u s\n", plan.timeout);
-			_exit(124);
-		}
-		_exit(status & 0xff);
+		observe_latency(j.rt, now_s() - t0);
+		_exit(job_run(&j));
 	}
 	close(outp[1]);
 	close(errp[1]);
 	outp[1] = errp[1] = -1;
-	stream(fd, pid, outp[0], errp[0]);
+	int status = stream(fd, pid, outp[0], errp[0]);
 	outp[0] = errp[0] = -1;
-out_pipes:
+	job_audit(&j, status, t0);
+out:
 	for (int i = 0; i < 2; i++) {
 		if (outp[i] >= 0)
 			close(outp[i]);
 		if (errp[i] >= 0)
 			close(errp[i]);
 	}
-out_plan:
-	shunt_plan_free(&plan);
-out_ctx:
-	shunt_error_free(&err);
-	shunt_arena_release(&a);
-	shunt_ctx_free(&ctx);
-out_args:
+	job_free(&j);
 	free_argv(argv);
 	free(cwd);
 }
@@ -782,9 +863,34 @@ int shunt_shuntd_serve(const struct shunt_shuntd_opts *o, struct shunt_error **e
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	struct pollfd p[2] = {{.fd = ufd, .events = POLLIN}, {.fd = tfd, .events = POLLIN}};
+	int active = 0;
+	pid_t flush_pid = 0;
+	double next_flush = now_s() + (o->flush_interval ? 1 : 0);
 	while (!stopping) {
-		while (waitpid(-1, NULL, WNOHANG) > 0)
-			;
+		pid_t w;
+		while ((w = waitpid(-1, NULL, WNOHANG)) > 0) {
+			if (w == flush_pid)
+				flush_pid = 0;
+			else
+				active--;
+		}
+		if (o->flush_interval && !flush_pid && now_s() >= next_flush) {
+			/* audit forwarding runs here, never on the shim's path */
+			next_flush = now_s() + o->flush_interval;
+			flush_pid = fork();
+			if (flush_pid == 0) {
+				close(ufd);
+				if (tfd >= 0)
+					close(tfd);
+				signal(SIGTERM, SIG_DFL);
+				signal(SIGINT, SIG_DFL);
+				signal(SIGPIPE, SIG_DFL);
+				execl("/proc/self/exe", "shunt", "audit", "flush", (char *)NULL);
+				_exit(127);
+			}
+			if (flush_pid < 0)
+				flush_pid = 0;
+		}
 		int n = poll(p, tfd >= 0 ? 2 : 1, 500);
 		if (n <= 0)
 			continue;
@@ -794,7 +900,18 @@ int shunt_shuntd_serve(const struct shunt_shuntd_opts *o, struct shunt_error **e
 			int c = accept4(p[i].fd, NULL, NULL, SOCK_CLOEXEC);
 			if (c < 0)
 				continue;
+			if (active >= SHUNT_SHUNTD_MAX_CLIENTS) {
+				/* over the cap: refuse rather than fork without bound */
+				static const char busy[] =
+				    "HTTP/1.1 503 Service Unavailable\r\n"
+				    "Content-Length: 0\r\nConnection: close\r\n\r\n";
+				(void)!write(c, busy, sizeof(busy) - 1);
+				close(c);
+				continue;
+			}
 			pid_t pid = fork();
+			if (pid > 0)
+				active++;
 			if (pid == 0) {
 				close(ufd);
 				if (tfd >= 0)

@@ -16,14 +16,16 @@
 #define SHUNT_SHUNTD_REC_STDERR 'E'
 #define SHUNT_SHUNTD_REC_EXIT	'X' /* payload: decimal exit code */
 
-#define SHUNT_SHUNTD_MAX_HEADER 8192
-#define SHUNT_SHUNTD_MAX_BODY	65536
+#define SHUNT_SHUNTD_MAX_HEADER	 8192
+#define SHUNT_SHUNTD_MAX_BODY	 65536
+#define SHUNT_SHUNTD_MAX_CLIENTS 256 /* concurrent connections; more get 503 */
 
 struct shunt_shuntd_opts {
 	const char *socket_path; /* NULL = shunt_shuntd_socket_path() */
 	const char *tcp;	 /* HOST:PORT to also listen on, or NULL */
 	const char *token_file;	 /* required with tcp */
 	const char *pidfile;	 /* written once listening, removed on exit; may be NULL */
+	unsigned flush_interval; /* seconds between `shunt audit flush` runs, 0 = never */
 };
 
 /* The default socket path, $XDG_RUNTIME_DIR/shunt/shuntd.sock (malloc'd,
@@ -37,6 +39,13 @@ char *shunt_shuntd_pid_path(void);
  * a forked child. Returns 0 after a clean shutdown, -1 with *err when the
  * listeners cannot be set up (socket in use, bad token file). */
 int shunt_shuntd_serve(const struct shunt_shuntd_opts *o, struct shunt_error **err);
+
+/* What the daemon does for /v1/run, in this process: decides argv with
+ * the policy for the current directory, refuses blocked/prompt commands
+ * and profiles looser than granted (-1 with *err, exitcode 126), else runs
+ * it in the granted (or the asked, stricter) profile through the same
+ * runner and returns its exit code. For --no-daemon / no daemon. */
+int shunt_shuntd_run_local(char **argv, int profile, struct shunt_error **err);
 
 /* Compares a and b (lengths la, lb) in time that depends only on lb (the
  * secret's length). True when equal. Async-signal-safe. */

@@ -183,6 +183,7 @@ void shunt_config_defaults(struct shunt_config *cfg)
 	s->profile_runtime[SHUNT_PROFILE_GODMODE] = SHUNT_RUNTIME_MICROVM;
 	cfg->audit_max_bytes = 10ULL * 1024 * 1024;
 	cfg->audit_forward.batch = 100;
+	cfg->audit_forward.interval = 60;
 }
 
 static void binds_free(struct shunt_bind *b, size_t n)
@@ -799,7 +800,8 @@ static const char *const audit_keys[] = {"max_size", "forward"};
 
 /* ---- audit.forward and policy.sources (issue 10) ---- */
 
-static const char *const forward_keys[] = {"url", "format", "token_file", "batch", "insecure"};
+static const char *const forward_keys[] = {"url",   "format",   "token_file",
+					   "batch", "insecure", "interval"};
 
 static int set_str(struct layer *L, const yaml_node_t *v, const char *what, char **dst)
 {
@@ -851,6 +853,13 @@ static int forward_pair(struct layer *L, size_t k, const yaml_node_t *key, const
 		return 0;
 	case 4:
 		return get_bool(L, v, "audit.forward.insecure", &f->insecure);
+	case 5:
+		if (get_uint(L, v, "audit.forward.interval", "seconds", 86400, &n) < 0)
+			return -1;
+		if (n == 0)
+			return lerr(L, v, "audit.forward.interval: at least 1 second");
+		f->interval = (unsigned)n;
+		return 0;
 	}
 	return 0;
 }
@@ -861,7 +870,7 @@ static int apply_forward(struct layer *L, const yaml_node_t *v)
 		return 0;
 	if (L->tighten) /* a repository does not decide where the user's log goes */
 		return loosen(L, v, "audit.forward");
-	if (walk_map(L, v, "audit.forward", forward_keys, 5, forward_pair, NULL) < 0)
+	if (walk_map(L, v, "audit.forward", forward_keys, 6, forward_pair, NULL) < 0)
 		return -1;
 	struct shunt_audit_forward *f = &L->cfg->audit_forward;
 	if (!f->url)
@@ -1598,7 +1607,26 @@ static void dump_json(const struct shunt_config *cfg, struct shunt_buf *o)
 				   strlen(cfg->risk_floors[i].rule_id));
 		shunt_buf_printf(o, ":\"%s\"", shunt_risk_name(cfg->risk_floors[i].risk));
 	}
-	shunt_buf_printf(o, "},\"audit\":{\"max_size\":%llu},", cfg->audit_max_bytes);
+	shunt_buf_printf(o, "},\"audit\":{\"max_size\":%llu", cfg->audit_max_bytes);
+	if (cfg->audit_forward.url) {
+		shunt_buf_puts(o, ",\"forward\":{\"url\":");
+		shunt_buf_json_str(o, cfg->audit_forward.url, strlen(cfg->audit_forward.url));
+		shunt_buf_printf(o, ",\"format\":\"jsonl\",\"batch\":%u,\"insecure\":%s}",
+				 cfg->audit_forward.batch, cfg->audit_forward.insecure ? "true" : "false");
+	}
+	shunt_buf_puts(o, "},\"policy\":{\"sources\":[");
+	for (size_t i = 0; i < cfg->npolicy_sources; i++) {
+		const struct shunt_policy_source *ps = &cfg->policy_sources[i];
+		shunt_buf_puts(o, i ? ",{\"url\":" : "{\"url\":");
+		shunt_buf_json_str(o, ps->url, strlen(ps->url));
+		shunt_buf_puts(o, ",\"sha256\":");
+		if (ps->sha256)
+			shunt_buf_printf(o, "\"%s\"", ps->sha256);
+		else
+			shunt_buf_puts(o, "null");
+		shunt_buf_printf(o, ",\"insecure\":%s}", ps->insecure ? "true" : "false");
+	}
+	shunt_buf_puts(o, "]},");
 	dump_strv_json(o, "sources", &cfg->sources);
 	shunt_buf_putc(o, ',');
 	dump_strv_json(o, "warnings", &cfg->warnings);

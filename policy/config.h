@@ -34,6 +34,7 @@ struct shunt_audit_forward {
 	char *format;     /* "jsonl" */
 	char *token_file; /* bearer token for the collector, or NULL */
 	unsigned batch;   /* records per request (default 100) */
+	unsigned interval; /* seconds between shuntd's flushes (default 60) */
 	bool insecure;
 };
 

@@ -382,6 +382,46 @@ static void on_signal(int sig)
 	forward_sig = sig;
 }
 
+/* SIGCHLD wakes the copy loop: runsc's helpers may hold the output pipes
+ * a little after `runsc run` itself has returned. */
+static int chld_pipe[2] = {-1, -1};
+static void on_chld(int sig)
+{
+	(void)sig;
+	int saved = errno;
+	if (chld_pipe[1] >= 0) {
+		ssize_t w = write(chld_pipe[1], "c", 1);
+		(void)w;
+	}
+	errno = saved;
+}
+
+/* After runsc returned: copy what is already in the pipe, without waiting
+ * for writers that are going away. */
+static void drain(int from, int to)
+{
+	int fl = fcntl(from, F_GETFL);
+	if (fl >= 0)
+		fcntl(from, F_SETFL, fl | O_NONBLOCK);
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(from, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(to, buf + off, (size_t)(n - off));
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				break;
+			}
+			off += w;
+		}
+	}
+}
+
 static int copy_out(int from, int to)
 {
 	char buf[65536];
@@ -468,6 +508,10 @@ static int gvisor_run_plan(const struct shunt_plan *plan, int *status, struct sh
 	argv[n] = NULL;
 
 	int out[2] = {-1, -1}, errp[2] = {-1, -1};
+	if (chld_pipe[0] < 0 && pipe2(chld_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		shunt_error_sys(err, errno, "pipe");
+		goto fail;
+	}
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 		shunt_error_sys(err, errno, "pipe");
 		goto fail;
@@ -489,17 +533,39 @@ static int gvisor_run_plan(const struct shunt_plan *plan, int *status, struct sh
 	}
 	close(out[1]);
 	close(errp[1]);
+	struct sigaction chld = {.sa_handler = on_chld, .sa_flags = SA_RESTART | SA_NOCLDSTOP},
+			 ochld;
+	sigaction(SIGCHLD, &chld, &ochld);
 	struct sigaction sa = {.sa_handler = on_signal}, oint, oterm, ohup;
 	sigaction(SIGINT, &sa, &oint);
 	sigaction(SIGTERM, &sa, &oterm);
 	sigaction(SIGHUP, &sa, &ohup);
 	struct timespec start;
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	struct pollfd pfd[2] = {{out[0], POLLIN, 0}, {errp[0], POLLIN, 0}};
+	struct pollfd pfd[3] = {
+	    {out[0], POLLIN, 0}, {errp[0], POLLIN, 0}, {chld_pipe[0], POLLIN, 0}};
 	int open_fds = 2;
 	bool timed_out = false;
+	int st = 0;
+	bool reaped = false;
 	while (open_fds > 0) {
-		int r = poll(pfd, 2, 200);
+		int r = poll(pfd, 3, 200);
+		if (pfd[2].revents & POLLIN) {
+			char c[64];
+			while (read(chld_pipe[0], c, sizeof(c)) > 0)
+				;
+		}
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			reaped = true;
+			for (int i = 0; i < 2; i++) {
+				if (pfd[i].fd < 0)
+					continue;
+				drain(pfd[i].fd, i == 0 ? 1 : 2);
+				close(pfd[i].fd);
+				pfd[i].fd = -1;
+			}
+			break;
+		}
 		if (forward_sig) {
 			char sig[16];
 			snprintf(sig, sizeof(sig), "%d", (int)forward_sig);
@@ -529,12 +595,12 @@ static int gvisor_run_plan(const struct shunt_plan *plan, int *status, struct sh
 			}
 		}
 	}
-	int st = 0;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+	while (!reaped && waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	sigaction(SIGINT, &oint, NULL);
 	sigaction(SIGTERM, &oterm, NULL);
 	sigaction(SIGHUP, &ohup, NULL);
+	sigaction(SIGCHLD, &ochld, NULL);
 	gvisor_destroy(runsc, state, id, bundle);
 	if (timed_out) {
 		*status = 124;

@@ -28,12 +28,18 @@
 #include "fsutil.h"
 #include "paths.h"
 
-#define VM_KVM_PROBE_SECONDS 15
+#define VM_KVM_PROBE_SECONDS 8
 #define VM_DEFAULT_MEM_MIB   512
 #define VM_MIN_MEM_MIB	     128
 #define VM_MAX_MEM_MIB	     8192
 
 static const char qemu_how[] = "install QEMU with 'apt-get install qemu-system-x86'";
+
+static void set_exit(struct shunt_error **err, int code)
+{
+	if (err && *err)
+		(*err)->exitcode = code;
+}
 
 static long long now_ms(void)
 {
@@ -341,7 +347,7 @@ missing:
 			"the microVM guest image is not built (%s); build it with 'shunt vm build' "
 			"(needs busybox-static, cpio, xz-utils and the Debian archive)",
 			dir);
-	(*err)->exitcode = 125;
+	set_exit(err, 125);
 	return -1;
 }
 
@@ -358,7 +364,7 @@ enum shunt_vm_backend shunt_microvm_backend(void)
 		_cleanup_free_ char *c = shunt_paths_probe_cache("vm-kvm");
 		_cleanup_free_ char *data = NULL;
 		struct shunt_error *e = NULL;
-		if (c && shunt_fs_read(c, 64, &data, NULL, &e) == 0 && strncmp(data, "yes", 3) == 0)
+		if (c && shunt_fs_read(c, 512, &data, NULL, &e) == 0 && strstr(data, " yes\n"))
 			return SHUNT_VM_FIRECRACKER;
 		shunt_error_free(&e);
 	}
@@ -372,7 +378,7 @@ static int fc_unavailable(struct shunt_error **err)
 	    "the Firecracker backend needs a 'firecracker' binary and a /dev/kvm that boots "
 	    "guests; neither is usable here (no Debian package exists: install a release "
 	    "binary), so use SHUNT_VM_BACKEND=qemu or unset it");
-	(*err)->exitcode = 125;
+	set_exit(err, 125);
 	return -1;
 }
 
@@ -387,7 +393,7 @@ int shunt_microvm_probe(struct shunt_error **err)
 		if (!q) {
 			shunt_error_set(err, ENOENT, "qemu-system-x86_64 is not installed; %s",
 					qemu_how);
-			(*err)->exitcode = 125;
+			set_exit(err, 125);
 			return -1;
 		}
 	}
@@ -537,8 +543,6 @@ static int spec_from_plan(const struct shunt_plan *plan, struct shunt_vm_spec *s
 	s->workspace = plan->workspace;
 	s->workspace_rw = plan->workspace_rw;
 	s->tsc_khz = host_tsc_khz();
-	const char *kvm = getenv("SHUNT_VM_KVM");
-	s->kvm = kvm && strcmp(kvm, "1") == 0;
 	return 0;
 }
 
@@ -559,7 +563,7 @@ static int check_network(const struct shunt_plan *plan, struct shunt_error **err
 	    "was not run; use --network none, or --i-accept-weaker-isolation to run it with "
 	    "the network off",
 	    shunt_netmode_name(plan->network));
-	(*err)->exitcode = 125;
+	set_exit(err, 125);
 	return -1;
 }
 
@@ -690,7 +694,7 @@ static int vm_boot(const struct shunt_plan *plan, struct vm_job *j, struct shunt
 				"the microVM did not report an exit status (QEMU %s %d); see %s",
 				WIFEXITED(ws) ? "exited" : "killed by signal",
 				WIFEXITED(ws) ? WEXITSTATUS(ws) : WTERMSIG(ws), con);
-		(*err)->exitcode = 125;
+		set_exit(err, 125);
 		goto out;
 	}
 	*status = code;
@@ -711,6 +715,64 @@ out:
 	return rc;
 }
 
+/* Does KVM really boot our guest? /dev/kvm can accept VM creation and
+ * then never run it (nested virtualisation without support): boot `true`
+ * with a deadline once and cache the answer per kernel release and image.
+ * SHUNT_VM_KVM=0|1 overrides. */
+static bool kvm_usable(const struct shunt_vm_spec *base, const char *digest)
+{
+	const char *env = getenv("SHUNT_VM_KVM");
+	if (env && *env)
+		return strcmp(env, "1") == 0;
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	close(fd);
+	char rel[128] = "?";
+	FILE *f = fopen("/proc/sys/kernel/osrelease", "re");
+	if (f) {
+		if (!fgets(rel, sizeof(rel), f))
+			rel[0] = 0;
+		rel[strcspn(rel, "\n")] = 0;
+		fclose(f);
+	}
+	char key[256];
+	snprintf(key, sizeof(key), "%s %s ", rel, digest ? digest : "");
+	_cleanup_free_ char *cache = shunt_paths_probe_cache("vm-kvm");
+	_cleanup_free_ char *cached = NULL;
+	struct shunt_error *e = NULL;
+	if (cache && shunt_fs_read(cache, 512, &cached, NULL, &e) == 0 &&
+	    strncmp(cached, key, strlen(key)) == 0)
+		return strncmp(cached + strlen(key), "yes", 3) == 0;
+	shunt_error_free(&e);
+	char *argv[] = {"true", NULL};
+	struct shunt_plan p;
+	memset(&p, 0, sizeof(p));
+	snprintf(p.run_id, sizeof(p.run_id), "kvm-probe-%ld", (long)getpid());
+	p.argv = argv;
+	p.timeout = VM_KVM_PROBE_SECONDS;
+	struct shunt_vm_spec s = *base;
+	s.kvm = true;
+	s.workspace = NULL;
+	s.mem_mib = VM_MIN_MEM_MIB;
+	s.vcpus = 1;
+	struct vm_job j;
+	int status = -1, rc = -1;
+	if (vm_setup(&p, &j, &e) == 0) {
+		rc = vm_boot(&p, &j, &s, digest, &status, &e);
+		shunt_fs_rmtree(j.dir, &e);
+	}
+	shunt_error_free(&e);
+	bool yes = rc == 0 && status == 0;
+	if (cache) {
+		char line[300];
+		snprintf(line, sizeof(line), "%s%s\n", key, yes ? "yes" : "no");
+		shunt_fs_write_atomic(cache, line, strlen(line), 0600, &e);
+		shunt_error_free(&e);
+	}
+	return yes;
+}
+
 int shunt_microvm_run(const struct shunt_plan *plan, int *status, struct shunt_error **err)
 {
 	shunt_microvm_sweep();
@@ -721,7 +783,7 @@ int shunt_microvm_run(const struct shunt_plan *plan, int *status, struct shunt_e
 	_cleanup_free_ char *qemu = find_qemu();
 	if (!qemu) {
 		shunt_error_set(err, ENOENT, "qemu-system-x86_64 is not installed; %s", qemu_how);
-		(*err)->exitcode = 125;
+		set_exit(err, 125);
 		return -1;
 	}
 	_cleanup_free_ char *kernel = NULL, *initrd = NULL, *digest = NULL;
@@ -729,15 +791,16 @@ int shunt_microvm_run(const struct shunt_plan *plan, int *status, struct shunt_e
 		return -1;
 	struct shunt_vm_spec s = {.vmm = qemu, .kernel = kernel, .initrd = initrd};
 	spec_from_plan(plan, &s);
+	s.kvm = kvm_usable(&s, digest);
 	struct vm_job j;
 	if (vm_setup(plan, &j, err) < 0) {
 		if (err && *err)
-			(*err)->exitcode = 125;
+			set_exit(err, 125);
 		return -1;
 	}
 	int rc = vm_boot(plan, &j, &s, digest, status, err);
 	if (rc < 0 && err && *err && (*err)->exitcode == 0)
-		(*err)->exitcode = 125;
+		set_exit(err, 125);
 	char done[PATH_MAX + 8];
 	snprintf(done, sizeof(done), "%s/done", j.dir);
 	struct shunt_error *e = NULL;
@@ -785,7 +848,10 @@ int shunt_microvm_describe(const struct shunt_plan *plan, struct shunt_buf *out,
 			     ? " (-nic none)"
 			     : " (not enforceable at the VM boundary yet: fails closed)");
 	shunt_buf_printf(out, "timeout: %u s\nmemory: %u MiB\nvcpus: %u\naccel: %s\n",
-			 plan->timeout, s.mem_mib, s.vcpus, s.kvm ? "kvm" : "tcg");
+			 plan->timeout, s.mem_mib, s.vcpus,
+			 access("/dev/kvm", R_OK | W_OK) == 0
+			     ? "kvm when its boot probe passes, else tcg"
+			     : "tcg");
 	if (be == SHUNT_VM_FIRECRACKER) {
 		_cleanup_free_ char *fc = shunt_paths_which("firecracker");
 		s.vmm = fc ? fc : "firecracker";

@@ -2,6 +2,7 @@
 #include <stddef.h>
 
 #include "gvisor.h"
+#include "podman.h"
 #include "microvm.h"
 #include "process.h"
 #include "runner.h"
@@ -27,6 +28,20 @@ static const struct shunt_runner microvm_runner = {
     .run = shunt_microvm_run,
 };
 
+static const struct shunt_runner podman_runner = {
+    .name = "podman",
+    .runtime = SHUNT_RUNTIME_PODMAN,
+    .probe = shunt_podman_probe,
+    .run = shunt_podman_run,
+};
+
+static const struct shunt_runner docker_runner = {
+    .name = "docker",
+    .runtime = SHUNT_RUNTIME_DOCKER,
+    .probe = shunt_docker_probe,
+    .run = shunt_docker_run,
+};
+
 const struct shunt_runner *shunt_runner_get(enum shunt_runtime rt)
 {
 	switch (rt) {
@@ -34,8 +49,15 @@ const struct shunt_runner *shunt_runner_get(enum shunt_runtime rt)
 		return &process_runner;
 	case SHUNT_RUNTIME_GVISOR:
 		return &gvisor_runner;
+	case SHUNT_RUNTIME_PODMAN:
+		return &podman_runner;
+	case SHUNT_RUNTIME_DOCKER:
+		return &docker_runner;
 	case SHUNT_RUNTIME_MICROVM:
-		return &microvm_runner;
+		/* only when a VM can run here (QEMU + built guest): otherwise
+		 * callers treat it as absent (fail closed, or the process runner
+		 * with --i-accept-weaker-isolation) */
+		return shunt_microvm_probe(NULL) == 0 ? &microvm_runner : NULL;
 	/* podman, docker and microvm are not wired in yet */
 	default:
 		return NULL;

@@ -70,4 +70,8 @@ mv "$tmp/vmlinux" "$tmp/initrd.cpio" "$tmp/kernel.version" "$tmp/out/"
 rm -rf "$out"
 mv "$tmp/out" "$out"
 ln -sfn "$digest" "$cache/current"
+# older images (other digests) are no longer current
+for d in "$cache"/*; do
+	case ${d##*/} in "$digest") ;; [0-9a-f]*) [ -d "$d" ] && [ ${#d} -eq $((${#cache} + 17)) ] && rm -rf "$d" ;; esac
+done
 echo "$out"

@@ -86,10 +86,23 @@ fi
 # --- podman ---
 if command -v podman >/dev/null && "$SHUNT" run --runtime podman --profile READ_ONLY --workspace "$WORK" -- /bin/true >/dev/null 2>&1; then
 	# the exact engine command line shunt uses, from its dry-run
-	mapfile -t PCMD < <(SHUNT_PODMAN_PRINT=1 "$SHUNT" run --runtime podman --profile READ_ONLY --workspace "$WORK" -- /bin/true 2>/dev/null)
+	# (the built-in seccomp profile's temp file is replaced by the same
+	# profile from the tree; the container name made unique per run)
+	mapfile -t PCMD < <(SHUNT_ENGINE_PRINT=1 "$SHUNT" run --runtime podman --profile READ_ONLY --workspace "$WORK" -- /bin/true 2>/dev/null)
+	bare_pm() {
+		local a out=()
+		for a in "${PCMD[@]}"; do
+			case $a in
+			--name=*) out+=("--name=shunt-bench-$1") ;;
+			--security-opt=seccomp=/tmp/shunt-seccomp.*) out+=("--security-opt=seccomp=$TOP/sandbox/security/read_only.json") ;;
+			*) out+=("$a") ;;
+			esac
+		done
+		"${out[@]}"
+	}
 	for ((i = 0; i < N; i++)); do
 		time_one pm_shunt "$SHUNT" run --runtime podman --profile READ_ONLY --workspace "$WORK" -- /bin/true
-		[ ${#PCMD[@]} -gt 1 ] && time_one pm_bare "${PCMD[@]}"
+		[ ${#PCMD[@]} -gt 1 ] && time_one pm_bare bare_pm "$i"
 	done
 	s=$(median pm_shunt) b=$(median pm_bare)
 	echo "podman start-up, median of $N runs (wall time):"

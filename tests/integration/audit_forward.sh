@@ -24,7 +24,7 @@ start_collector() { # FAIL
 	for _ in $(seq 1 100); do [ -s "$TEST_TMP/port" ] && break; sleep 0.05; done
 	PORT=$(cat "$TEST_TMP/port")
 }
-trap 'kill ${COL_PID:-} 2>/dev/null; rm -rf "$TEST_TMP"' EXIT
+trap '"$SHUNT" daemon stop >/dev/null 2>&1; kill ${COL_PID:-} 2>/dev/null; rm -rf "$TEST_TMP"' EXIT
 write_cfg() { # token_file
 	printf 'audit:\n  forward:\n    url: http://127.0.0.1:%s/ingest\n    format: jsonl\n    insecure: true\n    batch: 4\n    token_file: %s\n' "$PORT" "$1" >"$CFG"
 }
@@ -106,5 +106,15 @@ setsid -w "$SHUNT" trust add 'echo forwarded' --yes </dev/null >/dev/null 2>&1
 "$SHUNT" audit flush >/dev/null 2>&1
 like "$(tail -n 1 "$OUT")" '"event":"trust-add".*echo forwarded' "a record shunt wrote is forwarded"
 is "$(grep -c . "$OUT")" 37 "and only it"
+
+# shuntd forwards on its own every audit.forward.interval seconds
+printf '    interval: 1\n' >>"$CFG"
+"$SHUNT" daemon start >/dev/null 2>&1; rc=$?
+is "$rc" 0 "shuntd starts with audit.forward configured"
+rec 38
+for _ in $(seq 1 200); do [ "$(grep -c . "$OUT")" -ge 38 ] && break; sleep 0.1; done
+"$SHUNT" daemon stop >/dev/null 2>&1
+like "$(tail -n 1 "$OUT")" '"seq":38' "the daemon forwarded the new record without a manual flush"
+is "$(grep -c . "$OUT")" 38 "exactly once"
 
 done_testing

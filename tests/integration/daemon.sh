@@ -120,6 +120,10 @@ runs=$(printf '%s\n' "$m" | sed -n 's/^shuntd_runs_total{runtime="process"} //p'
 ok "metrics: runs by runtime counted ($runs >= 60)" -- test "${runs:-0}" -ge 60
 like "$m" 'shuntd_start_latency_seconds_count\{runtime="process"\} [1-9]' "metrics: start latency histogram"
 
+AUDIT="$XDG_STATE_HOME/shunt/audit.jsonl"
+like "$(grep '"event":"exec"' "$AUDIT" | grep 'exit 7')" '"source":"cli".*"exit_code":7' "daemon runs are audited with their exit code"
+like "$(grep '"command":"rm -rf /"' "$AUDIT")" '"action":"block"' "refusals are audited as decisions"
+
 # stop
 out=$("$SHUNT" daemon stop); rc=$?
 is "$rc" 0 "stop exits 0"
@@ -129,6 +133,12 @@ ok "socket removed" -- test ! -e "$SOCK"
 # no daemon: in-process cold start
 out=$("$SHUNT" daemon exec -- sh -c 'echo local'); rc=$?
 is "$rc:$out" "0:local" "without a daemon exec runs in-process"
+"$SHUNT" daemon exec -- rm -rf / 2>/dev/null; rc=$?
+is "$rc" 126 "in-process, a blocked command is still refused"
+"$SHUNT" daemon exec --profile GODMODE -- touch "$WS/godmode2" 2>/dev/null; rc=$?
+is "$rc" 126 "in-process, an ungranted profile is still refused"
+ok "and did not run" -- test ! -e "$WS/godmode2"
+"$SHUNT" daemon exec -- sh -c 'exit 9'; is "$?" 9 "in-process exit code"
 "$SHUNT" daemon start >/dev/null
 out=$(SHUNT_NO_DAEMON=1 "$SHUNT" daemon exec -- sh -c 'echo local2'); rc=$?
 is "$rc:$out" "0:local2" "SHUNT_NO_DAEMON=1 runs in-process"

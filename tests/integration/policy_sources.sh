@@ -40,6 +40,15 @@ out=$("$SHUNT" policy update 2>&1); rc=$?
 is "$rc" 2 "plain http without insecure: true is a config error"
 like "$out" "https:// URL is required" "and says https is required"
 
+printf 'policy:\n  sources:\n    - url: %s\n      pin: x\n' "$URL" >"$CFG"
+out=$("$SHUNT" policy update 2>&1); rc=$?
+is "$rc" 2 "an unknown key in a source is a config error"
+like "$out" "unknown key 'pin' in policy.sources" "and names it"
+rm -f "$CFG"
+mkdir -p "$TEST_TMP/repo/.git"
+printf 'policy:\n  sources:\n    - url: https://example.invalid/p.yaml\n' >"$TEST_TMP/repo/.shunt.yaml"
+out=$(cd "$TEST_TMP/repo" && "$SHUNT" config show 2>&1)
+like "$out" "policy.sources ignored: a workspace file may only tighten" "a workspace file cannot add policy sources"
 printf 'policy:\n  sources:\n    - url: %s\n      insecure: true\n' "$URL" >"$CFG"
 out=$("$SHUNT" config show 2>&1)
 like "$out" "sources:" "config show lists policy.sources"

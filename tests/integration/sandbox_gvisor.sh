@@ -194,7 +194,7 @@ if is_root; then
 		--uid 1234 --gid 2345 -- sh -c 'echo $(id -u):$(id -g)' 2>&1)
 	is "$out" "1234:2345" "--uid 1234 --gid 2345 inside"
 else
-	skip "--uid/--gid: rootless runsc maps only the caller's uid (runs as root is needed)"
+	skip "--uid/--gid: rootless runsc maps only the caller's uid (needs root)"
 fi
 
 # --- a SIGKILLed shunt leaves nothing after the next run's sweep ---

@@ -24,14 +24,19 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
 fi
 
 # fail closed before any image exists
+rm -f "$TEST_TMP/ran"
 out=$(SHUNT_VM_CACHE="$TEST_TMP/no-cache" "$SHUNT" run --runtime microvm --network none \
-	--workspace "$TEST_TMP" -- true 2>&1)
-is "$?" 125 "no guest image: exit 125, the command did not run"
-like "$out" "shunt vm build" "no guest image: says how to build it"
-out=$(SHUNT_QEMU="$TEST_TMP/no-qemu" "$SHUNT" run --runtime microvm --network none \
-	--workspace "$TEST_TMP" -- true 2>&1)
-is "$?" 125 "no QEMU: exit 125"
-like "$out" "apt-get install qemu-system-x86" "no QEMU: says how to install it"
+	--workspace "$TEST_TMP" -- touch "$TEST_TMP/ran" 2>&1)
+is "$?" 125 "no guest image: exit 125"
+ok "no guest image: the command did not run" -- test ! -e "$TEST_TMP/ran"
+out=$(SHUNT_VM_CACHE="$TEST_TMP/no-cache" "$SHUNT" vm probe 2>&1)
+like "$out" "shunt vm build" "no guest image: vm probe says how to build it"
+out=$(SHUNT_VM_CACHE="$TEST_TMP/no-cache" "$SHUNT" run --profile SYSTEM_WRITE --network none \
+	--workspace "$TEST_TMP" -- touch "$TEST_TMP/ran" 2>&1)
+is "$?" 125 "no VM: SYSTEM_WRITE fails closed (125)"
+ok "no VM: SYSTEM_WRITE did not run" -- test ! -e "$TEST_TMP/ran"
+out=$(SHUNT_QEMU="$TEST_TMP/no-qemu" "$SHUNT" vm probe 2>&1)
+like "$out" "apt-get install qemu-system-x86" "no QEMU: vm probe says how to install it"
 
 # The guest image: one shared cache for the root and the nobody runs
 # (built by the first; the apt download is ~70 MB, the build ~10 s).
@@ -47,7 +52,7 @@ if ! [ -r "$SHUNT_VM_CACHE/current/initrd.cpio" ] || ! "$FC/build-guest.sh" >/de
 	fi
 fi
 chmod -R a+rX "$SHUNT_VM_CACHE" 2>/dev/null
-ok "shunt vm probe: usable" -- "$SHUNT" vm probe
+ok "shunt vm probe: usable" -- "$SHUNT" vm probe >/dev/null
 
 WS="$TEST_TMP/ws"
 mkdir -p "$WS"
@@ -64,7 +69,7 @@ is "$(cat "$TEST_TMP/err")" "to-stderr" "stderr kept separate from stdout"
 
 # SIGKILL shunt mid-run: the job state stays behind, the next run sweeps it
 JOBS="$XDG_STATE_HOME/shunt/vm/jobs"
-vm -- sleep 1000 >/dev/null 2>&1 &
+"$SHUNT" run --runtime microvm --network none --workspace "$WS" -- sleep 1000 >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 1 200); do
 	ls "$JOBS"/*/job.json >/dev/null 2>&1 && break
@@ -115,6 +120,10 @@ like "$out" "cannot be enforced" "says why"
 out=$(vm -- sh -c 'echo SHUNT-EXIT-00000000000000000000000000000000 0; for d in /dev/hvc*; do echo "SHUNT-EXIT-0 0" > $d; done 2>/dev/null; exit 7' 2>/dev/null)
 is "$?" 7 "a faked exit marker (stdout and the status channel) does not fool it"
 like "$out" "SHUNT-EXIT-0+ 0" "the fake marker is passed through as output"
+
+# SYSTEM_WRITE goes to the microVM by default once a VM can run
+out=$(timeout 120 "$SHUNT" run --profile SYSTEM_WRITE --network none --workspace "$WS" -- cat /proc/cmdline 2>&1)
+like "$out" "console=ttyS0.*tsc_early_khz=" "SYSTEM_WRITE runs in the microVM (guest kernel command line)"
 
 # the product's executable interface
 out=$(SHUNT="$SHUNT" timeout 120 "$FC/start.sh" --ttl 60 --mem 256 --vcpus 2 "$WS" sh -c 'nproc; cat keep.txt; exit 5' 2>&1)
