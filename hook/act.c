@@ -22,7 +22,7 @@
 
 extern char **environ;
 
-#define EXIT_BLOCKED 126
+#define EXIT_BLOCKED   126
 #define EXIT_NOSANDBOX 125
 
 /* The command as one line for messages and trust entries. */
@@ -161,7 +161,9 @@ static void print_block(const struct shunt_decision *d, const char *cmd, const c
 	rules_suffix(&b, d);
 	shunt_buf_printf(&b, ": %s\n", d->why);
 	if (d->denylisted)
-		shunt_buf_puts(&b, "shunt: it matches the denylist in your configuration (shunt config show)\n");
+		shunt_buf_puts(
+		    &b,
+		    "shunt: it matches the denylist in your configuration (shunt config show)\n");
 	else {
 		shunt_buf_puts(&b, "shunt: to allow it: shunt trust add ");
 		shell_quote(&b, cmd);
@@ -171,8 +173,8 @@ static void print_block(const struct shunt_decision *d, const char *cmd, const c
 	shunt_buf_free(&b);
 }
 
-static void print_plan(const struct shunt_decision *d, const struct shunt_plan *plan, bool have_plan,
-		       const char *cmd, bool json)
+static void print_plan(const struct shunt_decision *d, const struct shunt_plan *plan,
+		       bool have_plan, const char *cmd, bool json)
 {
 	struct shunt_buf b = {0};
 	if (json) {
@@ -208,12 +210,14 @@ static void print_plan(const struct shunt_decision *d, const struct shunt_plan *
 		shunt_buf_puts(&b, "}\n");
 		fputs(b.data, stdout);
 	} else {
-		shunt_buf_printf(&b, "shunt: dry run: would %s: %s", shunt_action_name(d->action), cmd);
+		shunt_buf_printf(&b, "shunt: dry run: would %s: %s", shunt_action_name(d->action),
+				 cmd);
 		rules_suffix(&b, d);
-		shunt_buf_printf(&b, "\n  risk: %s (score %d)\n  why: %s\n", shunt_risk_name(d->risk),
-				 d->score, d->why);
+		shunt_buf_printf(&b, "\n  risk: %s (score %d)\n  why: %s\n",
+				 shunt_risk_name(d->risk), d->score, d->why);
 		if (d->profile >= 0)
-			shunt_buf_printf(&b, "  profile: %s\n  runtime: %s\n", shunt_profile_name(d->profile),
+			shunt_buf_printf(&b, "  profile: %s\n  runtime: %s\n",
+					 shunt_profile_name(d->profile),
 					 shunt_runtime_name(d->runtime));
 		if (have_plan)
 			shunt_plan_dump(plan, false, &b);
@@ -223,8 +227,9 @@ static void print_plan(const struct shunt_decision *d, const struct shunt_plan *
 }
 
 /* Builds the sandbox plan for the decision. A line runs as `sh -c LINE`. */
-static int act_plan(struct shunt_ctx *ctx, const struct shunt_act_req *r, const struct shunt_decision *d,
-		    int profile, enum shunt_runtime rt, struct shunt_plan *plan, struct shunt_error **err)
+static int act_plan(struct shunt_ctx *ctx, const struct shunt_act_req *r,
+		    const struct shunt_decision *d, int profile, enum shunt_runtime rt,
+		    struct shunt_plan *plan, struct shunt_error **err)
 {
 	struct shunt_plan_opts o;
 	memset(&o, 0, sizeof(o));
@@ -236,7 +241,8 @@ static int act_plan(struct shunt_ctx *ctx, const struct shunt_act_req *r, const 
 	o.cpus = -1;
 	o.uid = o.gid = -1;
 	o.accept_weaker_isolation = r->accept_weaker;
-	char *line_argv[] = {(char *)(r->shell ? r->shell : "/bin/sh"), "-c", (char *)r->line, NULL};
+	char *line_argv[] = {(char *)(r->shell ? r->shell : "/bin/sh"), "-c", (char *)r->line,
+			     NULL};
 	memset(plan, 0, sizeof(*plan));
 	return shunt_plan_build(plan, &ctx->cfg, &o, r->line ? line_argv : r->argv, err);
 }
@@ -255,31 +261,37 @@ static int act_sandbox(struct shunt_ctx *ctx, const struct shunt_act_req *r,
 	if (rt == SHUNT_RUNTIME_AUTO || rt == SHUNT_RUNTIME_NONE)
 		rt = ctx->policy.gvisor_available ? SHUNT_RUNTIME_GVISOR : SHUNT_RUNTIME_PROCESS;
 	const struct shunt_runner *runner = shunt_runner_get(rt);
-	bool system_profile = profile == SHUNT_PROFILE_SYSTEM_WRITE || profile == SHUNT_PROFILE_GODMODE;
+	bool system_profile =
+	    profile == SHUNT_PROFILE_SYSTEM_WRITE || profile == SHUNT_PROFILE_GODMODE;
 	bool weaker = runner && system_profile && rt == SHUNT_RUNTIME_PROCESS;
-	if (!runner && system_profile && (r->accept_weaker || ctx->cfg.sandbox.accept_weaker_isolation)) {
+	if (!runner && system_profile &&
+	    (r->accept_weaker || ctx->cfg.sandbox.accept_weaker_isolation)) {
 		runner = shunt_runner_get(SHUNT_RUNTIME_PROCESS);
 		rt = SHUNT_RUNTIME_PROCESS;
 		weaker = true;
 	}
 	if (!runner) {
 		fprintf(stderr,
-			"shunt: cannot sandbox: %s\nshunt: the %s runner needed for %s is not available "
+			"shunt: cannot sandbox: %s\nshunt: the %s runner needed for %s is not "
+			"available "
 			"here, so the command was not run.\n",
 			cmd, shunt_runtime_name(rt), shunt_profile_name(profile));
 		if (system_profile)
-			fprintf(stderr, "shunt: to use the process sandbox with a throwaway overlay root "
-					"instead, add --i-accept-weaker-isolation\n");
+			fprintf(stderr,
+				"shunt: to use the process sandbox with a throwaway overlay root "
+				"instead, add --i-accept-weaker-isolation\n");
 		else
-			fprintf(stderr, "shunt: set sandbox.runtime: process in your config to use the "
-					"built-in process sandbox\n");
+			fprintf(stderr,
+				"shunt: set sandbox.runtime: process in your config to use the "
+				"built-in process sandbox\n");
 		shunt_record_unrun(ctx, r->source, cmd, d, "no-runner");
 		return EXIT_NOSANDBOX;
 	}
 	struct shunt_error *perr = NULL;
 	if (runner->probe && runner->probe(&perr) < 0) {
-		fprintf(stderr, "shunt: cannot sandbox: %s\nshunt: %s runner unavailable: %s\n"
-				"shunt: the command was not run (run 'shunt doctor' for details)\n",
+		fprintf(stderr,
+			"shunt: cannot sandbox: %s\nshunt: %s runner unavailable: %s\n"
+			"shunt: the command was not run (run 'shunt doctor' for details)\n",
 			cmd, runner->name, perr ? perr->msg : "unknown reason");
 		shunt_error_free(&perr);
 		shunt_record_unrun(ctx, r->source, cmd, d, "runner-unavailable");
@@ -295,8 +307,8 @@ static int act_sandbox(struct shunt_ctx *ctx, const struct shunt_act_req *r,
 	if (weaker)
 		plan.accept_weaker_isolation = true;
 	struct shunt_buf b = {0};
-	shunt_buf_printf(&b, "shunt: sandboxed (%s, %s): %s", runner->name, shunt_profile_name(profile),
-			 d->why);
+	shunt_buf_printf(&b, "shunt: sandboxed (%s, %s): %s", runner->name,
+			 shunt_profile_name(profile), d->why);
 	rules_suffix(&b, d);
 	if (weaker)
 		shunt_buf_puts(&b, " (weaker isolation accepted)");
@@ -328,7 +340,8 @@ static int act_sandbox(struct shunt_ctx *ctx, const struct shunt_act_req *r,
 		return EXIT_NOSANDBOX;
 	}
 	if (rc == 1)
-		fprintf(stderr, "shunt: timed out after %u s; the command was killed\n", plan.timeout);
+		fprintf(stderr, "shunt: timed out after %u s; the command was killed\n",
+			plan.timeout);
 	*ran = true;
 	shunt_record_sandbox(ctx, r->source, cmd, d, &plan, status, ms, weaker, cache_hit);
 	shunt_plan_free(&plan);
@@ -342,7 +355,8 @@ int shunt_act(struct shunt_ctx *ctx, const struct shunt_act_req *r, struct shunt
 	struct shunt_decision d;
 	int rc = -1;
 	_cleanup_free_ char *cmd = NULL;
-	if (shunt_ctx_decide(ctx, r->line, r->exe, r->argv, r->source, ctx->interactive, &a, &d, err) < 0)
+	if (shunt_ctx_decide(ctx, r->line, r->exe, r->argv, r->source, ctx->interactive, &a, &d,
+			     err) < 0)
 		goto out;
 	cmd = act_command_text(r, &d);
 	if (!cmd) {
@@ -402,7 +416,8 @@ int shunt_act(struct shunt_ctx *ctx, const struct shunt_act_req *r, struct shunt
 	case SHUNT_PROMPT_REMEMBER:
 		shunt_record_decision(ctx, r->source, cmd, &d, "prompt:r", false);
 		if (shunt_record_remember(ctx, cmd, &d) < 0)
-			fprintf(stderr, "shunt: approved once, but could not remember it (see above)\n");
+			fprintf(stderr,
+				"shunt: approved once, but could not remember it (see above)\n");
 		else
 			fprintf(stderr, "shunt: approved and remembered\n");
 		rc = run_host_child(ctx, r, &d, err);

@@ -8,15 +8,15 @@
 #include "context.h"
 
 struct shunt_act_req {
-	const char *line;     /* -c LINE, or NULL */
-	char **argv;          /* ARGV (NULL-terminated), or NULL */
-	const char *exe;      /* resolved executable for argv (gate), or NULL */
+	const char *line; /* -c LINE, or NULL */
+	char **argv;	  /* ARGV (NULL-terminated), or NULL */
+	const char *exe;  /* resolved executable for argv (gate), or NULL */
 	enum shunt_source source;
-	bool dry_run;         /* --dry-run or SHUNT_DRY_RUN=1 */
+	bool dry_run; /* --dry-run or SHUNT_DRY_RUN=1 */
 	bool json;
-	const char *shell;    /* shell for -c lines on the host (default /bin/sh) */
-	bool accept_weaker;   /* --i-accept-weaker-isolation */
-	bool no_exec;         /* run host commands as a child instead of exec() (tests/hooks) */
+	const char *shell;  /* shell for -c lines on the host (default /bin/sh) */
+	bool accept_weaker; /* --i-accept-weaker-isolation */
+	bool no_exec;	    /* run host commands as a child instead of exec() (tests/hooks) */
 };
 
 /* Decides and acts. Returns the exit code to use: the command's own,

@@ -8,7 +8,7 @@
 
 struct shunt_cmd_input {
 	const char *line; /* -c LINE */
-	char **argv;      /* -- ARGV... (NULL-terminated, points into the caller's argv) */
+	char **argv;	  /* -- ARGV... (NULL-terminated, points into the caller's argv) */
 };
 
 /* Takes the operand at argv[*i] ("-c" LINE or "--" ARGV...). Returns 1
@@ -18,6 +18,7 @@ int shunt_args_take_command(int argc, char **argv, int *i, struct shunt_cmd_inpu
 			    struct shunt_error **err);
 
 /* Usage error helper: sets exitcode 2. */
-int shunt_args_usage(struct shunt_error **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int shunt_args_usage(struct shunt_error **err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

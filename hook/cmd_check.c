@@ -11,12 +11,12 @@
 #include "context.h"
 
 static const char check_usage[] =
-	"usage: shunt check [--json] [--interactive|--no-interactive] [--source hook|shim|cli]\n"
-	"                   (-c LINE | -- ARGV... | --batch FILE)\n"
-	"Prints what shunt would do with the command, and why. Exits 0 whatever the\n"
-	"decision; 2 on a usage or configuration error.\n"
-	"  --batch FILE   one command line per line ('-' = stdin; blank and # lines skipped);\n"
-	"                 prints one decision per line (JSON lines with --json)\n";
+    "usage: shunt check [--json] [--interactive|--no-interactive] [--source hook|shim|cli]\n"
+    "                   (-c LINE | -- ARGV... | --batch FILE)\n"
+    "Prints what shunt would do with the command, and why. Exits 0 whatever the\n"
+    "decision; 2 on a usage or configuration error.\n"
+    "  --batch FILE   one command line per line ('-' = stdin; blank and # lines skipped);\n"
+    "                 prints one decision per line (JSON lines with --json)\n";
 
 static void print_decision(const struct shunt_decision *d, bool json, struct shunt_buf *out)
 {
@@ -66,7 +66,8 @@ static int check_batch(struct shunt_ctx *ctx, const char *file, bool json, int i
 		struct shunt_decision d;
 		struct shunt_buf out = {0};
 		if (shunt_ctx_decide(ctx, p, NULL, NULL, source,
-				     interactive < 0 ? ctx->interactive : interactive, &a, &d, err) < 0) {
+				     interactive < 0 ? ctx->interactive : interactive, &a, &d,
+				     err) < 0) {
 			shunt_arena_release(&a);
 			rc = -1;
 			break;
@@ -112,16 +113,19 @@ int shunt_cmd_check(int argc, char **argv, struct shunt_error **err)
 		} else if (strcmp(argv[i], "--source") == 0 && i + 1 < argc) {
 			int s = shunt_source_parse(argv[++i]);
 			if (s < 0)
-				return shunt_args_usage(err, "unknown source '%s' (hook, shim, cli)", argv[i]);
+				return shunt_args_usage(
+				    err, "unknown source '%s' (hook, shim, cli)", argv[i]);
 			source = (enum shunt_source)s;
 		} else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
 			batch = argv[++i];
 		} else {
-			return shunt_args_usage(err, "unknown option '%s' (see shunt check --help)", argv[i]);
+			return shunt_args_usage(err, "unknown option '%s' (see shunt check --help)",
+						argv[i]);
 		}
 	}
 	if (!batch && !in.line && !in.argv)
-		return shunt_args_usage(err, "nothing to check: give -c LINE, -- ARGV... or --batch FILE");
+		return shunt_args_usage(
+		    err, "nothing to check: give -c LINE, -- ARGV... or --batch FILE");
 	struct shunt_ctx ctx;
 	/* the hook checks every line typed: a single check may use the snapshot */
 	if (shunt_ctx_load(&ctx, batch ? 0 : SHUNT_CTX_FAST, err) < 0)

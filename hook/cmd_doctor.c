@@ -517,9 +517,12 @@ static void check_gvisor_usable(struct report *rep)
 		return;
 	char why[512];
 	if (shunt_gvisor_usable(why, sizeof(why))) {
-		add(rep, "gvisor", ST_OK, NULL, "runs ordinary commands: runtime auto uses it for READ_ONLY and WORKSPACE_WRITE");
+		add(rep, "gvisor", ST_OK, NULL,
+		    "runs ordinary commands: runtime auto uses it for READ_ONLY and "
+		    "WORKSPACE_WRITE");
 	} else {
-		add(rep, "gvisor", ST_DEGRADED, "upgrade runsc, or keep the process runner (runtime: process)",
+		add(rep, "gvisor", ST_DEGRADED,
+		    "upgrade runsc, or keep the process runner (runtime: process)",
 		    "%s; runtime auto uses the process runner instead", why);
 	}
 }

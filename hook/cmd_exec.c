@@ -7,17 +7,17 @@
 #include "commands.h"
 
 static const char exec_usage[] =
-	"usage: shunt exec [--source hook|shim|cli] [--shell PATH] [--dry-run] [--json]\n"
-	"                  [--i-accept-weaker-isolation] (-c LINE | -- ARGV...)\n"
-	"Decides what should happen to the command, then does it:\n"
-	"  host     runs it untouched (same terminal, signals, exit code)\n"
-	"  sandbox  runs it in the sandbox runner the decision names, with a one-line notice\n"
-	"  prompt   asks on the terminal: y once, r remember, s sandbox, d details, n no\n"
-	"  block    refuses (exit 126) and says how to allow it\n"
-	"--dry-run (or SHUNT_DRY_RUN=1) prints the plan of a command that would be\n"
-	"sandboxed, prompted or blocked, and exits 0 without running it. Host commands\n"
-	"still run. Exit codes: the command's own; 126 blocked or declined; 125 the\n"
-	"sandbox could not be set up (the command did not run).\n";
+    "usage: shunt exec [--source hook|shim|cli] [--shell PATH] [--dry-run] [--json]\n"
+    "                  [--i-accept-weaker-isolation] (-c LINE | -- ARGV...)\n"
+    "Decides what should happen to the command, then does it:\n"
+    "  host     runs it untouched (same terminal, signals, exit code)\n"
+    "  sandbox  runs it in the sandbox runner the decision names, with a one-line notice\n"
+    "  prompt   asks on the terminal: y once, r remember, s sandbox, d details, n no\n"
+    "  block    refuses (exit 126) and says how to allow it\n"
+    "--dry-run (or SHUNT_DRY_RUN=1) prints the plan of a command that would be\n"
+    "sandboxed, prompted or blocked, and exits 0 without running it. Host commands\n"
+    "still run. Exit codes: the command's own; 126 blocked or declined; 125 the\n"
+    "sandbox could not be set up (the command did not run).\n";
 
 /* Options shared by exec and gate. Returns 1 if consumed, 0 if not, -1 error. */
 int shunt_exec_parse_common(int argc, char **argv, int *i, struct shunt_act_req *r,
@@ -42,7 +42,8 @@ int shunt_exec_parse_common(int argc, char **argv, int *i, struct shunt_act_req 
 			return shunt_args_usage(err, "--source needs hook, shim or cli");
 		int s = shunt_source_parse(argv[++*i]);
 		if (s < 0)
-			return shunt_args_usage(err, "unknown source '%s' (hook, shim, cli)", argv[*i]);
+			return shunt_args_usage(err, "unknown source '%s' (hook, shim, cli)",
+						argv[*i]);
 		r->source = (enum shunt_source)s;
 	} else {
 		return 0;
@@ -69,7 +70,8 @@ int shunt_cmd_exec(int argc, char **argv, struct shunt_error **err)
 		if (t < 0)
 			return -1;
 		if (t == 0)
-			return shunt_args_usage(err, "unknown option '%s' (see shunt exec --help)", argv[i]);
+			return shunt_args_usage(err, "unknown option '%s' (see shunt exec --help)",
+						argv[i]);
 	}
 	if (!in.line && !in.argv)
 		return shunt_args_usage(err, "nothing to run: give -c LINE or -- ARGV...");

@@ -11,9 +11,9 @@
 #include "explain.h"
 
 static const char explain_usage[] =
-	"usage: shunt explain [--interactive|--no-interactive] (-c LINE | -- ARGV...)\n"
-	"For each simple command: its normalised form, every matched rule with the\n"
-	"matching span highlighted, the risk, then the decision and why.\n";
+    "usage: shunt explain [--interactive|--no-interactive] (-c LINE | -- ARGV...)\n"
+    "For each simple command: its normalised form, every matched rule with the\n"
+    "matching span highlighted, the risk, then the decision and why.\n";
 
 static void highlight(struct shunt_buf *out, const char *s, size_t so, size_t eo, bool color)
 {
@@ -40,7 +40,8 @@ static void explain_match(struct shunt_buf *out, const struct shunt_match *m, co
 	if (m->limit_hit)
 		shunt_buf_puts(out, "      (regex limit hit: counted as a match)\n");
 	if (r->action >= 0 || r->profile >= 0)
-		shunt_buf_printf(out, "      rule asks for%s%s%s%s\n", r->action >= 0 ? " action " : "",
+		shunt_buf_printf(out, "      rule asks for%s%s%s%s\n",
+				 r->action >= 0 ? " action " : "",
 				 r->action >= 0 ? shunt_action_name(r->action) : "",
 				 r->profile >= 0 ? " profile " : "",
 				 r->profile >= 0 ? shunt_profile_name(r->profile) : "");
@@ -55,7 +56,9 @@ void shunt_explain_render(const struct shunt_decision *d, bool color, struct shu
 		if (c->via)
 			shunt_buf_printf(out, "    via: %s\n", c->via);
 		if (c->flags & SHUNT_CMD_DYNAMIC_NAME)
-			shunt_buf_puts(out, "    command name is computed at run time: at least medium risk\n");
+			shunt_buf_puts(
+			    out,
+			    "    command name is computed at run time: at least medium risk\n");
 		if (c->flags & SHUNT_CMD_SUBST)
 			shunt_buf_puts(out, "    runs inside a command/process substitution\n");
 		bool any = false;
@@ -79,7 +82,8 @@ void shunt_explain_render(const struct shunt_decision *d, bool color, struct shu
 		explain_match(out, &d->matches[m], cl->line ? cl->line : "", color);
 	}
 	if (cl->truncated)
-		shunt_buf_puts(out, "note: the line was too complex to analyse fully (treated as risky)\n");
+		shunt_buf_puts(
+		    out, "note: the line was too complex to analyse fully (treated as risky)\n");
 	if (d->denylisted)
 		shunt_buf_puts(out, "policy: matches the denylist\n");
 	if (d->allowlisted)
@@ -87,9 +91,10 @@ void shunt_explain_render(const struct shunt_decision *d, bool color, struct shu
 	if (d->trusted)
 		shunt_buf_puts(out, "trust: a remembered approval applies\n");
 	if (d->trust_stale)
-		shunt_buf_puts(out, "trust: a remembered approval exists, but the executable changed since\n");
-	shunt_buf_printf(out, "risk: %s (score %d)\ndecision: %s", shunt_risk_name(d->risk), d->score,
-			 shunt_action_name(d->action));
+		shunt_buf_puts(
+		    out, "trust: a remembered approval exists, but the executable changed since\n");
+	shunt_buf_printf(out, "risk: %s (score %d)\ndecision: %s", shunt_risk_name(d->risk),
+			 d->score, shunt_action_name(d->action));
 	if (d->profile >= 0)
 		shunt_buf_printf(out, " (%s, %s)", shunt_runtime_name(d->runtime),
 				 shunt_profile_name(d->profile));
@@ -115,7 +120,8 @@ int shunt_cmd_explain(int argc, char **argv, struct shunt_error **err)
 		else if (strcmp(argv[i], "--no-interactive") == 0)
 			interactive = 0;
 		else
-			return shunt_args_usage(err, "unknown option '%s' (see shunt explain --help)", argv[i]);
+			return shunt_args_usage(
+			    err, "unknown option '%s' (see shunt explain --help)", argv[i]);
 	}
 	if (!in.line && !in.argv)
 		return shunt_args_usage(err, "nothing to explain: give -c LINE or -- ARGV...");

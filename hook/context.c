@@ -93,7 +93,8 @@ static bool ctx_snapshot_stale(const struct shunt_ctx *ctx, const char *snap)
 static bool ctx_try_snapshot(struct shunt_ctx *ctx)
 {
 	_cleanup_free_ char *ws_file = NULL;
-	if (asprintf(&ws_file, "%s/.shunt.yaml", strcmp(ctx->workspace, "/") == 0 ? "" : ctx->workspace) < 0)
+	if (asprintf(&ws_file, "%s/.shunt.yaml",
+		     strcmp(ctx->workspace, "/") == 0 ? "" : ctx->workspace) < 0)
 		return false;
 	if (access(ws_file, F_OK) == 0)
 		return false;
@@ -125,7 +126,8 @@ static void ctx_refresh_snapshot(const struct shunt_ctx *ctx)
 			shunt_fs_mkdirs(dir, 0700, &e);
 		shunt_error_free(&e);
 		if (shunt_snapshot_write(&user.policy, snap, &e) < 0)
-			fprintf(stderr, "shunt: warning: could not update the shim's policy snapshot: %s\n",
+			fprintf(stderr,
+				"shunt: warning: could not update the shim's policy snapshot: %s\n",
 				e ? e->msg : "unknown error");
 		shunt_ctx_free(&user);
 	}

@@ -10,10 +10,10 @@
 #include "rules.h"
 
 enum {
-	SHUNT_CTX_NO_RULES = 1u << 0,   /* config only (shunt run) */
-	SHUNT_CTX_NO_TRUST = 1u << 1,   /* skip the trust store */
-	SHUNT_CTX_DEFAULTS = 1u << 2,   /* built-in defaults only, no user files */
-	SHUNT_CTX_NO_SNAPSHOT = 1u << 3, /* don't refresh the shim's snapshot */
+	SHUNT_CTX_NO_RULES = 1u << 0,	  /* config only (shunt run) */
+	SHUNT_CTX_NO_TRUST = 1u << 1,	  /* skip the trust store */
+	SHUNT_CTX_DEFAULTS = 1u << 2,	  /* built-in defaults only, no user files */
+	SHUNT_CTX_NO_SNAPSHOT = 1u << 3,  /* don't refresh the shim's snapshot */
 	SHUNT_CTX_NO_WORKSPACE = 1u << 4, /* skip the workspace's .shunt.yaml */
 	SHUNT_CTX_FAST = 1u << 5 /* decide from the fresh snapshot when it applies (hook) */
 };
@@ -28,9 +28,9 @@ struct shunt_ctx {
 	char *cwd;
 	char *workspace;
 	char *home;
-	char *self_exe; /* absolute path of this shunt binary */
+	char *self_exe;	  /* absolute path of this shunt binary */
 	bool interactive; /* a human at a terminal (/dev/tty opens, stdin or stderr a tty) */
-	void *snap; /* struct shunt_snapshot when the policy came from it */
+	void *snap;	  /* struct shunt_snapshot when the policy came from it */
 };
 
 /* Loads config (all layers), rules (embedded + config rule files), trust

@@ -71,7 +71,8 @@ enum shunt_prompt_answer shunt_prompt_ask(const char *cmd, const struct shunt_de
 	char rules[512] = "";
 	size_t w = 0;
 	for (size_t i = 0; i < d->nrules && w + 2 < sizeof(rules); i++) {
-		int n = snprintf(rules + w, sizeof(rules) - w, "%s%s", i ? ", " : " [", d->rules[i]);
+		int n =
+		    snprintf(rules + w, sizeof(rules) - w, "%s%s", i ? ", " : " [", d->rules[i]);
 		if (n < 0)
 			break;
 		w += (size_t)n;
@@ -89,11 +90,15 @@ enum shunt_prompt_answer shunt_prompt_ask(const char *cmd, const struct shunt_de
 	bool godmode = d->profile == SHUNT_PROFILE_GODMODE;
 	for (;;) {
 		if (godmode)
-			tty_write(fd, "  It asks for GODMODE: a microVM that may write anywhere inside it, broad network.\n"
-				      "  [s] sandbox  [d] details  [n] no (default); type GODMODE to run it: ");
+			tty_write(fd, "  It asks for GODMODE: a microVM that may write anywhere "
+				      "inside it, broad network.\n"
+				      "  [s] sandbox  [d] details  [n] no (default); type GODMODE "
+				      "to run it: ");
 		else
-			tty_write(fd, "  [y] yes, once  [r] yes, and remember  [s] run it in the sandbox\n"
-				      "  [d] details    [n] no (default)\n  choose [y/r/s/d/N]: ");
+			tty_write(
+			    fd,
+			    "  [y] yes, once  [r] yes, and remember  [s] run it in the sandbox\n"
+			    "  [d] details    [n] no (default)\n  choose [y/r/s/d/N]: ");
 		char buf[128];
 		if (tty_read_line(fd, buf, sizeof(buf)) < 0) {
 			tty_write(fd, "\n");

@@ -117,9 +117,10 @@ void shunt_record_decision(struct shunt_ctx *ctx, enum shunt_source source, cons
 	if (dry_run)
 		r.runtime_flags = "dry-run";
 	/* sandboxed runs are counted when they finish, with their duration */
-	bool sandbox_follows = !dry_run && (d->action == SHUNT_ACTION_SANDBOX ||
-					    (approved_by && (strcmp(approved_by, "prompt:s") == 0 ||
-									 strcmp(approved_by, "prompt:GODMODE") == 0)));
+	bool sandbox_follows =
+	    !dry_run && (d->action == SHUNT_ACTION_SANDBOX ||
+			 (approved_by && (strcmp(approved_by, "prompt:s") == 0 ||
+					  strcmp(approved_by, "prompt:GODMODE") == 0)));
 	if (d->action == SHUNT_ACTION_SANDBOX && !dry_run)
 		return; /* one record per command: the exec record carries it */
 	record_append(ctx, &r);
@@ -155,8 +156,9 @@ void shunt_record_sandbox(struct shunt_ctx *ctx, enum shunt_source source, const
 	bool cache = cache_hit;
 	r.cache_hit = cache;
 	struct shunt_buf flags = {0};
-	shunt_buf_printf(&flags, "profile=%s network=%s workspace=%s", shunt_profile_name(plan->profile),
-			 shunt_netmode_name(plan->network), plan->workspace_rw ? "rw" : "ro");
+	shunt_buf_printf(&flags, "profile=%s network=%s workspace=%s",
+			 shunt_profile_name(plan->profile), shunt_netmode_name(plan->network),
+			 plan->workspace_rw ? "rw" : "ro");
 	if (plan->mem_bytes)
 		shunt_buf_printf(&flags, " mem=%llu", plan->mem_bytes);
 	if (plan->cpus > 0)
@@ -170,8 +172,8 @@ void shunt_record_sandbox(struct shunt_ctx *ctx, enum shunt_source source, const
 	shunt_buf_free(&flags);
 	struct shunt_decision dd = *d;
 	dd.runtime = plan->runtime;
-	record_count(status < 0 ? SHUNT_ACTION_BLOCK : SHUNT_ACTION_SANDBOX, &dd, source, duration_ms,
-		     cache);
+	record_count(status < 0 ? SHUNT_ACTION_BLOCK : SHUNT_ACTION_SANDBOX, &dd, source,
+		     duration_ms, cache);
 }
 
 int shunt_record_remember(struct shunt_ctx *ctx, const char *cmd, const struct shunt_decision *d)

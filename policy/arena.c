@@ -10,8 +10,8 @@ struct shunt_arena_chunk {
 	char data[];
 };
 
-#define ARENA_ALIGN      16u
-#define ARENA_CHUNK_MIN  (64u * 1024u)
+#define ARENA_ALIGN	 16u
+#define ARENA_CHUNK_MIN	 (64u * 1024u)
 #define ARENA_HEAP_LIMIT ((size_t)256 * 1024 * 1024)
 
 void shunt_arena_init_fixed(struct shunt_arena *a, void *buf, size_t size)

@@ -10,12 +10,12 @@
 struct shunt_arena_chunk;
 
 struct shunt_arena {
-	char *base;   /* current chunk */
-	size_t size;  /* bytes in current chunk */
-	size_t used;  /* bytes used in current chunk */
-	bool can_grow; /* heap arenas may malloc new chunks */
+	char *base;			  /* current chunk */
+	size_t size;			  /* bytes in current chunk */
+	size_t used;			  /* bytes used in current chunk */
+	bool can_grow;			  /* heap arenas may malloc new chunks */
 	struct shunt_arena_chunk *chunks; /* heap chunks to free */
-	size_t limit;  /* total bytes a heap arena may take (0 = 256 MiB) */
+	size_t limit;			  /* total bytes a heap arena may take (0 = 256 MiB) */
 	size_t total;
 };
 

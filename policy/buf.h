@@ -18,7 +18,8 @@ struct shunt_buf {
 void shunt_buf_append(struct shunt_buf *b, const char *s, size_t n);
 void shunt_buf_puts(struct shunt_buf *b, const char *s);
 void shunt_buf_putc(struct shunt_buf *b, char c);
-void shunt_buf_printf(struct shunt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void shunt_buf_printf(struct shunt_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Appends s as a JSON string literal (quotes included). Invalid UTF-8
  * bytes and NULs are escaped as \u00XX so output is always valid JSON. */

@@ -33,11 +33,11 @@ static inline void shunt_errorp(struct shunt_error **e)
 	shunt_error_free(e);
 }
 
-#define _cleanup_free_     __attribute__((cleanup(shunt_freep)))
-#define _cleanup_close_    __attribute__((cleanup(shunt_closep)))
+#define _cleanup_free_	   __attribute__((cleanup(shunt_freep)))
+#define _cleanup_close_	   __attribute__((cleanup(shunt_closep)))
 #define _cleanup_fclose_   __attribute__((cleanup(shunt_fclosep)))
 #define _cleanup_closedir_ __attribute__((cleanup(shunt_closedirp)))
-#define _cleanup_error_    __attribute__((cleanup(shunt_errorp)))
+#define _cleanup_error_	   __attribute__((cleanup(shunt_errorp)))
 
 /* Transfers ownership out of a cleanup variable. */
 static inline void *shunt_steal_pointer(void *pp)

@@ -800,7 +800,7 @@ static const char *const audit_keys[] = {"max_size", "forward"};
 
 /* ---- audit.forward and policy.sources (issue 10) ---- */
 
-static const char *const forward_keys[] = {"url",   "format",   "token_file",
+static const char *const forward_keys[] = {"url",   "format",	"token_file",
 					   "batch", "insecure", "interval"};
 
 static int set_str(struct layer *L, const yaml_node_t *v, const char *what, char **dst)
@@ -823,8 +823,10 @@ static int url_ok(struct layer *L, const yaml_node_t *v, const char *what, const
 		return 0;
 	if (insecure && strncmp(url, "http://127.0.0.1:", 17) == 0)
 		return 0;
-	return lerr(L, v, "%s: an https:// URL is required (http://127.0.0.1 only with insecure: true), got '%s'",
-		    what, url);
+	return lerr(
+	    L, v,
+	    "%s: an https:// URL is required (http://127.0.0.1 only with insecure: true), got '%s'",
+	    what, url);
 }
 
 static int forward_pair(struct layer *L, size_t k, const yaml_node_t *key, const yaml_node_t *v,
@@ -901,9 +903,11 @@ static int source_pair(struct layer *L, size_t k, const yaml_node_t *key, const 
 
 static bool policy_is_sources(struct layer *L, const yaml_node_t *v)
 {
-	if (v->type != YAML_MAPPING_NODE || v->data.mapping.pairs.start == v->data.mapping.pairs.top)
+	if (v->type != YAML_MAPPING_NODE ||
+	    v->data.mapping.pairs.start == v->data.mapping.pairs.top)
 		return false;
-	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top;
+	     p++) {
 		const yaml_node_t *k = node(L, p->key);
 		if (!k || k->type != YAML_SCALAR_NODE ||
 		    strcmp((const char *)k->data.scalar.value, "sources") != 0)
@@ -931,7 +935,8 @@ static int apply_policy(struct layer *L, const yaml_node_t *v)
 		if (L->tighten)
 			return loosen(L, val, "policy.sources");
 		if (val->type != YAML_SEQUENCE_NODE)
-			return lerr(L, val, "policy.sources: expected a list, got %s", kind_name(val));
+			return lerr(L, val, "policy.sources: expected a list, got %s",
+				    kind_name(val));
 		for (yaml_node_item_t *it = val->data.sequence.items.start;
 		     it < val->data.sequence.items.top; it++) {
 			const yaml_node_t *e = node(L, *it);
@@ -942,7 +947,8 @@ static int apply_policy(struct layer *L, const yaml_node_t *v)
 			if (e->type == YAML_SCALAR_NODE)
 				rc = set_str(L, e, "policy.sources", &s.url);
 			else
-				rc = walk_map(L, e, "policy.sources[]", source_keys, 3, source_pair, &s);
+				rc = walk_map(L, e, "policy.sources[]", source_keys, 3, source_pair,
+					      &s);
 			if (rc == 0 && !s.url)
 				rc = lerr(L, e, "policy.sources[]: url is required");
 			if (rc == 0)
@@ -963,7 +969,8 @@ static int apply_policy(struct layer *L, const yaml_node_t *v)
 			ns[L->cfg->npolicy_sources++] = s;
 			/* the last good copy `shunt policy update` cached is a rule pack */
 			char *cached = shunt_policysrc_cache_path(s.url);
-			if (cached && access(cached, R_OK) == 0 && !strv_has(&L->cfg->rule_files, cached) &&
+			if (cached && access(cached, R_OK) == 0 &&
+			    !strv_has(&L->cfg->rule_files, cached) &&
 			    shunt_strv_push(&L->cfg->rule_files, cached) < 0) {
 				free(cached);
 				return oom(L);
@@ -1071,9 +1078,8 @@ enum {
 	K_POLICY,
 };
 static const char *const top_keys[] = {
-    "mode",    "security_level", "non_interactive", "on_error",	   "preset",
-    "sandbox", "policies",	 "rules",	    "risk_floors", "audit",
-    "policy",
+    "mode",	"security_level", "non_interactive", "on_error", "preset", "sandbox",
+    "policies", "rules",	  "risk_floors",     "audit",	 "policy",
 };
 #define NTOP_KEYS (sizeof(top_keys) / sizeof(*top_keys))
 
@@ -1140,8 +1146,9 @@ static int top_pair(struct layer *L, size_t k, const yaml_node_t *key, const yam
 		/* only policy.sources lives here; anything else is most likely a
 		 * typo of policies: (allowlist/denylist) and reported as one */
 		if (!policy_is_sources(L, v))
-			return lerr(L, key,
-				    "unknown key 'policy' in the configuration, did you mean 'policies'?");
+			return lerr(
+			    L, key,
+			    "unknown key 'policy' in the configuration, did you mean 'policies'?");
 		return apply_policy(L, v);
 	}
 	return 0;
@@ -1524,7 +1531,8 @@ static void dump_yaml(const struct shunt_config *cfg, struct shunt_buf *o)
 	if (cfg->audit_forward.url) {
 		shunt_buf_puts(o, "  forward:\n    url: ");
 		shunt_buf_json_str(o, cfg->audit_forward.url, strlen(cfg->audit_forward.url));
-		shunt_buf_printf(o, "\n    format: jsonl\n    batch: %u\n", cfg->audit_forward.batch);
+		shunt_buf_printf(o, "\n    format: jsonl\n    batch: %u\n",
+				 cfg->audit_forward.batch);
 		if (cfg->audit_forward.insecure)
 			shunt_buf_puts(o, "    insecure: true\n");
 	}
@@ -1612,7 +1620,8 @@ static void dump_json(const struct shunt_config *cfg, struct shunt_buf *o)
 		shunt_buf_puts(o, ",\"forward\":{\"url\":");
 		shunt_buf_json_str(o, cfg->audit_forward.url, strlen(cfg->audit_forward.url));
 		shunt_buf_printf(o, ",\"format\":\"jsonl\",\"batch\":%u,\"insecure\":%s}",
-				 cfg->audit_forward.batch, cfg->audit_forward.insecure ? "true" : "false");
+				 cfg->audit_forward.batch,
+				 cfg->audit_forward.insecure ? "true" : "false");
 	}
 	shunt_buf_puts(o, "},\"policy\":{\"sources\":[");
 	for (size_t i = 0; i < cfg->npolicy_sources; i++) {

@@ -23,17 +23,17 @@ struct shunt_bind {
 
 /* policy.sources entry: a rule pack fetched by `shunt policy update`. */
 struct shunt_policy_source {
-	char *url;      /* https://, or http://127.0.0.1 only with insecure */
-	char *sha256;   /* lowercase hex pin of the body, or NULL */
-	bool insecure;  /* no TLS verification (shunt doctor warns) */
+	char *url;     /* https://, or http://127.0.0.1 only with insecure */
+	char *sha256;  /* lowercase hex pin of the body, or NULL */
+	bool insecure; /* no TLS verification (shunt doctor warns) */
 };
 
 /* audit.forward: where `shunt audit flush` ships the spooled records. */
 struct shunt_audit_forward {
-	char *url;        /* NULL = forwarding off */
-	char *format;     /* "jsonl" */
-	char *token_file; /* bearer token for the collector, or NULL */
-	unsigned batch;   /* records per request (default 100) */
+	char *url;	   /* NULL = forwarding off */
+	char *format;	   /* "jsonl" */
+	char *token_file;  /* bearer token for the collector, or NULL */
+	unsigned batch;	   /* records per request (default 100) */
 	unsigned interval; /* seconds between shuntd's flushes (default 60) */
 	bool insecure;
 };
@@ -74,22 +74,22 @@ struct shunt_config {
 	struct shunt_strv rule_files; /* extra rule packs */
 	struct shunt_risk_floor *risk_floors;
 	size_t nrisk_floors;
-	unsigned long long audit_max_bytes; /* rotation size */
-	struct shunt_strv sources; /* files that were loaded, in order */
+	unsigned long long audit_max_bytes;	    /* rotation size */
+	struct shunt_strv sources;		    /* files that were loaded, in order */
 	struct shunt_policy_source *policy_sources; /* policy.sources */
 	size_t npolicy_sources;
 	struct shunt_audit_forward audit_forward; /* audit.forward */
-	struct shunt_strv warnings; /* e.g. a workspace file's loosening ignored */
+	struct shunt_strv warnings;		  /* e.g. a workspace file's loosening ignored */
 };
 
 /* Where to look. NULL members mean "use the environment/defaults". */
 struct shunt_config_opts {
-	const char *system_path;    /* default /etc/shunt/config.yaml */
-	const char *user_path;      /* default $XDG_CONFIG_HOME/shunt/config.yaml */
-	const char *env_path;       /* default $SHUNT_CONFIG */
-	const char *workspace;      /* workspace root; .shunt.yaml is read there */
-	bool no_system;             /* skip /etc (tests) */
-	bool no_workspace;          /* skip the workspace .shunt.yaml (the shim's snapshot) */
+	const char *system_path; /* default /etc/shunt/config.yaml */
+	const char *user_path;	 /* default $XDG_CONFIG_HOME/shunt/config.yaml */
+	const char *env_path;	 /* default $SHUNT_CONFIG */
+	const char *workspace;	 /* workspace root; .shunt.yaml is read there */
+	bool no_system;		 /* skip /etc (tests) */
+	bool no_workspace;	 /* skip the workspace .shunt.yaml (the shim's snapshot) */
 };
 
 /* Fills cfg with built-in defaults. Never fails. */

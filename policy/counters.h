@@ -16,15 +16,15 @@ struct shunt_counters {
 	uint64_t magic;
 	uint64_t version;
 	uint64_t total;
-	uint64_t by_action[4];  /* enum shunt_action */
-	uint64_t trusted;       /* host because of a trust entry */
-	uint64_t by_risk[4];    /* enum shunt_risk */
+	uint64_t by_action[4];	/* enum shunt_action */
+	uint64_t trusted;	/* host because of a trust entry */
+	uint64_t by_risk[4];	/* enum shunt_risk */
 	uint64_t by_runtime[8]; /* enum shunt_runtime */
-	uint64_t by_source[3];  /* enum shunt_source */
+	uint64_t by_source[3];	/* enum shunt_source */
 	uint64_t duration_ms_total;
 	uint64_t duration_count;
 	uint64_t cache_hits;
-	uint64_t reset_time;    /* unix seconds of the last reset */
+	uint64_t reset_time; /* unix seconds of the last reset */
 	uint64_t pad[32];
 };
 

@@ -114,8 +114,10 @@ static size_t str_copy(char *dst, size_t cap, size_t at, const char *s)
 
 static int stricter_action(int a, int b)
 {
-	static const int rank[] = {[SHUNT_ACTION_HOST] = 0, [SHUNT_ACTION_SANDBOX] = 1,
-				   [SHUNT_ACTION_PROMPT] = 2, [SHUNT_ACTION_BLOCK] = 3};
+	static const int rank[] = {[SHUNT_ACTION_HOST] = 0,
+				   [SHUNT_ACTION_SANDBOX] = 1,
+				   [SHUNT_ACTION_PROMPT] = 2,
+				   [SHUNT_ACTION_BLOCK] = 3};
 	if (a < 0)
 		return b;
 	if (b < 0)
@@ -127,7 +129,8 @@ static bool list_match(const char *const *globs, size_t n, const char *raw, cons
 		       const char **which)
 {
 	for (size_t i = 0; i < n; i++) {
-		if ((raw && shunt_glob_match(globs[i], raw)) || (norm && shunt_glob_match(globs[i], norm))) {
+		if ((raw && shunt_glob_match(globs[i], raw)) ||
+		    (norm && shunt_glob_match(globs[i], norm))) {
 			*which = globs[i];
 			return true;
 		}
@@ -145,7 +148,7 @@ static enum shunt_action base_action(const struct shunt_policy *p, enum shunt_ri
 		break;
 	case SHUNT_MODE_RISKY:
 		act = risk == SHUNT_RISK_CRITICAL ? SHUNT_ACTION_PROMPT
-		      : risk == SHUNT_RISK_HIGH   ? SHUNT_ACTION_SANDBOX
+		      : risk == SHUNT_RISK_HIGH	  ? SHUNT_ACTION_SANDBOX
 						  : SHUNT_ACTION_HOST;
 		break;
 	case SHUNT_MODE_NEVER:
@@ -153,7 +156,7 @@ static enum shunt_action base_action(const struct shunt_policy *p, enum shunt_ri
 		break;
 	case SHUNT_MODE_AUTO:
 	default:
-		act = risk == SHUNT_RISK_LOW	 ? SHUNT_ACTION_HOST
+		act = risk == SHUNT_RISK_LOW	  ? SHUNT_ACTION_HOST
 		      : risk == SHUNT_RISK_MEDIUM ? SHUNT_ACTION_SANDBOX
 						  : SHUNT_ACTION_PROMPT;
 		break;
@@ -211,7 +214,8 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 		size_t nlen = strlen(c->norm);
 		for (size_t r = 0; r < p->nrules; r++) {
 			const struct shunt_rule *rule = &p->rules[r];
-			if (rule->scope != SHUNT_SCOPE_COMMAND || !shunt_rule_applies_to(rule, c->prog))
+			if (rule->scope != SHUNT_SCOPE_COMMAND ||
+			    !shunt_rule_applies_to(rule, c->prog))
 				continue;
 			size_t so = 0, eo = 0;
 			int m = shunt_matcher_match(&matcher, rule, c->norm, nlen, &so, &eo);
@@ -338,8 +342,8 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 
 	if (act != SHUNT_ACTION_HOST && act != SHUNT_ACTION_BLOCK && profile < 0)
 		profile = risk >= SHUNT_RISK_MEDIUM || p->mode == SHUNT_MODE_ALWAYS
-				  ? SHUNT_PROFILE_WORKSPACE_WRITE
-				  : SHUNT_PROFILE_READ_ONLY;
+			      ? SHUNT_PROFILE_WORKSPACE_WRITE
+			      : SHUNT_PROFILE_READ_ONLY;
 	if (act == SHUNT_ACTION_SANDBOX && profile == SHUNT_PROFILE_GODMODE) {
 		act = SHUNT_ACTION_PROMPT; /* GODMODE always needs explicit confirmation */
 		out->would_prompt_godmode = true;
@@ -395,8 +399,10 @@ int shunt_policy_build(struct shunt_policy *p, const struct shunt_config *cfg,
 				rs->rules[r].risk = f->risk;
 		}
 		if (!found) {
-			shunt_error_set(err, EINVAL, "risk_floors: unknown rule id '%s' (see 'shunt rules list')",
-					f->rule_id);
+			shunt_error_set(
+			    err, EINVAL,
+			    "risk_floors: unknown rule id '%s' (see 'shunt rules list')",
+			    f->rule_id);
 			(*err)->exitcode = 2;
 			return -1;
 		}

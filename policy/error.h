@@ -15,15 +15,15 @@ struct shunt_error {
  * `return shunt_error_set(...)`. code is an errno value or 0. Never fails:
  * on allocation failure a static error is used. */
 int shunt_error_set(struct shunt_error **err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Like shunt_error_set but appends ": strerror(code)". */
 int shunt_error_sys(struct shunt_error **err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Prepends context ("loading rules: ") to an existing error; returns -1. */
 int shunt_error_prefix(struct shunt_error **err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Frees an error (NULL-safe) and sets *err to NULL. */
 void shunt_error_free(struct shunt_error **err);

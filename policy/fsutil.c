@@ -56,11 +56,13 @@ int shunt_fs_read(const char *path, size_t max, char **out, size_t *len, struct 
 	for (;;) {
 		if (used == cap) {
 			if (cap > max)
-				return shunt_error_set(err, EFBIG, "%s is larger than %zu bytes", path, max);
+				return shunt_error_set(err, EFBIG, "%s is larger than %zu bytes",
+						       path, max);
 			size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
 			char *nb = realloc(buf, ncap + 1);
 			if (!nb)
-				return shunt_error_set(err, ENOMEM, "out of memory reading %s", path);
+				return shunt_error_set(err, ENOMEM, "out of memory reading %s",
+						       path);
 			buf = nb;
 			cap = ncap;
 		}
@@ -117,17 +119,20 @@ int shunt_fs_write_atomic(const char *path, const void *data, size_t len, mode_t
 		saved = errno;
 		close(fd);
 		unlink(tmp);
-		return shunt_error_sys(err, saved, "writing %s (the previous file is unchanged)", path);
+		return shunt_error_sys(err, saved, "writing %s (the previous file is unchanged)",
+				       path);
 	}
 	if (close(fd) < 0) {
 		saved = errno;
 		unlink(tmp);
-		return shunt_error_sys(err, saved, "writing %s (the previous file is unchanged)", path);
+		return shunt_error_sys(err, saved, "writing %s (the previous file is unchanged)",
+				       path);
 	}
 	if (rename(tmp, path) < 0) {
 		saved = errno;
 		unlink(tmp);
-		return shunt_error_sys(err, saved, "replacing %s (the previous file is unchanged)", path);
+		return shunt_error_sys(err, saved, "replacing %s (the previous file is unchanged)",
+				       path);
 	}
 	/* make the rename durable */
 	char dir[PATH_MAX];
@@ -168,11 +173,13 @@ int shunt_fs_lock(const char *path, int timeout_ms, struct shunt_error **err)
 		}
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		long elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+		long elapsed =
+		    (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
 		if (elapsed >= timeout_ms) {
 			close(fd);
 			return shunt_error_set(err, ETIMEDOUT,
-					       "timed out after %d ms waiting for lock %s", timeout_ms, lock);
+					       "timed out after %d ms waiting for lock %s",
+					       timeout_ms, lock);
 		}
 		struct timespec ts = {0, 2 * 1000 * 1000};
 		nanosleep(&ts, NULL);

@@ -21,7 +21,8 @@ static bool glob_class(const char **pp, char c)
 	const char *start = p;
 	while (*p && (*p != ']' || p == start)) {
 		if (p[1] == '-' && p[2] && p[2] != ']') {
-			if ((unsigned char)c >= (unsigned char)p[0] && (unsigned char)c <= (unsigned char)p[2])
+			if ((unsigned char)c >= (unsigned char)p[0] &&
+			    (unsigned char)c <= (unsigned char)p[2])
 				hit = true;
 			p += 3;
 		} else {

@@ -8,17 +8,24 @@
 
 #include "error.h"
 
-enum shunt_json_type { SHUNT_JSON_NULL, SHUNT_JSON_BOOL, SHUNT_JSON_NUMBER, SHUNT_JSON_STRING, SHUNT_JSON_ARRAY, SHUNT_JSON_OBJECT };
+enum shunt_json_type {
+	SHUNT_JSON_NULL,
+	SHUNT_JSON_BOOL,
+	SHUNT_JSON_NUMBER,
+	SHUNT_JSON_STRING,
+	SHUNT_JSON_ARRAY,
+	SHUNT_JSON_OBJECT
+};
 
 struct shunt_json {
 	enum shunt_json_type type;
 	bool b;
 	double num;
-	char *str;     /* STRING: NUL-terminated (may contain NULs; see len) */
-	size_t len;    /* STRING length; ARRAY/OBJECT element count */
+	char *str;		   /* STRING: NUL-terminated (may contain NULs; see len) */
+	size_t len;		   /* STRING length; ARRAY/OBJECT element count */
 	struct shunt_json **items; /* ARRAY elements / OBJECT values */
-	char **keys;   /* OBJECT keys */
-	int line, col; /* position in the source */
+	char **keys;		   /* OBJECT keys */
+	int line, col;		   /* position in the source */
 };
 
 /* Parses buf (len bytes). name is used in messages ("trust.json:3:14:

@@ -13,46 +13,48 @@
 /* Flags on a simple command. */
 enum {
 	SHUNT_CMD_DYNAMIC_NAME = 1u << 0, /* name came from $x, $(..), `..`: not static */
-	SHUNT_CMD_PIPE_OUT = 1u << 1,     /* stdout feeds the next command via | */
-	SHUNT_CMD_PIPE_IN = 1u << 2,      /* stdin comes from a previous command via | */
-	SHUNT_CMD_SUBST = 1u << 3,        /* inside $(..), `..` or <(..) >(..) */
-	SHUNT_CMD_BACKGROUND = 1u << 4,   /* followed by & */
-	SHUNT_CMD_UNWRAPPED = 1u << 5,    /* produced by unwrapping a wrapper (sudo, env, bash -c, ...) */
-	SHUNT_CMD_SUBSHELL = 1u << 6,     /* inside ( .. ) or { .. } */
-	SHUNT_CMD_FUNCDEF = 1u << 7,      /* a function definition body */
+	SHUNT_CMD_PIPE_OUT = 1u << 1,	  /* stdout feeds the next command via | */
+	SHUNT_CMD_PIPE_IN = 1u << 2,	  /* stdin comes from a previous command via | */
+	SHUNT_CMD_SUBST = 1u << 3,	  /* inside $(..), `..` or <(..) >(..) */
+	SHUNT_CMD_BACKGROUND = 1u << 4,	  /* followed by & */
+	SHUNT_CMD_UNWRAPPED =
+	    1u << 5, /* produced by unwrapping a wrapper (sudo, env, bash -c, ...) */
+	SHUNT_CMD_SUBSHELL = 1u << 6, /* inside ( .. ) or { .. } */
+	SHUNT_CMD_FUNCDEF = 1u << 7,  /* a function definition body */
 };
 
 enum shunt_redir_kind {
-	SHUNT_REDIR_IN,       /* <  */
-	SHUNT_REDIR_OUT,      /* >, >|, &> */
-	SHUNT_REDIR_APPEND,   /* >>, &>> */
-	SHUNT_REDIR_HEREDOC,  /* << and <<- (target = delimiter, body skipped) */
-	SHUNT_REDIR_HERESTR,  /* <<< */
-	SHUNT_REDIR_DUP,      /* >&N, <&N */
-	SHUNT_REDIR_RW,       /* <> */
+	SHUNT_REDIR_IN,	     /* <  */
+	SHUNT_REDIR_OUT,     /* >, >|, &> */
+	SHUNT_REDIR_APPEND,  /* >>, &>> */
+	SHUNT_REDIR_HEREDOC, /* << and <<- (target = delimiter, body skipped) */
+	SHUNT_REDIR_HERESTR, /* <<< */
+	SHUNT_REDIR_DUP,     /* >&N, <&N */
+	SHUNT_REDIR_RW,	     /* <> */
 };
 
 struct shunt_redir {
 	int fd; /* -1 when not given explicitly */
 	enum shunt_redir_kind kind;
 	const char *target; /* unquoted target word (the delimiter for heredocs) */
-	bool both;          /* &> or &>>: stdout and stderr */
-	bool dup_in;        /* SHUNT_REDIR_DUP written <&N (else >&N) */
+	bool both;	    /* &> or &>>: stdout and stderr */
+	bool dup_in;	    /* SHUNT_REDIR_DUP written <&N (else >&N) */
 };
 
 struct shunt_simple {
-	const char **argv; /* unquoted words, NUL-terminated array; argv[0] is the name as written */
+	const char *
+	    *argv; /* unquoted words, NUL-terminated array; argv[0] is the name as written */
 	size_t argc;
-	const char *prog;  /* basename of the program (of the resolved exe path for argv input) */
-	const char *norm;  /* normalised text rules match: prog + args, single spaces, ~ for $HOME */
+	const char *prog; /* basename of the program (of the resolved exe path for argv input) */
+	const char *norm; /* normalised text rules match: prog + args, single spaces, ~ for $HOME */
 	const char **assigns; /* leading NAME=VALUE words */
 	size_t nassigns;
 	struct shunt_redir *redirs;
 	size_t nredirs;
-	const char *via;   /* wrapper chain that led here, e.g. "sudo env", or NULL */
+	const char *via; /* wrapper chain that led here, e.g. "sudo env", or NULL */
 	unsigned flags;
-	unsigned depth;    /* nesting depth (subst/unwrap) */
-	int pipeline;      /* index of the pipeline this command belongs to */
+	unsigned depth; /* nesting depth (subst/unwrap) */
+	int pipeline;	/* index of the pipeline this command belongs to */
 };
 
 /*
@@ -139,7 +141,7 @@ struct shunt_cmdline {
 	size_t n;
 	size_t cap;
 	const char *line; /* normalised whole line (for line-scope rules) */
-	bool truncated;   /* depth/size limits cut expansion short: callers treat as risky */
+	bool truncated;	  /* depth/size limits cut expansion short: callers treat as risky */
 };
 
 /* Context for normalisation: how to rewrite paths. All may be NULL. */
@@ -176,6 +178,7 @@ int shunt_lex_line(const char *line, size_t len, const struct shunt_lex_ctx *ctx
  * "rm -rf ~", lexed). The argv strings are referenced, not copied: they must
  * outlive out. Same return and safety contract as shunt_lex_line. */
 int shunt_lex_argv(const char *exe, const char *const *argv, size_t argc,
-		   const struct shunt_lex_ctx *ctx, struct shunt_arena *a, struct shunt_cmdline *out);
+		   const struct shunt_lex_ctx *ctx, struct shunt_arena *a,
+		   struct shunt_cmdline *out);
 
 #endif

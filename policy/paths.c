@@ -26,11 +26,11 @@ char *shunt_paths_dir(enum shunt_dir which)
 		const char *env;
 		const char *fallback;
 	} map[] = {
-		[SHUNT_DIR_CONFIG] = {"XDG_CONFIG_HOME", ".config"},
-		[SHUNT_DIR_DATA] = {"XDG_DATA_HOME", ".local/share"},
-		[SHUNT_DIR_STATE] = {"XDG_STATE_HOME", ".local/state"},
-		[SHUNT_DIR_CACHE] = {"XDG_CACHE_HOME", ".cache"},
-		[SHUNT_DIR_RUNTIME] = {"XDG_RUNTIME_DIR", NULL},
+	    [SHUNT_DIR_CONFIG] = {"XDG_CONFIG_HOME", ".config"},
+	    [SHUNT_DIR_DATA] = {"XDG_DATA_HOME", ".local/share"},
+	    [SHUNT_DIR_STATE] = {"XDG_STATE_HOME", ".local/state"},
+	    [SHUNT_DIR_CACHE] = {"XDG_CACHE_HOME", ".cache"},
+	    [SHUNT_DIR_RUNTIME] = {"XDG_RUNTIME_DIR", NULL},
 	};
 	char *out = NULL;
 	const char *v = getenv(map[which].env);

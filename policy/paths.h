@@ -6,8 +6,9 @@
 
 enum shunt_dir {
 	SHUNT_DIR_CONFIG,  /* $XDG_CONFIG_HOME/shunt  (~/.config/shunt) */
-	SHUNT_DIR_DATA,    /* $XDG_DATA_HOME/shunt    (~/.local/share/shunt): trust.json */
-	SHUNT_DIR_STATE,   /* $XDG_STATE_HOME/shunt   (~/.local/state/shunt): audit.jsonl, metrics, snapshot */
+	SHUNT_DIR_DATA,	   /* $XDG_DATA_HOME/shunt    (~/.local/share/shunt): trust.json */
+	SHUNT_DIR_STATE,   /* $XDG_STATE_HOME/shunt   (~/.local/state/shunt): audit.jsonl, metrics,
+			      snapshot */
 	SHUNT_DIR_CACHE,   /* $XDG_CACHE_HOME/shunt   (~/.cache/shunt) */
 	SHUNT_DIR_RUNTIME, /* $XDG_RUNTIME_DIR/shunt, else $STATE/run */
 };

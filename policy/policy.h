@@ -21,7 +21,7 @@ struct shunt_config;
  * to the executable: if the file at exe changed, the entry does not apply. */
 struct shunt_trust_ref {
 	uint8_t key[32];
-	uint8_t scope; /* 0 exact, 1 global */
+	uint8_t scope;	 /* 0 exact, 1 global */
 	int64_t expires; /* unix seconds, 0 = never */
 	uint64_t dev, ino, size;
 	int64_t mtime_ns, ctime_ns;
@@ -47,17 +47,18 @@ struct shunt_policy {
 };
 
 struct shunt_request {
-	const char *line;  /* shell line (hook, cli -c), or NULL */
+	const char *line; /* shell line (hook, cli -c), or NULL */
 	size_t line_len;
-	const char *exe;   /* resolved executable (argv input, or first program of a line), may be NULL */
+	const char
+	    *exe; /* resolved executable (argv input, or first program of a line), may be NULL */
 	const char *const *argv; /* argv input, or NULL */
 	size_t argc;
 	const char *cwd;
 	const char *workspace;
 	const char *home;
-	bool interactive;  /* a human at a terminal */
+	bool interactive; /* a human at a terminal */
 	enum shunt_source source;
-	int64_t now;       /* unix seconds (trust expiry) */
+	int64_t now; /* unix seconds (trust expiry) */
 };
 
 struct shunt_match {
@@ -72,14 +73,14 @@ struct shunt_match {
 struct shunt_decision {
 	enum shunt_action action;
 	enum shunt_risk risk;
-	int score; /* 0..100 */
-	int profile; /* enum shunt_profile or SHUNT_PROFILE_NONE */
+	int score;		    /* 0..100 */
+	int profile;		    /* enum shunt_profile or SHUNT_PROFILE_NONE */
 	enum shunt_runtime runtime; /* SHUNT_RUNTIME_NONE for host/block */
 	const char *rules[SHUNT_MAX_RULE_IDS];
 	size_t nrules;
 	char why[256];
-	bool trusted;       /* a trust entry made this host */
-	bool trust_stale;   /* an entry matched the key but the executable changed */
+	bool trusted;	  /* a trust entry made this host */
+	bool trust_stale; /* an entry matched the key but the executable changed */
 	bool allowlisted;
 	bool denylisted;
 	bool would_prompt_godmode;

@@ -43,8 +43,8 @@ struct shunt_ruleset {
 };
 
 /* Match limits: a rule that hits one counts as matched (fail closed). */
-#define SHUNT_RULE_MATCH_LIMIT 100000u
-#define SHUNT_RULE_DEPTH_LIMIT 5000u
+#define SHUNT_RULE_MATCH_LIMIT	 100000u
+#define SHUNT_RULE_DEPTH_LIMIT	 5000u
 #define SHUNT_RULE_HEAP_LIMIT_KB 64u
 
 /* Parses a rule pack and appends its rules to rs. name is the file name

@@ -3,10 +3,10 @@
 #include <string.h>
 #include <strings.h>
 
-#define SHUNT_ENUM_DEF(kind, ...)                                                                   \
+#define SHUNT_ENUM_DEF(kind, ...)                                                                  \
 	const char *const shunt_##kind##_names[] = {__VA_ARGS__};                                  \
 	const size_t shunt_##kind##_count =                                                        \
-		sizeof(shunt_##kind##_names) / sizeof(shunt_##kind##_names[0]);                    \
+	    sizeof(shunt_##kind##_names) / sizeof(shunt_##kind##_names[0]);                        \
 	const char *shunt_##kind##_name(int v)                                                     \
 	{                                                                                          \
 		if (v < 0 || (size_t)v >= shunt_##kind##_count)                                    \
@@ -40,10 +40,10 @@ SHUNT_ENUM_TABLES(SHUNT_ENUM_DEF)
 struct shunt_level_limits shunt_level_limits(enum shunt_level level)
 {
 	static const struct shunt_level_limits table[] = {
-		[SHUNT_LEVEL_PERMISSIVE] = {SHUNT_NET_FULL, 1, 2048ULL << 20, 2.0, 4096},
-		[SHUNT_LEVEL_BALANCED] = {SHUNT_NET_RESTRICTED, 1, 1024ULL << 20, 1.0, 2048},
-		[SHUNT_LEVEL_STRICT] = {SHUNT_NET_RESTRICTED, 0, 512ULL << 20, 0.5, 1024},
-		[SHUNT_LEVEL_PARANOID] = {SHUNT_NET_NONE, 0, 256ULL << 20, 0.25, 512},
+	    [SHUNT_LEVEL_PERMISSIVE] = {SHUNT_NET_FULL, 1, 2048ULL << 20, 2.0, 4096},
+	    [SHUNT_LEVEL_BALANCED] = {SHUNT_NET_RESTRICTED, 1, 1024ULL << 20, 1.0, 2048},
+	    [SHUNT_LEVEL_STRICT] = {SHUNT_NET_RESTRICTED, 0, 512ULL << 20, 0.5, 1024},
+	    [SHUNT_LEVEL_PARANOID] = {SHUNT_NET_NONE, 0, 256ULL << 20, 0.25, 512},
 	};
 	if ((int)level < 0 || (size_t)level >= sizeof(table) / sizeof(table[0]))
 		level = SHUNT_LEVEL_BALANCED;

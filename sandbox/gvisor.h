@@ -22,7 +22,8 @@ int shunt_gvisor_run(const struct shunt_plan *plan, int *status, struct shunt_er
 int shunt_gvisor_sweep(const char *runsc, const char *bundles, const char *state);
 
 /* Appends the config.json the plan would produce (for --dry-run). */
-int shunt_gvisor_describe(const struct shunt_plan *plan, struct shunt_buf *out, struct shunt_error **err);
+int shunt_gvisor_describe(const struct shunt_plan *plan, struct shunt_buf *out,
+			  struct shunt_error **err);
 
 /* True when runsc is installed AND runs ordinary commands correctly here
  * (a functional probe, cached per runsc binary in $XDG_CACHE_HOME/shunt).

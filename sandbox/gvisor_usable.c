@@ -32,7 +32,10 @@ static int probe_child(void)
 	struct shunt_plan p;
 	memset(&p, 0, sizeof(p));
 	snprintf(p.run_id, sizeof(p.run_id), "usable-%d", (int)getpid());
-	char *argv[] = {"/bin/sh", "-c", "ls -l / >/dev/null && stat /etc >/dev/null && echo ok >/tmp/x && cat /tmp/x >/dev/null", NULL};
+	char *argv[] = {"/bin/sh", "-c",
+			"ls -l / >/dev/null && stat /etc >/dev/null && echo ok >/tmp/x && cat "
+			"/tmp/x >/dev/null",
+			NULL};
 	char *env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C", NULL};
 	p.argv = argv;
 	p.env = env;
@@ -64,7 +67,8 @@ bool shunt_gvisor_usable(char *why, size_t whylen)
 		shunt_error_free(&e);
 		return false;
 	}
-	_cleanup_free_ char *runsc = shunt_paths_which(getenv("SHUNT_RUNSC") ? getenv("SHUNT_RUNSC") : "runsc");
+	_cleanup_free_ char *runsc =
+	    shunt_paths_which(getenv("SHUNT_RUNSC") ? getenv("SHUNT_RUNSC") : "runsc");
 	struct stat st;
 	if (!runsc || stat(runsc, &st) < 0)
 		return false;
@@ -77,8 +81,10 @@ bool shunt_gvisor_usable(char *why, size_t whylen)
 	    strncmp(cached, key, strlen(key)) == 0) {
 		bool yes = strncmp(cached + strlen(key), "yes", 3) == 0;
 		if (!yes && why)
-			snprintf(why, whylen, "runsc at %s fails basic file operations on this host "
-					      "(cached probe); upgrade gVisor, or use runtime: process", runsc);
+			snprintf(why, whylen,
+				 "runsc at %s fails basic file operations on this host "
+				 "(cached probe); upgrade gVisor, or use runtime: process",
+				 runsc);
 		return yes;
 	}
 	shunt_error_free(&e);
@@ -104,8 +110,10 @@ bool shunt_gvisor_usable(char *why, size_t whylen)
 	}
 	bool yes = done && WIFEXITED(wst) && WEXITSTATUS(wst) == 0;
 	if (!yes && why)
-		snprintf(why, whylen, "runsc at %s fails basic file operations on this host "
-				      "(ls -l / inside gVisor); upgrade gVisor, or use runtime: process", runsc);
+		snprintf(why, whylen,
+			 "runsc at %s fails basic file operations on this host "
+			 "(ls -l / inside gVisor); upgrade gVisor, or use runtime: process",
+			 runsc);
 	if (cache) {
 		char line[160];
 		snprintf(line, sizeof(line), "%s%s\n", key, yes ? "yes" : "no");

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -32,6 +34,7 @@
 #define VM_DEFAULT_MEM_MIB   512
 #define VM_MIN_MEM_MIB	     128
 #define VM_MAX_MEM_MIB	     8192
+#define VM_HIDE_FAILED	     121 /* the VMM child could not hide the plan's secrets */
 
 static const char qemu_how[] = "install QEMU with 'apt-get install qemu-system-x86'";
 
@@ -602,6 +605,56 @@ static int vm_setup(const struct shunt_plan *plan, struct vm_job *j, struct shun
 	return rc;
 }
 
+/* In the VMM's child, before exec: a private mount namespace (inside a
+ * user namespace when unprivileged) where the plan's hidden paths
+ * (credentials: ~/.ssh, ~/.aws, ...) are covered by an empty tmpfs or
+ * /dev/null. The 9p export of / then cannot reach them, even when the
+ * guest's root remounts the share. No allocation. -1 with errno. */
+static int hide_in_child(const struct shunt_plan *plan)
+{
+	bool need = false;
+	for (size_t i = 0; i < plan->nmounts; i++)
+		need |= plan->mounts[i].kind != SHUNT_MOUNT_BIND;
+	if (!need)
+		return 0;
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+	if (uid != 0) {
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+			return -1;
+		char map[64];
+		int fd = open("/proc/self/setgroups", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "deny", 4) != 4)
+			return -1;
+		close(fd);
+		int n = snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+		fd = open("/proc/self/uid_map", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, map, (size_t)n) != n)
+			return -1;
+		close(fd);
+		n = snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+		fd = open("/proc/self/gid_map", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, map, (size_t)n) != n)
+			return -1;
+		close(fd);
+	} else if (unshare(CLONE_NEWNS) < 0) {
+		return -1;
+	}
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return -1;
+	for (size_t i = 0; i < plan->nmounts; i++) {
+		const struct shunt_mount *m = &plan->mounts[i];
+		if (m->kind == SHUNT_MOUNT_TMPFS &&
+		    mount("tmpfs", m->guest, "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY,
+			  "size=4k,mode=0700") < 0)
+			return -1;
+		if (m->kind == SHUNT_MOUNT_HIDE &&
+		    mount("/dev/null", m->guest, NULL, MS_BIND, NULL) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Boots the VM; 0 with *status, 1 on deadline, -1 when it did not boot. */
 static int vm_boot(const struct shunt_plan *plan, struct vm_job *j, struct shunt_vm_spec *s,
 		   const char *digest, int *status, struct shunt_error **err)
@@ -611,36 +664,69 @@ static int vm_boot(const struct shunt_plan *plan, struct vm_job *j, struct shunt
 	snprintf(share, sizeof(share), "%s/share", j->dir);
 	snprintf(st, sizeof(st), "%s/status", j->dir);
 	snprintf(con, sizeof(con), "%s/console.log", j->dir);
-	s->jobshare = share;
-	s->status_path = st;
-	s->console_path = con;
+	/* QEMU reaches the job's files through inherited fds: the job state
+	 * lives under shunt's state dir, which the plan hides from the VMM */
+	s->jobshare = "/proc/self/fd/5";
+	s->status_path = "/proc/self/fd/6";
+	s->console_path = "/proc/self/fd/7";
 	s->out_fd = 3;
 	s->err_fd = 4;
 	struct shunt_strv argv = {0};
 	_cleanup_free_ char *text = NULL;
+	_cleanup_close_ int sharefd = -1, stfd = -1, confd = -1;
 	int rc = -1;
 	pid_t pid = -1;
 	if (shunt_microvm_qemu_argv(s, &argv, err) < 0)
 		goto out;
+	sharefd = open(share, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	stfd = open(st, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	confd = open(con, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (sharefd < 0 || stfd < 0 || confd < 0) {
+		shunt_error_sys(err, errno, "microVM job files in %s", j->dir);
+		goto out;
+	}
 	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 		shunt_error_sys(err, errno, "pipe");
 		goto out;
 	}
+	pid_t parent = getpid();
 	pid = fork();
 	if (pid < 0) {
 		shunt_error_sys(err, errno, "fork");
 		goto out;
 	}
 	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		int nul = open("/dev/null", O_RDWR);
-		if (nul < 0 || dup2(nul, 0) < 0 || dup2(outp[1], 3) < 0 || dup2(errp[1], 4) < 0 ||
-		    dup2(nul, 1) < 0)
+		/* the VM dies with shunt; the sweep handles what is left */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 			_exit(125);
-		/* QEMU's own diagnostics go to the console log, not the command's stderr */
-		int lg = open(con, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		if (lg >= 0)
-			dup2(lg, 2);
+		if (hide_in_child(plan) < 0) {
+			int e = errno;
+			char msg[160];
+			int n = snprintf(msg, sizeof(msg),
+					 "shunt: cannot hide credentials from the VM: %s\n",
+					 strerror(e));
+			if (write(2, msg, (size_t)n) < 0)
+				_exit(VM_HIDE_FAILED);
+			_exit(VM_HIDE_FAILED);
+		}
+		/* fds 0..7: null, null, console (QEMU's own diagnostics, not the
+		 * command's stderr), stdout pipe, stderr pipe, share, status,
+		 * console; moved above 7 first so no dup2 clobbers a source */
+		int src[8] = {open("/dev/null", O_RDWR | O_CLOEXEC),
+			      -1,
+			      confd,
+			      outp[1],
+			      errp[1],
+			      sharefd,
+			      stfd,
+			      confd};
+		src[1] = src[0];
+		for (int i = 0; i < 8; i++)
+			if (src[i] < 0 || (src[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 8)) < 0)
+				_exit(125);
+		for (int i = 0; i < 8; i++)
+			if (dup2(src[i], i) < 0)
+				_exit(125);
 		execv(argv.v[0], argv.v);
 		_exit(127);
 	}
@@ -687,6 +773,15 @@ static int vm_boot(const struct shunt_plan *plan, struct vm_job *j, struct shunt
 	pid = -1;
 	struct shunt_error *e = NULL;
 	int code = 0;
+	if (WIFEXITED(ws) && WEXITSTATUS(ws) == VM_HIDE_FAILED) {
+		shunt_error_set(
+		    err, EPERM,
+		    "could not hide credentials (~/.ssh, ~/.aws, ...) from the microVM: no "
+		    "mount namespace here (unprivileged user namespaces disabled?); the command "
+		    "was not run");
+		set_exit(err, 125);
+		goto out;
+	}
 	if (shunt_fs_read(st, 1 << 16, &text, NULL, &e) < 0 ||
 	    shunt_microvm_parse_status(text, j->nonce, &code) < 0) {
 		shunt_error_free(&e);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "config.h"
 #include "fsutil.h"
 #include "paths.h"
 #include "seccomp.h"
@@ -111,6 +112,28 @@ int shunt_podman_probe(struct shunt_error **err)
 int shunt_docker_probe(struct shunt_error **err)
 {
 	return engine_probe(ENGINE_DOCKER, NULL, err);
+}
+
+/* The image to run on: $SHUNT_IMAGE, else the config's sandbox.image
+ * (same layers as `shunt run` loads), else NULL: podman then takes the
+ * host root, docker the image `shunt image build` makes. */
+static char *configured_image(const struct shunt_plan *plan)
+{
+	const char *env = getenv("SHUNT_IMAGE");
+	if (env && *env)
+		return strdup(env);
+	struct shunt_config_opts copts = {.workspace = plan->workspace};
+	const char *nosys = getenv("SHUNT_NO_SYSTEM_CONFIG");
+	copts.no_system = nosys && strcmp(nosys, "1") == 0;
+	struct shunt_config cfg;
+	struct shunt_error *e = NULL;
+	if (shunt_config_load(&cfg, &copts, &e) < 0) {
+		shunt_error_free(&e);
+		return NULL; /* `shunt run` loaded it already; not reached in practice */
+	}
+	char *img = cfg.sandbox.image && *cfg.sandbox.image ? strdup(cfg.sandbox.image) : NULL;
+	shunt_config_free(&cfg);
+	return img;
 }
 
 /* A growing NULL-terminated argv whose strings it owns. */
@@ -206,13 +229,9 @@ static bool seen_guest(const struct shunt_plan *plan, size_t upto, const char *g
 /* Builds the engine command line; *seccomp_tmp receives a temp file to
  * remove afterwards (the built-in profile written out), or NULL. */
 static int build_argv(enum engine e, const char *bin, const struct shunt_plan *plan,
-		      const char *name, struct argv *a, char **seccomp_tmp,
-		      struct shunt_error **err)
+		      const char *name, const char *image, bool host_root, struct argv *a,
+		      char **seccomp_tmp, struct shunt_error **err)
 {
-	const char *image = getenv("SHUNT_IMAGE");
-	bool host_root = e == ENGINE_PODMAN && !(image && *image);
-	if (!image || !*image)
-		image = SHUNT_ENGINE_IMAGE;
 
 	add(a, "%s", bin);
 	add(a, "run");
@@ -328,8 +347,7 @@ static int build_argv(enum engine e, const char *bin, const struct shunt_plan *p
 	if (host_root) {
 		add(a, "--rootfs");
 		add(a, "/:O");
-	}
-	else
+	} else
 		add(a, "%s", image);
 	for (size_t i = 0; plan->argv[i]; i++)
 		add(a, "%s", plan->argv[i]);
@@ -392,10 +410,9 @@ static int engine_run(enum engine e, const struct shunt_plan *plan, int *status,
 	_cleanup_free_ char *bin = NULL;
 	if (engine_probe(e, &bin, err) < 0)
 		return -1;
-	const char *image = getenv("SHUNT_IMAGE");
-	bool host_root = e == ENGINE_PODMAN && !(image && *image);
-	if (!image || !*image)
-		image = SHUNT_ENGINE_IMAGE;
+	_cleanup_free_ char *cimage = configured_image(plan);
+	bool host_root = e == ENGINE_PODMAN && !cimage;
+	const char *image = cimage ? cimage : SHUNT_ENGINE_IMAGE;
 	bool print = getenv("SHUNT_ENGINE_PRINT") && strcmp(getenv("SHUNT_ENGINE_PRINT"), "1") == 0;
 	if (!host_root && !print && !image_present(bin, image)) {
 		shunt_error_set(
@@ -412,7 +429,7 @@ static int engine_run(enum engine e, const struct shunt_plan *plan, int *status,
 	snprintf(name, sizeof(name), "shunt-%s", plan->run_id[0] ? plan->run_id : "run");
 	struct argv a = {0};
 	char *seccomp_tmp = NULL;
-	int rc = build_argv(e, bin, plan, name, &a, &seccomp_tmp, err);
+	int rc = build_argv(e, bin, plan, name, image, host_root, &a, &seccomp_tmp, err);
 	if (rc < 0)
 		goto out;
 	if (print) {

@@ -5,7 +5,8 @@
 #include "runner.h"
 
 /* The local image `shunt image build` creates and the engines use when
- * they cannot take the host root (docker always; podman with SHUNT_IMAGE). */
+ * they cannot take the host root (docker always; podman when an image is
+ * set: $SHUNT_IMAGE or the config's sandbox.image). */
 #define SHUNT_ENGINE_IMAGE "localhost/shunt-minbase:latest"
 
 /* 0 when podman is installed; -1 with what is missing and how to fix it. */

@@ -76,7 +76,7 @@ static const int forwarded_signals[] = {SIGINT,	 SIGTERM, SIGHUP,  SIGQUIT,
 /* ---- child side (init and the command); never returns on failure ---- */
 
 static int g_errfd = -1;
-static bool g_host_root; /* the caller is uid 0 on the host; set before clone */
+static bool g_host_root;	/* the caller is uid 0 on the host; set before clone */
 static const char *g_proxy_dir; /* allowlist: the proxy socket's directory; set before clone */
 
 static void child_send(int code, int exitcode, bool add_strerror, const char *fmt, va_list ap)
@@ -552,7 +552,8 @@ static void start_relay(int syncfd)
 	if (pid < 0)
 		child_fail(errno, EXIT_SETUP, "network allowlist: fork");
 	if (pid == 0) {
-		for (size_t i = 0; i < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]); i++)
+		for (size_t i = 0; i < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]);
+		     i++)
 			signal(forwarded_signals[i], SIG_DFL);
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 		close(syncfd);

@@ -20,10 +20,10 @@ enum shunt_mount_kind {
 
 struct shunt_mount {
 	enum shunt_mount_kind kind;
-	char *host;  /* NULL for tmpfs */
+	char *host; /* NULL for tmpfs */
 	char *guest;
 	bool read_only;
-	bool cache;  /* a package-manager cache mount */
+	bool cache;   /* a package-manager cache mount */
 	bool overlay; /* BIND only: copy-on-write overlay of host (root_overlay plans) */
 };
 
@@ -31,26 +31,27 @@ struct shunt_plan {
 	char run_id[37];
 	enum shunt_profile profile;
 	enum shunt_runtime runtime; /* resolved, never auto */
-	char **argv;                /* NULL-terminated */
+	char **argv;		    /* NULL-terminated */
 	char *cwd;
 	char *workspace;
 	bool workspace_rw;
-	bool root_overlay;          /* SYSTEM_WRITE/GODMODE on process: throwaway overlay root */
-	char *keep_changes;         /* keep overlay upper here */
+	bool root_overlay;  /* SYSTEM_WRITE/GODMODE on process: throwaway overlay root */
+	char *keep_changes; /* keep overlay upper here */
 	enum shunt_netmode network;
 	struct shunt_strv allow_hosts;
-	unsigned timeout;           /* seconds, 0 = none */
+	unsigned timeout; /* seconds, 0 = none */
 	unsigned long long mem_bytes;
 	double cpus;
 	unsigned pids;
-	long uid, gid;              /* -1 = caller's */
-	char *seccomp_profile;      /* file path; NULL = built-in per profile */
-	char **env;                 /* final NAME=VALUE list, NULL-terminated */
+	long uid, gid;	       /* -1 = caller's */
+	char *seccomp_profile; /* file path; NULL = built-in per profile */
+	char **env;	       /* final NAME=VALUE list, NULL-terminated */
 	struct shunt_mount *mounts;
 	size_t nmounts;
 	bool accept_weaker_isolation;
-	bool interactive;           /* stdin is a terminal */
-	struct shunt_strv notes;    /* one-line remarks for --dry-run/audit (how a default was resolved) */
+	bool interactive; /* stdin is a terminal */
+	struct shunt_strv
+	    notes; /* one-line remarks for --dry-run/audit (how a default was resolved) */
 };
 
 struct shunt_runner {
@@ -72,15 +73,15 @@ const struct shunt_runner *shunt_runner_get(enum shunt_runtime rt);
 /* Options given on the command line (shunt run) that override the
  * config; unset members are 0/NULL/-1. */
 struct shunt_plan_opts {
-	int profile;             /* -1 = from decision/config default */
-	int runtime;             /* -1 = from config mapping */
+	int profile; /* -1 = from decision/config default */
+	int runtime; /* -1 = from config mapping */
 	const char *workspace;
-	int network;             /* -1 = from config/level; values enum shunt_netmode */
+	int network; /* -1 = from config/level; values enum shunt_netmode */
 	struct shunt_strv allow_hosts;
-	long timeout;            /* -1 = config */
-	long long mem_bytes;     /* -1 = level */
-	double cpus;             /* <0 = level */
-	long uid, gid;           /* -1 = caller */
+	long timeout;	     /* -1 = config */
+	long long mem_bytes; /* -1 = level */
+	double cpus;	     /* <0 = level */
+	long uid, gid;	     /* -1 = caller */
 	const char *seccomp_profile;
 	struct shunt_strv env_names;
 	struct shunt_strv binds; /* HOST:GUEST[:ro] */
@@ -91,7 +92,8 @@ struct shunt_plan_opts {
 /* Resolves a plan from config + options for argv. Errors (bad bind spec,
  * unknown profile) have exitcode 2. */
 int shunt_plan_build(struct shunt_plan *plan, const struct shunt_config *cfg,
-		     const struct shunt_plan_opts *opts, char *const *argv, struct shunt_error **err);
+		     const struct shunt_plan_opts *opts, char *const *argv,
+		     struct shunt_error **err);
 
 /* Prints the plan (human text or JSON) for --dry-run and the audit log. */
 void shunt_plan_dump(const struct shunt_plan *plan, bool json, struct shunt_buf *out);

@@ -25,7 +25,8 @@ static int cmp(const void *a, const void *b)
 static void report(const char *what, double *v, size_t n)
 {
 	qsort(v, n, sizeof(*v), cmp);
-	printf("%-46s median %8.2f us   p99 %8.2f us   (n=%zu)\n", what, v[n / 2], v[n * 99 / 100], n);
+	printf("%-46s median %8.2f us   p99 %8.2f us   (n=%zu)\n", what, v[n / 2], v[n * 99 / 100],
+	       n);
 }
 
 static void decisions(const char *label, const struct shunt_policy *p)
@@ -68,7 +69,8 @@ int main(void)
 		struct shunt_policy p;
 		double t0 = now_us();
 		shunt_config_defaults(&cfg);
-		if (shunt_rules_load_embedded(&rs, &err) < 0 || shunt_policy_build(&p, &cfg, &rs, &err) < 0) {
+		if (shunt_rules_load_embedded(&rs, &err) < 0 ||
+		    shunt_policy_build(&p, &cfg, &rs, &err) < 0) {
 			fprintf(stderr, "%s\n", err ? err->msg : "load failed");
 			return 1;
 		}

@@ -55,7 +55,7 @@ bare() {
 : >"$WORK/shunt.t"; : >"$WORK/bare.t"; : >"$WORK/prep.t"; : >"$WORK/boot.t"; : >"$WORK/setup.t"; : >"$WORK/cmd.t"
 for ((i = 0; i < N; i++)); do
 	t0=$(ms)
-	out=$(SHUNT_VM_KEEP_JOB=1 "$SHUNT" run --runtime microvm --network none --workspace "$WS" -- echo hello 2>&1)
+	out=$(SHUNT_VM_KEEP_JOB=1 "$SHUNT" run --runtime microvm --network none --mem 512M --workspace "$WS" -- echo hello 2>&1)
 	t1=$(ms)
 	[ "$out" = hello ] || { echo "microvm: FAILED: shunt run printed '$out'"; exit 1; }
 	echo $((t1 - t0)) >>"$WORK/shunt.t"

@@ -15,6 +15,10 @@ echo "SECRET-KEY-MATERIAL" >"$HOME/.ssh/id_rsa"
 echo "alias ls=ls" >"$HOME/.bashrc"
 (cd "$HOME" && mkdir -p .npm .cache/pip .cargo/registry go/pkg/mod .gem .cache/yarn .local/share/pnpm)
 chmod -R a+rX "$TEST_TMP"
+# rootless podman leaves a pause process per runtime dir; ours goes with the test
+if ! is_root && [ "$ENGINE" = podman ]; then
+	trap 'kill "$(cat "$XDG_RUNTIME_DIR/libpod/tmp/pause.pid" 2>/dev/null)" 2>/dev/null; rm -rf "$TEST_TMP" 2>/dev/null' EXIT
+fi
 run_e() { # PROFILE ARGV...
 	local p=$1; shift
 	(cd "$WS" && "$SHUNT" run --runtime "$ENGINE" --profile "$p" --network none --workspace "$WS" -- "$@")
@@ -40,6 +44,9 @@ if [ "$ENGINE" = docker ]; then
 	like "$out" "daemon is not running" "docker daemon not running: says so ($(echo "$out" | head -1))"
 	[ ! -e "$WS/ran" ] && pass "docker daemon not running: the command did not run" || fail "docker daemon not running: the command did not run"
 fi
+
+out=$(cd "$WS" && "$SHUNT" run --profile READ_ONLY --workspace "$WS" --dry-run -- true 2>&1 | grep '^runner:')
+unlike "$out" "podman|docker" "runtime auto never picks podman or docker ($out)"
 
 # --- the engine command line (SHUNT_ENGINE_PRINT=1 prints it, runs nothing) ---
 FAKE="$TEST_TMP/fake-$ENGINE"
@@ -98,7 +105,11 @@ if [ -n "${ENGINE_SKIP_REAL:-}" ]; then
 	exit
 fi
 if ! out=$(run_e READ_ONLY true 2>&1); then
-	skip "$ENGINE cannot start a container here as $(id -un): $(echo "$out" | tr '\n' ' ' | head -c 300)"
+	if echo "$out" | grep -q "no subuid ranges"; then
+		skip "rootless $ENGINE needs subordinate uid/gid ranges for $(id -un) in /etc/subuid and /etc/subgid, and there are none (usermod --add-subuids N-M --add-subgids N-M $(id -un))"
+	else
+		skip "$ENGINE cannot start a container here as $(id -un): $(echo "$out" | grep -v level=warning | tr '\n' ' ' | head -c 300)"
+	fi
 	done_testing
 	exit
 fi
@@ -165,5 +176,11 @@ if [ "$ENGINE" = podman ]; then
 		--workspace "$WS" -- touch "$WS/ran" 2>&1)
 	is "$?" "125" "a missing image fails closed (125), never pulled"
 	like "$out" "shunt image build" "and says how to build it"
+	mkdir -p "$XDG_CONFIG_HOME/shunt"
+	printf 'sandbox:\n  image: localhost/shunt-from-config\n' >"$XDG_CONFIG_HOME/shunt/config.yaml"
+	out=$(cd "$WS" && "$SHUNT" run --runtime podman --profile READ_ONLY --workspace "$WS" -- true 2>&1)
+	is "$?" "125" "image: from the config is used (missing here: 125)"
+	like "$out" "localhost/shunt-from-config" "and named in the message"
+	rm -f "$XDG_CONFIG_HOME/shunt/config.yaml"
 fi
 done_testing

@@ -12,54 +12,53 @@
 #include "rules.h"
 #include "tap.h"
 
-static const char pack[] =
-	"rules:\n"
-	"  - id: t-medium\n"
-	"    description: medium thing\n"
-	"    match: '^npm install'\n"
-	"    programs: [npm]\n"
-	"    risk: medium\n"
-	"    tags: [t]\n"
-	"  - id: t-high\n"
-	"    description: high thing\n"
-	"    match: '^shred'\n"
-	"    risk: high\n"
-	"    tags: [t]\n"
-	"  - id: t-critical\n"
-	"    description: critical thing\n"
-	"    match: '^wipe'\n"
-	"    risk: critical\n"
-	"    tags: [t]\n"
-	"  - id: t-block\n"
-	"    description: blocked thing\n"
-	"    match: '^forkbomb'\n"
-	"    risk: critical\n"
-	"    action: block\n"
-	"    tags: [t]\n"
-	"  - id: t-sandbox-only\n"
-	"    description: high but a sandbox is enough\n"
-	"    match: '^build-untrusted'\n"
-	"    risk: high\n"
-	"    action: sandbox\n"
-	"    tags: [t]\n"
-	"  - id: t-god\n"
-	"    description: wants everything\n"
-	"    match: '^install-os'\n"
-	"    risk: medium\n"
-	"    profile: GODMODE\n"
-	"    tags: [t]\n"
-	"  - id: t-line\n"
-	"    description: download into a shell\n"
-	"    match: 'curl[^|]*\\|\\s*sh'\n"
-	"    scope: line\n"
-	"    risk: high\n"
-	"    tags: [t]\n"
-	"  - id: t-backtrack\n"
-	"    description: catastrophic backtracking\n"
-	"    match: '^slow (a+)+$'\n"
-	"    programs: [slow]\n"
-	"    risk: high\n"
-	"    tags: [t]\n";
+static const char pack[] = "rules:\n"
+			   "  - id: t-medium\n"
+			   "    description: medium thing\n"
+			   "    match: '^npm install'\n"
+			   "    programs: [npm]\n"
+			   "    risk: medium\n"
+			   "    tags: [t]\n"
+			   "  - id: t-high\n"
+			   "    description: high thing\n"
+			   "    match: '^shred'\n"
+			   "    risk: high\n"
+			   "    tags: [t]\n"
+			   "  - id: t-critical\n"
+			   "    description: critical thing\n"
+			   "    match: '^wipe'\n"
+			   "    risk: critical\n"
+			   "    tags: [t]\n"
+			   "  - id: t-block\n"
+			   "    description: blocked thing\n"
+			   "    match: '^forkbomb'\n"
+			   "    risk: critical\n"
+			   "    action: block\n"
+			   "    tags: [t]\n"
+			   "  - id: t-sandbox-only\n"
+			   "    description: high but a sandbox is enough\n"
+			   "    match: '^build-untrusted'\n"
+			   "    risk: high\n"
+			   "    action: sandbox\n"
+			   "    tags: [t]\n"
+			   "  - id: t-god\n"
+			   "    description: wants everything\n"
+			   "    match: '^install-os'\n"
+			   "    risk: medium\n"
+			   "    profile: GODMODE\n"
+			   "    tags: [t]\n"
+			   "  - id: t-line\n"
+			   "    description: download into a shell\n"
+			   "    match: 'curl[^|]*\\|\\s*sh'\n"
+			   "    scope: line\n"
+			   "    risk: high\n"
+			   "    tags: [t]\n"
+			   "  - id: t-backtrack\n"
+			   "    description: catastrophic backtracking\n"
+			   "    match: '^slow (a+)+$'\n"
+			   "    programs: [slow]\n"
+			   "    risk: high\n"
+			   "    tags: [t]\n";
 
 static struct shunt_config cfg;
 static struct shunt_ruleset rs;
@@ -104,7 +103,8 @@ int main(void)
 {
 	struct shunt_error *err = NULL;
 	shunt_config_defaults(&cfg);
-	ok(shunt_rules_load_buf(&rs, "test.yaml", pack, strlen(pack), &err) == 0, "test pack loads");
+	ok(shunt_rules_load_buf(&rs, "test.yaml", pack, strlen(pack), &err) == 0,
+	   "test pack loads");
 	if (err)
 		diag("%s", err->msg);
 	rebuild();
@@ -123,21 +123,27 @@ int main(void)
 	is_str(d.why, "medium risk + medium thing", "why names the risk and the rule");
 	ok(d.nrules == 1 && strcmp(d.rules[0], "t-medium") == 0, "rule id reported");
 	is_int(ACT("shred x", true), SHUNT_ACTION_PROMPT, "auto: high prompts a human");
-	is_int(ACT("shred x", false), SHUNT_ACTION_SANDBOX, "auto: high without terminal follows non_interactive (sandbox)");
+	is_int(ACT("shred x", false), SHUNT_ACTION_SANDBOX,
+	       "auto: high without terminal follows non_interactive (sandbox)");
 	is_int(ACT("wipe x", true), SHUNT_ACTION_PROMPT, "auto: critical prompts a human");
 	d = decide_line("wipe x", false);
 	is_int(d.action, SHUNT_ACTION_BLOCK, "critical without terminal is blocked, not sandboxed");
 	ok(strstr(d.why, "no terminal to confirm") != NULL, "and says why");
-	is_int(ACT("forkbomb", true), SHUNT_ACTION_BLOCK, "rule action block blocks even with a human");
-	is_int(ACT("build-untrusted", true), SHUNT_ACTION_SANDBOX, "rule action sandbox: high but sandboxed");
+	is_int(ACT("forkbomb", true), SHUNT_ACTION_BLOCK,
+	       "rule action block blocks even with a human");
+	is_int(ACT("build-untrusted", true), SHUNT_ACTION_SANDBOX,
+	       "rule action sandbox: high but sandboxed");
 	d = decide_line("install-os", true);
 	is_int(d.action, SHUNT_ACTION_PROMPT, "GODMODE always needs confirmation");
 	is_int(d.profile, SHUNT_PROFILE_GODMODE, "GODMODE profile kept");
 	ok(d.would_prompt_godmode, "flagged as a GODMODE prompt");
 	is_int(ACT("install-os", false), SHUNT_ACTION_BLOCK, "GODMODE without terminal is blocked");
-	is_int(ACT("curl -s http://x | sh", true), SHUNT_ACTION_PROMPT, "line-scope rule sees the pipeline");
-	is_int(ACT("curl -s http://x | jq .", true), SHUNT_ACTION_HOST, "curl | jq stays on the host");
-	is_int(ACT("$(echo ls) -la", true), SHUNT_ACTION_SANDBOX, "dynamic command name is at least medium");
+	is_int(ACT("curl -s http://x | sh", true), SHUNT_ACTION_PROMPT,
+	       "line-scope rule sees the pipeline");
+	is_int(ACT("curl -s http://x | jq .", true), SHUNT_ACTION_HOST,
+	       "curl | jq stays on the host");
+	is_int(ACT("$(echo ls) -la", true), SHUNT_ACTION_SANDBOX,
+	       "dynamic command name is at least medium");
 	d = decide_line("ls; npm install x; shred y", true);
 	is_int(d.risk, SHUNT_RISK_HIGH, "a line takes the highest risk of its commands");
 	is_int(d.nrules, 2, "both rules reported");
@@ -145,7 +151,8 @@ int main(void)
 	/* non_interactive: block */
 	cfg.non_interactive = SHUNT_NONINT_BLOCK;
 	rebuild();
-	is_int(ACT("shred x", false), SHUNT_ACTION_BLOCK, "non_interactive block refuses unattended prompts");
+	is_int(ACT("shred x", false), SHUNT_ACTION_BLOCK,
+	       "non_interactive block refuses unattended prompts");
 	cfg.non_interactive = SHUNT_NONINT_SANDBOX;
 
 	/* modes */
@@ -162,8 +169,10 @@ int main(void)
 	rebuild();
 	is_int(ACT("npm install x", true), SHUNT_ACTION_HOST, "never: medium on the host");
 	is_int(ACT("shred x", true), SHUNT_ACTION_PROMPT, "never: high still asks");
-	is_int(ACT("shred x", false), SHUNT_ACTION_BLOCK, "never + no terminal: refused, never sandboxed");
-	is_int(ACT("build-untrusted", true), SHUNT_ACTION_PROMPT, "never: a rule's sandbox becomes a prompt");
+	is_int(ACT("shred x", false), SHUNT_ACTION_BLOCK,
+	       "never + no terminal: refused, never sandboxed");
+	is_int(ACT("build-untrusted", true), SHUNT_ACTION_PROMPT,
+	       "never: a rule's sandbox becomes a prompt");
 	cfg.mode = SHUNT_MODE_AUTO;
 
 	/* security level */
@@ -179,7 +188,8 @@ int main(void)
 	pol.gvisor_available = true;
 	is_int(decide_line("npm install x", true).runtime, SHUNT_RUNTIME_GVISOR,
 	       "WORKSPACE_WRITE goes to gVisor when available");
-	is_int(decide_line("install-os", true).runtime, SHUNT_RUNTIME_MICROVM, "GODMODE goes to a microVM");
+	is_int(decide_line("install-os", true).runtime, SHUNT_RUNTIME_MICROVM,
+	       "GODMODE goes to a microVM");
 	cfg.sandbox.runtime = SHUNT_RUNTIME_PROCESS;
 	rebuild();
 	is_int(decide_line("npm install x", true).runtime, SHUNT_RUNTIME_PROCESS,
@@ -197,11 +207,13 @@ int main(void)
 	ok(d.allowlisted, "allowlisted flag");
 	is_int(ACT("npm install left-pad; shred x", true), SHUNT_ACTION_PROMPT,
 	       "allowlist matches the whole line only");
-	is_int(ACT("wipe everything", true), SHUNT_ACTION_PROMPT, "allowlist cannot override a critical rule");
+	is_int(ACT("wipe everything", true), SHUNT_ACTION_PROMPT,
+	       "allowlist cannot override a critical rule");
 	d = decide_line("psql -c 'DROP DATABASE prod'", true);
 	is_int(d.action, SHUNT_ACTION_BLOCK, "denylisted is blocked");
 	ok(d.denylisted && strstr(d.why, "denylisted") != NULL, "and says so");
-	is_int(ACT("curl -fsSL https://get.example | sh", true), SHUNT_ACTION_BLOCK, "denylist glob over a pipeline");
+	is_int(ACT("curl -fsSL https://get.example | sh", true), SHUNT_ACTION_BLOCK,
+	       "denylist glob over a pipeline");
 	shunt_strv_free(&cfg.allowlist);
 	shunt_strv_free(&cfg.denylist);
 	rebuild();
@@ -211,7 +223,8 @@ int main(void)
 	cfg.risk_floors = &floor;
 	cfg.nrisk_floors = 1;
 	rebuild();
-	is_int(decide_line("npm install x", true).risk, SHUNT_RISK_HIGH, "a risk floor raises a rule");
+	is_int(decide_line("npm install x", true).risk, SHUNT_RISK_HIGH,
+	       "a risk floor raises a rule");
 	struct shunt_risk_floor bad = {strdup("no-such-rule"), SHUNT_RISK_HIGH};
 	cfg.risk_floors = &bad;
 	struct shunt_policy p2;
@@ -263,7 +276,8 @@ int main(void)
 
 	/* robustness */
 	d = decide_line("slow aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab", true);
-	ok(d.action != SHUNT_ACTION_HOST, "a regex hitting its limit counts as a match (fail closed)");
+	ok(d.action != SHUNT_ACTION_HOST,
+	   "a regex hitting its limit counts as a match (fail closed)");
 	size_t big = 1 << 20;
 	char *line = malloc(big + 1);
 	for (size_t i = 0; i < big; i++)
@@ -303,7 +317,8 @@ int main(void)
 	char small[512];
 	shunt_arena_init_fixed(&a, small, sizeof(small));
 	req.argc = 1000;
-	ok(shunt_decide(&pol, &req, &a, &dn) < 0, "a too-small fixed arena returns an error, not a crash");
+	ok(shunt_decide(&pol, &req, &a, &dn) < 0,
+	   "a too-small fixed arena returns an error, not a crash");
 	/* argv judged by the executable, not a spoofed argv[0] */
 	shunt_arena_init_heap(&a);
 	const char *spoof[] = {"ls", "x", NULL};

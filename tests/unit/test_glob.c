@@ -10,7 +10,8 @@ int main(void)
 	ok(shunt_glob_match("npm test", "  npm   test  "), "whitespace runs compare equal");
 	ok(!shunt_glob_match("npm test", "npm test; rm -rf ~"), "no partial match");
 	ok(shunt_glob_match("curl * | sh", "curl -fsSL https://x.sh | sh"), "star spans words");
-	ok(!shunt_glob_match("curl * | sh", "curl -fsSL https://x.sh | jq"), "star pipeline mismatch");
+	ok(!shunt_glob_match("curl * | sh", "curl -fsSL https://x.sh | jq"),
+	   "star pipeline mismatch");
 	ok(shunt_glob_match("rm -rf /*", "rm -rf /usr"), "star at end");
 	ok(shunt_glob_match("*DROP DATABASE*", "psql -c 'DROP DATABASE prod'"), "infix");
 	ok(shunt_glob_match("git ?ush", "git push"), "question mark");
@@ -30,10 +31,12 @@ int main(void)
 	char hex[65];
 	shunt_sha256("abc", 3, d);
 	shunt_sha256_hex(d, hex);
-	is_str(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "sha256(abc)");
+	is_str(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+	       "sha256(abc)");
 	shunt_sha256("", 0, d);
 	shunt_sha256_hex(d, hex);
-	is_str(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "sha256('')");
+	is_str(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+	       "sha256('')");
 	char million[1000];
 	memset(million, 'a', sizeof(million));
 	struct shunt_sha256 s;
