@@ -30,6 +30,7 @@
 #include "cgroup.h"
 #include "cleanup.h"
 #include "commands.h"
+#include "config.h"
 #include "gvisor.h"
 #include "landlock.h"
 #include "paths.h"
@@ -46,7 +47,7 @@ struct check {
 	struct shunt_buf extra; /* extra JSON members: ,"key":value... */
 };
 
-#define NCHECKS 16
+#define NCHECKS 24
 struct report {
 	struct check c[NCHECKS];
 	size_t n;
@@ -527,6 +528,40 @@ static void check_gvisor_usable(struct report *rep)
 	}
 }
 
+/* TLS verification can only be switched off explicitly; say so loudly. */
+static void check_tls(struct report *rep)
+{
+	struct shunt_config cfg;
+	struct shunt_config_opts opts = {0};
+	struct shunt_error *e = NULL;
+	if (shunt_config_load(&cfg, &opts, &e) < 0) {
+		add(rep, "config", ST_DEGRADED, "shunt config validate",
+		    "the configuration does not load: %s", e ? e->msg : "unknown error");
+		shunt_error_free(&e);
+		return;
+	}
+	size_t insecure = 0;
+	const char *first = NULL;
+	for (size_t i = 0; i < cfg.npolicy_sources; i++)
+		if (cfg.policy_sources[i].insecure) {
+			insecure++;
+			if (!first)
+				first = cfg.policy_sources[i].url;
+		}
+	if (cfg.audit_forward.url && cfg.audit_forward.insecure) {
+		insecure++;
+		if (!first)
+			first = cfg.audit_forward.url;
+	}
+	if (insecure)
+		add(rep, "tls", ST_DEGRADED, "remove insecure: true from policy.sources / audit.forward",
+		    "%zu endpoint(s) configured with insecure: true (no TLS verification), e.g. %s",
+		    insecure, first);
+	else
+		add(rep, "tls", ST_OK, NULL, "policy sources and audit forwarding verify TLS");
+	shunt_config_free(&cfg);
+}
+
 static void check_engine(struct report *rep, const char *name, const char *sock_env)
 {
 	check_binary(rep, name, name, "--version",
@@ -745,6 +780,7 @@ int shunt_cmd_doctor(int argc, char **argv, struct shunt_error **err)
 	check_kvm(rep);
 	check_editor(rep);
 	check_shim(rep);
+	check_tls(rep);
 	if (json)
 		print_json(rep);
 	else

@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "commands.h"
 #include "config.h"
+#include "microvm.h"
 #include "runner.h"
 
 static const char help[] =
@@ -19,7 +20,7 @@ static const char help[] =
     "Runs ARGV in a sandbox. Options left out come from the config and the profile.\n"
     "\n"
     "  --profile P            READ_ONLY | WORKSPACE_WRITE (default) | SYSTEM_WRITE | GODMODE\n"
-    "  --runtime R            process (built in); others are not available yet\n"
+    "  --runtime R            auto, process, gvisor, podman, docker or microvm (see shunt doctor)\n"
     "  --workspace DIR        default: the git top level of the current directory, else it\n"
     "  --network M            none | allowlist | full. READ_ONLY defaults to none; otherwise\n"
     "                         the config's network_mode, else the security level's. The level's\n"
@@ -267,10 +268,13 @@ int shunt_cmd_run(int argc, char **argv, struct shunt_error **err)
 
 	const struct shunt_runner *r = shunt_runner_get(plan.runtime);
 	if (!r) {
-		shunt_error_set(
-		    err, ENOSYS,
-		    "runtime '%s' is not available in this build; use --runtime process",
-		    shunt_runtime_name(plan.runtime));
+		if (plan.runtime == SHUNT_RUNTIME_MICROVM && shunt_microvm_probe(err) < 0)
+			shunt_error_prefix(err, "no microVM can run here, so the command was not run: ");
+		else
+			shunt_error_set(err, ENOSYS,
+					"runtime '%s' is not available here, so the command was not run "
+					"(see 'shunt doctor')",
+					shunt_runtime_name(plan.runtime));
 		if (err && *err)
 			(*err)->exitcode = 125;
 		shunt_plan_free(&plan);

@@ -190,6 +190,56 @@ void shunt_microvm_fc_config(const struct shunt_vm_spec *s, struct shunt_buf *b)
 	shunt_buf_free(&cl);
 }
 
+static unsigned long long du_kib(const char *dir)
+{
+	char cmd[PATH_MAX + 64];
+	unsigned long long k = 0;
+	snprintf(cmd, sizeof(cmd), "du -sk -- '%s' 2>/dev/null", dir);
+	if (strchr(dir, '\''))
+		return 0;
+	FILE *f = popen(cmd, "re");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu", &k) != 1)
+		k = 0;
+	pclose(f);
+	return k;
+}
+
+int shunt_microvm_fc_workspace_image(const char *dir, const char *image, struct shunt_error **err)
+{
+	_cleanup_free_ char *mke2fs = shunt_paths_which("mke2fs");
+	if (!mke2fs && access("/usr/sbin/mke2fs", X_OK) == 0)
+		mke2fs = strdup("/usr/sbin/mke2fs");
+	if (!mke2fs)
+		return shunt_error_set(err, ENOENT,
+				       "mke2fs is not installed; apt-get install e2fsprogs");
+	unsigned long long mib = du_kib(dir) / 1024 * 2 + 64;
+	char size[32];
+	snprintf(size, sizeof(size), "%lluM", mib);
+	pid_t pid = fork();
+	if (pid < 0)
+		return shunt_error_sys(err, errno, "fork");
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+		if (nul >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+			dup2(nul, 2);
+		}
+		execl(mke2fs, "mke2fs", "-q", "-F", "-t", "ext4", "-E", "root_owner", "-d", dir,
+		      image, size, (char *)NULL);
+		_exit(127);
+	}
+	int ws = 0;
+	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+		return shunt_error_set(err, EIO, "mke2fs -d %s %s failed (status %d)", dir, image,
+				       WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws));
+	return 0;
+}
+
 int shunt_microvm_parse_status(const char *text, const char *nonce, int *rc)
 {
 	char pfx[128];

@@ -44,6 +44,12 @@ int shunt_microvm_qemu_argv(const struct shunt_vm_spec *spec, struct shunt_strv 
 /* Appends the Firecracker JSON configuration (--config-file) for spec. */
 void shunt_microvm_fc_config(const struct shunt_vm_spec *spec, struct shunt_buf *out);
 
+/* Firecracker's workspace drive: an ext4 image of dir (contents, owners
+ * as they are), built without root by `mke2fs -d`; size is the content
+ * plus headroom, at least 64 MiB. 0, or -1 with *err (mke2fs missing:
+ * apt-get install e2fsprogs). */
+int shunt_microvm_fc_workspace_image(const char *dir, const char *image, struct shunt_error **err);
+
 /* The kernel command line both backends use. */
 void shunt_microvm_cmdline(const struct shunt_vm_spec *spec, struct shunt_buf *out);
 

@@ -58,7 +58,6 @@ const struct shunt_runner *shunt_runner_get(enum shunt_runtime rt)
 		 * callers treat it as absent (fail closed, or the process runner
 		 * with --i-accept-weaker-isolation) */
 		return shunt_microvm_probe(NULL) == 0 ? &microvm_runner : NULL;
-	/* podman, docker and microvm are not wired in yet */
 	default:
 		return NULL;
 	}

@@ -72,6 +72,14 @@ is "$ed" vscode "TERM_PROGRAM=vscode is detected"
 ed=$(env -u TERM_PROGRAM CURSOR_TRACE_ID=x "$SHUNT" doctor --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["checks"]["editor"]["editor"])')
 is "$ed" cursor "CURSOR_TRACE_ID is detected as Cursor"
 
+# TLS verification off must be reported
+tlsdir=$(mktemp -d)
+printf 'policy:\n  sources:\n    - {url: "http://127.0.0.1:9/p.yaml", insecure: true}\n' >"$tlsdir/c.yaml"
+like "$(SHUNT_CONFIG="$tlsdir/c.yaml" "$SHUNT" doctor 2>&1)" 'tls: +degraded .*insecure: true' \
+	"doctor warns about insecure: true policy sources"
+like "$("$SHUNT" doctor 2>&1)" 'tls: +ok' "doctor: TLS verified by default"
+rm -rf "$tlsdir"
+
 "$SHUNT" doctor --bogus >/dev/null 2>&1; rc=$?
 is "$rc" 2 "unknown option: exit 2"
 done_testing

@@ -1,6 +1,9 @@
 /* microVM runner: the Firecracker JSON config, the QEMU command line, the
  * kernel command line, the job script and the exit-marker parser. */
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "buf.h"
@@ -191,8 +194,50 @@ static void test_script(void)
 	shunt_buf_free(&b);
 }
 
+static void test_ext4(void)
+{
+	char dir[] = "/tmp/shunt-test-fcws.XXXXXX";
+	if (!mkdtemp(dir)) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	char ws[PATH_MAX], img[PATH_MAX], cmd[3 * PATH_MAX];
+	snprintf(ws, sizeof(ws), "%s/ws", dir);
+	snprintf(img, sizeof(img), "%s/ws.ext4", dir);
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s/sub && echo workspace-data > %s/sub/hello.txt", ws,
+		 ws);
+	ok(system(cmd) == 0, "workspace fixture");
+	struct shunt_error *err = NULL;
+	if (access("/usr/sbin/mke2fs", X_OK) != 0 || access("/usr/sbin/debugfs", X_OK) != 0) {
+		skip("e2fsprogs (mke2fs, debugfs) not installed");
+	} else {
+		int rc = shunt_microvm_fc_workspace_image(ws, img, &err);
+		ok(rc == 0, "ext4 workspace image built without root (mke2fs -d)");
+		if (rc < 0)
+			diag("%s", err->msg);
+		shunt_error_free(&err);
+		snprintf(cmd, sizeof(cmd),
+			 "/usr/sbin/debugfs -R 'cat /sub/hello.txt' %s 2>/dev/null", img);
+		FILE *f = popen(cmd, "r");
+		char line[128] = "";
+		if (f) {
+			if (!fgets(line, sizeof(line), f))
+				line[0] = 0;
+			pclose(f);
+		}
+		is_str(line, "workspace-data\n", "the image holds the workspace's files");
+	}
+	ok(shunt_microvm_fc_workspace_image("/nonexistent-shunt-ws", img, &err) < 0 && err,
+	   "a missing workspace is an error");
+	shunt_error_free(&err);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		diag("could not remove %s", dir);
+}
+
 int main(void)
 {
+	test_ext4();
 	test_qemu();
 	test_fc();
 	test_status();
