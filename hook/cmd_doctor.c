@@ -554,7 +554,8 @@ static void check_tls(struct report *rep)
 			first = cfg.audit_forward.url;
 	}
 	if (insecure)
-		add(rep, "tls", ST_DEGRADED, "remove insecure: true from policy.sources / audit.forward",
+		add(rep, "tls", ST_DEGRADED,
+		    "remove insecure: true from policy.sources / audit.forward",
 		    "%zu endpoint(s) configured with insecure: true (no TLS verification), e.g. %s",
 		    insecure, first);
 	else

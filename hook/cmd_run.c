@@ -269,12 +269,14 @@ int shunt_cmd_run(int argc, char **argv, struct shunt_error **err)
 	const struct shunt_runner *r = shunt_runner_get(plan.runtime);
 	if (!r) {
 		if (plan.runtime == SHUNT_RUNTIME_MICROVM && shunt_microvm_probe(err) < 0)
-			shunt_error_prefix(err, "no microVM can run here, so the command was not run: ");
+			shunt_error_prefix(err,
+					   "no microVM can run here, so the command was not run: ");
 		else
-			shunt_error_set(err, ENOSYS,
-					"runtime '%s' is not available here, so the command was not run "
-					"(see 'shunt doctor')",
-					shunt_runtime_name(plan.runtime));
+			shunt_error_set(
+			    err, ENOSYS,
+			    "runtime '%s' is not available here, so the command was not run "
+			    "(see 'shunt doctor')",
+			    shunt_runtime_name(plan.runtime));
 		if (err && *err)
 			(*err)->exitcode = 125;
 		shunt_plan_free(&plan);

@@ -15,7 +15,7 @@ struct shunt_command {
 	shunt_cmd_fn fn;
 };
 
-#define SHUNT_COMMAND_LIST(X)                                                                       \
+#define SHUNT_COMMAND_LIST(X)                                                                      \
 	X(check, "print the decision for a command")                                               \
 	X(explain, "show how a command was normalised, matched and decided")                       \
 	X(exec, "decide, then run, sandbox, prompt or block a command")                            \
@@ -35,11 +35,12 @@ struct shunt_command {
 	X(daemon, "run, start, stop or query shuntd; run a command through it")                    \
 	X(policy, "fetch policy.sources (rule packs over HTTPS): shunt policy update")             \
 	X(audit, "ship spooled audit records to audit.forward: shunt audit flush")                 \
-	X(proxy, "internal/debug: the network allowlist's filtering proxy on a unix socket")        \
-	X(vm, "build the microVM guest image, print a VM plan, sweep orphaned VM jobs")              \
+	X(proxy, "internal/debug: the network allowlist's filtering proxy on a unix socket")       \
+	X(vm, "build the microVM guest image, print a VM plan, sweep orphaned VM jobs")            \
 	X(image, "build the local podman/docker image from a debootstrap minbase tree")
 
-#define SHUNT_CMD_DECL(name, summary) int shunt_cmd_##name(int argc, char **argv, struct shunt_error **err);
+#define SHUNT_CMD_DECL(name, summary)                                                              \
+	int shunt_cmd_##name(int argc, char **argv, struct shunt_error **err);
 SHUNT_COMMAND_LIST(SHUNT_CMD_DECL)
 #undef SHUNT_CMD_DECL
 
