@@ -67,7 +67,8 @@ $(BUILD)/obj/%.o: %.c
 # Rule packs are embedded so build/bin/shunt works from anywhere.
 $(BUILD)/gen/rules_embedded.c: $(RULE_PACKS) tests/tools/embed.sh
 	@mkdir -p $(dir $@)
-	sh tests/tools/embed.sh $(RULE_PACKS) > $@.tmp && mv $@.tmp $@
+	sh tests/tools/embed.sh rules.h shunt_embedded_pack shunt_embedded_packs \
+		shunt_embedded_pack_count $(RULE_PACKS) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/obj/gen/rules_embedded.o: $(BUILD)/gen/rules_embedded.c
 	@mkdir -p $(dir $@)
@@ -84,9 +85,10 @@ $(BUILD)/obj/gen/shells_embedded.o: $(BUILD)/gen/shells_embedded.c
 	$(CC) $(ALL_CFLAGS) -Wno-overlength-strings -c $< -o $@
 
 # Built-in seccomp profiles, embedded the same way.
-$(BUILD)/gen/security_embedded.c: $(SECURITY_JSON) sandbox/embed_security.sh
+$(BUILD)/gen/security_embedded.c: $(SECURITY_JSON) tests/tools/embed.sh
 	@mkdir -p $(dir $@)
-	sh sandbox/embed_security.sh $(SECURITY_JSON) > $@.tmp && mv $@.tmp $@
+	sh tests/tools/embed.sh seccomp.h shunt_embedded_security shunt_embedded_security \
+		shunt_embedded_security_count $(SECURITY_JSON) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/obj/gen/security_embedded.o: $(BUILD)/gen/security_embedded.c
 	@mkdir -p $(dir $@)

@@ -101,6 +101,35 @@ static int gvisor_seccomp(const struct shunt_plan *plan, struct shunt_buf *b,
 	return 1;
 }
 
+static bool path_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	if (n == 1 && dir[0] == '/')
+		return true;
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* The working directory inside: the caller's cwd when the sandbox can see
+ * it, else the workspace. A cwd under a private tmpfs (/tmp, /run,
+ * /dev/shm) that no mount brings in would make runsc refuse to start. */
+static const char *gvisor_cwd(const struct shunt_plan *plan)
+{
+	const char *cwd = plan->cwd ? plan->cwd : "/";
+	const char *fallback = plan->workspace ? plan->workspace : "/";
+	if (plan->workspace && path_under(cwd, plan->workspace))
+		return cwd;
+	for (size_t i = 0; i < plan->nmounts; i++) {
+		const struct shunt_mount *m = &plan->mounts[i];
+		if (m->kind == SHUNT_MOUNT_BIND && m->guest && path_under(cwd, m->guest))
+			return cwd;
+	}
+	static const char *const private_dirs[] = {"/tmp", "/run", "/dev", "/proc", "/sys"};
+	for (size_t i = 0; i < sizeof(private_dirs) / sizeof(private_dirs[0]); i++)
+		if (path_under(cwd, private_dirs[i]))
+			return fallback;
+	return cwd;
+}
+
 /* Builds config.json for the plan. */
 static int gvisor_config(const struct shunt_plan *plan, const char *bundle, bool rootless,
 			 struct shunt_buf *b, bool *oci_seccomp, struct shunt_error **err)
@@ -121,7 +150,7 @@ static int gvisor_config(const struct shunt_plan *plan, const char *bundle, bool
 		shunt_buf_json_str(b, plan->env[i], strlen(plan->env[i]));
 	}
 	shunt_buf_puts(b, "],");
-	json_kv_str(b, "cwd", plan->cwd ? plan->cwd : "/");
+	json_kv_str(b, "cwd", gvisor_cwd(plan));
 	/* no capabilities at all inside */
 	shunt_buf_puts(b, ",\"capabilities\":{\"bounding\":[],\"effective\":[],\"inheritable\":[],"
 			  "\"permitted\":[],\"ambient\":[]},\"noNewPrivileges\":true,"

@@ -1,21 +1,26 @@
 #!/bin/sh
-# Emits a C file embedding the given rule packs as string data.
+# Emits a C file embedding files as string data in a table of
+# {name, data, len} records, so build/bin/shunt works from anywhere.
+# Usage: embed.sh HEADER STRUCT ARRAY COUNT FILE...
+#   e.g. embed.sh rules.h shunt_embedded_pack shunt_embedded_packs shunt_embedded_pack_count *.yaml
 set -eu
+header=$1 type=$2 array=$3 count=$4
+shift 4
 echo '#include <stddef.h>'
-echo '#include "rules.h"'
+echo "#include \"$header\""
 i=0
 for f in "$@"; do
-	printf 'static const char pack_%d[] = {' "$i"
+	printf 'static const char blob_%d[] = {' "$i"
 	od -An -v -tx1 "$f" | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'
 	echo '0x00};'
 	i=$((i + 1))
 done
-echo 'const struct shunt_embedded_pack shunt_embedded_packs[] = {'
+echo "const struct $type $array[] = {"
 i=0
 for f in "$@"; do
-	printf '\t{"%s", pack_%d, sizeof(pack_%d) - 1},\n' "$(basename "$f")" "$i" "$i"
+	printf '\t{"%s", blob_%d, sizeof(blob_%d) - 1},\n' "$(basename "$f")" "$i" "$i"
 	i=$((i + 1))
 done
 [ "$i" -gt 0 ] || echo '{NULL, NULL, 0},'
 echo '};'
-echo "const size_t shunt_embedded_pack_count = $i;"
+echo "const size_t $count = $i;"
