@@ -26,4 +26,9 @@ struct shunt_act_req {
  * -1 with *err on usage/config errors. */
 int shunt_act(struct shunt_ctx *ctx, const struct shunt_act_req *r, struct shunt_error **err);
 
+/* The whole of `shunt exec` (gate=false) and `shunt gate` (gate=true:
+ * also takes --exe PATH, source defaults to shim): parses options and the
+ * command, loads the context and acts. Returns like shunt_act. */
+int shunt_exec_main(int argc, char **argv, bool gate, struct shunt_error **err);
+
 #endif

@@ -19,15 +19,14 @@ static const char exec_usage[] =
     "still run. Exit codes: the command's own; 126 blocked or declined; 125 the\n"
     "sandbox could not be set up (the command did not run).\n";
 
-/* Options shared by exec and gate. Returns 1 if consumed, 0 if not, -1 error. */
-int shunt_exec_parse_common(int argc, char **argv, int *i, struct shunt_act_req *r,
-			    struct shunt_error **err);
-
-int shunt_exec_parse_common(int argc, char **argv, int *i, struct shunt_act_req *r,
-			    struct shunt_error **err)
+/* Options exec and gate share. 1 if consumed, 0 if not, -1 on error. */
+static int exec_parse_option(int argc, char **argv, int *i, struct shunt_act_req *r, bool gate,
+			     struct shunt_error **err)
 {
 	const char *a = argv[*i];
-	if (strcmp(a, "--dry-run") == 0) {
+	if (gate && strcmp(a, "--exe") == 0 && *i + 1 < argc) {
+		r->exe = argv[++*i];
+	} else if (strcmp(a, "--dry-run") == 0) {
 		r->dry_run = true;
 	} else if (strcmp(a, "--json") == 0) {
 		r->json = true;
@@ -40,25 +39,21 @@ int shunt_exec_parse_common(int argc, char **argv, int *i, struct shunt_act_req 
 	} else if (strcmp(a, "--source") == 0) {
 		if (*i + 1 >= argc)
 			return shunt_args_usage(err, "--source needs hook, shim or cli");
-		int s = shunt_source_parse(argv[++*i]);
-		if (s < 0)
+		int src = shunt_source_parse(argv[++*i]);
+		if (src < 0)
 			return shunt_args_usage(err, "unknown source '%s' (hook, shim, cli)",
 						argv[*i]);
-		r->source = (enum shunt_source)s;
+		r->source = (enum shunt_source)src;
 	} else {
 		return 0;
 	}
 	return 1;
 }
 
-int shunt_cmd_exec(int argc, char **argv, struct shunt_error **err)
+int shunt_exec_main(int argc, char **argv, bool gate, struct shunt_error **err)
 {
-	if (shunt_cmd_wants_help(argc, argv)) {
-		fputs(exec_usage, stdout);
-		return 0;
-	}
 	struct shunt_act_req r = {0};
-	r.source = SHUNT_SOURCE_CLI;
+	r.source = gate ? SHUNT_SOURCE_SHIM : SHUNT_SOURCE_CLI;
 	struct shunt_cmd_input in = {0};
 	for (int i = 1; i < argc; i++) {
 		int t = shunt_args_take_command(argc, argv, &i, &in, err);
@@ -66,7 +61,7 @@ int shunt_cmd_exec(int argc, char **argv, struct shunt_error **err)
 			return -1;
 		if (t > 0)
 			continue;
-		t = shunt_exec_parse_common(argc, argv, &i, &r, err);
+		t = exec_parse_option(argc, argv, &i, &r, gate, err);
 		if (t < 0)
 			return -1;
 		if (t == 0)
@@ -80,9 +75,19 @@ int shunt_cmd_exec(int argc, char **argv, struct shunt_error **err)
 	struct shunt_ctx ctx;
 	if (shunt_ctx_load(&ctx, 0, err) < 0)
 		return -1;
-	for (size_t i = 0; i < ctx.cfg.warnings.n; i++)
+	/* the gate stays quiet: it runs for every re-routed exec */
+	for (size_t i = 0; !gate && i < ctx.cfg.warnings.n; i++)
 		fprintf(stderr, "shunt: warning: %s\n", ctx.cfg.warnings.v[i]);
 	int rc = shunt_act(&ctx, &r, err);
 	shunt_ctx_free(&ctx);
 	return rc;
+}
+
+int shunt_cmd_exec(int argc, char **argv, struct shunt_error **err)
+{
+	if (shunt_cmd_wants_help(argc, argv)) {
+		fputs(exec_usage, stdout);
+		return 0;
+	}
+	return shunt_exec_main(argc, argv, false, err);
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "childio.h"
 #include "cleanup.h"
 #include "fsutil.h"
 #include "netproxy.h"
@@ -329,24 +330,6 @@ static const char *gvisor_platform(const char *runsc)
 	return result;
 }
 
-/* Runs runsc with args; stdout/stderr to /dev/null. Returns exit status. */
-static int runsc_quiet(char *const argv[])
-{
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDWR);
-		dup2(nul, 0), dup2(nul, 1), dup2(nul, 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	int st;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 /* Whether runsc still keeps state for container id (files named
  * "<id>_sandbox:<id>.*"); `runsc run` removes it when it returns. */
 static bool gvisor_has_state(const char *state, const char *id)
@@ -369,8 +352,8 @@ static void gvisor_destroy(const char *runsc, const char *state, const char *id,
 	char *del_argv[] = {(char *)runsc, "--root",   (char *)state, "delete",
 			    "-force",	   (char *)id, NULL};
 	if (gvisor_has_state(state, id)) {
-		runsc_quiet(kill_argv);
-		runsc_quiet(del_argv);
+		shunt_child_run_quiet(kill_argv);
+		shunt_child_run_quiet(del_argv);
 	}
 	struct shunt_error *e = NULL;
 	shunt_fs_rmtree(bundle, &e);
@@ -449,26 +432,6 @@ static void drain(int from, int to)
 			off += w;
 		}
 	}
-}
-
-static int copy_out(int from, int to)
-{
-	char buf[65536];
-	ssize_t n = read(from, buf, sizeof(buf));
-	if (n < 0)
-		return errno == EINTR || errno == EAGAIN ? 1 : -1;
-	if (n == 0)
-		return 0;
-	for (ssize_t off = 0; off < n;) {
-		ssize_t w = write(to, buf + off, (size_t)(n - off));
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return 1; /* reader gone: keep draining so runsc isn't blocked */
-		}
-		off += w;
-	}
-	return 1;
 }
 
 static int gvisor_run_plan(const struct shunt_plan *plan, int *status, struct shunt_error **err)
@@ -599,7 +562,7 @@ static int gvisor_run_plan(const struct shunt_plan *plan, int *status, struct sh
 			char sig[16];
 			snprintf(sig, sizeof(sig), "%d", (int)forward_sig);
 			char *kargv[] = {runsc, "--root", state, "kill", id, sig, NULL};
-			runsc_quiet(kargv);
+			shunt_child_run_quiet(kargv);
 			forward_sig = 0;
 		}
 		if (plan->timeout && !timed_out) {
@@ -609,7 +572,7 @@ static int gvisor_run_plan(const struct shunt_plan *plan, int *status, struct sh
 				timed_out = true;
 				char *kargv[] = {runsc,	  "--root", state,  "kill",
 						 "--all", id,	    "KILL", NULL};
-				runsc_quiet(kargv);
+				shunt_child_run_quiet(kargv);
 			}
 		}
 		if (r <= 0)
@@ -617,7 +580,7 @@ static int gvisor_run_plan(const struct shunt_plan *plan, int *status, struct sh
 		for (int i = 0; i < 2; i++) {
 			if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			if (copy_out(pfd[i].fd, i == 0 ? 1 : 2) <= 0) {
+			if (shunt_child_copy_out(pfd[i].fd, i == 0 ? 1 : 2) <= 0) {
 				close(pfd[i].fd);
 				pfd[i].fd = -1;
 				open_fds--;

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "childio.h"
 #include "cleanup.h"
 #include "config.h"
 #include "fsutil.h"
@@ -55,25 +56,6 @@ static char *engine_find(enum engine e)
 	return p;
 }
 
-/* Runs argv quietly; its exit status, or -1. */
-static int run_quiet(char *const argv[])
-{
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDWR);
-		dup2(nul, 0), dup2(nul, 1), dup2(nul, 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 static int engine_probe(enum engine e, char **out, struct shunt_error **err)
 {
 	char *bin = engine_find(e);
@@ -85,7 +67,7 @@ static int engine_probe(enum engine e, char **out, struct shunt_error **err)
 		    engine_name(e), e == ENGINE_PODMAN ? "podman" : "docker.io");
 	if (e == ENGINE_DOCKER) {
 		char *argv[] = {bin, "info", "--format", "{{.ServerVersion}}", NULL};
-		if (run_quiet(argv) != 0) {
+		if (shunt_child_run_quiet(argv) != 0) {
 			const char *host = getenv("DOCKER_HOST");
 			setup_fail(
 			    err, ECONNREFUSED,
@@ -363,31 +345,11 @@ static void on_signal(int sig)
 	forward_sig = sig;
 }
 
-static int copy_out(int from, int to)
-{
-	char buf[65536];
-	ssize_t n = read(from, buf, sizeof(buf));
-	if (n < 0)
-		return errno == EINTR || errno == EAGAIN ? 1 : -1;
-	if (n == 0)
-		return 0;
-	for (ssize_t off = 0; off < n;) {
-		ssize_t w = write(to, buf + off, (size_t)(n - off));
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return 1; /* reader gone: keep draining */
-		}
-		off += w;
-	}
-	return 1;
-}
-
 /* Whether the engine has the image locally (we never pull). */
 static bool image_present(const char *bin, const char *image)
 {
 	char *argv[] = {(char *)bin, "image", "inspect", (char *)image, NULL};
-	return run_quiet(argv) == 0;
+	return shunt_child_run_quiet(argv) == 0;
 }
 
 static int engine_run(enum engine e, const struct shunt_plan *plan, int *status,
@@ -478,7 +440,7 @@ static int engine_run(enum engine e, const struct shunt_plan *plan, int *status,
 			char sig[16];
 			snprintf(sig, sizeof(sig), "--signal=%d", (int)forward_sig);
 			char *kargv[] = {bin, "kill", sig, name, NULL};
-			run_quiet(kargv);
+			shunt_child_run_quiet(kargv);
 			forward_sig = 0;
 		}
 		if (plan->timeout && !timed_out) {
@@ -487,7 +449,7 @@ static int engine_run(enum engine e, const struct shunt_plan *plan, int *status,
 			if (now.tv_sec - start.tv_sec >= (time_t)plan->timeout) {
 				timed_out = true;
 				char *kargv[] = {bin, "kill", "--signal=KILL", name, NULL};
-				run_quiet(kargv);
+				shunt_child_run_quiet(kargv);
 			}
 		}
 		if (r <= 0)
@@ -495,7 +457,7 @@ static int engine_run(enum engine e, const struct shunt_plan *plan, int *status,
 		for (int i = 0; i < 2; i++) {
 			if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			if (copy_out(pfd[i].fd, i == 0 ? 1 : 2) <= 0) {
+			if (shunt_child_copy_out(pfd[i].fd, i == 0 ? 1 : 2) <= 0) {
 				close(pfd[i].fd);
 				pfd[i].fd = -1;
 				open_fds--;
@@ -511,7 +473,7 @@ static int engine_run(enum engine e, const struct shunt_plan *plan, int *status,
 	rc = 0;
 	if (timed_out) {
 		char *rargv[] = {bin, "rm", "--force", name, NULL};
-		run_quiet(rargv);
+		shunt_child_run_quiet(rargv);
 		*status = 124;
 		rc = 1;
 	} else if (WIFEXITED(st)) {
