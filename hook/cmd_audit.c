@@ -35,15 +35,9 @@ int shunt_cmd_audit(int argc, char **argv, struct shunt_error **err)
 	}
 	if (argc != 2 || strcmp(argv[1], "flush") != 0)
 		return shunt_args_usage(err, "usage: shunt audit flush");
-	char cwd[PATH_MAX];
-	char *ws = getcwd(cwd, sizeof(cwd)) ? shunt_config_workspace_root(cwd) : NULL;
-	struct shunt_config_opts copts = {.workspace = ws};
-	const char *nosys = getenv("SHUNT_NO_SYSTEM_CONFIG");
-	copts.no_system = nosys && strcmp(nosys, "1") == 0;
+	/* the loader finds the workspace and honours SHUNT_NO_SYSTEM_CONFIG */
 	struct shunt_config cfg;
-	int rc = shunt_config_load(&cfg, &copts, err);
-	free(ws);
-	if (rc < 0)
+	if (shunt_config_load(&cfg, NULL, err) < 0)
 		return -1;
 	if (!cfg.audit_forward.url) {
 		shunt_config_free(&cfg);
@@ -63,7 +57,7 @@ int shunt_cmd_audit(int argc, char **argv, struct shunt_error **err)
 		return shunt_error_prefix(err, "spooling: ");
 	}
 	struct shunt_error *ferr = NULL;
-	rc = shunt_forward_flush(&cfg.audit_forward, spool, &st, &ferr);
+	int rc = shunt_forward_flush(&cfg.audit_forward, spool, &st, &ferr);
 	shunt_config_free(&cfg);
 	if (rc < 0) {
 		*err = ferr;

@@ -414,8 +414,6 @@ int shunt_cmd_daemon(int argc, char **argv, struct shunt_error **err)
 					       .pidfile = pidf};
 		/* forward the audit log from here when audit.forward is set */
 		struct shunt_config_opts copts = {0};
-		const char *nosys = getenv("SHUNT_NO_SYSTEM_CONFIG");
-		copts.no_system = nosys && strcmp(nosys, "1") == 0;
 		copts.no_workspace = true;
 		struct shunt_config cfg;
 		if (shunt_config_load(&cfg, &copts, err) < 0)

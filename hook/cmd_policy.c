@@ -123,15 +123,9 @@ int shunt_cmd_policy(int argc, char **argv, struct shunt_error **err)
 	}
 	if (argc != 2 || strcmp(argv[1], "update") != 0)
 		return shunt_args_usage(err, "usage: shunt policy update");
-	char cwd[PATH_MAX];
-	char *ws = getcwd(cwd, sizeof(cwd)) ? shunt_config_workspace_root(cwd) : NULL;
-	struct shunt_config_opts copts = {.workspace = ws};
-	const char *nosys = getenv("SHUNT_NO_SYSTEM_CONFIG");
-	copts.no_system = nosys && strcmp(nosys, "1") == 0;
+	/* the loader finds the workspace and honours SHUNT_NO_SYSTEM_CONFIG */
 	struct shunt_config cfg;
-	int rc = shunt_config_load(&cfg, &copts, err);
-	free(ws);
-	if (rc < 0)
+	if (shunt_config_load(&cfg, NULL, err) < 0)
 		return -1;
 	if (cfg.npolicy_sources == 0) {
 		printf("no policy.sources configured\n");

@@ -35,14 +35,9 @@ static int load_rules(struct shunt_ruleset *rs, char **files, int nfiles, struct
 	}
 	if (shunt_rules_load_embedded(rs, err) < 0)
 		return shunt_error_prefix(err, "loading built-in rules: ");
-	_cleanup_free_ char *cwd = getcwd(NULL, 0);
-	_cleanup_free_ char *ws = cwd ? shunt_config_workspace_root(cwd) : NULL;
+	/* the loader finds the workspace and honours SHUNT_NO_SYSTEM_CONFIG */
 	struct shunt_config cfg;
-	struct shunt_config_opts opts = {0};
-	opts.workspace = ws;
-	const char *nosys = getenv("SHUNT_NO_SYSTEM_CONFIG");
-	opts.no_system = nosys && strcmp(nosys, "1") == 0;
-	if (shunt_config_load(&cfg, &opts, err) < 0)
+	if (shunt_config_load(&cfg, NULL, err) < 0)
 		return -1;
 	int rc = 0;
 	for (size_t i = 0; i < cfg.rule_files.n && rc == 0; i++)

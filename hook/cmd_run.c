@@ -236,9 +236,7 @@ int shunt_cmd_run(int argc, char **argv, struct shunt_error **err)
 		ws = realpath(o.workspace, NULL);
 	else if (getcwd(cwd, sizeof(cwd)))
 		ws = shunt_config_workspace_root(cwd);
-	struct shunt_config_opts copts = {.workspace = ws};
-	const char *nosys = getenv("SHUNT_NO_SYSTEM_CONFIG");
-	copts.no_system = nosys && strcmp(nosys, "1") == 0;
+	struct shunt_config_opts copts = {.workspace = ws}; /* SHUNT_NO_SYSTEM_CONFIG: loader */
 	struct shunt_config cfg;
 	int rc = shunt_config_load(&cfg, &copts, err);
 	free(ws);

@@ -161,8 +161,6 @@ int shunt_ctx_load(struct shunt_ctx *ctx, unsigned flags, struct shunt_error **e
 		struct shunt_config_opts opts = {0};
 		opts.workspace = ctx->workspace;
 		opts.no_workspace = (flags & SHUNT_CTX_NO_WORKSPACE) != 0;
-		const char *nosys = getenv("SHUNT_NO_SYSTEM_CONFIG");
-		opts.no_system = nosys && strcmp(nosys, "1") == 0;
 		if (shunt_config_load(&ctx->cfg, &opts, err) < 0) {
 			shunt_ctx_free(ctx);
 			return -1;
