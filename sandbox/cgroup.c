@@ -2,13 +2,19 @@
  * when the caller's cgroup holds processes and so cannot delegate
  * controllers), which works with systemd user delegation. v1 (and hybrid
  * setups where the controllers sit on v1): memory, pids and cpu
- * hierarchies, normally only writable by root. */
+ * hierarchies, normally only writable by root.
+ *
+ * The cgroups are reusable slots (shunt-slot-N), claimed with flock(2) on
+ * the directory and never removed: mkdir and rmdir of a cgroup each wait
+ * for RCU grace periods, which on a busy machine cost milliseconds per
+ * run. A slot whose owner died is unlocked by the kernel and reused. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -27,6 +33,7 @@
 
 #define CG_ROOT	     "/sys/fs/cgroup"
 #define RLIMIT_FLOOR (256ULL << 20)
+#define CG_SLOTS     256
 
 static bool is_fs(const char *path, long magic)
 {
@@ -112,15 +119,45 @@ static bool has_word(const char *list, const char *w)
 	return false;
 }
 
-static bool name_ok(const char *name)
+static void kill_all(const char *dir)
 {
-	if (!*name || strlen(name) > 200)
-		return false;
-	for (const char *p = name; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
-			return false;
-	return strcmp(name, ".") && strcmp(name, "..");
+	char p[4200];
+	snprintf(p, sizeof(p), "%s/cgroup.procs", dir);
+	FILE *f = fopen(p, "re");
+	if (!f)
+		return;
+	long pid;
+	while (fscanf(f, "%ld", &pid) == 1)
+		if (pid > 0)
+			kill((pid_t)pid, SIGKILL);
+	fclose(f);
+}
+
+/* Claims the first free slot shunt-slot-N under parent: creates it when
+ * missing and holds flock(LOCK_EX) on it in cg->lock_fd. 0, 1 when not
+ * writable here, -1 error. */
+static int claim_slot(struct shunt_cgroup *cg, const char *parent, struct shunt_error **err)
+{
+	for (int n = 0; n < CG_SLOTS; n++) {
+		if ((size_t)snprintf(cg->path, sizeof(cg->path), "%s/shunt-slot-%d", parent, n) >=
+		    sizeof(cg->path))
+			return shunt_error_set(err, ENAMETOOLONG, "cgroup path too long");
+		if (mkdir(cg->path, 0755) < 0 && errno != EEXIST)
+			return errno == EACCES || errno == EPERM || errno == EROFS
+				   ? 1
+				   : shunt_error_sys(err, errno, "mkdir %s", cg->path);
+		int fd = open(cg->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			continue; /* removed meanwhile by someone else */
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && access(cg->path, W_OK) == 0) {
+			cg->lock_fd = fd;
+			cg->slot = n;
+			return 0;
+		}
+		close(fd);
+	}
+	return shunt_error_set(err, EBUSY, "all %d cgroup slots under %s are in use", CG_SLOTS,
+			       parent);
 }
 
 /* Tries to make `parent` delegate memory+pids(+cpu) to new children. */
@@ -146,8 +183,8 @@ static bool v2_delegates(const char *parent, bool *cpu)
 	return true;
 }
 
-static int v2_setup(struct shunt_cgroup *cg, const char *name, unsigned long long mem, double cpus,
-		    unsigned pids, struct shunt_error **err)
+static int v2_setup(struct shunt_cgroup *cg, unsigned long long mem, double cpus, unsigned pids,
+		    struct shunt_error **err)
 {
 	char mnt[64], self[4096], parent[4096], val[64];
 	bool cpu = false;
@@ -172,16 +209,13 @@ static int v2_setup(struct shunt_cgroup *cg, const char *name, unsigned long lon
 		if (!v2_delegates(parent, &cpu))
 			return 1;
 	}
-	if ((size_t)snprintf(cg->path, sizeof(cg->path), "%s/shunt-%s", parent, name) >=
-	    sizeof(cg->path))
-		return shunt_error_set(err, ENAMETOOLONG, "cgroup path too long");
-	if (mkdir(cg->path, 0755) < 0 && errno != EEXIST)
-		return errno == EACCES || errno == EPERM || errno == EROFS
-			   ? 1
-			   : shunt_error_sys(err, errno, "mkdir %s", cg->path);
+	int r = claim_slot(cg, parent, err);
+	if (r != 0)
+		return r;
 	cg->version = 2;
 	cg->active = true;
-	int r;
+	if (write_file(cg->path, "cgroup.kill", "1") < 0)
+		kill_all(cg->path); /* leftovers of an owner that died */
 	if (mem) {
 		snprintf(val, sizeof(val), "%llu", mem);
 		if ((r = write_file(cg->path, "memory.max", val)) < 0)
@@ -201,6 +235,8 @@ static int v2_setup(struct shunt_cgroup *cg, const char *name, unsigned long lon
 			 (unsigned long long)(cpus * 100000.0 + 0.5));
 		if ((r = write_file(cg->path, "cpu.max", val)) < 0)
 			goto fail_write;
+	} else if (cpu) {
+		write_file(cg->path, "cpu.max", "max 100000");
 	}
 	return 0;
 fail_write:
@@ -208,10 +244,8 @@ fail_write:
 	return shunt_error_sys(err, -r, "writing limits in %s", cg->path);
 }
 
-/* One v1 hierarchy: creates <mount>/<our path>/shunt-<name>. 0, 1 when
- * not writable, -1 error. */
-static int v1_mkdir(const char *ctrl, const char *name, char *out, size_t size,
-		    struct shunt_error **err)
+/* The caller's directory in one v1 hierarchy. 0, or 1 when absent. */
+static int v1_base(const char *ctrl, char *out, size_t size)
 {
 	char mnt[128], self[4096];
 	snprintf(mnt, sizeof(mnt), CG_ROOT "/%s", ctrl);
@@ -219,28 +253,44 @@ static int v1_mkdir(const char *ctrl, const char *name, char *out, size_t size,
 		return 1;
 	if (strcmp(self, "/") == 0)
 		self[0] = 0;
-	if ((size_t)snprintf(out, size, "%s%s/shunt-%s", mnt, self, name) >= size)
+	if ((size_t)snprintf(out, size, "%s%s", mnt, self) >= size)
+		return 1;
+	return 0;
+}
+
+/* The slot's directory in another v1 hierarchy (guarded by the memory
+ * slot's lock). 0, 1 when not writable, -1 error. */
+static int v1_mkdir(const char *ctrl, int slot, char *out, size_t size, struct shunt_error **err)
+{
+	char base[4200];
+	if (v1_base(ctrl, base, sizeof(base)) != 0)
+		return 1;
+	if ((size_t)snprintf(out, size, "%s/shunt-slot-%d", base, slot) >= size)
 		return shunt_error_set(err, ENAMETOOLONG, "cgroup path too long");
 	if (mkdir(out, 0755) < 0 && errno != EEXIST) {
 		int e = errno;
 		out[0] = 0;
 		return e == EACCES || e == EPERM || e == EROFS
 			   ? 1
-			   : shunt_error_sys(err, e, "mkdir %s/.../shunt-%s", mnt, name);
+			   : shunt_error_sys(err, e, "mkdir %s", out);
 	}
+	kill_all(out);
 	return 0;
 }
 
-static int v1_setup(struct shunt_cgroup *cg, const char *name, unsigned long long mem, double cpus,
-		    unsigned pids, struct shunt_error **err)
+static int v1_setup(struct shunt_cgroup *cg, unsigned long long mem, double cpus, unsigned pids,
+		    struct shunt_error **err)
 {
-	char val[64];
-	int r = v1_mkdir("memory", name, cg->path, sizeof(cg->path), err);
+	char val[64], base[4200];
+	if (v1_base("memory", base, sizeof(base)) != 0)
+		return 1;
+	int r = claim_slot(cg, base, err);
 	if (r != 0)
 		return r;
 	cg->version = 1;
 	cg->active = true;
-	r = v1_mkdir("pids", name, cg->pids_path, sizeof(cg->pids_path), err);
+	kill_all(cg->path);
+	r = v1_mkdir("pids", cg->slot, cg->pids_path, sizeof(cg->pids_path), err);
 	if (r != 0) {
 		/* Memory without pids is half a limit: let the caller use rlimits. */
 		shunt_cgroup_destroy(cg);
@@ -248,10 +298,12 @@ static int v1_setup(struct shunt_cgroup *cg, const char *name, unsigned long lon
 	}
 	if (mem) {
 		snprintf(val, sizeof(val), "%llu", mem);
+		/* memsw (memory+swap) must stay >= the memory limit, whatever the
+		 * slot's previous run set; equal means no swap. Absent without
+		 * swap accounting. */
+		write_file(cg->path, "memory.memsw.limit_in_bytes", "-1");
 		if ((r = write_file(cg->path, "memory.limit_in_bytes", val)) < 0)
 			goto fail_write;
-		/* memsw (memory+swap) must be >= the memory limit; equal means no
-		 * swap. Absent without swap accounting. */
 		r = write_file(cg->path, "memory.memsw.limit_in_bytes", val);
 		if (r < 0 && r != -ENOENT)
 			goto fail_write;
@@ -260,35 +312,40 @@ static int v1_setup(struct shunt_cgroup *cg, const char *name, unsigned long lon
 		snprintf(val, sizeof(val), "%u", pids);
 		if ((r = write_file(cg->pids_path, "pids.max", val)) < 0)
 			goto fail_write;
+	} else {
+		write_file(cg->pids_path, "pids.max", "max");
 	}
-	if (cpus > 0 && v1_mkdir("cpu", name, cg->cpu_path, sizeof(cg->cpu_path), err) == 0) {
+	if (!mem) {
+		write_file(cg->path, "memory.memsw.limit_in_bytes", "-1");
+		write_file(cg->path, "memory.limit_in_bytes", "-1");
+	}
+	if (cpus > 0 && v1_mkdir("cpu", cg->slot, cg->cpu_path, sizeof(cg->cpu_path), err) == 0) {
 		snprintf(val, sizeof(val), "%llu", (unsigned long long)(cpus * 100000.0 + 0.5));
 		if (write_file(cg->cpu_path, "cpu.cfs_period_us", "100000") < 0 ||
-		    write_file(cg->cpu_path, "cpu.cfs_quota_us", val) < 0) {
-			/* CPU quota is best effort on v1 (may be disabled). */
-			rmdir(cg->cpu_path);
-			cg->cpu_path[0] = 0;
-		}
+		    write_file(cg->cpu_path, "cpu.cfs_quota_us", val) < 0)
+			cg->cpu_path[0] = 0; /* CPU quota is best effort on v1 (may be disabled) */
 	}
 	return 0;
 fail_write:
 	shunt_cgroup_destroy(cg);
-	return shunt_error_sys(err, -r, "writing cgroup v1 limits for shunt-%s", name);
+	return shunt_error_sys(err, -r, "writing cgroup v1 limits in %s", base);
 }
 
-int shunt_cgroup_setup(struct shunt_cgroup *cg, const char *name, unsigned long long mem_bytes,
-		       double cpus, unsigned pids, struct shunt_error **err)
+int shunt_cgroup_setup(struct shunt_cgroup *cg, unsigned long long mem_bytes, double cpus,
+		       unsigned pids, struct shunt_error **err)
 {
 	memset(cg, 0, sizeof(*cg));
-	if (!name_ok(name))
-		return shunt_error_set(err, EINVAL, "invalid cgroup name '%s'", name);
-	int r = v2_setup(cg, name, mem_bytes, cpus, pids, err);
+	cg->lock_fd = -1;
+	int r = v2_setup(cg, mem_bytes, cpus, pids, err);
 	if (r != 1)
 		return r;
 	memset(cg, 0, sizeof(*cg));
-	r = v1_setup(cg, name, mem_bytes, cpus, pids, err);
-	if (r == 1)
+	cg->lock_fd = -1;
+	r = v1_setup(cg, mem_bytes, cpus, pids, err);
+	if (r == 1) {
 		memset(cg, 0, sizeof(*cg));
+		cg->lock_fd = -1;
+	}
 	return r;
 }
 
@@ -322,35 +379,6 @@ int shunt_cgroup_attach(struct shunt_cgroup *cg, pid_t pid, struct shunt_error *
 	return 0;
 }
 
-static void kill_all(const char *dir)
-{
-	char p[4200];
-	snprintf(p, sizeof(p), "%s/cgroup.procs", dir);
-	FILE *f = fopen(p, "re");
-	if (!f)
-		return;
-	long pid;
-	while (fscanf(f, "%ld", &pid) == 1)
-		if (pid > 0)
-			kill((pid_t)pid, SIGKILL);
-	fclose(f);
-}
-
-/* rmdir fails with EBUSY until the killed processes are reaped. */
-static void remove_dir(const char *dir)
-{
-	struct timespec ts = {0, 10 * 1000 * 1000};
-	for (int i = 0; i < 200; i++) {
-		if (rmdir(dir) == 0 || errno == ENOENT)
-			return;
-		if (errno != EBUSY)
-			return;
-		if (write_file(dir, "cgroup.kill", "1") < 0)
-			kill_all(dir);
-		nanosleep(&ts, NULL);
-	}
-}
-
 void shunt_cgroup_destroy(struct shunt_cgroup *cg)
 {
 	if (!cg || !cg->active)
@@ -359,11 +387,14 @@ void shunt_cgroup_destroy(struct shunt_cgroup *cg)
 	for (int i = 0; i < 3; i++) {
 		if (!dirs[i][0])
 			continue;
-		if (write_file(dirs[i], "cgroup.kill", "1") < 0)
+		if (cg->version == 1 || write_file(dirs[i], "cgroup.kill", "1") < 0)
 			kill_all(dirs[i]);
-		remove_dir(dirs[i]);
 		dirs[i][0] = 0;
 	}
+	/* the slot stays for the next run; closing the lock frees it */
+	if (cg->lock_fd >= 0)
+		close(cg->lock_fd);
+	cg->lock_fd = -1;
 	cg->active = false;
 }
 

@@ -15,22 +15,26 @@ struct shunt_cgroup {
 	/* v1 only: the other hierarchies created ("" when not used). */
 	char pids_path[4096];
 	char cpu_path[4096];
+	int slot;    /* N of shunt-slot-N */
+	int lock_fd; /* holds flock(LOCK_EX) on the slot while in use; -1 when none */
 };
 
-/* Creates cgroup "shunt-<name>" with memory.max = mem_bytes (swap 0),
- * cpu quota = cpus cores, pids.max = pids (0 = leave unlimited).
- * Returns 0 when active, 1 when cgroups are not writable here (caller
- * uses shunt_rlimits_apply; cg->active is false), -1 on a real error. */
-int shunt_cgroup_setup(struct shunt_cgroup *cg, const char *name, unsigned long long mem_bytes,
-		       double cpus, unsigned pids, struct shunt_error **err);
+/* Claims a free reusable cgroup slot "shunt-slot-N" (created on first
+ * use, locked until shunt_cgroup_destroy or until this process dies) and
+ * sets memory.max = mem_bytes (swap 0), cpu quota = cpus cores, pids.max
+ * = pids (0 = unlimited). Returns 0 when active, 1 when cgroups are not
+ * writable here (caller uses shunt_rlimits_apply; cg->active is false),
+ * -1 on a real error. */
+int shunt_cgroup_setup(struct shunt_cgroup *cg, unsigned long long mem_bytes, double cpus,
+		       unsigned pids, struct shunt_error **err);
 
 /* Moves pid into the cgroup (all hierarchies). No-op (0) when not active.
  * Async-signal-safe (open/write/close only), so a child may attach
  * itself with getpid(); err may then be NULL. */
 int shunt_cgroup_attach(struct shunt_cgroup *cg, pid_t pid, struct shunt_error **err);
 
-/* Kills whatever is left in the cgroup and removes it. NULL-safe,
- * idempotent; never fails (leftovers are best effort). */
+/* Kills whatever is left in the cgroup and releases the slot (the
+ * directory stays for reuse). NULL-safe, idempotent; never fails. */
 void shunt_cgroup_destroy(struct shunt_cgroup *cg);
 
 /* In the child: RLIMIT_AS = mem_bytes (raised to a floor of 256 MiB so

@@ -796,10 +796,7 @@ int shunt_process_run(const struct shunt_plan *plan, int *status, struct shunt_e
 	if (setup_ok) {
 		/* while init builds the file system */
 		struct shunt_error *cgerr = NULL;
-		char name[64];
-		snprintf(name, sizeof(name), "%s", plan->run_id[0] ? plan->run_id : "run");
-		int cgr =
-		    shunt_cgroup_setup(&cg, name, plan->mem_bytes, plan->cpus, plan->pids, &cgerr);
+		int cgr = shunt_cgroup_setup(&cg, plan->mem_bytes, plan->cpus, plan->pids, &cgerr);
 		shunt_error_free(&cgerr); /* not writable here: rlimits in the child instead */
 		if (cgr != 0 || !cg.active)
 			memset(&cg, 0, sizeof(cg));

@@ -177,14 +177,10 @@ static void eat_memory(void)
 
 static void test_cgroup(void)
 {
-	struct shunt_cgroup cg;
+	struct shunt_cgroup cg, other;
 	struct shunt_error *err = NULL;
-	char name[64];
-	snprintf(name, sizeof(name), "unittest-%d", (int)getpid());
-	ok(shunt_cgroup_setup(&cg, "../evil", 1 << 20, 0, 0, &err) < 0,
-	   "cgroup name with '/' is refused");
-	shunt_error_free(&err);
-	int r = shunt_cgroup_setup(&cg, name, 256ULL << 20, 1.0, 64, &err);
+	/* A slot first used with a large limit must get the small one below. */
+	int r = shunt_cgroup_setup(&cg, 4ULL << 30, 0, 0, &err);
 	if (r < 0) {
 		ok(0, "cgroup setup: %s", err ? err->msg : "?");
 		shunt_error_free(&err);
@@ -197,6 +193,37 @@ static void test_cgroup(void)
 			 : "cgroups are not writable by this user (needs root or v2 delegation)");
 		return;
 	}
+	char first[4096];
+	snprintf(first, sizeof(first), "%s", cg.path);
+	/* while held, a second claimant gets another slot */
+	r = shunt_cgroup_setup(&other, 1ULL << 30, 0, 0, &err);
+	ok(r == 0 && other.active && strcmp(other.path, first) != 0 && other.slot != cg.slot,
+	   "a slot in use is not handed out twice (%s vs %s)", first, other.path);
+	shunt_error_free(&err);
+	/* a process left behind is killed when the slot is released */
+	fflush(stdout);
+	pid_t stray = fork();
+	if (stray == 0) {
+		if (shunt_cgroup_attach(&other, getpid(), NULL) < 0)
+			_exit(3);
+		pause();
+		_exit(0);
+	}
+	usleep(100 * 1000);
+	shunt_cgroup_destroy(&other);
+	int sst = 0;
+	waitpid(stray, &sst, 0);
+	ok(WIFSIGNALED(sst) && WTERMSIG(sst) == SIGKILL,
+	   "destroy kills what is left in the cgroup (status %#x)", sst);
+	shunt_cgroup_destroy(&cg);
+	ok(!cg.active && access(first, F_OK) == 0, "destroy keeps the slot directory for reuse");
+	r = shunt_cgroup_setup(&cg, 256ULL << 20, 1.0, 64, &err);
+	if (r != 0) {
+		ok(0, "cgroup setup again: %s", err ? err->msg : "?");
+		shunt_error_free(&err);
+		return;
+	}
+	is_str(cg.path, first, "a released slot is reused");
 	ok(cg.active && (cg.version == 1 || cg.version == 2), "cgroup v%d active at %s", cg.version,
 	   cg.path);
 	fflush(stdout);
@@ -246,7 +273,7 @@ static void test_cgroup(void)
 		waitpid(pid, NULL, 0);
 	}
 	shunt_cgroup_destroy(&cg);
-	ok(!cg.active && access(cg.path, F_OK) < 0, "destroy removes the cgroup");
+	ok(!cg.active && cg.lock_fd == -1, "destroy releases the slot");
 	shunt_cgroup_destroy(&cg); /* idempotent */
 }
 
