@@ -134,11 +134,14 @@ static void kill_all(const char *dir)
 }
 
 /* Claims the first free slot shunt-slot-N under parent: creates it when
- * missing and holds flock(LOCK_EX) on it in cg->lock_fd. 0, 1 when not
+ * missing and holds flock(LOCK_EX) in cg->lock_fd on its cgroup.procs,
+ * opened for writing so that only whoever may use the slot can lock it
+ * (a directory can be opened, and so locked, by anyone). 0, 1 when not
  * writable here, -1 error. */
 static int claim_slot(struct shunt_cgroup *cg, const char *parent, struct shunt_error **err)
 {
 	for (int n = 0; n < CG_SLOTS; n++) {
+		char procs[4200];
 		if ((size_t)snprintf(cg->path, sizeof(cg->path), "%s/shunt-slot-%d", parent, n) >=
 		    sizeof(cg->path))
 			return shunt_error_set(err, ENAMETOOLONG, "cgroup path too long");
@@ -146,10 +149,16 @@ static int claim_slot(struct shunt_cgroup *cg, const char *parent, struct shunt_
 			return errno == EACCES || errno == EPERM || errno == EROFS
 				   ? 1
 				   : shunt_error_sys(err, errno, "mkdir %s", cg->path);
-		int fd = open(cg->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			continue; /* removed meanwhile by someone else */
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && access(cg->path, W_OK) == 0) {
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg->path);
+		int fd = open(procs, O_WRONLY | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EACCES || errno == EPERM || errno == EROFS)
+				return 1;
+			if (errno == ENOENT)
+				continue; /* removed meanwhile by someone else */
+			return shunt_error_sys(err, errno, "opening %s", procs);
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
 			cg->lock_fd = fd;
 			cg->slot = n;
 			return 0;

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <linux/capability.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -78,6 +79,8 @@ static const int forwarded_signals[] = {SIGINT,	 SIGTERM, SIGHUP,  SIGQUIT,
 static int g_errfd = -1;
 static bool g_host_root;	/* the caller is uid 0 on the host; set before clone */
 static const char *g_proxy_dir; /* allowlist: the proxy socket's directory; set before clone */
+static bool g_cgroup_wait;	/* a cgroup is set up: wait for the parent to attach us */
+static char g_uid_map[64], g_gid_map[64]; /* our own id maps; set before clone */
 
 static void child_send(int code, int exitcode, bool add_strerror, const char *fmt, va_list ap)
 {
@@ -565,10 +568,30 @@ static void start_relay(int syncfd)
 	close(dirfd);
 }
 
-/* pid 1 of the sandbox. Two bytes arrive on syncfd: the first once the
- * uid/gid maps are written (the file system is built meanwhile, in
- * parallel with the parent's cgroup setup), the second once the parent
- * moved us into the cgroup: 'C' (limits by cgroup) or 'R' (use rlimits). */
+/* The sandbox writes its own single-id maps (allowed for the namespace's
+ * creator), so it needs no round trip to the parent, which on a busy
+ * machine costs a scheduler time slice. */
+static void write_own_maps(void)
+{
+	static const struct {
+		const char *file, *data;
+	} maps[] = {{"/proc/self/uid_map", g_uid_map},
+		    {"/proc/self/setgroups", "deny"}, /* required before an unprivileged gid_map */
+		    {"/proc/self/gid_map", g_gid_map}};
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		int fd = open(maps[i].file, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			child_fail(errno, EXIT_SETUP, "opening %s (" USERNS_HINT ")", maps[i].file);
+		size_t len = strlen(maps[i].data);
+		if (write(fd, maps[i].data, len) != (ssize_t)len)
+			child_fail(errno, EXIT_SETUP, "writing %s (" USERNS_HINT ")", maps[i].file);
+		close(fd);
+	}
+}
+
+/* pid 1 of the sandbox. When a cgroup is set up (g_cgroup_wait), one byte
+ * arrives on syncfd once the parent moved us into it, while we build the
+ * file system; EOF means the parent died or gave up. */
 __attribute__((noreturn)) static void sandbox_init(const struct shunt_plan *plan, int syncfd)
 {
 	char c;
@@ -580,9 +603,12 @@ __attribute__((noreturn)) static void sandbox_init(const struct shunt_plan *plan
 		sigaction(forwarded_signals[i], &sa, NULL);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		child_fail(errno, EXIT_SETUP, "prctl(PR_SET_PDEATHSIG)");
-	/* EOF: the parent died or gave up before releasing us */
-	if (read(syncfd, &c, 1) != 1)
+	/* the parent may have died before PDEATHSIG was armed: its end of the
+	 * sync pipe is then closed (getppid() says 0 in a new pid namespace) */
+	struct pollfd pf = {.fd = syncfd, .events = POLLIN};
+	if (poll(&pf, 1, 0) > 0 && (pf.revents & POLLHUP) && !(pf.revents & POLLIN))
 		_exit(EXIT_SETUP);
+	write_own_maps();
 	/* no controlling terminal: no TIOCSTI into the user's shell */
 	if (setsid() < 0)
 		child_fail(errno, EXIT_SETUP, "setsid");
@@ -595,10 +621,10 @@ __attribute__((noreturn)) static void sandbox_init(const struct shunt_plan *plan
 	setup_fs(plan);
 	if (chdir(plan->cwd) < 0 && chdir(plan->workspace) < 0 && chdir("/") < 0)
 		child_fail(errno, EXIT_SETUP, "chdir");
-	if (read(syncfd, &c, 1) != 1)
+	if (g_cgroup_wait && read(syncfd, &c, 1) != 1)
 		_exit(EXIT_SETUP);
 	close(syncfd);
-	bool cgroup_active = c == 'C';
+	bool cgroup_active = g_cgroup_wait;
 	/* after the parent moved us into the cgroup, so it becomes our root */
 	if (unshare(CLONE_NEWCGROUP) < 0)
 		child_fail(errno, EXIT_SETUP, "creating a cgroup namespace");
@@ -656,36 +682,6 @@ static void parent_alarm(int sig)
 		kill((pid_t)g_init_pid, SIGKILL);
 }
 
-static int write_proc(pid_t pid, const char *file, const char *data, struct shunt_error **err)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return shunt_error_sys(err, errno, "opening %s", path);
-	ssize_t n = write(fd, data, strlen(data));
-	int e = errno;
-	close(fd);
-	if (n != (ssize_t)strlen(data))
-		return shunt_error_sys(err, n < 0 ? e : EIO, "writing %s (" USERNS_HINT ")", path);
-	return 0;
-}
-
-static int write_maps(const struct shunt_plan *plan, pid_t pid, struct shunt_error **err)
-{
-	char map[64];
-	long uid = plan->uid >= 0 ? plan->uid : (long)getuid();
-	long gid = plan->gid >= 0 ? plan->gid : (long)getgid();
-	snprintf(map, sizeof(map), "%ld %ld 1\n", uid, (long)getuid());
-	if (write_proc(pid, "uid_map", map, err) < 0)
-		return -1;
-	/* unprivileged gid maps require setgroups to be denied first */
-	if (write_proc(pid, "setgroups", "deny", err) < 0)
-		return -1;
-	snprintf(map, sizeof(map), "%ld %ld 1\n", gid, (long)getgid());
-	return write_proc(pid, "gid_map", map, err);
-}
-
 static void prepare_caches(const struct shunt_plan *plan)
 {
 	for (size_t i = 0; i < plan->nmounts; i++) {
@@ -703,6 +699,19 @@ static int setup_error(struct shunt_error **err, int exitcode, int code, const c
 	if (err && *err)
 		(*err)->exitcode = exitcode;
 	return -1;
+}
+
+/* The sandbox's own uid/gid maps: the requested ids (or ours) inside,
+ * our real ids outside. */
+static int compute_maps(const struct shunt_plan *plan, struct shunt_error **err)
+{
+	long uid = plan->uid >= 0 ? plan->uid : (long)getuid();
+	long gid = plan->gid >= 0 ? plan->gid : (long)getgid();
+	if (uid < 0 || gid < 0 || uid > 4294967294L || gid > 4294967294L)
+		return setup_error(err, 2, EINVAL, "%s", "--uid/--gid out of range");
+	snprintf(g_uid_map, sizeof(g_uid_map), "%ld %ld 1\n", uid, (long)getuid());
+	snprintf(g_gid_map, sizeof(g_gid_map), "%ld %ld 1\n", gid, (long)getgid());
+	return 0;
 }
 
 static int refuse(const struct shunt_plan *plan, struct shunt_error **err)
@@ -735,8 +744,29 @@ int shunt_process_run(const struct shunt_plan *plan, int *status, struct shunt_e
 		g_proxy_dir = proxy.dir;
 	}
 
+	/* Claimed before the sandbox exists (cheap: a reused slot), so the
+	 * sandbox knows whether to wait for the attach. */
 	struct shunt_cgroup cg;
-	memset(&cg, 0, sizeof(cg));
+	struct shunt_error *cgerr = NULL;
+	int cgr = shunt_cgroup_setup(&cg, plan->mem_bytes, plan->cpus, plan->pids, &cgerr);
+	if (cgr < 0) {
+		/* writable but broken: do not quietly fall back to weaker rlimits */
+		setup_error(err, EXIT_SETUP, cgerr ? cgerr->code : EIO,
+			    "setting up the cgroup limits: %s",
+			    cgerr ? cgerr->msg : "unknown error");
+		shunt_error_free(&cgerr);
+		shunt_netproxy_stop(&proxy);
+		return -1;
+	}
+	shunt_error_free(&cgerr); /* 1: not writable here, rlimits in the child */
+	if (cgr != 0 || !cg.active)
+		memset(&cg, 0, sizeof(cg));
+	g_cgroup_wait = cg.active;
+	if (compute_maps(plan, err) < 0) {
+		shunt_cgroup_destroy(&cg);
+		shunt_netproxy_stop(&proxy);
+		return -1;
+	}
 	int syncp[2] = {-1, -1}, errp[2] = {-1, -1};
 	if (pipe2(syncp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 		int e = errno;
@@ -744,6 +774,7 @@ int shunt_process_run(const struct shunt_plan *plan, int *status, struct shunt_e
 			close(syncp[0]);
 			close(syncp[1]);
 		}
+		shunt_cgroup_destroy(&cg);
 		shunt_netproxy_stop(&proxy);
 		return setup_error(err, EXIT_SETUP, e, "%s", "pipe");
 	}
@@ -789,29 +820,21 @@ int shunt_process_run(const struct shunt_plan *plan, int *status, struct shunt_e
 	if (plan->timeout)
 		alarm(plan->timeout);
 
-	bool setup_ok = write_maps(plan, pid, err) == 0;
-	char go = 'M';
-	if (setup_ok && write(syncp[1], &go, 1) != 1)
-		setup_ok = false; /* init is gone; its message explains */
-	if (setup_ok) {
+	bool setup_ok = true;
+	if (cg.active) {
 		/* while init builds the file system */
-		struct shunt_error *cgerr = NULL;
-		int cgr = shunt_cgroup_setup(&cg, plan->mem_bytes, plan->cpus, plan->pids, &cgerr);
-		shunt_error_free(&cgerr); /* not writable here: rlimits in the child instead */
-		if (cgr != 0 || !cg.active)
-			memset(&cg, 0, sizeof(cg));
-		if (cg.active && shunt_cgroup_attach(&cg, pid, err) < 0)
+		char go = 'C';
+		if (shunt_cgroup_attach(&cg, pid, err) < 0)
 			setup_ok = false;
-		go = cg.active ? 'C' : 'R';
-		if (setup_ok && write(syncp[1], &go, 1) != 1)
-			setup_ok = false;
+		else if (write(syncp[1], &go, 1) != 1)
+			setup_ok = false; /* init is gone; its message explains */
 	}
 	if (!setup_ok && err && *err) {
 		(*err)->exitcode = EXIT_SETUP;
 		kill(pid, SIGKILL);
 	}
-	close(syncp[1]);
-	syncp[1] = -1;
+	/* syncp[1] stays open until init is gone: its EOF tells init that we
+	 * died before its PDEATHSIG was armed */
 
 	struct setup_msg m;
 	size_t got = 0;
