@@ -74,11 +74,34 @@ static int64_t mtime_ns(const char *path)
  * something changed. The snapshot is per user, so it leaves out the
  * workspace's .shunt.yaml (which may only tighten; the hook and shunt exec
  * still apply it). */
+/* A layer that is gone leaves no mtime to compare: its directory's mtime
+ * (bumped by the unlink or rename) stands in for it. Without this, deleting
+ * a config that allowlisted something kept the allowlist in force. */
+static bool input_newer(const char *path, int64_t snap_t)
+{
+	if (!path)
+		return false;
+	int64_t t = mtime_ns(path);
+	if (t >= 0)
+		return t > snap_t;
+	_cleanup_free_ char *dir = strdup(path);
+	char *slash = dir ? strrchr(dir, '/') : NULL;
+	if (!slash)
+		return false;
+	*(slash == dir ? slash + 1 : slash) = '\0';
+	return mtime_ns(dir) > snap_t;
+}
+
 static bool ctx_snapshot_stale(const struct shunt_ctx *ctx, const char *snap)
 {
 	_cleanup_free_ char *trust = shunt_trust_path();
+	_cleanup_free_ char *user = shunt_paths_file(SHUNT_DIR_CONFIG, "config.yaml");
+	const char *nosys = getenv("SHUNT_NO_SYSTEM_CONFIG");
 	int64_t snap_t = mtime_ns(snap);
-	bool stale = snap_t < 0 || mtime_ns(trust) > snap_t;
+	bool stale =
+	    snap_t < 0 || input_newer(trust, snap_t) || input_newer(user, snap_t) ||
+	    input_newer(getenv("SHUNT_CONFIG"), snap_t) ||
+	    (!(nosys && strcmp(nosys, "1") == 0) && input_newer(SHUNT_CONFIG_SYSTEM_PATH, snap_t));
 	for (size_t i = 0; !stale && i < ctx->cfg.sources.n; i++)
 		stale = mtime_ns(ctx->cfg.sources.v[i]) > snap_t;
 	for (size_t i = 0; !stale && i < ctx->cfg.rule_files.n; i++)

@@ -64,12 +64,15 @@ static bool id_ok(const struct shunt_buf *b, bool over)
 	return true;
 }
 
-static int serve_reload(struct serve_state *s, struct shunt_error **err)
+/* fast: may use the shim's snapshot. Not after a change was seen: the
+ * snapshot's freshness is judged by mtimes, and an edit in the same clock
+ * tick as the snapshot's write would go unnoticed. */
+static int serve_reload(struct serve_state *s, bool fast, struct shunt_error **err)
 {
 	if (s->loaded)
 		shunt_ctx_free(&s->ctx);
 	s->loaded = false;
-	if (shunt_ctx_load(&s->ctx, SHUNT_CTX_FAST, err) < 0)
+	if (shunt_ctx_load(&s->ctx, fast ? SHUNT_CTX_FAST : 0, err) < 0)
 		return -1;
 	s->loaded = true;
 	return 0;
@@ -95,7 +98,7 @@ static int serve_enter(struct serve_state *s, const char *cwd, struct shunt_erro
 	if (!ws || !dup)
 		return shunt_error_sys(err, ENOMEM, "out of memory");
 	if (strcmp(ws, s->ctx.workspace) != 0)
-		return serve_reload(s, err);
+		return serve_reload(s, true, err);
 	free(s->ctx.cwd);
 	s->ctx.cwd = steal_pointer(&dup);
 	return 0;
@@ -111,14 +114,14 @@ static int serve_decide(struct serve_state *s, struct shunt_buf *out, struct shu
 				       SHUNT_SERVE_LINE_MAX);
 	if (serve_enter(s, s->field[1].data ? s->field[1].data : "", err) < 0)
 		return -1;
-	if ((!s->loaded || shunt_ctx_inputs_changed(&s->ctx)) && serve_reload(s, err) < 0)
+	if ((!s->loaded || shunt_ctx_inputs_changed(&s->ctx)) && serve_reload(s, false, err) < 0)
 		return -1;
 	struct shunt_arena a;
 	shunt_arena_init_heap(&a);
 	struct shunt_decision d;
 	int interactive = s->o->interactive < 0 ? s->ctx.interactive : s->o->interactive;
-	int rc = shunt_ctx_decide(&s->ctx, line, NULL, NULL, s->o->source, interactive, &a, &d,
-				  err);
+	int rc =
+	    shunt_ctx_decide(&s->ctx, line, NULL, NULL, s->o->source, interactive, &a, &d, err);
 	if (rc == 0) {
 		if (s->o->json)
 			shunt_decision_json(&d, out);
@@ -236,11 +239,12 @@ int shunt_serve_run(int in, int out, const struct shunt_serve_opts *o, struct sh
 		goto out;
 	/* load now, so the first request only pays for its decision */
 	struct shunt_error *e = NULL;
-	if (serve_reload(&s, &e) < 0)
+	if (serve_reload(&s, true, &e) < 0)
 		shunt_error_free(&e); /* answered per request until it loads */
 	static char chunk[65536];
 	for (;;) {
-		struct pollfd pf[2] = {{.fd = in, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+		struct pollfd pf[2] = {{.fd = in, .events = POLLIN},
+				       {.fd = pidfd, .events = POLLIN}};
 		int pr = poll(pf, pidfd >= 0 ? 2 : 1, pidfd >= 0 || o->parent <= 0 ? -1 : 1000);
 		if (pr < 0) {
 			if (errno == EINTR)
