@@ -112,7 +112,19 @@ static int serve_decide(struct serve_state *s, struct shunt_buf *out, struct shu
 	if (s->over[2])
 		return shunt_error_set(err, E2BIG, "line too long (more than %d bytes)",
 				       SHUNT_SERVE_LINE_MAX);
-	if (serve_enter(s, s->field[1].data ? s->field[1].data : "", err) < 0)
+	const char *cwd = s->field[1].data ? s->field[1].data : "";
+	char pcwd[PATH_MAX];
+	if (!*cwd && s->o->parent > 0) {
+		/* the shell's real directory: $PWD can be set to anything */
+		char link[64];
+		snprintf(link, sizeof(link), "/proc/%ld/cwd", (long)s->o->parent);
+		ssize_t n = readlink(link, pcwd, sizeof(pcwd) - 1);
+		if (n < 0)
+			return shunt_error_sys(err, errno, "cannot read the shell's directory");
+		pcwd[n] = '\0';
+		cwd = pcwd;
+	}
+	if (serve_enter(s, cwd, err) < 0)
 		return -1;
 	if ((!s->loaded || shunt_ctx_inputs_changed(&s->ctx)) && serve_reload(s, false, err) < 0)
 		return -1;

@@ -6,7 +6,9 @@
  * - A request is three NUL-terminated fields: ID, CWD, LINE.
  *   ID is 1..64 of [A-Za-z0-9._:-] and is echoed in the reply, so the
  *   shell can tell a stale or foreign reply from its own. CWD is the
- *   shell's directory (empty: keep the last one). LINE is any bytes but
+ *   directory to decide in; empty means the --parent process's current
+ *   directory (from /proc, which unlike $PWD cannot be set to a lie), or
+ *   the last one without --parent. LINE is any bytes but
  *   NUL, up to SHUNT_SERVE_LINE_MAX; a longer field is read to its end
  *   and answered with an error, so framing is never lost.
  * - One reply line per request: "ID ACTION\n" (host, sandbox, prompt or

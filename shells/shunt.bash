@@ -43,7 +43,9 @@ if [[ $- == *i* && -n ${BASH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 		declare -a __shunt_nul=()
 
 		# A private scratch file: builtins write into it so reading their
-		# output costs no fork.
+		# output costs no fork. Written in place (1<>, no O_TRUNC: freeing
+		# blocks costs ~0.3 ms on a disk-backed /tmp), each output ended by
+		# a NUL that `read -d ''` stops at.
 		__shunt_mktemp() {
 			local d=${XDG_RUNTIME_DIR:-}
 			[[ -n $d && -d $d && -w $d ]] || d=${TMPDIR:-/tmp}
@@ -128,7 +130,7 @@ if [[ $- == *i* && -n ${BASH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 				__shunt_srv_start || { ((++__shunt_srv_fails)); return 1; }
 			fi
 			local id=$((++__shunt_srv_seq)).${SRANDOM-}$RANDOM$RANDOM rid= act=
-			if builtin printf '%s\0%s\0%s\0' "$id" "$PWD" "$1" >&"$__shunt_srv_w" 2>/dev/null &&
+			if builtin printf '%s\0%s\0%s\0' "$id" "" "$1" >&"$__shunt_srv_w" 2>/dev/null &&
 				IFS=' ' builtin read -r -t "$__shunt_srv_timeout" -u "$__shunt_srv_r" rid act &&
 				[[ $rid == "$id" ]]; then
 				__shunt_srv_fails=0
@@ -173,7 +175,7 @@ if [[ $- == *i* && -n ${BASH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 		__shunt_line() {
 			# The whole line when history has it as entry $__shunt_histnext.
 			[[ $HISTCMD == "$__shunt_histnext" && -n $__shunt_tmp ]] || return 1
-			builtin fc -ln -0 >|"$__shunt_tmp" 2>/dev/null || return 1
+			{ builtin fc -ln -0 2>/dev/null && builtin printf '\0'; } 1<>"$__shunt_tmp" || return 1
 			local l=
 			IFS= read -r -d '' l <"$__shunt_tmp"
 			l=${l#$'\t'}
@@ -218,7 +220,8 @@ if [[ $- == *i* && -n ${BASH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 			builtin shopt -s extdebug
 			local t=
 			if [[ -n $__shunt_tmp ]]; then
-				builtin trap -p DEBUG >|"$__shunt_tmp" && IFS= read -r -d '' t <"$__shunt_tmp"
+				{ builtin trap -p DEBUG && builtin printf '\0'; } 1<>"$__shunt_tmp" &&
+					IFS= read -r -d '' t <"$__shunt_tmp"
 			else
 				t=$(builtin trap -p DEBUG)
 			fi

@@ -91,7 +91,7 @@ if [[ -o interactive && -n ${ZSH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 			__shunt_srv_start || { ((++__shunt_srv_fails)); return 1; }
 		fi
 		local id=$((++__shunt_srv_seq)).$RANDOM$RANDOM$RANDOM rid= act=
-		if builtin printf '%s\0%s\0%s\0' "$id" "$PWD" "$1" >&$__shunt_srv_w 2>/dev/null &&
+		if builtin printf '%s\0%s\0%s\0' "$id" "" "$1" >&$__shunt_srv_w 2>/dev/null &&
 			IFS=' ' builtin read -r -t "$__shunt_srv_timeout" -u "$__shunt_srv_r" rid act &&
 			[[ $rid == "$id" ]]; then
 			__shunt_srv_fails=0

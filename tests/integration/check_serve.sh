@@ -107,6 +107,17 @@ out=$(printf 'p1\0%s\0partial' "$HOME" | timeout 10 "$SHUNT" check --serve 2>&1)
 is "$?" 0 "serve: EOF inside a request exits 0"
 is "$(printf '%s\n' "$out" | sed 1d)" "" "serve: no reply for the partial request"
 
+# with --parent and no CWD it decides in the parent's real directory
+(cd "$WS" && exec sleep 300) &
+sl=$!
+serve_start --source hook --interactive --parent "$sl"
+is "$(ask d1 "" 'echo ws-marker')" 'd1 block' "serve --parent: an empty cwd is the parent's directory (a workspace)"
+is "$(ask d2 "$HOME" 'echo ws-marker')" 'd2 host' "serve --parent: an explicit cwd still wins"
+is "$(ask d3 "" 'echo ws-marker')" 'd3 block' "serve --parent: and back to the parent's directory"
+serve_stop
+kill "$sl"
+wait "$sl" 2>/dev/null
+
 # exits when the parent it follows dies, even with its stdin still open
 sleep 300 &
 sl=$!
