@@ -57,7 +57,9 @@ if [[ $- == *i* && -n ${BASH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 		# fork+exec. It is started lazily at the first line, through a
 		# process substitution (not a job: nothing in `jobs`, no job
 		# notices, no clash with the user's coproc) whose subshell exits at
-		# once, so `wait` and $! never name it. Its stdin is a pipe we hold
+		# once: $! names that gone subshell, so `wait` never waits for the
+		# checker (a line that reads $! is not the one to start it on).
+		# Its stdin is a pipe we hold
 		# read-write (writes never raise SIGPIPE, even when it died); its
 		# stdout is the substitution's pipe, so its death reads as EOF.
 		# It leaves the terminal's session (Ctrl-C does not reach it) and

@@ -131,6 +131,14 @@ wait "$sl" 2>/dev/null
 ok "serve --parent: exits when the parent dies" -- gone "$sp"
 wait "$sp" 2>/dev/null
 exec {hold}>&-
+# the fork path's snapshot notices a deleted layer: an allowlist that is
+# gone must not stay in force (the checker reloads from the same files)
+line='rm -rf ~/snap-victim'
+printf 'policies:\n  allowlist:\n    - "rm -rf ~/snap-victim*"\n' >"$XDG_CONFIG_HOME/shunt/config.yaml"
+like "$("$SHUNT" check --source hook -c "$line")" '^host' "check: a config allowlist applies"
+rm -f "$XDG_CONFIG_HOME/shunt/config.yaml"
+unlike "$("$SHUNT" check --source hook -c "$line")" 'allowlisted' "check: deleting that config drops the allowlist"
+
 like "$("$SHUNT" check --serve --parent nope 2>&1)" 'expected a process id' "serve --parent: checks its argument"
 like "$("$SHUNT" check --serve -c x 2>&1)" 'stdin' "serve: refuses -c"
 done_testing
