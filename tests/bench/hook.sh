@@ -103,6 +103,8 @@ measure() {
 		echo exit
 	} | script -qefc "$cmd" /dev/null >/dev/null 2>&1
 	awk '{ s += $1; n++ } END { if (n) printf "%.4f\n", s / n / 1000; else print "nan" }' "$log"
+	# the first line also starts the checker
+	awk 'NR == 1 { printf "%.4f\n", $1 / 1000 }' "$log" >>"$TMP/first-$sh-$mode"
 }
 
 # startup SHELL MODE: mean ms of an interactive shell that exits at once
@@ -158,6 +160,10 @@ for sh in "${SHELLS[@]}"; do
 		"$(median <"$TMP/res-$sh-forkadded")"
 done
 echo "  (added = hook - none per round; target < 2 ms. fork = the fallback path, a shunt check per line)"
+for sh in "${SHELLS[@]}"; do
+	printf '  %-5s first line, which starts the checker: %.3f ms (median; fork path %.3f ms)\n' "$sh" \
+		"$(median <"$TMP/first-$sh-hook")" "$(median <"$TMP/first-$sh-fork")"
+done
 printf 'start-up of an interactive shell that exits at once (median of %s rounds x %s runs):\n' \
 	"$ROUNDS" "$RUNS"
 for sh in "${SHELLS[@]}"; do
