@@ -85,6 +85,16 @@ else
 	skip "serve: trust reload needs a prompt decision for '$tl' (got '$before')"
 	skip "serve: (same)"
 fi
+# a request split across reads, and two requests in one write
+printf 'sp1\0%s\0echo sp' "$HOME" >&"$SRV_IN"
+sleep 0.2
+printf 'lit\0' >&"$SRV_IN"
+IFS= read -r -t 20 -u "$SRV_OUT" r1
+is "$r1" 'sp1 host' "serve: a request split across reads gets one reply"
+printf 'two1\0\0echo a\0two2\0\0echo b\0' >&"$SRV_IN"
+IFS= read -r -t 20 -u "$SRV_OUT" r1
+IFS= read -r -t 20 -u "$SRV_OUT" r2
+is "$r1 / $r2" 'two1 host / two2 host' "serve: two requests in one write get two replies, in order"
 # terminal signals do not stop it (the hook's Ctrl-C at the prompt)
 kill -INT "$SRV_PID" 2>/dev/null
 kill -QUIT "$SRV_PID" 2>/dev/null
