@@ -11,8 +11,9 @@
 # Modes, interleaved in every round so machine noise hits them alike:
 #   none  no hook;  hook  the hook as shipped (the long-lived checker);
 #   fork  the hook forced onto its fallback path (a `shunt check` per line).
-# Each run gives a mean per command; the report shows the medians over
-# ROUNDS runs, the added latency (hook - none) and the hook/fork ratio.
+# Each run gives the per-line median (and mean); the report shows medians
+# over ROUNDS rounds, the added latency (hook - none) and the hook/fork
+# ratio of added latencies.
 set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-build}
@@ -102,7 +103,9 @@ measure() {
 		for ((i = 0; i < N; i++)); do echo true; done
 		echo exit
 	} | script -qefc "$cmd" /dev/null >/dev/null 2>&1
-	awk '{ s += $1; n++ } END { if (n) printf "%.4f\n", s / n / 1000; else print "nan" }' "$log"
+	# per-line median (a shared machine's hiccups are outliers), and the mean
+	sort -g "$log" | awk '{ v[NR] = $1; s += $1 } END {
+		if (NR) printf "%.4f %.4f\n", v[int((NR + 1) / 2)] / 1000, s / NR / 1000; else print "nan nan" }'
 	# the first line also starts the checker
 	awk 'NR == 1 { printf "%.4f\n", $1 / 1000 }' "$log" >>"$TMP/first-$sh-$mode"
 }
@@ -137,29 +140,38 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 for ((r = 0; r < ROUNDS; r++)); do
 	for sh in "${SHELLS[@]}"; do
 		for mode in none hook fork; do
-			v=$(measure "$sh" "$mode")
-			echo "$v" >>"$TMP/res-$sh-$mode"
+			read -r med mean <<<"$(measure "$sh" "$mode")"
+			echo "$med" >>"$TMP/res-$sh-$mode"
+			echo "$mean" >>"$TMP/mean-$sh-$mode"
 		done
 		awk -v h="$(tail -n 1 "$TMP/res-$sh-hook")" -v n="$(tail -n 1 "$TMP/res-$sh-none")" \
 			'BEGIN { printf "%.4f\n", h - n }' >>"$TMP/res-$sh-added"
 		awk -v h="$(tail -n 1 "$TMP/res-$sh-fork")" -v n="$(tail -n 1 "$TMP/res-$sh-none")" \
 			'BEGIN { printf "%.4f\n", h - n }' >>"$TMP/res-$sh-forkadded"
+		awk -v h="$(tail -n 1 "$TMP/res-$sh-hook")" -v f="$(tail -n 1 "$TMP/res-$sh-fork")" \
+			-v n="$(tail -n 1 "$TMP/res-$sh-none")" \
+			'BEGIN { printf "%.4f\n", ((f - n) > 0 ? (h - n) / (f - n) : 0) }' >>"$TMP/res-$sh-ratio"
+		awk -v h="$(tail -n 1 "$TMP/mean-$sh-hook")" -v n="$(tail -n 1 "$TMP/mean-$sh-none")" \
+			'BEGIN { printf "%.4f\n", h - n }' >>"$TMP/mean-$sh-added"
 		for mode in none hook; do
 			startup "$sh" "$mode" >>"$TMP/st-$sh-$mode"
 		done
 	done
 done
 
-printf 'hook latency, Enter to command start of a low-risk `true` (median of %s runs x %s lines):\n' \
-	"$ROUNDS" "$N"
-printf '  %-5s %10s %10s %12s %10s %14s\n' shell none hook "added" fork "fork added"
+printf 'hook latency, Enter to command start of a low-risk `true` (median over %s rounds of the\n' "$ROUNDS"
+printf 'per-line median of %s lines; modes interleaved in each round):\n' "$N"
+printf '  %-5s %10s %10s %12s %10s %13s %11s %13s\n' shell none hook "added" fork "fork added" "hook/fork" "added (mean)"
 for sh in "${SHELLS[@]}"; do
-	printf '  %-5s %7.3f ms %7.3f ms %9.3f ms %7.3f ms %11.3f ms\n' "$sh" \
+	printf '  %-5s %7.3f ms %7.3f ms %9.3f ms %7.3f ms %10.3f ms %11.2f %10.3f ms\n' "$sh" \
 		"$(median <"$TMP/res-$sh-none")" "$(median <"$TMP/res-$sh-hook")" \
 		"$(median <"$TMP/res-$sh-added")" "$(median <"$TMP/res-$sh-fork")" \
-		"$(median <"$TMP/res-$sh-forkadded")"
+		"$(median <"$TMP/res-$sh-forkadded")" "$(median <"$TMP/res-$sh-ratio")" \
+		"$(median <"$TMP/mean-$sh-added")"
 done
-echo "  (added = hook - none per round; target < 2 ms. fork = the fallback path, a shunt check per line)"
+echo "  added = hook - none, per round (target < 2 ms); fork = the fallback path, a shunt check"
+echo "  per line; hook/fork = ratio of their added latencies; added (mean) = the same from"
+echo "  per-line means, first line and outliers included"
 for sh in "${SHELLS[@]}"; do
 	printf '  %-5s first line, which starts the checker: %.3f ms (median; fork path %.3f ms)\n' "$sh" \
 		"$(median <"$TMP/first-$sh-hook")" "$(median <"$TMP/first-$sh-fork")"
