@@ -28,9 +28,9 @@ if [[ -o interactive && -n ${ZSH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 	# fork+exec. Started lazily at the first line through a process
 	# substitution (not a job: nothing in `jobs`, the user's coproc is left
 	# alone). Its stdin is a pipe we hold read-write (no SIGPIPE even when
-	# it died); its stdout is the substitution's pipe. It leaves the
-	# terminal's session (Ctrl-C does not reach it) and exits with this
-	# shell (pidfd on $$) or on EOF. Each request carries a fresh id the
+	# it died); its stdout is the substitution's pipe. zsh gives it its own
+	# process group and it ignores SIGINT/SIGQUIT/SIGTSTP, so Ctrl-C does
+	# not reach it. It exits with this shell (pidfd on $$) or on EOF. Each request carries a fresh id the
 	# reply must echo; before each request our pipe ends are compared
 	# (-ef) with the server's /proc fds (alive, and still ours). Any
 	# failure falls back to the fork path for that line (its errors mean
