@@ -140,6 +140,8 @@ int shunt_cmd_check(int argc, char **argv, struct shunt_error **err)
 						argv[i]);
 		}
 	}
+	if (parent && !serve)
+		return shunt_args_usage(err, "--parent goes with --serve");
 	if (serve) {
 		if (batch || in.line || in.argv)
 			return shunt_args_usage(err, "--serve takes its lines from stdin");

@@ -151,4 +151,5 @@ unlike "$("$SHUNT" check --source hook -c "$line")" 'allowlisted' "check: deleti
 
 like "$("$SHUNT" check --serve --parent nope 2>&1)" 'expected a process id' "serve --parent: checks its argument"
 like "$("$SHUNT" check --serve -c x 2>&1)" 'stdin' "serve: refuses -c"
+like "$("$SHUNT" check --parent 1 -c x 2>&1)" 'goes with --serve' "check: --parent only with --serve"
 done_testing
