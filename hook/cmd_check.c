@@ -1,22 +1,29 @@
 /* shunt check: print the decision for a command, or for a batch of lines. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "buf.h"
 #include "cleanup.h"
 #include "commands.h"
 #include "context.h"
+#include "serve.h"
 
 static const char check_usage[] =
     "usage: shunt check [--json] [--interactive|--no-interactive] [--source hook|shim|cli]\n"
-    "                   (-c LINE | -- ARGV... | --batch FILE)\n"
+    "                   (-c LINE | -- ARGV... | --batch FILE | --serve [--parent PID])\n"
     "Prints what shunt would do with the command, and why. Exits 0 whatever the\n"
     "decision; 2 on a usage or configuration error.\n"
     "  --batch FILE   one command line per line ('-' = stdin; blank and # lines skipped);\n"
-    "                 prints one decision per line (JSON lines with --json)\n";
+    "                 prints one decision per line (JSON lines with --json)\n"
+    "  --serve        long-lived checker for the shell hooks: NUL-terminated requests\n"
+    "                 ID, CWD, LINE on stdin; one reply line \"ID ACTION\" (or \"ID JSON\")\n"
+    "                 each; reloads when config, rules or trust change; exits on EOF\n"
+    "                 or when the process --parent PID is gone\n";
 
 static void print_decision(const struct shunt_decision *d, bool json, struct shunt_buf *out)
 {
@@ -97,6 +104,8 @@ int shunt_cmd_check(int argc, char **argv, struct shunt_error **err)
 	int interactive = -1;
 	enum shunt_source source = SHUNT_SOURCE_CLI;
 	const char *batch = NULL;
+	bool serve = false;
+	long parent = 0;
 	struct shunt_cmd_input in = {0};
 	for (int i = 1; i < argc; i++) {
 		int t = shunt_args_take_command(argc, argv, &i, &in, err);
@@ -118,10 +127,30 @@ int shunt_cmd_check(int argc, char **argv, struct shunt_error **err)
 			source = (enum shunt_source)s;
 		} else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
 			batch = argv[++i];
+		} else if (strcmp(argv[i], "--serve") == 0) {
+			serve = true;
+		} else if (strcmp(argv[i], "--parent") == 0 && i + 1 < argc) {
+			char *end = NULL;
+			parent = strtol(argv[++i], &end, 10);
+			if (!*argv[i] || *end || parent <= 0)
+				return shunt_args_usage(
+				    err, "--parent: expected a process id, got '%s'", argv[i]);
 		} else {
 			return shunt_args_usage(err, "unknown option '%s' (see shunt check --help)",
 						argv[i]);
 		}
+	}
+	if (parent && !serve)
+		return shunt_args_usage(err, "--parent goes with --serve");
+	if (serve) {
+		if (batch || in.line || in.argv)
+			return shunt_args_usage(err, "--serve takes its lines from stdin");
+		/* inherited descriptors (the shell's pipes, a terminal) must not be
+		 * held open for the life of the shell */
+		close_range(3, ~0u, 0);
+		struct shunt_serve_opts so = {
+		    .json = json, .interactive = interactive, .source = source, .parent = parent};
+		return shunt_serve_run(0, 1, &so, err) < 0 ? -1 : 0;
 	}
 	if (!batch && !in.line && !in.argv)
 		return shunt_args_usage(

@@ -74,11 +74,34 @@ static int64_t mtime_ns(const char *path)
  * something changed. The snapshot is per user, so it leaves out the
  * workspace's .shunt.yaml (which may only tighten; the hook and shunt exec
  * still apply it). */
+/* A layer that is gone leaves no mtime to compare: its directory's mtime
+ * (bumped by the unlink or rename) stands in for it. Without this, deleting
+ * a config that allowlisted something kept the allowlist in force. */
+static bool input_newer(const char *path, int64_t snap_t)
+{
+	if (!path)
+		return false;
+	int64_t t = mtime_ns(path);
+	if (t >= 0)
+		return t > snap_t;
+	_cleanup_free_ char *dir = strdup(path);
+	char *slash = dir ? strrchr(dir, '/') : NULL;
+	if (!slash)
+		return false;
+	*(slash == dir ? slash + 1 : slash) = '\0';
+	return mtime_ns(dir) > snap_t;
+}
+
 static bool ctx_snapshot_stale(const struct shunt_ctx *ctx, const char *snap)
 {
 	_cleanup_free_ char *trust = shunt_trust_path();
+	_cleanup_free_ char *user = shunt_paths_file(SHUNT_DIR_CONFIG, "config.yaml");
+	const char *nosys = getenv("SHUNT_NO_SYSTEM_CONFIG");
 	int64_t snap_t = mtime_ns(snap);
-	bool stale = snap_t < 0 || mtime_ns(trust) > snap_t;
+	bool stale =
+	    snap_t < 0 || input_newer(trust, snap_t) || input_newer(user, snap_t) ||
+	    input_newer(getenv("SHUNT_CONFIG"), snap_t) ||
+	    (!(nosys && strcmp(nosys, "1") == 0) && input_newer(SHUNT_CONFIG_SYSTEM_PATH, snap_t));
 	for (size_t i = 0; !stale && i < ctx->cfg.sources.n; i++)
 		stale = mtime_ns(ctx->cfg.sources.v[i]) > snap_t;
 	for (size_t i = 0; !stale && i < ctx->cfg.rule_files.n; i++)
@@ -111,6 +134,74 @@ static bool ctx_try_snapshot(struct shunt_ctx *ctx)
 	ctx->snap = sn;
 	ctx->policy = sn->policy;
 	return true;
+}
+
+/* Input identity: FNV-1a over each file's (exists, dev, inode, size,
+ * mtime, ctime). Equality, not "newer than", so a change landing in the
+ * same clock tick as the load, or a file put back with an old mtime, is
+ * still seen. The config candidates and the trust store are stamped
+ * before they are read and the rule packs before they are compiled, so a
+ * write racing the load changes the stamp and causes another reload. */
+static void stamp_mix(uint64_t *h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++) {
+		*h ^= b[i];
+		*h *= 1099511628211ull;
+	}
+}
+
+static void stamp_path(uint64_t *h, const char *path)
+{
+	struct stat st;
+	int64_t v[6] = {0};
+	if (path && stat(path, &st) == 0) {
+		v[0] = (int64_t)st.st_dev;
+		v[1] = (int64_t)st.st_ino;
+		v[2] = (int64_t)st.st_size;
+		v[3] = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+		v[4] = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+		v[5] = 1;
+	}
+	if (path)
+		stamp_mix(h, path, strlen(path) + 1);
+	stamp_mix(h, v, sizeof(v));
+}
+
+/* The config layers shunt_config_load may read, present or not, and the
+ * trust store. */
+static void stamp_config(uint64_t *h, const struct shunt_ctx *ctx)
+{
+	const char *nosys = getenv("SHUNT_NO_SYSTEM_CONFIG");
+	if (!(nosys && strcmp(nosys, "1") == 0))
+		stamp_path(h, SHUNT_CONFIG_SYSTEM_PATH);
+	_cleanup_free_ char *user = shunt_paths_file(SHUNT_DIR_CONFIG, "config.yaml");
+	stamp_path(h, user);
+	stamp_path(h, getenv("SHUNT_CONFIG"));
+	if (!(ctx->flags & SHUNT_CTX_NO_WORKSPACE)) {
+		_cleanup_free_ char *wf = NULL;
+		if (asprintf(&wf, "%s/.shunt.yaml",
+			     strcmp(ctx->workspace, "/") == 0 ? "" : ctx->workspace) >= 0)
+			stamp_path(h, wf);
+	}
+	_cleanup_free_ char *trust = shunt_trust_path();
+	stamp_path(h, trust);
+}
+
+static void stamp_rules(uint64_t *h, const struct shunt_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->cfg.rule_files.n; i++)
+		stamp_path(h, ctx->cfg.rule_files.v[i]);
+}
+
+bool shunt_ctx_inputs_changed(const struct shunt_ctx *ctx)
+{
+	if (ctx->flags & SHUNT_CTX_DEFAULTS)
+		return false;
+	uint64_t h = 14695981039346656037ull;
+	stamp_config(&h, ctx);
+	stamp_rules(&h, ctx);
+	return h != ctx->stamp;
 }
 
 static void ctx_refresh_snapshot(const struct shunt_ctx *ctx)
@@ -154,6 +245,10 @@ int shunt_ctx_load(struct shunt_ctx *ctx, unsigned flags, struct shunt_error **e
 		return shunt_error_set(err, ENOMEM, "out of memory");
 	}
 	ctx->interactive = shunt_ctx_has_terminal();
+	ctx->flags = flags;
+	ctx->stamp = 14695981039346656037ull;
+	if (!(flags & SHUNT_CTX_DEFAULTS))
+		stamp_config(&ctx->stamp, ctx);
 
 	if (flags & SHUNT_CTX_DEFAULTS) {
 		shunt_config_defaults(&ctx->cfg);
@@ -166,6 +261,8 @@ int shunt_ctx_load(struct shunt_ctx *ctx, unsigned flags, struct shunt_error **e
 			return -1;
 		}
 	}
+	if (!(flags & SHUNT_CTX_DEFAULTS))
+		stamp_rules(&ctx->stamp, ctx);
 	if (flags & SHUNT_CTX_NO_RULES)
 		return 0;
 	if ((flags & SHUNT_CTX_FAST) && !(flags & SHUNT_CTX_DEFAULTS) && ctx_try_snapshot(ctx))

@@ -4,6 +4,7 @@
 #define SHUNT_CONTEXT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "policy.h"
@@ -31,12 +32,20 @@ struct shunt_ctx {
 	char *self_exe;	  /* absolute path of this shunt binary */
 	bool interactive; /* a human at a terminal (/dev/tty opens, stdin or stderr a tty) */
 	void *snap;	  /* struct shunt_snapshot when the policy came from it */
+	unsigned flags;	  /* SHUNT_CTX_* it was loaded with */
+	uint64_t stamp;	  /* identity of every input file as loaded (see below) */
 };
 
 /* Loads config (all layers), rules (embedded + config rule files), trust
  * and builds ctx->policy. Errors carry file:line:col and exitcode 2 for
  * config/rule problems. ctx is freed on error. */
 int shunt_ctx_load(struct shunt_ctx *ctx, unsigned flags, struct shunt_error **err);
+
+/* True when a file the context was built from (system/user/SHUNT_CONFIG/
+ * workspace config, rule packs, trust store) was created, removed or
+ * changed since shunt_ctx_load: a long-lived checker then reloads. Costs
+ * one stat(2) per file; no allocation beyond the path names. */
+bool shunt_ctx_inputs_changed(const struct shunt_ctx *ctx);
 
 /* Frees everything in ctx (safe on a zeroed or half-loaded ctx). */
 void shunt_ctx_free(struct shunt_ctx *ctx);

@@ -25,7 +25,6 @@
 /* libyaml shares aliased nodes; capping the node count bounds both the
  * document and any walk over it (billion laughs). */
 #define CONFIG_MAX_NODES 10000
-#define SYSTEM_CONFIG	 "/etc/shunt/config.yaml"
 
 /* Presets, mirroring the shipped presets/<name>.yaml (a unit test checks they agree). */
 static const char preset_developer[] = "mode: auto\n"
@@ -1374,9 +1373,10 @@ int shunt_config_load(struct shunt_config *cfg, const struct shunt_config_opts *
 	shunt_config_defaults(cfg);
 	const char *nosys = getenv("SHUNT_NO_SYSTEM_CONFIG");
 	bool skip_system = opts->no_system || (nosys && strcmp(nosys, "1") == 0);
-	if (!skip_system &&
-	    shunt_config_apply_file(cfg, opts->system_path ? opts->system_path : SYSTEM_CONFIG,
-				    false, err) < 0)
+	if (!skip_system && shunt_config_apply_file(cfg,
+						    opts->system_path ? opts->system_path
+								      : SHUNT_CONFIG_SYSTEM_PATH,
+						    false, err) < 0)
 		goto fail;
 
 	user = opts->user_path ? strdup(opts->user_path)

@@ -10,6 +10,9 @@
 #include "error.h"
 #include "types.h"
 
+/* The system-wide layer, read unless SHUNT_NO_SYSTEM_CONFIG=1. */
+#define SHUNT_CONFIG_SYSTEM_PATH "/etc/shunt/config.yaml"
+
 struct shunt_strv {
 	char **v; /* malloc'd strings */
 	size_t n;

@@ -23,7 +23,93 @@ if [[ -o interactive && -n ${ZSH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 	zmodload zsh/zle 2>/dev/null
 	autoload -Uz add-zsh-hook
 
+	# The checker: one `shunt check --serve` per shell (protocol in
+	# hook/serve.h), so a line costs a pipe round trip instead of a
+	# fork+exec. Started lazily at the first line through a process
+	# substitution (not a job: nothing in `jobs`, the user's coproc is left
+	# alone). Its stdin is a pipe we hold read-write (no SIGPIPE even when
+	# it died); its stdout is the substitution's pipe. zsh gives it its own
+	# process group and it ignores SIGINT/SIGQUIT/SIGTSTP, so Ctrl-C does
+	# not reach it. It exits with this shell (pidfd on $$) or on EOF. Each request carries a fresh id the
+	# reply must echo; before each request our pipe ends are compared
+	# (-ef) with the server's /proc fds (alive, and still ours). Any
+	# failure falls back to the fork path for that line (its errors mean
+	# "not host", as before) and restarts the server at the next line;
+	# after 3 failures in a row it is given up for this shell.
+	typeset -g __shunt_srv_w= __shunt_srv_r= __shunt_srv_pid= __shunt_srv_key= __shunt_srv_act=
+	typeset -g __shunt_srv_newkey= __shunt_srv_seq=0 __shunt_srv_fails=0
+	typeset -g __shunt_srv_timeout=${SHUNT_HOOK_TIMEOUT:-5}
+
+	__shunt_srv_ours() {
+		[[ -n $__shunt_srv_pid && /dev/fd/$__shunt_srv_w -ef /proc/$__shunt_srv_pid/fd/0 &&
+			/dev/fd/$__shunt_srv_r -ef /proc/$__shunt_srv_pid/fd/1 ]]
+	}
+
+	__shunt_srv_stop() {
+		# Forgets the server; kills it when it is alive and ours. Our pipe
+		# ends are closed unless something else took their numbers.
+		__shunt_srv_ours && builtin kill -KILL "$__shunt_srv_pid" 2>/dev/null
+		[[ -n $__shunt_srv_w && -p /dev/fd/$__shunt_srv_w ]] && exec {__shunt_srv_w}>&-
+		[[ -n $__shunt_srv_r && -p /dev/fd/$__shunt_srv_r ]] && exec {__shunt_srv_r}<&-
+		__shunt_srv_w= __shunt_srv_r= __shunt_srv_pid=
+		return 0
+	}
+
+	__shunt_srv_start() {
+		local t= w= r= tag= ver= pid=
+		{
+			exec {t}< <(:) && exec {w}<>/dev/fd/$t &&
+				exec {r}< <(exec "$SHUNT_BIN" check --serve --source hook --interactive \
+					--parent $$ <"/dev/fd/$w" 2>/dev/null)
+		} 2>/dev/null
+		[[ -n $t ]] && exec {t}<&-
+		__shunt_srv_w=$w __shunt_srv_r=$r __shunt_srv_pid=
+		if [[ -n $w && -n $r ]] &&
+			IFS=' ' builtin read -r -t "$__shunt_srv_timeout" -u "$r" tag ver pid &&
+			[[ $tag == shunt-serve && $ver == 1 && -n $pid && $pid != *[^0-9]* ]]; then
+			__shunt_srv_pid=$pid
+			if __shunt_srv_ours; then
+				__shunt_srv_key=$__shunt_srv_newkey
+				return 0
+			fi
+		fi
+		__shunt_srv_stop
+		return 1
+	}
+
+	__shunt_srv_ask() {
+		# $1: the line. Sets __shunt_srv_act to the server's answer; returns
+		# 1 when it could not answer.
+		emulate -L zsh
+		((__shunt_srv_fails < 3 && ${#1} <= 12000)) || return 1
+		# what the server took from our environment when it started
+		__shunt_srv_newkey="$SHUNT_BIN|$HOME|$PATH|${XDG_CONFIG_HOME-}|${XDG_STATE_HOME-}|${XDG_DATA_HOME-}|${XDG_CACHE_HOME-}|${XDG_RUNTIME_DIR-}|${SHUNT_CONFIG-}|${SHUNT_NO_SYSTEM_CONFIG-}|${SHUNT_TRUST_STORE-}|${SHUNT_SNAPSHOT-}|${CI-}"
+		if [[ -n $__shunt_srv_r ]] && ! { [[ $__shunt_srv_key == "$__shunt_srv_newkey" ]] && __shunt_srv_ours; }; then
+			__shunt_srv_stop
+		fi
+		if [[ -z $__shunt_srv_r ]]; then
+			__shunt_srv_start || { ((++__shunt_srv_fails)); return 1; }
+		fi
+		local id=$((++__shunt_srv_seq)).$RANDOM$RANDOM$RANDOM rid= act=
+		if builtin printf '%s\0%s\0%s\0' "$id" "" "$1" >&$__shunt_srv_w 2>/dev/null &&
+			IFS=' ' builtin read -r -t "$__shunt_srv_timeout" -u "$__shunt_srv_r" rid act &&
+			[[ $rid == "$id" ]]; then
+			__shunt_srv_fails=0
+			__shunt_srv_act=$act
+			# a refusal to decide (e.g. a config error) is the fork path's to report
+			[[ $act != error* ]]
+			return
+		fi
+		__shunt_srv_stop
+		((++__shunt_srv_fails))
+		return 1
+	}
+
 	__shunt_decide_line() {
+		if __shunt_srv_ask "$1"; then
+			[[ $__shunt_srv_act == host ]]
+			return
+		fi
 		local out
 		out=$("$SHUNT_BIN" check --json --source hook --interactive -c "$1" 2>/dev/null) || return 1
 		[[ $out == *'"action":"host"'* ]]

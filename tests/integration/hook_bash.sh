@@ -55,6 +55,7 @@ else
 fi
 stop_shell
 
+hook_serve_tests
 hook_vscode_tests
 hook_end
 done_testing

@@ -53,5 +53,6 @@ else
 	skip "zsh: history test needs a non-host decision for rm -rf ~/x"
 fi
 stop_shell
+hook_serve_tests
 hook_end
 done_testing
