@@ -164,8 +164,8 @@ int shunt_firecracker_exchange(int fd, const struct shunt_vmchan_request *req, i
 		case SHUNT_VMCHAN_FAIL:
 			return shunt_error_set(err, EIO, "%.*s", (int)f->len, f->data);
 		default:
-			return shunt_error_set(err, EPROTO, "unexpected frame type %u from the guest",
-					       f->type);
+			return shunt_error_set(err, EPROTO,
+					       "unexpected frame type %u from the guest", f->type);
 		}
 	}
 }

@@ -401,9 +401,10 @@ static int fc_unavailable(struct shunt_error **err)
 {
 	shunt_error_set(
 	    err, ENOSYS,
-	    "the Firecracker backend needs a 'firecracker' binary and a /dev/kvm that boots "
-	    "guests; neither is usable here (no Debian package exists: install a release "
-	    "binary), so use SHUNT_VM_BACKEND=qemu or unset it");
+	    "the Firecracker backend needs a 'firecracker' binary (on PATH or "
+	    "$SHUNT_FIRECRACKER; Debian has no package: install a release binary) and a "
+	    "/dev/kvm this user can open that really boots guests; not usable here, so the "
+	    "command was not run: use SHUNT_VM_BACKEND=qemu, or unset it to pick automatically");
 	set_exit(err, 125);
 	return -1;
 }
@@ -1041,6 +1042,8 @@ static int fc_boot(const struct shunt_plan *plan, struct vm_job *j, struct shunt
 			return -1;
 		}
 		shunt_error_free(&e);
+		struct timespec pause = {0, 20 * 1000000};
+		nanosleep(&pause, NULL);
 	}
 	struct shunt_vmchan_request req = {
 	    .ws_path = s->workspace,
@@ -1158,7 +1161,9 @@ static int fc_run(const struct shunt_plan *plan, int *status, struct shunt_error
 	_cleanup_free_ char *kernel = NULL, *initrd = NULL, *digest = NULL;
 	if (image_paths(&kernel, &initrd, &digest, err) < 0)
 		return -1;
-	if (!getenv("SHUNT_VM_BACKEND") && !fc_usable(fc, true))
+	/* auto already probed; an explicit choice reports a failed boot itself */
+	const char *want = getenv("SHUNT_VM_BACKEND");
+	if (!(want && strcmp(want, "firecracker") == 0) && !fc_usable(fc, true))
 		return fc_unavailable(err);
 	_cleanup_free_ char *rootfs = fc_rootfs(kernel);
 	struct shunt_vm_spec s = {.vmm = fc, .kernel = kernel, .initrd = initrd, .kvm = true};
@@ -1247,17 +1252,24 @@ int shunt_microvm_describe(const struct shunt_plan *plan, struct shunt_buf *out,
 	s.err_fd = 4;
 	shunt_buf_printf(out, "backend: %s\n", be == SHUNT_VM_FIRECRACKER ? "firecracker" : "qemu");
 	shunt_buf_printf(out, "image: %s\n", digest ? digest : "(not built)");
-	shunt_buf_printf(out, "mounts: / (host root, read-only 9p, tmpfs overlay: ephemeral)\n");
+	if (be == SHUNT_VM_FIRECRACKER)
+		shunt_buf_printf(out, "mounts: / (the guest's initramfs, or a read-only rootfs "
+				      "drive under tmpfs: ephemeral)\n");
+	else
+		shunt_buf_printf(out,
+				 "mounts: / (host root, read-only 9p, tmpfs overlay: ephemeral)\n");
 	if (plan->workspace)
 		shunt_buf_printf(out, "mounts: %s (workspace, %s)\n", plan->workspace,
 				 plan->workspace_rw ? "read-write" : "read-only");
-	shunt_buf_printf(out, "network: %s%s\n", shunt_netmode_name(plan->network),
-			 plan->network == SHUNT_NET_NONE
-			     ? " (-nic none)"
-			     : " (not enforceable at the VM boundary yet: fails closed)");
+	shunt_buf_printf(
+	    out, "network: %s%s\n", shunt_netmode_name(plan->network),
+	    plan->network == SHUNT_NET_NONE
+		? (be == SHUNT_VM_FIRECRACKER ? " (no network-interfaces)" : " (-nic none)")
+		: " (not enforceable at the VM boundary yet: fails closed)");
 	shunt_buf_printf(out, "timeout: %u s\nmemory: %u MiB\nvcpus: %u\naccel: %s\n",
 			 plan->timeout, s.mem_mib, s.vcpus,
-			 access("/dev/kvm", R_OK | W_OK) == 0
+			 be == SHUNT_VM_FIRECRACKER ? "kvm (firecracker)"
+			 : access("/dev/kvm", R_OK | W_OK) == 0
 			     ? "kvm when its boot probe passes, else tcg"
 			     : "tcg");
 	if (be == SHUNT_VM_FIRECRACKER) {

@@ -103,8 +103,8 @@ int shunt_wsimage_build(const char *dir, const char *image, int (*prep)(void *),
 	}
 	char size[32];
 	snprintf(size, sizeof(size), "%lluM", du_kib(dir) / 1024 * 2 + 64);
-	char *argv[] = {mke2fs,	     "-q",	   "-F", "-t", "ext4", "-E", "root_owner",
-			"-d",	     (char *)dir, (char *)image, size, NULL};
+	char *argv[] = {mke2fs,	      "-q", "-F",	 "-t",		"ext4", "-E",
+			"root_owner", "-d", (char *)dir, (char *)image, size,	NULL};
 	int rc = run_quiet(argv, prep, arg);
 	if (rc != 0) {
 		shunt_error_set(err, EIO,
@@ -193,7 +193,8 @@ static bool link_inside(const struct sync_ctx *c, const char *rel_dir, const cha
 	}
 	/* walk components, tracking the depth below the workspace */
 	int depth = 0;
-	for (char *save = NULL, *t = strtok_r(path, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
+	for (char *save = NULL, *t = strtok_r(path, "/", &save); t;
+	     t = strtok_r(NULL, "/", &save)) {
 		if (strcmp(t, ".") == 0)
 			continue;
 		if (strcmp(t, "..") == 0) {
@@ -300,13 +301,14 @@ static int copy_link(struct sync_ctx *c, int sfd, int dfd, const char *name, con
 	if (n < 0)
 		return sync_err(c, "reading the link", rel);
 	target[n] = 0;
+	/* unchanged links stay, wherever they point (the host made them) */
+	ssize_t m = readlinkat(dfd, name, cur, sizeof(cur) - 1);
+	if (m == n && memcmp(cur, target, (size_t)n) == 0)
+		return 0;
 	if (!link_inside(c, rel_dir, target)) {
 		refuse(c, rel);
 		return 0;
 	}
-	ssize_t m = readlinkat(dfd, name, cur, sizeof(cur) - 1);
-	if (m == n && memcmp(cur, target, (size_t)n) == 0)
-		return 0;
 	char tmp[NAME_MAX + 1];
 	snprintf(tmp, sizeof(tmp), "%s%ld", tmp_prefix, (long)getpid());
 	unlinkat(dfd, tmp, 0);
@@ -336,8 +338,9 @@ static int sync_entry(struct sync_ctx *c, int sfd, int dfd, const char *name, co
 		return sync_err(c, "reading", rel);
 	bool have = fstatat(dfd, name, &ds, AT_SYMLINK_NOFOLLOW) == 0;
 	if (S_ISREG(ss.st_mode))
-		return same_file(sfd, dfd, name, &ss) ? 0
-						       : copy_file(c, sfd, dfd, name, rel, ss.st_mode);
+		return same_file(sfd, dfd, name, &ss)
+			   ? 0
+			   : copy_file(c, sfd, dfd, name, rel, ss.st_mode);
 	if (S_ISLNK(ss.st_mode))
 		return copy_link(c, sfd, dfd, name, rel, rel_dir);
 	if (!S_ISDIR(ss.st_mode)) {

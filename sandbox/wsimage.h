@@ -17,8 +17,8 @@ int shunt_wsimage_build(const char *dir, const char *image, int (*prep)(void *),
 			struct shunt_error **err);
 
 struct shunt_wsimage_sync {
-	unsigned copied;	 /* files, links and directories written */
-	unsigned removed;	 /* entries the guest deleted, removed on the host */
+	unsigned copied;	   /* files, links and directories written */
+	unsigned removed;	   /* entries the guest deleted, removed on the host */
 	struct shunt_strv refused; /* workspace-relative paths left alone (escaping
 				      symlinks, special files) */
 };

@@ -164,9 +164,9 @@ static int serve(int sock, const char *root)
 	char mnt[8192] = "";
 	if (root && r.ws_path && r.ws_dev) {
 		snprintf(mnt, sizeof(mnt), "%s%s", root, r.ws_path);
-		if (mkdirs(mnt) < 0 || mount(r.ws_dev, mnt, "ext4",
-					     MS_NOSUID | MS_NODEV | (r.ws_rw ? 0 : MS_RDONLY),
-					     NULL) < 0) {
+		if (mkdirs(mnt) < 0 ||
+		    mount(r.ws_dev, mnt, "ext4", MS_NOSUID | MS_NODEV | (r.ws_rw ? 0 : MS_RDONLY),
+			  NULL) < 0) {
 			fail(sock, "cannot mount the workspace");
 			return 0;
 		}
@@ -236,7 +236,8 @@ static int listen_vsock(unsigned port)
 	int s = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return -1;
-	struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = port};
+	struct sockaddr_vm a = {
+	    .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = port};
 	if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 1) < 0)
 		return -1;
 	int c;

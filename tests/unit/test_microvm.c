@@ -140,8 +140,39 @@ static void test_fc(void)
 	}
 	const struct shunt_json *net = shunt_json_get(j, "network-interfaces");
 	ok(net && net->len == 0, "no network interfaces");
+	ok(strstr(args, "shunt.agent=vsock") && !strstr(args, "shunt.rootfs"),
+	   "boot args select the vsock agent; no rootfs drive");
 	shunt_json_free(j);
 	shunt_buf_free(&b);
+
+	/* an optional read-only root drive follows the workspace */
+	s.rootfs_image = "/c/vm/abc/rootfs.ext4";
+	shunt_microvm_fc_config(&s, &b);
+	j = shunt_json_parse("fc.json", b.data, b.len, &err);
+	drives = j ? shunt_json_get(j, "drives") : NULL;
+	ok(drives && drives->len == 2, "two drives with a rootfs");
+	if (drives && drives->len == 2) {
+		is_str(shunt_json_str(drives->items[1], "drive_id", NULL), "rootfs",
+		       "rootfs drive");
+		ok(shunt_json_bool(drives->items[1], "is_read_only", false),
+		   "the rootfs drive is read-only");
+	}
+	boot = j ? shunt_json_get(j, "boot-source") : NULL;
+	ok(boot && strstr(shunt_json_str(boot, "boot_args", ""), "shunt.rootfs=/dev/vdb"),
+	   "the guest mounts the rootfs from the second drive");
+	shunt_json_free(j);
+	shunt_buf_free(&b);
+	s.rootfs_image = NULL;
+	s.ws_image = NULL;
+	s.workspace = NULL;
+	shunt_microvm_fc_config(&s, &b);
+	j = shunt_json_parse("fc.json", b.data, b.len, &err);
+	drives = j ? shunt_json_get(j, "drives") : NULL;
+	ok(drives && drives->len == 0, "no workspace: no drives");
+	shunt_json_free(j);
+	shunt_buf_free(&b);
+	s.ws_image = "/s/jobs/r1/workspace.ext4";
+	s.workspace = "/home/u/my,proj";
 
 	s.workspace_rw = false;
 	shunt_microvm_fc_config(&s, &b);

@@ -57,7 +57,8 @@ static void test_framing(void)
 	/* a full-size frame needs a reader: write from a child */
 	pid_t pid = fork();
 	if (pid == 0)
-		_exit(shunt_vmchan_write_all(sv[0], SHUNT_VMCHAN_OUT, big, sizeof(big)) == 0 ? 0 : 1);
+		_exit(shunt_vmchan_write_all(sv[0], SHUNT_VMCHAN_OUT, big, sizeof(big)) == 0 ? 0
+											     : 1);
 	int r1 = shunt_vmchan_read(sv[1], &fr, 0);
 	size_t l1 = fr.len;
 	int r2 = shunt_vmchan_read(sv[1], &fr, 0);
@@ -193,8 +194,7 @@ static void test_agent(void)
 	bool allx = r.outlen == 3000000;
 	for (size_t i = 0; allx && i < r.outlen; i++)
 		allx = r.out[i] == 'x';
-	ok(r.rc == 0 && r.status == 0 && allx, "agent: 3 MB of output, byte-exact (%zu)",
-	   r.outlen);
+	ok(r.rc == 0 && r.status == 0 && allx, "agent: 3 MB of output, byte-exact (%zu)", r.outlen);
 	is_str(r.err, "e\n", "agent: stderr alongside big stdout");
 	free_result(&r);
 
@@ -335,8 +335,8 @@ static void test_vsock(const char *dir)
 		serve_vsock_mux(ls, SHUNT_VMCHAN_PORT);
 	close(ls);
 	struct shunt_error *e = NULL;
-	int fd = shunt_firecracker_connect(uds, SHUNT_VMCHAN_PORT, shunt_vmchan_now_ms() + 20000,
-					   &e);
+	int fd =
+	    shunt_firecracker_connect(uds, SHUNT_VMCHAN_PORT, shunt_vmchan_now_ms() + 20000, &e);
 	ok(fd >= 0, "vsock: connected after a refused first attempt (path %zu chars)", strlen(uds));
 	if (fd < 0) {
 		diag("%s", e->msg);
@@ -383,8 +383,9 @@ int main(void)
 	test_truncated_peer();
 	test_vsock(tmpdir);
 	char deep[PATH_MAX];
-	snprintf(deep, sizeof(deep), "%s/a-rather-long-directory-name-for-the-job/"
-				     "another-long-component-to-pass-108-chars",
+	snprintf(deep, sizeof(deep),
+		 "%s/a-rather-long-directory-name-for-the-job/"
+		 "another-long-component-to-pass-108-chars",
 		 tmpdir);
 	struct shunt_error *e = NULL;
 	if (shunt_fs_mkdirs(deep, 0700, &e) == 0)
