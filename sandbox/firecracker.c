@@ -89,7 +89,7 @@ int shunt_firecracker_connect(const char *uds, unsigned port, long long deadline
 	for (;;) {
 		int fd = connect_uds(uds, dirfd);
 		if (fd >= 0) {
-			if (handshake(fd, port, deadline_ms))
+			if (port == 0 || handshake(fd, port, deadline_ms))
 				return fd;
 			last = ECONNREFUSED; /* the agent is not listening yet */
 			close(fd);
@@ -124,15 +124,28 @@ static int write_out(int fd, const char *p, size_t n)
 }
 
 int shunt_firecracker_exchange(int fd, const struct shunt_vmchan_request *req, int out_fd,
-			       int err_fd, long long deadline_ms, int *status,
+			       int err_fd, long long hello_ms, long long deadline_ms, int *status,
 			       struct shunt_error **err)
 {
-	int rc = shunt_vmchan_send_request(fd, req);
-	if (rc < 0)
-		return shunt_error_sys(err, -rc, "sending the command to the guest agent");
 	_cleanup_free_ struct shunt_vmchan_frame *f = malloc(sizeof(*f));
 	if (!f)
 		return shunt_error_set(err, ENOMEM, "out of memory");
+	long long first =
+	    hello_ms && (!deadline_ms || hello_ms < deadline_ms) ? hello_ms : deadline_ms;
+	int rc = shunt_vmchan_read(fd, f, first);
+	if (rc == -ETIMEDOUT && first == deadline_ms && deadline_ms)
+		return 1;
+	if (rc == -ETIMEDOUT)
+		return shunt_error_set(err, ETIMEDOUT, "the guest agent did not start in time");
+	if (rc <= 0 || f->type != SHUNT_VMCHAN_HELLO)
+		return shunt_error_set(err, rc < 0 ? -rc : EPROTO,
+				       "the guest agent did not greet (%s)",
+				       rc == 0	? "hung up"
+				       : rc < 0 ? strerror(-rc)
+						: "unexpected frame");
+	rc = shunt_vmchan_send_request(fd, req);
+	if (rc < 0)
+		return shunt_error_sys(err, -rc, "sending the command to the guest agent");
 	for (;;) {
 		rc = shunt_vmchan_read(fd, f, deadline_ms);
 		if (rc == -ETIMEDOUT)

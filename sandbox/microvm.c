@@ -101,10 +101,41 @@ void shunt_microvm_cmdline(const struct shunt_vm_spec *spec, struct shunt_buf *o
 		if (spec->rootfs_image)
 			shunt_buf_printf(out, " shunt.rootfs=/dev/vd%c",
 					 spec->ws_image ? 'b' : 'a');
-	} else
+	} else {
 		shunt_buf_puts(out, "console=ttyS0 quiet loglevel=1 panic=-1 reboot=t");
+		if (spec->chan_path)
+			shunt_buf_puts(out, " shunt.agent=hvc");
+	}
 	if (!spec->kvm && spec->tsc_khz)
 		shunt_buf_printf(out, " tsc_early_khz=%u", spec->tsc_khz);
+}
+
+/* The command-channel devices: the host root over 9p (read-only, for
+ * the guest's overlay root), the guest agent on hvc0 behind a unix
+ * socket, the workspace as an ext4 drive: Firecracker's transport, on
+ * QEMU. */
+static int qemu_chan_args(const struct shunt_vm_spec *s, struct shunt_strv *v,
+			  struct shunt_error **err)
+{
+	_cleanup_free_ char *ch = qemu_escape(s->chan_path);
+	_cleanup_free_ char *wi = s->ws_image ? qemu_escape(s->ws_image) : NULL;
+	if (!ch || (s->ws_image && !wi))
+		return shunt_error_set(err, ENOMEM, "out of memory");
+	if (push(v, err, "-chardev") < 0 ||
+	    push(v, err, "socket,id=ch,path=%s,server=on,wait=off", ch) < 0 ||
+	    push(v, err, "-device") < 0 || push(v, err, "virtconsole,chardev=ch") < 0 ||
+	    push(v, err, "-fsdev") < 0 ||
+	    push(v, err, "local,id=root,path=/,readonly=on,security_model=none,multidevs=remap") <
+		0 ||
+	    push(v, err, "-device") < 0 ||
+	    push(v, err, "virtio-9p-device,fsdev=root,mount_tag=root") < 0)
+		return -1;
+	if (wi && (push(v, err, "-drive") < 0 ||
+		   push(v, err, "id=ws,file=%s,format=raw,if=none%s", wi,
+			s->workspace_rw ? "" : ",readonly=on") < 0 ||
+		   push(v, err, "-device") < 0 || push(v, err, "virtio-blk-device,drive=ws") < 0))
+		return -1;
+	return 0;
 }
 
 int shunt_microvm_qemu_argv(const struct shunt_vm_spec *s, struct shunt_strv *v,
@@ -114,8 +145,8 @@ int shunt_microvm_qemu_argv(const struct shunt_vm_spec *s, struct shunt_strv *v,
 	shunt_microvm_cmdline(s, &cl);
 	_cleanup_free_ char *k = qemu_escape(s->kernel);
 	_cleanup_free_ char *i = qemu_escape(s->initrd);
-	_cleanup_free_ char *j = qemu_escape(s->jobshare);
-	_cleanup_free_ char *st = qemu_escape(s->status_path);
+	_cleanup_free_ char *j = qemu_escape(s->jobshare ? s->jobshare : "");
+	_cleanup_free_ char *st = qemu_escape(s->status_path ? s->status_path : "");
 	_cleanup_free_ char *co = qemu_escape(s->console_path);
 	_cleanup_free_ char *w = s->workspace ? qemu_escape(s->workspace) : NULL;
 	int rc = -1;
@@ -135,7 +166,13 @@ int shunt_microvm_qemu_argv(const struct shunt_vm_spec *s, struct shunt_strv *v,
 	    push(v, err, "%s", s->initrd) < 0 || push(v, err, "-append") < 0 ||
 	    push(v, err, "%s", cl.data ? cl.data : "") < 0 || push(v, err, "-serial") < 0 ||
 	    push(v, err, "file:%s", co) < 0 || push(v, err, "-device") < 0 ||
-	    push(v, err, "virtio-serial-device") < 0 || push(v, err, "-chardev") < 0 ||
+	    push(v, err, "virtio-serial-device") < 0)
+		goto out;
+	if (s->chan_path) {
+		rc = qemu_chan_args(s, v, err);
+		goto out;
+	}
+	if (push(v, err, "-chardev") < 0 ||
 	    push(v, err, "file,id=out,path=/proc/self/fd/%d,append=on", s->out_fd) < 0 ||
 	    push(v, err, "-device") < 0 || push(v, err, "virtconsole,chardev=out") < 0 ||
 	    push(v, err, "-chardev") < 0 ||
@@ -947,16 +984,18 @@ static char **hidden_paths(const struct shunt_plan *plan)
 	return v;
 }
 
-/* Boots Firecracker for the job: the workspace as an ext4 drive, the
- * command over vsock. 0 with *status, 1 on deadline (*status 124), -1
+/* Boots Firecracker (or QEMU with the same channel on a virtio console,
+ * qemu true) for the job: the workspace as an ext4 drive, the command
+ * over the agent's channel. 0 with *status, 1 on deadline (*status 124), -1
  * with *err when the VM did not run the command. */
-static int fc_boot(const struct shunt_plan *plan, struct vm_job *j, struct shunt_vm_spec *s,
-		   const char *digest, int *status, struct shunt_error **err)
+static int agent_boot(const struct shunt_plan *plan, struct vm_job *j, struct shunt_vm_spec *s,
+		      const char *digest, bool qemu, int *status, struct shunt_error **err)
 {
 	char cfg[PATH_MAX + 16], img[PATH_MAX + 16], uds[PATH_MAX + 16], con[PATH_MAX + 16];
+	const char *name = qemu ? "QEMU" : "Firecracker";
 	snprintf(cfg, sizeof(cfg), "%s/fc.json", j->dir);
 	snprintf(img, sizeof(img), "%s/workspace.ext4", j->dir);
-	snprintf(uds, sizeof(uds), "%s/v.sock", j->dir);
+	snprintf(uds, sizeof(uds), "%s/%s", j->dir, qemu ? "ch.sock" : "v.sock");
 	snprintf(con, sizeof(con), "%s/console.log", j->dir);
 	/* the VMM runs in the job directory: short relative paths, and the
 	 * state dir may be hidden from it */
@@ -964,14 +1003,24 @@ static int fc_boot(const struct shunt_plan *plan, struct vm_job *j, struct shunt
 	s->vsock_path = "v.sock";
 	if (s->workspace &&
 	    shunt_wsimage_build(s->workspace, img, hide_prep, (void *)plan, err) < 0)
-		return shunt_error_prefix(err, "Firecracker workspace image: ");
-	struct shunt_buf conf = {0};
-	shunt_microvm_fc_config(s, &conf);
-	int rc = conf.oom ? shunt_error_set(err, ENOMEM, "out of memory")
-			  : shunt_fs_write_atomic(cfg, conf.data, conf.len, 0600, err);
-	shunt_buf_free(&conf);
-	if (rc < 0)
+		return shunt_error_prefix(err, "%s workspace image: ", name);
+	struct shunt_strv argv = {0};
+	int rc;
+	if (qemu) {
+		s->chan_path = "ch.sock";
+		s->console_path = "console.log";
+		rc = shunt_microvm_qemu_argv(s, &argv, err);
+	} else {
+		struct shunt_buf conf = {0};
+		shunt_microvm_fc_config(s, &conf);
+		rc = conf.oom ? shunt_error_set(err, ENOMEM, "out of memory")
+			      : shunt_fs_write_atomic(cfg, conf.data, conf.len, 0600, err);
+		shunt_buf_free(&conf);
+	}
+	if (rc < 0) {
+		shunt_strv_free(&argv);
 		return -1;
+	}
 	_cleanup_close_ int confd =
 	    open(con, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (confd < 0)
@@ -981,8 +1030,10 @@ static int fc_boot(const struct shunt_plan *plan, struct vm_job *j, struct shunt
 	    plan->timeout ? mono0 + (j->created + (long long)plan->timeout * 1000 - now_ms()) : 0;
 	pid_t parent = getpid();
 	pid_t pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		shunt_strv_free(&argv);
 		return shunt_error_sys(err, errno, "fork");
+	}
 	if (pid == 0) {
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 			_exit(125);
@@ -992,10 +1043,15 @@ static int fc_boot(const struct shunt_plan *plan, struct vm_job *j, struct shunt
 			_exit(125);
 		if (hide_in_child(plan) < 0)
 			_exit(VM_HIDE_FAILED);
-		execl(s->vmm, "firecracker", "--no-api", "--config-file", "fc.json", (char *)NULL);
+		if (qemu)
+			execv(argv.v[0], argv.v);
+		else
+			execl(s->vmm, "firecracker", "--no-api", "--config-file", "fc.json",
+			      (char *)NULL);
 		_exit(127);
 	}
-	if (job_write_json(j, plan, "firecracker", pid, digest, err) < 0) {
+	shunt_strv_free(&argv);
+	if (job_write_json(j, plan, qemu ? "qemu" : "firecracker", pid, digest, err) < 0) {
 		vmm_reap(pid, 0);
 		return -1;
 	}
@@ -1007,8 +1063,8 @@ static int fc_boot(const struct shunt_plan *plan, struct vm_job *j, struct shunt
 		struct shunt_error *e = NULL;
 		/* short rounds, so a VMM that died is noticed */
 		long long round = shunt_vmchan_now_ms() + 500;
-		ch = shunt_firecracker_connect(uds, SHUNT_VMCHAN_PORT, round < boot ? round : boot,
-					       &e);
+		ch = shunt_firecracker_connect(uds, qemu ? 0 : SHUNT_VMCHAN_PORT,
+					       round < boot ? round : boot, &e);
 		if (ch >= 0)
 			break;
 		bool died = vmm_exited(pid);
@@ -1032,8 +1088,9 @@ static int fc_boot(const struct shunt_plan *plan, struct vm_job *j, struct shunt
 				return -1;
 			}
 			shunt_error_set(err, e ? e->code : EIO,
-					"Firecracker did not boot the guest (%s); the command was "
+					"%s did not boot the guest (%s); the command was "
 					"not run; see %s",
+					name,
 					died ? "the VMM exited"
 					: e  ? e->msg
 					     : "no answer",
@@ -1045,15 +1102,22 @@ static int fc_boot(const struct shunt_plan *plan, struct vm_job *j, struct shunt
 		struct timespec pause = {0, 20 * 1000000};
 		nanosleep(&pause, NULL);
 	}
+	/* the caller's directory when it is inside the workspace, else the
+	 * workspace (as the QEMU job script does) */
+	size_t wl = plan->workspace ? strlen(plan->workspace) : 0;
+	bool inside =
+	    plan->cwd && (!plan->workspace || (strncmp(plan->cwd, plan->workspace, wl) == 0 &&
+					       (plan->cwd[wl] == '/' || !plan->cwd[wl])));
 	struct shunt_vmchan_request req = {
 	    .ws_path = s->workspace,
 	    .ws_dev = s->workspace ? "/dev/vda" : NULL,
 	    .ws_rw = s->workspace_rw,
-	    .cwd = plan->cwd,
+	    .cwd = inside ? plan->cwd : plan->workspace,
 	    .argv = plan->argv,
 	    .env = plan->env,
 	};
-	rc = shunt_firecracker_exchange(ch, &req, 1, 2, ttl, status, err);
+	long long hello = shunt_vmchan_now_ms() + VM_FC_BOOT_SECONDS * 1000;
+	rc = shunt_firecracker_exchange(ch, &req, 1, 2, hello, ttl, status, err);
 	if (rc != 0) {
 		vmm_reap(pid, 0);
 		if (rc == 1)
@@ -1128,7 +1192,7 @@ static bool fc_usable(const char *fc, bool may_probe)
 	struct vm_job j;
 	int status = -1, rc = -1;
 	if (vm_setup(&p, &j, &e) == 0) {
-		rc = fc_boot(&p, &j, &s, digest, &status, &e);
+		rc = agent_boot(&p, &j, &s, digest, false, &status, &e);
 		shunt_fs_rmtree(j.dir, &e);
 	}
 	shunt_error_free(&e);
@@ -1172,7 +1236,7 @@ static int fc_run(const struct shunt_plan *plan, int *status, struct shunt_error
 	struct vm_job j;
 	if (vm_setup(plan, &j, err) < 0)
 		return set_exit(err, 125), -1;
-	int rc = fc_boot(plan, &j, &s, digest, status, err);
+	int rc = agent_boot(plan, &j, &s, digest, false, status, err);
 	if (rc < 0 && err && *err && (*err)->exitcode == 0)
 		set_exit(err, 125);
 	char done[PATH_MAX + 8];
@@ -1211,7 +1275,13 @@ int shunt_microvm_run(const struct shunt_plan *plan, int *status, struct shunt_e
 			set_exit(err, 125);
 		return -1;
 	}
-	int rc = vm_boot(plan, &j, &s, digest, status, err);
+	/* SHUNT_VM_QEMU_CHANNEL=agent: Firecracker's transport (ext4 drive,
+	 * framed channel to the guest agent) on QEMU, where it can be tested
+	 * without KVM */
+	const char *chan = getenv("SHUNT_VM_QEMU_CHANNEL");
+	int rc = chan && strcmp(chan, "agent") == 0
+		     ? agent_boot(plan, &j, &s, digest, true, status, err)
+		     : vm_boot(plan, &j, &s, digest, status, err);
 	if (rc < 0 && err && *err && (*err)->exitcode == 0)
 		set_exit(err, 125);
 	char done[PATH_MAX + 8];
@@ -1296,6 +1366,15 @@ int shunt_microvm_describe(const struct shunt_plan *plan, struct shunt_buf *out,
 		return 0;
 	}
 	s.vmm = qemu ? qemu : "qemu-system-x86_64";
+	const char *chan = getenv("SHUNT_VM_QEMU_CHANNEL");
+	if (chan && strcmp(chan, "agent") == 0) {
+		s.chan_path = "ch.sock";
+		s.console_path = "console.log";
+		s.ws_image = plan->workspace ? "workspace.ext4" : NULL;
+		shunt_buf_printf(out,
+				 "command channel: guest agent on hvc0, host end <job>/ch.sock; "
+				 "workspace as an ext4 drive (cwd <job>)\n");
+	}
 	struct shunt_strv v = {0};
 	if (shunt_microvm_qemu_argv(&s, &v, err) < 0)
 		return -1;

@@ -35,6 +35,9 @@ struct shunt_vm_spec {
 	int out_fd, err_fd;	  /* fds (in the VMM) receiving hvc0 / hvc1 */
 	const char *vsock_path;	  /* firecracker: the vsock unix socket */
 	const char *rootfs_image; /* firecracker: optional read-only root drive (ext4) */
+	const char *chan_path;	  /* qemu: the agent channel's unix socket (hvc0) instead
+				     of the 9p job share and consoles; ws_image is the
+				     workspace drive */
 };
 
 /* Appends the QEMU argv for spec to *out (NULL-terminated, malloc'd

@@ -4,11 +4,12 @@
  * libc only, so the static guest agent compiles it too.
  *
  * A frame is an 8-byte header {'S','V', type, 0, u32 big-endian length}
- * followed by length bytes (at most SHUNT_VMCHAN_MAX). The host sends
- * the request (WS_PATH, WS_DEV, WS_RW, CWD, ARG..., ENV..., RUN); the
- * guest answers with OUT/ERR chunks in the order the command wrote them
- * per stream, then exactly one EXIT (or FAIL). The exit status travels
- * in its own frame type, so nothing the command prints can fake it. */
+ * followed by length bytes (at most SHUNT_VMCHAN_MAX). The agent speaks
+ * first (HELLO, once its end is ready: a console must be in raw mode
+ * before anything arrives), then the host sends the request (WS_PATH, WS_DEV, WS_RW, CWD, ARG...,
+ * ENV..., RUN); the guest answers with OUT/ERR chunks in the order the command wrote them per
+ * stream, then exactly one EXIT (or FAIL). The exit status travels in its own frame type, so
+ * nothing the command prints can fake it. */
 #ifndef SHUNT_VMCHAN_H
 #define SHUNT_VMCHAN_H
 
@@ -30,10 +31,11 @@ enum shunt_vmchan_type {
 	SHUNT_VMCHAN_ENV = 6, /* one NAME=VALUE each */
 	SHUNT_VMCHAN_RUN = 7, /* end of the request */
 	/* guest -> host */
-	SHUNT_VMCHAN_OUT = 16,	/* stdout bytes */
-	SHUNT_VMCHAN_ERR = 17,	/* stderr bytes */
-	SHUNT_VMCHAN_EXIT = 18, /* 4 bytes big-endian: exit code, 128+N for signal N */
-	SHUNT_VMCHAN_FAIL = 19, /* the agent could not run the command: message */
+	SHUNT_VMCHAN_OUT = 16,	 /* stdout bytes */
+	SHUNT_VMCHAN_ERR = 17,	 /* stderr bytes */
+	SHUNT_VMCHAN_EXIT = 18,	 /* 4 bytes big-endian: exit code, 128+N for signal N */
+	SHUNT_VMCHAN_FAIL = 19,	 /* the agent could not run the command: message */
+	SHUNT_VMCHAN_HELLO = 20, /* first frame on every channel: the agent is ready */
 };
 
 struct shunt_vmchan_frame {

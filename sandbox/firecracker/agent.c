@@ -7,6 +7,9 @@
  *       unix socket with "CONNECT PORT"), serve one request: mount the
  *       workspace device at its host path under DIR, chroot into DIR, run
  *       the command, stream its output, unmount, report the exit status.
+ *   shunt-vm-agent --dev PATH [--root DIR]
+ *       the same over a character device (QEMU: a virtio console, hvc0,
+ *       switched to raw mode).
  *   shunt-vm-agent --fd N
  *       serve one request on the already connected socket N (the
  *       transport the tests use); no mounts, no chroot.
@@ -23,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 #include <linux/vm_sockets.h>
 
@@ -152,11 +156,39 @@ static void child(const struct request *r, const char *root, int out, int err)
 	_exit(e == ENOENT ? 127 : 126);
 }
 
+static void free_request(struct request *r)
+{
+	for (size_t i = 0; i < r->argc; i++)
+		free(r->argv[i]);
+	for (size_t i = 0; i < r->envc; i++)
+		free(r->env[i]);
+	free(r->argv);
+	free(r->env);
+	free(r->ws_path);
+	free(r->ws_dev);
+	free(r->cwd);
+}
+
+static int run_request(int sock, const char *root, struct request *rq);
+
 static int serve(int sock, const char *root)
 {
 	struct request r = {0};
+	int rc = run_request(sock, root, &r);
+	free_request(&r);
+	return rc;
+}
+
+static int run_request(int sock, const char *root, struct request *rq)
+{
+	struct request r = {0};
 	signal(SIGPIPE, SIG_IGN);
-	if (read_request(sock, &r) < 0) {
+	static const char hello[] = "shunt-vm-agent 1";
+	if (shunt_vmchan_write(sock, SHUNT_VMCHAN_HELLO, hello, sizeof(hello) - 1) < 0)
+		return 1;
+	int bad = read_request(sock, &r);
+	*rq = r;
+	if (bad < 0) {
 		errno = EPROTO;
 		fail(sock, "bad request");
 		return 1;
@@ -249,7 +281,7 @@ static int listen_vsock(unsigned port)
 
 int main(int argc, char **argv)
 {
-	const char *root = NULL;
+	const char *root = NULL, *dev = NULL;
 	int sock = -1;
 	long port = -1;
 	for (int i = 1; i + 1 < argc; i += 2) {
@@ -257,6 +289,8 @@ int main(int argc, char **argv)
 			sock = atoi(argv[i + 1]);
 		else if (strcmp(argv[i], "--vsock") == 0)
 			port = strtol(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--dev") == 0)
+			dev = argv[i + 1];
 		else if (strcmp(argv[i], "--root") == 0)
 			root = argv[i + 1];
 		else
@@ -269,11 +303,23 @@ int main(int argc, char **argv)
 				strerror(errno));
 			return 1;
 		}
+	} else if (dev) {
+		sock = open(dev, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		struct termios t;
+		if (sock >= 0 && tcgetattr(sock, &t) == 0) {
+			cfmakeraw(&t);
+			tcsetattr(sock, TCSANOW, &t);
+		}
+		if (sock < 0) {
+			fprintf(stderr, "shunt-vm-agent: %s: %s\n", dev, strerror(errno));
+			return 1;
+		}
 	} else {
 		root = NULL;
 	}
 	if (sock < 0) {
-		fprintf(stderr, "usage: shunt-vm-agent --vsock PORT [--root DIR] | --fd N\n");
+		fprintf(stderr, "usage: shunt-vm-agent --vsock PORT [--root DIR] | --dev PATH "
+				"[--root DIR] | --fd N\n");
 		return 2;
 	}
 	return serve(sock, root);

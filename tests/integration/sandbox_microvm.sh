@@ -155,6 +155,46 @@ like "$out" "backend: qemu" "start.sh --dry-run: backend"
 like "$out" "'-nic' 'none'" "start.sh --dry-run: QEMU command line without network"
 like "$out" "mounts: $WS \(workspace, read-write\)" "start.sh --dry-run: mounts"
 
+# Firecracker's transport on QEMU (SHUNT_VM_QEMU_CHANNEL=agent): the
+# workspace as an ext4 drive built by mke2fs -d, the command over the
+# framed channel to the static guest agent (on hvc0 here, vsock under
+# Firecracker), the changes copied back with debugfs
+AWS="$TEST_TMP/aws"
+mkdir -p "$AWS/sub" "$AWS/secrets"
+echo original >"$AWS/keep.txt"
+echo gone >"$AWS/sub/gone.txt"
+echo SECRET-KEY-MATERIAL >"$AWS/secrets/key"
+chmod -R a+rwX "$AWS"
+avm() { SHUNT_VM_QEMU_CHANNEL=agent timeout 120 "$SHUNT" run --runtime microvm --network none --workspace "$AWS" "$@"; }
+out=$(avm -- sh -c 'echo hello; echo to-stderr >&2; cat keep.txt; grep " $PWD " /proc/mounts | cut -d" " -f1,3; exit 42' 2>"$TEST_TMP/aerr")
+is "$?" 42 "agent channel: exit code 42"
+is "$out" "hello
+original
+/dev/vda ext4" "agent channel: stdout; the workspace is the ext4 drive, mounted at its host path"
+is "$(cat "$TEST_TMP/aerr")" to-stderr "agent channel: stderr kept separate"
+out=$(avm --profile READ_ONLY -- sh -c 'echo changed > keep.txt && echo WROTE' 2>&1)
+unlike "$out" WROTE "agent channel: a read-only drive refuses writes"
+is "$(cat "$AWS/keep.txt")" original "agent channel: read-only: host file unchanged"
+mkdir -p "$XDG_CONFIG_HOME/shunt"
+printf 'sandbox:\n  hide_paths: [%s/secrets]\n' "$AWS" >"$XDG_CONFIG_HOME/shunt/config.yaml"
+out=$(avm --profile SYSTEM_WRITE -- sh -c "cat secrets/key; echo new > made.txt; rm sub/gone.txt; ln -s /etc/passwd escape; ln -s keep.txt inside; echo planted > secrets/planted; echo x > /usr/$tag; echo done" 2>&1)
+is "$?" 0 "agent channel: SYSTEM_WRITE run"
+unlike "$out" SECRET- "agent channel: hidden paths are not in the workspace image"
+is "$(cat "$AWS/made.txt" 2>/dev/null)" new "agent channel: a new file is copied back"
+ok "agent channel: a deleted file is removed on the host" -- test ! -e "$AWS/sub/gone.txt"
+is "$(readlink "$AWS/inside" 2>/dev/null)" keep.txt "agent channel: a symlink inside the workspace is copied back"
+ok "agent channel: a symlink leaving the workspace is not copied back" -- test ! -L "$AWS/escape"
+like "$out" "not copied back .*escape" "agent channel: ... and reported"
+is "$(cat "$AWS/secrets/key")" SECRET-KEY-MATERIAL "agent channel: the hidden file survives the copy-back"
+ok "agent channel: nothing planted in a hidden path" -- test ! -e "$AWS/secrets/planted"
+ok "agent channel: the /usr write stayed in the VM" -- test ! -e "/usr/$tag"
+rm -f "$XDG_CONFIG_HOME/shunt/config.yaml"
+avm -- sh -c "printf 'SV\\022\\000\\000\\000\\000\\004\\000\\000\\000\\000'; exit 7" >"$TEST_TMP/fake" 2>/dev/null
+is "$?" 7 "agent channel: a fake exit frame in the output does not fool it"
+like "$(od -An -c "$TEST_TMP/fake" | tr -s ' ')" "S V 022 \\\\0" "agent channel: the fake frame is passed through as bytes"
+out=$(avm --timeout 5 -- sleep 1000 2>&1)
+is "$?" 124 "agent channel: --timeout kills sleep 1000"
+
 # Firecracker: a real boot where a firecracker binary and a usable KVM exist
 fc_bin=${SHUNT_FIRECRACKER:-$(command -v firecracker)}
 if [ -n "$fc_bin" ] && [ -x "$fc_bin" ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] &&

@@ -93,6 +93,33 @@ static void test_qemu(void)
 	       "read-write workspace has no readonly=on");
 	shunt_strv_free(&v);
 
+	/* the agent channel: Firecracker's transport on QEMU */
+	s.chan_path = "ch.sock";
+	s.ws_image = "workspace.ext4";
+	s.workspace_rw = false;
+	ok(shunt_microvm_qemu_argv(&s, &v, &err) == 0, "agent-channel argv builds");
+	is_str(opt_val(&v, "-chardev", "socket"), "socket,id=ch,path=ch.sock,server=on,wait=off",
+	       "agent channel: a unix socket behind hvc0");
+	is_str(opt_val(&v, "-drive", "id=ws"),
+	       "id=ws,file=workspace.ext4,format=raw,if=none,readonly=on",
+	       "agent channel: read-only workspace drive");
+	is_str(opt_val(&v, "-device", "virtio-blk"), "virtio-blk-device,drive=ws",
+	       "agent channel: virtio-blk");
+	ok(!opt_val(&v, "-fsdev", "local,id=ws") && !opt_val(&v, "-fsdev", "local,id=job") &&
+	       opt_val(&v, "-fsdev", "local,id=root"),
+	   "agent channel: only the host root over 9p");
+	app = opt_val(&v, "-append", "");
+	ok(app && strstr(app, "shunt.agent=hvc"), "agent channel: boot arg selects the agent");
+	shunt_strv_free(&v);
+	s.workspace_rw = true;
+	ok(shunt_microvm_qemu_argv(&s, &v, &err) == 0 &&
+	       opt_val(&v, "-drive", "id=ws,file=workspace.ext4,format=raw,if=none") &&
+	       !strstr(opt_val(&v, "-drive", "id=ws"), "readonly"),
+	   "agent channel: read-write workspace drive");
+	shunt_strv_free(&v);
+	s.chan_path = NULL;
+	s.ws_image = NULL;
+
 	s.workspace = NULL;
 	ok(shunt_microvm_qemu_argv(&s, &v, &err) == 0, "argv without workspace");
 	ok(opt_val(&v, "-fsdev", "local,id=ws") == NULL, "no workspace share");

@@ -139,7 +139,7 @@ static struct result run_agent(char *const *argv, char *const *env, const char *
 	int ef = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	struct shunt_vmchan_request req = {.cwd = cwd, .argv = argv, .env = env};
 	struct shunt_error *e = NULL;
-	r.rc = shunt_firecracker_exchange(sv[0], &req, of, ef, shunt_vmchan_now_ms() + 60000,
+	r.rc = shunt_firecracker_exchange(sv[0], &req, of, ef, 0, shunt_vmchan_now_ms() + 60000,
 					  &r.status, &e);
 	if (e)
 		snprintf(r.msg, sizeof(r.msg), "%s", e->msg);
@@ -236,6 +236,7 @@ static void test_truncated_peer(void)
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(sv[0]);
+		shunt_vmchan_write(sv[1], SHUNT_VMCHAN_HELLO, "", 0);
 		while (shunt_vmchan_read(sv[1], &fr, 0) == 1 && fr.type != SHUNT_VMCHAN_RUN)
 			;
 		shunt_vmchan_write(sv[1], SHUNT_VMCHAN_OUT, "whole\n", 6);
@@ -251,7 +252,7 @@ static void test_truncated_peer(void)
 	struct shunt_vmchan_request req = {.argv = argv};
 	struct shunt_error *e = NULL;
 	int status = -1;
-	int rc = shunt_firecracker_exchange(sv[0], &req, of, of, 0, &status, &e);
+	int rc = shunt_firecracker_exchange(sv[0], &req, of, of, 0, 0, &status, &e);
 	ok(rc < 0 && e && e->code == EPROTO, "a truncated frame from the guest is an error");
 	shunt_error_free(&e);
 	close(of);
@@ -268,16 +269,33 @@ static void test_truncated_peer(void)
 	pid = fork();
 	if (pid == 0) {
 		close(sv[0]);
+		shunt_vmchan_write(sv[1], SHUNT_VMCHAN_HELLO, "", 0);
 		while (shunt_vmchan_read(sv[1], &fr, 0) == 1 && fr.type != SHUNT_VMCHAN_RUN)
 			;
 		_exit(0);
 	}
 	close(sv[1]);
-	rc = shunt_firecracker_exchange(sv[0], &req, 1, 2, 0, &status, &e);
+	rc = shunt_firecracker_exchange(sv[0], &req, 1, 2, 0, 0, &status, &e);
 	ok(rc < 0 && e && strstr(e->msg, "hung up"), "a guest hanging up without a status fails");
 	shunt_error_free(&e);
 	close(sv[0]);
 	waitpid(pid, NULL, 0);
+
+	/* an agent that never greets; output before the greeting */
+	socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+	rc = shunt_firecracker_exchange(sv[0], &req, 1, 2, shunt_vmchan_now_ms() + 100, 0, &status,
+					&e);
+	ok(rc < 0 && e && e->code == ETIMEDOUT, "no greeting by the boot deadline: error");
+	shunt_error_free(&e);
+	rc = shunt_firecracker_exchange(sv[0], &req, 1, 2, shunt_vmchan_now_ms() + 5000,
+					shunt_vmchan_now_ms() + 100, &status, &e);
+	is_int(rc, 1, "the run's deadline before the greeting: timed out");
+	shunt_vmchan_write(sv[1], SHUNT_VMCHAN_OUT, "early", 5);
+	rc = shunt_firecracker_exchange(sv[0], &req, 1, 2, 0, 0, &status, &e);
+	ok(rc < 0 && e && e->code == EPROTO, "output before the greeting is a protocol error");
+	shunt_error_free(&e);
+	close(sv[0]);
+	close(sv[1]);
 }
 
 /* Firecracker's host-initiated vsock: connect to the unix socket, send
@@ -351,7 +369,7 @@ static void test_vsock(const char *dir)
 	int status = -1, p[2];
 	if (pipe(p) < 0)
 		return;
-	int rc = shunt_firecracker_exchange(fd, &req, p[1], 2, shunt_vmchan_now_ms() + 30000,
+	int rc = shunt_firecracker_exchange(fd, &req, p[1], 2, 0, shunt_vmchan_now_ms() + 30000,
 					    &status, &e);
 	close(p[1]);
 	char out[64] = "";
