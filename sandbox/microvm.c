@@ -427,11 +427,11 @@ static bool kvm_rw(void)
 	return true;
 }
 
-static enum shunt_vm_backend choose_backend(bool may_probe);
+static enum shunt_vm_backend choose_backend(bool may_probe, int cfg_choice);
 
 enum shunt_vm_backend shunt_microvm_backend(void)
 {
-	return choose_backend(false);
+	return choose_backend(false, 0);
 }
 
 static int fc_unavailable(struct shunt_error **err)
@@ -931,9 +931,17 @@ static bool kvm_usable(const struct shunt_vm_spec *base, const char *digest)
 
 /* ---- Firecracker ---- */
 
-static int hide_prep(void *plan)
+struct hide_ctx {
+	const struct shunt_plan *plan;
+	const char *dir;
+};
+
+/* mke2fs's child: enter the job directory first (the state dir holding
+ * it may be among the hidden paths), then hide. */
+static int hide_prep(void *arg)
 {
-	return hide_in_child(plan) < 0 ? -1 : 0;
+	const struct hide_ctx *h = arg;
+	return chdir(h->dir) < 0 || hide_in_child(h->plan) < 0 ? -1 : 0;
 }
 
 /* An optional read-only root drive: $SHUNT_VM_ROOTFS, else rootfs.ext4
@@ -1001,8 +1009,9 @@ static int agent_boot(const struct shunt_plan *plan, struct vm_job *j, struct sh
 	 * state dir may be hidden from it */
 	s->ws_image = s->workspace ? "workspace.ext4" : NULL;
 	s->vsock_path = "v.sock";
+	struct hide_ctx hc = {plan, j->dir};
 	if (s->workspace &&
-	    shunt_wsimage_build(s->workspace, img, hide_prep, (void *)plan, err) < 0)
+	    shunt_wsimage_build(s->workspace, "workspace.ext4", hide_prep, &hc, err) < 0)
 		return shunt_error_prefix(err, "%s workspace image: ", name);
 	struct shunt_strv argv = {0};
 	int rc;
@@ -1206,12 +1215,18 @@ static bool fc_usable(const char *fc, bool may_probe)
 	return yes;
 }
 
-static enum shunt_vm_backend choose_backend(bool may_probe)
+/* SHUNT_VM_BACKEND, else the config's sandbox.vm_backend (cfg_choice:
+ * 0 auto, 1 firecracker, 2 qemu), else auto. */
+static enum shunt_vm_backend choose_backend(bool may_probe, int cfg_choice)
 {
 	const char *b = getenv("SHUNT_VM_BACKEND");
 	if (b && strcmp(b, "firecracker") == 0)
 		return SHUNT_VM_FIRECRACKER;
 	if (b && strcmp(b, "qemu") == 0)
+		return SHUNT_VM_QEMU;
+	if (!(b && strcmp(b, "auto") == 0) && cfg_choice == 1)
+		return SHUNT_VM_FIRECRACKER;
+	if (!(b && strcmp(b, "auto") == 0) && cfg_choice == 2)
 		return SHUNT_VM_QEMU;
 	_cleanup_free_ char *fc = find_firecracker();
 	return fc_usable(fc, may_probe) ? SHUNT_VM_FIRECRACKER : SHUNT_VM_QEMU;
@@ -1227,7 +1242,9 @@ static int fc_run(const struct shunt_plan *plan, int *status, struct shunt_error
 		return -1;
 	/* auto already probed; an explicit choice reports a failed boot itself */
 	const char *want = getenv("SHUNT_VM_BACKEND");
-	if (!(want && strcmp(want, "firecracker") == 0) && !fc_usable(fc, true))
+	bool explicit = (want && strcmp(want, "firecracker") == 0) ||
+			(!(want && *want) && plan->vm_backend == 1);
+	if (!explicit && !fc_usable(fc, true))
 		return fc_unavailable(err);
 	_cleanup_free_ char *rootfs = fc_rootfs(kernel);
 	struct shunt_vm_spec s = {.vmm = fc, .kernel = kernel, .initrd = initrd, .kvm = true};
@@ -1255,7 +1272,7 @@ int shunt_microvm_run(const struct shunt_plan *plan, int *status, struct shunt_e
 	shunt_microvm_sweep();
 	if (check_network(plan, err) < 0)
 		return -1;
-	if (choose_backend(true) == SHUNT_VM_FIRECRACKER)
+	if (choose_backend(true, plan->vm_backend) == SHUNT_VM_FIRECRACKER)
 		return fc_run(plan, status, err);
 	_cleanup_free_ char *qemu = find_qemu();
 	if (!qemu) {
@@ -1299,7 +1316,7 @@ int shunt_microvm_run(const struct shunt_plan *plan, int *status, struct shunt_e
 int shunt_microvm_describe(const struct shunt_plan *plan, struct shunt_buf *out,
 			   struct shunt_error **err)
 {
-	enum shunt_vm_backend be = shunt_microvm_backend();
+	enum shunt_vm_backend be = choose_backend(false, plan->vm_backend);
 	_cleanup_free_ char *qemu = find_qemu();
 	_cleanup_free_ char *kernel = NULL, *initrd = NULL, *digest = NULL;
 	struct shunt_error *e = NULL;

@@ -10,7 +10,9 @@
 
 /* Packs dir into a new ext4 image (contents, modes and owners as they
  * are; size: content x2 + 64 MiB). prep, when set, runs in the mke2fs
- * child before exec (e.g. covering hidden paths); non-zero aborts.
+ * child before exec (e.g. covering hidden paths); non-zero aborts. A
+ * relative image is resolved in that child, after prep. dir is checked
+ * here, in the caller.
  * 0, or -1 with *err (exitcode 125; mke2fs missing: apt-get install
  * e2fsprogs). */
 int shunt_wsimage_build(const char *dir, const char *image, int (*prep)(void *), void *arg,
