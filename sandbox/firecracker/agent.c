@@ -181,7 +181,7 @@ static int serve(int sock, const char *root)
 
 static int run_request(int sock, const char *root, struct request *rq)
 {
-	struct request r = {0};
+	struct request r = {0}; /* copied to *rq, which the caller frees */
 	signal(SIGPIPE, SIG_IGN);
 	static const char hello[] = "shunt-vm-agent 1";
 	if (shunt_vmchan_write(sock, SHUNT_VMCHAN_HELLO, hello, sizeof(hello) - 1) < 0)

@@ -166,11 +166,12 @@ echo gone >"$AWS/sub/gone.txt"
 echo SECRET-KEY-MATERIAL >"$AWS/secrets/key"
 chmod -R a+rwX "$AWS"
 avm() { SHUNT_VM_QEMU_CHANNEL=agent timeout 120 "$SHUNT" run --runtime microvm --network none --workspace "$AWS" "$@"; }
-out=$(avm -- sh -c 'echo hello; echo to-stderr >&2; cat keep.txt; grep " $PWD " /proc/mounts | cut -d" " -f1,3; exit 42' 2>"$TEST_TMP/aerr")
+out=$(avm -- sh -c 'echo hello; echo to-stderr >&2; cat keep.txt; grep " $PWD " /proc/mounts | cut -d" " -f1,3; ls /sys/class/net; exit 42' 2>"$TEST_TMP/aerr")
 is "$?" 42 "agent channel: exit code 42"
 is "$out" "hello
 original
-/dev/vda ext4" "agent channel: stdout; the workspace is the ext4 drive, mounted at its host path"
+/dev/vda ext4
+lo" "agent channel: stdout; the workspace is the ext4 drive at its host path; no network"
 is "$(cat "$TEST_TMP/aerr")" to-stderr "agent channel: stderr kept separate"
 out=$(avm --profile READ_ONLY -- sh -c 'echo changed > keep.txt && echo WROTE' 2>&1)
 unlike "$out" WROTE "agent channel: a read-only drive refuses writes"
