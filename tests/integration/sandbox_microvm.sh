@@ -195,6 +195,27 @@ is "$?" 7 "agent channel: a fake exit frame in the output does not fool it"
 like "$(od -An -c "$TEST_TMP/fake" | tr -s ' ')" "S V 022 \\\\0" "agent channel: the fake frame is passed through as bytes"
 out=$(avm --timeout 5 -- sleep 1000 2>&1)
 is "$?" 124 "agent channel: --timeout kills sleep 1000"
+# SIGKILL mid-run: the VMM's job state (written by the agent-channel
+# boot, as under Firecracker) is swept by the next run
+rm -rf "$JOBS"
+SHUNT_VM_QEMU_CHANNEL=agent "$SHUNT" run --runtime microvm --network none --workspace "$AWS" -- sleep 1000 >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 300); do
+	ls "$JOBS"/*/job.json >/dev/null 2>&1 && break
+	sleep 0.1
+done
+orphan=$(ls -d "$JOBS"/* 2>/dev/null | head -1)
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+like "$(cat "$orphan/job.json" 2>/dev/null)" '"backend":"qemu","pid":[0-9]+' "agent channel: a killed run leaves job.json with the VMM pid"
+vmm=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$orphan/job.json" 2>/dev/null)
+"$SHUNT" vm sweep >/dev/null
+ok "agent channel: the sweep removed the orphaned job" -- test ! -e "$orphan"
+if [ -n "$vmm" ] && [ -e "/proc/$vmm" ] && [ "$(awk '{print $3}' "/proc/$vmm/stat" 2>/dev/null)" != Z ]; then
+	fail "agent channel: the orphan's QEMU ($vmm) is still running"
+else
+	pass "agent channel: the orphan's QEMU is gone"
+fi
 
 # Firecracker: a real boot where a firecracker binary and a usable KVM exist
 fc_bin=${SHUNT_FIRECRACKER:-$(command -v firecracker)}
