@@ -49,6 +49,8 @@ SANDBOX_LIB := $(BUILD)/lib/libshunt-sandbox.a
 SHUNT_BIN   := $(BUILD)/bin/shunt
 PRELOAD_SO  := $(BUILD)/lib/libshunt-preload.so
 PRELOAD_SNAP_OBJ := $(BUILD)/obj/gen/default_snap.o
+# The microVM guest agent; build-guest.sh links its own static copy.
+VM_AGENT    := $(BUILD)/bin/shunt-vm-agent
 
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -58,7 +60,7 @@ HELPER_BIN  := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 LIBS        := $(filter-out -lcurl,$(PKG_LIBS)) -lpthread -ldl
 
 .PHONY: all test unit bench fuzz install uninstall clean format check-format asan
-all: $(SHUNT_BIN) $(PRELOAD_SO) $(HELPER_BIN)
+all: $(SHUNT_BIN) $(PRELOAD_SO) $(HELPER_BIN) $(VM_AGENT)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -106,6 +108,10 @@ $(SHUNT_BIN): $(HOOK_OBJ) $(SANDBOX_LIB) $(POLICY_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $(HOOK_OBJ) $(SANDBOX_LIB) $(POLICY_LIB) $(LIBS)
 
+$(VM_AGENT): sandbox/firecracker/agent.c sandbox/vmchan.c sandbox/vmchan.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ sandbox/firecracker/agent.c sandbox/vmchan.c
+
 # The shim links PCRE2 statically and hides it; it never links libyaml,
 # libseccomp or libcurl.
 $(PRELOAD_SO): $(PRELOAD_OBJ) $(PRELOAD_SNAP_OBJ) $(POLICY_LIB) preload/shim.map
@@ -135,6 +141,9 @@ $(BUILD)/tests/helpers/%: tests/helpers/%.c
 	$(CC) $(ALL_CFLAGS) -o $@ $< -lpthread
 
 unit: $(UNIT_BIN)
+
+# the channel test drives the real guest agent
+$(BUILD)/tests/test_vmchan: $(VM_AGENT)
 
 # Sanitizer build of the unit tests, in its own tree.
 asan:
@@ -172,6 +181,7 @@ install: all
 	if ls shells/* >/dev/null 2>&1; then cp -r shells/. $(DESTDIR)$(PREFIX)/share/shunt/shells/; fi
 	install -d $(DESTDIR)$(PREFIX)/share/shunt/firecracker
 	install -m 0755 sandbox/firecracker/build-guest.sh sandbox/firecracker/init sandbox/firecracker/start.sh $(DESTDIR)$(PREFIX)/share/shunt/firecracker/
+	install -m 0644 sandbox/firecracker/agent.c sandbox/vmchan.c sandbox/vmchan.h $(DESTDIR)$(PREFIX)/share/shunt/firecracker/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/shunt $(DESTDIR)$(PREFIX)/lib/libshunt-preload.so

@@ -22,7 +22,10 @@ static const char vm_usage[] =
     "                     [--network none|restricted|full] CMD...\n"
     "                               print the backend, the QEMU command line or Firecracker\n"
     "                               config, the mounts and the network\n"
-    "Environment: SHUNT_VM_BACKEND=auto|qemu|firecracker, SHUNT_QEMU, SHUNT_VM_KVM=1.\n";
+    "Environment: SHUNT_VM_BACKEND=auto|qemu|firecracker, SHUNT_QEMU, SHUNT_VM_KVM=1,\n"
+    "  SHUNT_FIRECRACKER (the binary), SHUNT_VM_ROOTFS (Firecracker: a read-only ext4 root\n"
+    "  drive), SHUNT_VM_QEMU_CHANNEL=agent (QEMU with Firecracker's transport: the\n"
+    "  workspace as an ext4 drive, the command over the guest agent's channel).\n";
 
 static int vm_build(struct shunt_error **err)
 {

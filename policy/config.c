@@ -638,12 +638,14 @@ enum {
 	SB_PROFILES,
 	SB_WEAKER,
 	SB_HIDE,
+	SB_VM_BACKEND,
 };
+static const char *const vm_backend_names[] = {"auto", "firecracker", "qemu"};
 static const char *const sandbox_keys[] = {
     "runtime",	   "image",	      "timeout",    "network_mode",
     "allow_hosts", "enable_cache",    "cache_dirs", "env_whitelist",
     "bind_mounts", "seccomp_profile", "profiles",   "accept_weaker_isolation",
-    "hide_paths",
+    "hide_paths",  "vm_backend",
 };
 #define NSANDBOX_KEYS (sizeof(sandbox_keys) / sizeof(*sandbox_keys))
 
@@ -755,6 +757,15 @@ static int sandbox_pair(struct layer *L, size_t k, const yaml_node_t *key, const
 			return loosen(L, v, "sandbox.accept_weaker_isolation");
 		s->accept_weaker_isolation = b;
 		return 0;
+	case SB_VM_BACKEND: {
+		if (get_enum(L, v, "sandbox.vm_backend", vm_backend_names, 3, NULL, 0, &e) < 0)
+			return -1;
+		/* the VM is the boundary either way; a workspace may not switch it */
+		if (L->tighten && e != s->vm_backend)
+			return loosen(L, v, "sandbox.vm_backend");
+		s->vm_backend = e;
+		return 0;
+	}
 	case SB_HIDE: {
 		/* Hiding more is always tighter: workspace entries add. */
 		struct shunt_strv nv;
@@ -1515,6 +1526,7 @@ static void dump_yaml(const struct shunt_config *cfg, struct shunt_buf *o)
 	shunt_buf_printf(o, "  accept_weaker_isolation: %s\n",
 			 s->accept_weaker_isolation ? "true" : "false");
 	dump_strv_yaml(o, "  ", "hide_paths", &s->hide_paths);
+	shunt_buf_printf(o, "  vm_backend: %s\n", vm_backend_names[s->vm_backend]);
 	shunt_buf_puts(o, "policies:\n");
 	dump_strv_yaml(o, "  ", "allowlist", &cfg->allowlist);
 	dump_strv_yaml(o, "  ", "denylist", &cfg->denylist);
@@ -1601,6 +1613,7 @@ static void dump_json(const struct shunt_config *cfg, struct shunt_buf *o)
 	shunt_buf_printf(o, "},\"accept_weaker_isolation\":%s,",
 			 s->accept_weaker_isolation ? "true" : "false");
 	dump_strv_json(o, "hide_paths", &s->hide_paths);
+	shunt_buf_printf(o, ",\"vm_backend\":\"%s\"", vm_backend_names[s->vm_backend]);
 	shunt_buf_puts(o, "},\"policies\":{");
 	dump_strv_json(o, "allowlist", &cfg->allowlist);
 	shunt_buf_putc(o, ',');

@@ -63,6 +63,7 @@ struct shunt_sandbox_config {
 	enum shunt_runtime profile_runtime[4]; /* indexed by enum shunt_profile */
 	bool accept_weaker_isolation;
 	struct shunt_strv hide_paths; /* extra credential paths to hide */
+	int vm_backend;		      /* sandbox.vm_backend: 0 auto, 1 firecracker, 2 qemu */
 };
 
 struct shunt_config {

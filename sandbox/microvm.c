@@ -27,14 +27,18 @@
 #include <dirent.h>
 
 #include "cleanup.h"
+#include "firecracker.h"
 #include "fsutil.h"
 #include "paths.h"
+#include "wsimage.h"
 
 #define VM_KVM_PROBE_SECONDS 8
 #define VM_DEFAULT_MEM_MIB   512
 #define VM_MIN_MEM_MIB	     128
 #define VM_MAX_MEM_MIB	     8192
 #define VM_HIDE_FAILED	     121 /* the VMM child could not hide the plan's secrets */
+#define VM_FC_BOOT_SECONDS   60	 /* Firecracker: from start to the agent answering */
+#define VM_FC_EXIT_SECONDS   10	 /* Firecracker: from the exit status to the VMM gone */
 
 static const char qemu_how[] = "install QEMU with 'apt-get install qemu-system-x86'";
 
@@ -91,12 +95,47 @@ static char *qemu_escape(const char *s)
 
 void shunt_microvm_cmdline(const struct shunt_vm_spec *spec, struct shunt_buf *out)
 {
-	if (spec->vmm && strstr(spec->vmm, "firecracker"))
-		shunt_buf_puts(out, "console=ttyS0 reboot=k panic=-1 pci=off quiet loglevel=1");
-	else
+	if (spec->vmm && strstr(spec->vmm, "firecracker")) {
+		shunt_buf_puts(out, "console=ttyS0 reboot=k panic=-1 pci=off quiet loglevel=1 "
+				    "shunt.agent=vsock");
+		if (spec->rootfs_image)
+			shunt_buf_printf(out, " shunt.rootfs=/dev/vd%c",
+					 spec->ws_image ? 'b' : 'a');
+	} else {
 		shunt_buf_puts(out, "console=ttyS0 quiet loglevel=1 panic=-1 reboot=t");
+		if (spec->chan_path)
+			shunt_buf_puts(out, " shunt.agent=hvc");
+	}
 	if (!spec->kvm && spec->tsc_khz)
 		shunt_buf_printf(out, " tsc_early_khz=%u", spec->tsc_khz);
+}
+
+/* The command-channel devices: the host root over 9p (read-only, for
+ * the guest's overlay root), the guest agent on hvc0 behind a unix
+ * socket, the workspace as an ext4 drive: Firecracker's transport, on
+ * QEMU. */
+static int qemu_chan_args(const struct shunt_vm_spec *s, struct shunt_strv *v,
+			  struct shunt_error **err)
+{
+	_cleanup_free_ char *ch = qemu_escape(s->chan_path);
+	_cleanup_free_ char *wi = s->ws_image ? qemu_escape(s->ws_image) : NULL;
+	if (!ch || (s->ws_image && !wi))
+		return shunt_error_set(err, ENOMEM, "out of memory");
+	if (push(v, err, "-chardev") < 0 ||
+	    push(v, err, "socket,id=ch,path=%s,server=on,wait=off", ch) < 0 ||
+	    push(v, err, "-device") < 0 || push(v, err, "virtconsole,chardev=ch") < 0 ||
+	    push(v, err, "-fsdev") < 0 ||
+	    push(v, err, "local,id=root,path=/,readonly=on,security_model=none,multidevs=remap") <
+		0 ||
+	    push(v, err, "-device") < 0 ||
+	    push(v, err, "virtio-9p-device,fsdev=root,mount_tag=root") < 0)
+		return -1;
+	if (wi && (push(v, err, "-drive") < 0 ||
+		   push(v, err, "id=ws,file=%s,format=raw,if=none%s", wi,
+			s->workspace_rw ? "" : ",readonly=on") < 0 ||
+		   push(v, err, "-device") < 0 || push(v, err, "virtio-blk-device,drive=ws") < 0))
+		return -1;
+	return 0;
 }
 
 int shunt_microvm_qemu_argv(const struct shunt_vm_spec *s, struct shunt_strv *v,
@@ -106,8 +145,8 @@ int shunt_microvm_qemu_argv(const struct shunt_vm_spec *s, struct shunt_strv *v,
 	shunt_microvm_cmdline(s, &cl);
 	_cleanup_free_ char *k = qemu_escape(s->kernel);
 	_cleanup_free_ char *i = qemu_escape(s->initrd);
-	_cleanup_free_ char *j = qemu_escape(s->jobshare);
-	_cleanup_free_ char *st = qemu_escape(s->status_path);
+	_cleanup_free_ char *j = qemu_escape(s->jobshare ? s->jobshare : "");
+	_cleanup_free_ char *st = qemu_escape(s->status_path ? s->status_path : "");
 	_cleanup_free_ char *co = qemu_escape(s->console_path);
 	_cleanup_free_ char *w = s->workspace ? qemu_escape(s->workspace) : NULL;
 	int rc = -1;
@@ -127,7 +166,13 @@ int shunt_microvm_qemu_argv(const struct shunt_vm_spec *s, struct shunt_strv *v,
 	    push(v, err, "%s", s->initrd) < 0 || push(v, err, "-append") < 0 ||
 	    push(v, err, "%s", cl.data ? cl.data : "") < 0 || push(v, err, "-serial") < 0 ||
 	    push(v, err, "file:%s", co) < 0 || push(v, err, "-device") < 0 ||
-	    push(v, err, "virtio-serial-device") < 0 || push(v, err, "-chardev") < 0 ||
+	    push(v, err, "virtio-serial-device") < 0)
+		goto out;
+	if (s->chan_path) {
+		rc = qemu_chan_args(s, v, err);
+		goto out;
+	}
+	if (push(v, err, "-chardev") < 0 ||
 	    push(v, err, "file,id=out,path=/proc/self/fd/%d,append=on", s->out_fd) < 0 ||
 	    push(v, err, "-device") < 0 || push(v, err, "virtconsole,chardev=out") < 0 ||
 	    push(v, err, "-chardev") < 0 ||
@@ -181,63 +226,24 @@ void shunt_microvm_fc_config(const struct shunt_vm_spec *s, struct shunt_buf *b)
 		shunt_buf_printf(b, ",\"is_root_device\":false,\"is_read_only\":%s}",
 				 s->workspace_rw ? "false" : "true");
 	}
+	if (s->rootfs_image) {
+		shunt_buf_puts(b, s->ws_image ? ",{" : "{");
+		shunt_buf_puts(b, "\"drive_id\":\"rootfs\",");
+		json_kv(b, "path_on_host", s->rootfs_image);
+		shunt_buf_puts(b, ",\"is_root_device\":false,\"is_read_only\":true}");
+	}
 	shunt_buf_printf(
 	    b, "],\"machine-config\":{\"vcpu_count\":%u,\"mem_size_mib\":%u,\"smt\":false},",
 	    s->vcpus, s->mem_mib);
 	shunt_buf_puts(b, "\"network-interfaces\":[],\"vsock\":{\"guest_cid\":3,");
 	json_kv(b, "uds_path", s->vsock_path ? s->vsock_path : "");
-	shunt_buf_puts(b, "},\"logger\":null,\"metrics\":null}\n");
+	shunt_buf_puts(b, "}}\n");
 	shunt_buf_free(&cl);
-}
-
-static unsigned long long du_kib(const char *dir)
-{
-	char cmd[PATH_MAX + 64];
-	unsigned long long k = 0;
-	snprintf(cmd, sizeof(cmd), "du -sk -- '%s' 2>/dev/null", dir);
-	if (strchr(dir, '\''))
-		return 0;
-	FILE *f = popen(cmd, "re");
-	if (!f)
-		return 0;
-	if (fscanf(f, "%llu", &k) != 1)
-		k = 0;
-	pclose(f);
-	return k;
 }
 
 int shunt_microvm_fc_workspace_image(const char *dir, const char *image, struct shunt_error **err)
 {
-	_cleanup_free_ char *mke2fs = shunt_paths_which("mke2fs");
-	if (!mke2fs && access("/usr/sbin/mke2fs", X_OK) == 0)
-		mke2fs = strdup("/usr/sbin/mke2fs");
-	if (!mke2fs)
-		return shunt_error_set(err, ENOENT,
-				       "mke2fs is not installed; apt-get install e2fsprogs");
-	unsigned long long mib = du_kib(dir) / 1024 * 2 + 64;
-	char size[32];
-	snprintf(size, sizeof(size), "%lluM", mib);
-	pid_t pid = fork();
-	if (pid < 0)
-		return shunt_error_sys(err, errno, "fork");
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDWR);
-		if (nul >= 0) {
-			dup2(nul, 0);
-			dup2(nul, 1);
-			dup2(nul, 2);
-		}
-		execl(mke2fs, "mke2fs", "-q", "-F", "-t", "ext4", "-E", "root_owner", "-d", dir,
-		      image, size, (char *)NULL);
-		_exit(127);
-	}
-	int ws = 0;
-	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
-		return shunt_error_set(err, EIO, "mke2fs -d %s %s failed (status %d)", dir, image,
-				       WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws));
-	return 0;
+	return shunt_wsimage_build(dir, image, NULL, NULL, err);
 }
 
 int shunt_microvm_parse_status(const char *text, const char *nonce, int *rc)
@@ -404,33 +410,38 @@ missing:
 	return -1;
 }
 
+static char *find_firecracker(void)
+{
+	const char *env = getenv("SHUNT_FIRECRACKER");
+	if (env && *env)
+		return access(env, X_OK) == 0 ? strdup(env) : NULL;
+	return shunt_paths_which("firecracker");
+}
+
+static bool kvm_rw(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+static enum shunt_vm_backend choose_backend(bool may_probe, int cfg_choice);
+
 enum shunt_vm_backend shunt_microvm_backend(void)
 {
-	const char *b = getenv("SHUNT_VM_BACKEND");
-	if (b && strcmp(b, "firecracker") == 0)
-		return SHUNT_VM_FIRECRACKER;
-	if (b && strcmp(b, "qemu") == 0)
-		return SHUNT_VM_QEMU;
-	/* auto: Firecracker needs its binary and a KVM that boots guests */
-	_cleanup_free_ char *fc = shunt_paths_which("firecracker");
-	if (fc && access("/dev/kvm", R_OK | W_OK) == 0) {
-		_cleanup_free_ char *c = shunt_paths_probe_cache("vm-kvm");
-		_cleanup_free_ char *data = NULL;
-		struct shunt_error *e = NULL;
-		if (c && shunt_fs_read(c, 512, &data, NULL, &e) == 0 && strstr(data, " yes\n"))
-			return SHUNT_VM_FIRECRACKER;
-		shunt_error_free(&e);
-	}
-	return SHUNT_VM_QEMU;
+	return choose_backend(false, 0);
 }
 
 static int fc_unavailable(struct shunt_error **err)
 {
 	shunt_error_set(
 	    err, ENOSYS,
-	    "the Firecracker backend needs a 'firecracker' binary and a /dev/kvm that boots "
-	    "guests; neither is usable here (no Debian package exists: install a release "
-	    "binary), so use SHUNT_VM_BACKEND=qemu or unset it");
+	    "the Firecracker backend needs a 'firecracker' binary (on PATH or "
+	    "$SHUNT_FIRECRACKER; Debian has no package: install a release binary) and a "
+	    "/dev/kvm this user can open that really boots guests; not usable here, so the "
+	    "command was not run: use SHUNT_VM_BACKEND=qemu, or unset it to pick automatically");
 	set_exit(err, 125);
 	return -1;
 }
@@ -438,8 +449,8 @@ static int fc_unavailable(struct shunt_error **err)
 int shunt_microvm_probe(struct shunt_error **err)
 {
 	if (shunt_microvm_backend() == SHUNT_VM_FIRECRACKER) {
-		_cleanup_free_ char *fc = shunt_paths_which("firecracker");
-		if (!fc || access("/dev/kvm", R_OK | W_OK) != 0)
+		_cleanup_free_ char *fc = find_firecracker();
+		if (!fc || !kvm_rw())
 			return fc_unavailable(err);
 	} else {
 		_cleanup_free_ char *q = find_qemu();
@@ -918,13 +929,351 @@ static bool kvm_usable(const struct shunt_vm_spec *base, const char *digest)
 	return yes;
 }
 
+/* ---- Firecracker ---- */
+
+struct hide_ctx {
+	const struct shunt_plan *plan;
+	const char *dir;
+};
+
+/* mke2fs's child: enter the job directory first (the state dir holding
+ * it may be among the hidden paths), then hide. */
+static int hide_prep(void *arg)
+{
+	const struct hide_ctx *h = arg;
+	return chdir(h->dir) < 0 || hide_in_child(h->plan) < 0 ? -1 : 0;
+}
+
+/* An optional read-only root drive: $SHUNT_VM_ROOTFS, else rootfs.ext4
+ * next to the kernel. NULL: the guest's root is its initramfs. */
+static char *fc_rootfs(const char *kernel)
+{
+	const char *env = getenv("SHUNT_VM_ROOTFS");
+	if (env && *env)
+		return access(env, R_OK) == 0 ? strdup(env) : NULL;
+	char *p = NULL;
+	const char *slash = strrchr(kernel, '/');
+	if (asprintf(&p, "%.*s/rootfs.ext4", slash ? (int)(slash - kernel) : 1,
+		     slash ? kernel : ".") < 0)
+		return NULL;
+	if (access(p, R_OK) == 0)
+		return p;
+	free(p);
+	return NULL;
+}
+
+/* Has the VMM exited? Leaves it waitable. */
+static bool vmm_exited(pid_t pid)
+{
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid;
+}
+
+static void vmm_reap(pid_t pid, int grace_ms)
+{
+	for (int waited = 0; waited < grace_ms && !vmm_exited(pid); waited += 20) {
+		struct timespec ts = {0, 20 * 1000000};
+		nanosleep(&ts, NULL);
+	}
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* The hidden paths of a plan, for the copy-back to leave alone. */
+static char **hidden_paths(const struct shunt_plan *plan)
+{
+	char **v = calloc(plan->nmounts + 1, sizeof(char *));
+	size_t n = 0;
+	for (size_t i = 0; v && i < plan->nmounts; i++)
+		if (plan->mounts[i].kind != SHUNT_MOUNT_BIND)
+			v[n++] = plan->mounts[i].guest;
+	return v;
+}
+
+/* Boots Firecracker (or QEMU with the same channel on a virtio console,
+ * qemu true) for the job: the workspace as an ext4 drive, the command
+ * over the agent's channel. 0 with *status, 1 on deadline (*status 124), -1
+ * with *err when the VM did not run the command. */
+static int agent_boot(const struct shunt_plan *plan, struct vm_job *j, struct shunt_vm_spec *s,
+		      const char *digest, bool qemu, int *status, struct shunt_error **err)
+{
+	char cfg[PATH_MAX + 16], img[PATH_MAX + 16], uds[PATH_MAX + 16], con[PATH_MAX + 16];
+	const char *name = qemu ? "QEMU" : "Firecracker";
+	snprintf(cfg, sizeof(cfg), "%s/fc.json", j->dir);
+	snprintf(img, sizeof(img), "%s/workspace.ext4", j->dir);
+	snprintf(uds, sizeof(uds), "%s/%s", j->dir, qemu ? "ch.sock" : "v.sock");
+	snprintf(con, sizeof(con), "%s/console.log", j->dir);
+	/* the VMM runs in the job directory: short relative paths, and the
+	 * state dir may be hidden from it */
+	s->ws_image = s->workspace ? "workspace.ext4" : NULL;
+	s->vsock_path = "v.sock";
+	struct hide_ctx hc = {plan, j->dir};
+	if (s->workspace &&
+	    shunt_wsimage_build(s->workspace, "workspace.ext4", hide_prep, &hc, err) < 0)
+		return shunt_error_prefix(err, "%s workspace image: ", name);
+	struct shunt_strv argv = {0};
+	int rc;
+	if (qemu) {
+		s->chan_path = "ch.sock";
+		s->console_path = "console.log";
+		rc = shunt_microvm_qemu_argv(s, &argv, err);
+	} else {
+		struct shunt_buf conf = {0};
+		shunt_microvm_fc_config(s, &conf);
+		rc = conf.oom ? shunt_error_set(err, ENOMEM, "out of memory")
+			      : shunt_fs_write_atomic(cfg, conf.data, conf.len, 0600, err);
+		shunt_buf_free(&conf);
+	}
+	if (rc < 0) {
+		shunt_strv_free(&argv);
+		return -1;
+	}
+	_cleanup_close_ int confd =
+	    open(con, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (confd < 0)
+		return shunt_error_sys(err, errno, "microVM console log %s", con);
+	long long mono0 = shunt_vmchan_now_ms();
+	long long ttl =
+	    plan->timeout ? mono0 + (j->created + (long long)plan->timeout * 1000 - now_ms()) : 0;
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		shunt_strv_free(&argv);
+		return shunt_error_sys(err, errno, "fork");
+	}
+	if (pid == 0) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(125);
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (nul < 0 || chdir(j->dir) < 0 || dup2(nul, 0) < 0 || dup2(confd, 1) < 0 ||
+		    dup2(confd, 2) < 0)
+			_exit(125);
+		if (hide_in_child(plan) < 0)
+			_exit(VM_HIDE_FAILED);
+		if (qemu)
+			execv(argv.v[0], argv.v);
+		else
+			execl(s->vmm, "firecracker", "--no-api", "--config-file", "fc.json",
+			      (char *)NULL);
+		_exit(127);
+	}
+	shunt_strv_free(&argv);
+	if (job_write_json(j, plan, qemu ? "qemu" : "firecracker", pid, digest, err) < 0) {
+		vmm_reap(pid, 0);
+		return -1;
+	}
+	long long boot = mono0 + VM_FC_BOOT_SECONDS * 1000;
+	if (ttl && ttl < boot)
+		boot = ttl;
+	_cleanup_close_ int ch = -1;
+	while (ch < 0) {
+		struct shunt_error *e = NULL;
+		/* short rounds, so a VMM that died is noticed */
+		long long round = shunt_vmchan_now_ms() + 500;
+		ch = shunt_firecracker_connect(uds, qemu ? 0 : SHUNT_VMCHAN_PORT,
+					       round < boot ? round : boot, &e);
+		if (ch >= 0)
+			break;
+		bool died = vmm_exited(pid);
+		if (died || shunt_vmchan_now_ms() >= boot) {
+			if (ttl && shunt_vmchan_now_ms() >= ttl && !died) {
+				shunt_error_free(&e);
+				vmm_reap(pid, 0);
+				*status = 124;
+				return 1;
+			}
+			siginfo_t si;
+			memset(&si, 0, sizeof(si));
+			if (died)
+				waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT);
+			vmm_reap(pid, 0);
+			if (died && si.si_code == CLD_EXITED && si.si_status == VM_HIDE_FAILED) {
+				shunt_error_free(&e);
+				shunt_error_set(err, EPERM,
+						"could not hide credentials (~/.ssh, ~/.aws, ...) "
+						"from the microVM; the command was not run");
+				return -1;
+			}
+			shunt_error_set(err, e ? e->code : EIO,
+					"%s did not boot the guest (%s); the command was "
+					"not run; see %s",
+					name,
+					died ? "the VMM exited"
+					: e  ? e->msg
+					     : "no answer",
+					con);
+			shunt_error_free(&e);
+			return -1;
+		}
+		shunt_error_free(&e);
+		struct timespec pause = {0, 20 * 1000000};
+		nanosleep(&pause, NULL);
+	}
+	/* the caller's directory when it is inside the workspace, else the
+	 * workspace (as the QEMU job script does) */
+	size_t wl = plan->workspace ? strlen(plan->workspace) : 0;
+	bool inside =
+	    plan->cwd && (!plan->workspace || (strncmp(plan->cwd, plan->workspace, wl) == 0 &&
+					       (plan->cwd[wl] == '/' || !plan->cwd[wl])));
+	struct shunt_vmchan_request req = {
+	    .ws_path = s->workspace,
+	    .ws_dev = s->workspace ? "/dev/vda" : NULL,
+	    .ws_rw = s->workspace_rw,
+	    .cwd = inside ? plan->cwd : plan->workspace,
+	    .argv = plan->argv,
+	    .env = plan->env,
+	};
+	long long hello = shunt_vmchan_now_ms() + VM_FC_BOOT_SECONDS * 1000;
+	rc = shunt_firecracker_exchange(ch, &req, 1, 2, hello, ttl, status, err);
+	if (rc != 0) {
+		vmm_reap(pid, 0);
+		if (rc == 1)
+			*status = 124;
+		return rc;
+	}
+	/* the agent unmounted the workspace before reporting; the guest
+	 * powers off next */
+	vmm_reap(pid, VM_FC_EXIT_SECONDS * 1000);
+	if (s->workspace && s->workspace_rw) {
+		_cleanup_free_ char **hide = hidden_paths(plan);
+		struct shunt_wsimage_sync st;
+		if (shunt_wsimage_copyback(img, s->workspace, hide, &st, err) < 0) {
+			shunt_strv_free(&st.refused);
+			return shunt_error_prefix(err, "the command ran (status %d), but ",
+						  *status);
+		}
+		for (size_t i = 0; i < st.refused.n; i++)
+			fprintf(stderr,
+				"shunt: microVM: not copied back (special file or symlink "
+				"leaving the workspace): %s\n",
+				st.refused.v[i]);
+		shunt_strv_free(&st.refused);
+	}
+	return 0;
+}
+
+/* Does Firecracker really boot our guest here? Boots `true` with a
+ * deadline once and caches the answer per binary, kernel release and
+ * image; a /dev/kvm that accepts VMs and never runs them counts as
+ * absent. may_probe false: the cached answer only. */
+static bool fc_usable(const char *fc, bool may_probe)
+{
+	if (!fc || !kvm_rw())
+		return false;
+	_cleanup_free_ char *kernel = NULL, *initrd = NULL, *digest = NULL;
+	struct shunt_error *e = NULL;
+	if (image_paths(&kernel, &initrd, &digest, &e) < 0) {
+		shunt_error_free(&e);
+		return false;
+	}
+	struct stat sb;
+	char rel[128] = "?", key[PATH_MAX + 256];
+	FILE *f = fopen("/proc/sys/kernel/osrelease", "re");
+	if (f) {
+		if (!fgets(rel, sizeof(rel), f))
+			rel[0] = 0;
+		rel[strcspn(rel, "\n")] = 0;
+		fclose(f);
+	}
+	if (stat(fc, &sb) < 0)
+		return false;
+	snprintf(key, sizeof(key), "%s %lld %lld %s %s ", fc, (long long)sb.st_size,
+		 (long long)sb.st_mtime, rel, digest);
+	_cleanup_free_ char *cache = shunt_paths_probe_cache("vm-firecracker");
+	_cleanup_free_ char *cached = NULL;
+	if (cache && shunt_fs_read(cache, PATH_MAX + 512, &cached, NULL, &e) == 0 &&
+	    strncmp(cached, key, strlen(key)) == 0)
+		return strncmp(cached + strlen(key), "yes", 3) == 0;
+	shunt_error_free(&e);
+	if (!may_probe)
+		return false;
+	char *argv[] = {"true", NULL};
+	struct shunt_plan p;
+	memset(&p, 0, sizeof(p));
+	snprintf(p.run_id, sizeof(p.run_id), "fc-probe-%ld", (long)getpid());
+	p.argv = argv;
+	p.timeout = VM_KVM_PROBE_SECONDS;
+	struct shunt_vm_spec s = {.vmm = fc, .kernel = kernel, .initrd = initrd, .kvm = true};
+	s.mem_mib = VM_MIN_MEM_MIB;
+	s.vcpus = 1;
+	struct vm_job j;
+	int status = -1, rc = -1;
+	if (vm_setup(&p, &j, &e) == 0) {
+		rc = agent_boot(&p, &j, &s, digest, false, &status, &e);
+		shunt_fs_rmtree(j.dir, &e);
+	}
+	shunt_error_free(&e);
+	bool yes = rc == 0 && status == 0;
+	if (cache) {
+		char line[PATH_MAX + 300];
+		snprintf(line, sizeof(line), "%s%s\n", key, yes ? "yes" : "no");
+		shunt_fs_write_atomic(cache, line, strlen(line), 0600, &e);
+		shunt_error_free(&e);
+	}
+	return yes;
+}
+
+/* SHUNT_VM_BACKEND, else the config's sandbox.vm_backend (cfg_choice:
+ * 0 auto, 1 firecracker, 2 qemu), else auto. */
+static enum shunt_vm_backend choose_backend(bool may_probe, int cfg_choice)
+{
+	const char *b = getenv("SHUNT_VM_BACKEND");
+	if (b && strcmp(b, "firecracker") == 0)
+		return SHUNT_VM_FIRECRACKER;
+	if (b && strcmp(b, "qemu") == 0)
+		return SHUNT_VM_QEMU;
+	if (!(b && strcmp(b, "auto") == 0) && cfg_choice == 1)
+		return SHUNT_VM_FIRECRACKER;
+	if (!(b && strcmp(b, "auto") == 0) && cfg_choice == 2)
+		return SHUNT_VM_QEMU;
+	_cleanup_free_ char *fc = find_firecracker();
+	return fc_usable(fc, may_probe) ? SHUNT_VM_FIRECRACKER : SHUNT_VM_QEMU;
+}
+
+static int fc_run(const struct shunt_plan *plan, int *status, struct shunt_error **err)
+{
+	_cleanup_free_ char *fc = find_firecracker();
+	if (!fc || !kvm_rw())
+		return fc_unavailable(err);
+	_cleanup_free_ char *kernel = NULL, *initrd = NULL, *digest = NULL;
+	if (image_paths(&kernel, &initrd, &digest, err) < 0)
+		return -1;
+	/* auto already probed; an explicit choice reports a failed boot itself */
+	const char *want = getenv("SHUNT_VM_BACKEND");
+	bool explicit = (want && strcmp(want, "firecracker") == 0) ||
+			(!(want && *want) && plan->vm_backend == 1);
+	if (!explicit && !fc_usable(fc, true))
+		return fc_unavailable(err);
+	_cleanup_free_ char *rootfs = fc_rootfs(kernel);
+	struct shunt_vm_spec s = {.vmm = fc, .kernel = kernel, .initrd = initrd, .kvm = true};
+	spec_from_plan(plan, &s);
+	s.rootfs_image = rootfs;
+	struct vm_job j;
+	if (vm_setup(plan, &j, err) < 0)
+		return set_exit(err, 125), -1;
+	int rc = agent_boot(plan, &j, &s, digest, false, status, err);
+	if (rc < 0 && err && *err && (*err)->exitcode == 0)
+		set_exit(err, 125);
+	char done[PATH_MAX + 8];
+	snprintf(done, sizeof(done), "%s/done", j.dir);
+	struct shunt_error *e = NULL;
+	if (getenv("SHUNT_VM_KEEP_JOB"))
+		shunt_fs_write_atomic(done, "", 0, 0600, &e);
+	else
+		shunt_fs_rmtree(j.dir, &e);
+	shunt_error_free(&e);
+	return rc;
+}
+
 int shunt_microvm_run(const struct shunt_plan *plan, int *status, struct shunt_error **err)
 {
 	shunt_microvm_sweep();
-	if (shunt_microvm_backend() == SHUNT_VM_FIRECRACKER)
-		return fc_unavailable(err);
 	if (check_network(plan, err) < 0)
 		return -1;
+	if (choose_backend(true, plan->vm_backend) == SHUNT_VM_FIRECRACKER)
+		return fc_run(plan, status, err);
 	_cleanup_free_ char *qemu = find_qemu();
 	if (!qemu) {
 		shunt_error_set(err, ENOENT, "qemu-system-x86_64 is not installed; %s", qemu_how);
@@ -943,7 +1292,13 @@ int shunt_microvm_run(const struct shunt_plan *plan, int *status, struct shunt_e
 			set_exit(err, 125);
 		return -1;
 	}
-	int rc = vm_boot(plan, &j, &s, digest, status, err);
+	/* SHUNT_VM_QEMU_CHANNEL=agent: Firecracker's transport (ext4 drive,
+	 * framed channel to the guest agent) on QEMU, where it can be tested
+	 * without KVM */
+	const char *chan = getenv("SHUNT_VM_QEMU_CHANNEL");
+	int rc = chan && strcmp(chan, "agent") == 0
+		     ? agent_boot(plan, &j, &s, digest, true, status, err)
+		     : vm_boot(plan, &j, &s, digest, status, err);
 	if (rc < 0 && err && *err && (*err)->exitcode == 0)
 		set_exit(err, 125);
 	char done[PATH_MAX + 8];
@@ -961,7 +1316,7 @@ int shunt_microvm_run(const struct shunt_plan *plan, int *status, struct shunt_e
 int shunt_microvm_describe(const struct shunt_plan *plan, struct shunt_buf *out,
 			   struct shunt_error **err)
 {
-	enum shunt_vm_backend be = shunt_microvm_backend();
+	enum shunt_vm_backend be = choose_backend(false, plan->vm_backend);
 	_cleanup_free_ char *qemu = find_qemu();
 	_cleanup_free_ char *kernel = NULL, *initrd = NULL, *digest = NULL;
 	struct shunt_error *e = NULL;
@@ -984,30 +1339,59 @@ int shunt_microvm_describe(const struct shunt_plan *plan, struct shunt_buf *out,
 	s.err_fd = 4;
 	shunt_buf_printf(out, "backend: %s\n", be == SHUNT_VM_FIRECRACKER ? "firecracker" : "qemu");
 	shunt_buf_printf(out, "image: %s\n", digest ? digest : "(not built)");
-	shunt_buf_printf(out, "mounts: / (host root, read-only 9p, tmpfs overlay: ephemeral)\n");
+	if (be == SHUNT_VM_FIRECRACKER)
+		shunt_buf_printf(out, "mounts: / (the guest's initramfs, or a read-only rootfs "
+				      "drive under tmpfs: ephemeral)\n");
+	else
+		shunt_buf_printf(out,
+				 "mounts: / (host root, read-only 9p, tmpfs overlay: ephemeral)\n");
 	if (plan->workspace)
 		shunt_buf_printf(out, "mounts: %s (workspace, %s)\n", plan->workspace,
 				 plan->workspace_rw ? "read-write" : "read-only");
-	shunt_buf_printf(out, "network: %s%s\n", shunt_netmode_name(plan->network),
-			 plan->network == SHUNT_NET_NONE
-			     ? " (-nic none)"
-			     : " (not enforceable at the VM boundary yet: fails closed)");
+	shunt_buf_printf(
+	    out, "network: %s%s\n", shunt_netmode_name(plan->network),
+	    plan->network == SHUNT_NET_NONE
+		? (be == SHUNT_VM_FIRECRACKER ? " (no network-interfaces)" : " (-nic none)")
+		: " (not enforceable at the VM boundary yet: fails closed)");
 	shunt_buf_printf(out, "timeout: %u s\nmemory: %u MiB\nvcpus: %u\naccel: %s\n",
 			 plan->timeout, s.mem_mib, s.vcpus,
-			 access("/dev/kvm", R_OK | W_OK) == 0
+			 be == SHUNT_VM_FIRECRACKER ? "kvm (firecracker)"
+			 : access("/dev/kvm", R_OK | W_OK) == 0
 			     ? "kvm when its boot probe passes, else tcg"
 			     : "tcg");
 	if (be == SHUNT_VM_FIRECRACKER) {
-		_cleanup_free_ char *fc = shunt_paths_which("firecracker");
+		_cleanup_free_ char *fc = find_firecracker();
+		_cleanup_free_ char *rootfs = fc_rootfs(kernel);
 		s.vmm = fc ? fc : "firecracker";
 		s.kvm = true;
-		s.ws_image = "<job>/workspace.ext4";
-		s.vsock_path = "<job>/vsock";
+		s.ws_image = plan->workspace ? "workspace.ext4" : NULL;
+		s.vsock_path = "v.sock";
+		s.rootfs_image = rootfs;
+		shunt_buf_printf(out,
+				 "command channel: vsock port %u (agent in the guest; host end "
+				 "<job>/v.sock, \"CONNECT %u\")\n",
+				 SHUNT_VMCHAN_PORT, SHUNT_VMCHAN_PORT);
+		if (plan->workspace)
+			shunt_buf_printf(out,
+					 "workspace drive: <job>/workspace.ext4 (mke2fs -d %s)%s\n",
+					 plan->workspace,
+					 plan->workspace_rw ? ", copied back after the run" : "");
+		shunt_buf_printf(out, "vmm: %s --no-api --config-file <job>/fc.json (cwd <job>)\n",
+				 s.vmm);
 		shunt_buf_puts(out, "firecracker config:\n");
 		shunt_microvm_fc_config(&s, out);
 		return 0;
 	}
 	s.vmm = qemu ? qemu : "qemu-system-x86_64";
+	const char *chan = getenv("SHUNT_VM_QEMU_CHANNEL");
+	if (chan && strcmp(chan, "agent") == 0) {
+		s.chan_path = "ch.sock";
+		s.console_path = "console.log";
+		s.ws_image = plan->workspace ? "workspace.ext4" : NULL;
+		shunt_buf_printf(out,
+				 "command channel: guest agent on hvc0, host end <job>/ch.sock; "
+				 "workspace as an ext4 drive (cwd <job>)\n");
+	}
 	struct shunt_strv v = {0};
 	if (shunt_microvm_qemu_argv(&s, &v, err) < 0)
 		return -1;

@@ -1,6 +1,6 @@
 /* The microVM runner: QEMU -M microvm (KVM when a boot probe passes,
- * else TCG) booting the guest built by sandbox/firecracker/build-guest.sh;
- * Firecracker configuration generation (the boot needs a working KVM). */
+ * else TCG) or Firecracker (a binary plus a KVM that passes a boot
+ * probe), booting the guest built by sandbox/firecracker/build-guest.sh. */
 #ifndef SHUNT_MICROVM_H
 #define SHUNT_MICROVM_H
 
@@ -34,6 +34,10 @@ struct shunt_vm_spec {
 	const char *console_path; /* host file receiving the serial console */
 	int out_fd, err_fd;	  /* fds (in the VMM) receiving hvc0 / hvc1 */
 	const char *vsock_path;	  /* firecracker: the vsock unix socket */
+	const char *rootfs_image; /* firecracker: optional read-only root drive (ext4) */
+	const char *chan_path;	  /* qemu: the agent channel's unix socket (hvc0) instead
+				     of the 9p job share and consoles; ws_image is the
+				     workspace drive */
 };
 
 /* Appends the QEMU argv for spec to *out (NULL-terminated, malloc'd

@@ -501,6 +501,7 @@ int shunt_plan_build(struct shunt_plan *plan, const struct shunt_config *cfg,
 	    plan->profile >= SHUNT_PROFILE_SYSTEM_WRITE && plan->runtime == SHUNT_RUNTIME_PROCESS;
 	plan->accept_weaker_isolation =
 	    o->accept_weaker_isolation || cfg->sandbox.accept_weaker_isolation;
+	plan->vm_backend = cfg->sandbox.vm_backend;
 	if (o->keep_changes) {
 		if (!realpath(o->keep_changes, buf))
 			return usage(err, "--keep-changes %s: directory does not exist",

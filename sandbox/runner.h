@@ -49,6 +49,7 @@ struct shunt_plan {
 	struct shunt_mount *mounts;
 	size_t nmounts;
 	bool accept_weaker_isolation;
+	int vm_backend;	  /* microVM: 0 auto, 1 firecracker, 2 qemu (sandbox.vm_backend) */
 	bool interactive; /* stdin is a terminal */
 	struct shunt_strv
 	    notes; /* one-line remarks for --dry-run/audit (how a default was resolved) */

@@ -2,7 +2,10 @@
 # Builds the shunt microVM guest from Debian packages only: the distro
 # kernel (apt-get download, unpacked, never installed), its uncompressed
 # vmlinux, and an initramfs of busybox-static, the virtio/9p/overlay
-# modules and our /init. Reproducible: fixed mtimes, sorted cpio.
+# modules (QEMU), the virtio-blk/ext4/vsock modules (Firecracker), our
+# /init and the static command-channel agent (agent.c, built here with
+# the host's C compiler and static libc). Reproducible: fixed mtimes,
+# sorted cpio.
 # Output: <cache>/<digest>/{vmlinux,initrd.cpio,kernel.version} and
 # <cache>/current -> <digest>. Prints the image directory.
 # Usage: build-guest.sh [--cache DIR] [--kernel-package NAME]
@@ -24,6 +27,12 @@ file -L "$bb" 2>/dev/null | grep -q "statically linked" || ldd "$bb" 2>&1 | grep
 	die "$bb is not static: apt-get install busybox-static"
 command -v cpio >/dev/null || die "cpio is missing: apt-get install cpio"
 command -v xz >/dev/null || die "xz is missing: apt-get install xz-utils"
+# the agent's sources: next to this script when installed, else sandbox/
+chan=$here
+[ -r "$chan/vmchan.c" ] || chan=$here/..
+[ -r "$here/agent.c" ] && [ -r "$chan/vmchan.c" ] && [ -r "$chan/vmchan.h" ] || die "agent.c/vmchan.c not found next to $0"
+cc=${CC:-cc}
+command -v "$cc" >/dev/null || die "no C compiler for the guest agent: apt-get install gcc libc6-dev"
 if [ -z "$kpkg" ]; then
 	# the generic flavour: the cloud kernel has no 9p
 	kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/.*Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -1)
@@ -32,7 +41,7 @@ if [ -z "$kpkg" ]; then
 fi
 kver=$(apt-cache show "$kpkg" 2>/dev/null | sed -n 's/^Version: //p' | head -1)
 [ -n "$kver" ] || die "package $kpkg not found in the apt archive; run apt-get update"
-digest=$( { echo "$kpkg $kver"; "$bb" 2>&1 | head -1; cat "$here/init" "$0"; } | sha256sum | cut -c1-16)
+digest=$( { echo "$kpkg $kver"; "$bb" 2>&1 | head -1; cat "$here/init" "$0" "$here/agent.c" "$chan/vmchan.c" "$chan/vmchan.h"; } | sha256sum | cut -c1-16)
 out=$cache/$digest
 if [ -s "$out/vmlinux" ] && [ -s "$out/initrd.cpio" ]; then
 	ln -sfn "$digest" "$cache/current"
@@ -56,8 +65,13 @@ root=$tmp/root
 mkdir -p "$root/bin" "$root/sbin" "$root/proc" "$root/sys" "$root/dev" "$root/lib/modules" "$root/tmp"
 cp "$bb" "$root/bin/busybox"
 cp "$here/init" "$root/init"
-chmod 0755 "$root/init" "$root/bin/busybox"
-for m in virtio virtio_ring virtio_mmio virtio_console netfs fscache 9pnet 9pnet_virtio 9p overlay; do
+"$cc" -static -O2 -s -std=gnu11 -D_GNU_SOURCE -I"$chan" -o "$root/bin/shunt-vm-agent" \
+	"$here/agent.c" "$chan/vmchan.c" 2>"$tmp/cc.err" || die "building the static guest agent failed (apt-get install libc6-dev): $(tail -3 "$tmp/cc.err")"
+chmod 0755 "$root/init" "$root/bin/busybox" "$root/bin/shunt-vm-agent"
+# QEMU: 9p + overlay; Firecracker: virtio-blk + ext4 + vsock (load order)
+for m in virtio virtio_ring virtio_mmio virtio_console netfs fscache 9pnet 9pnet_virtio 9p overlay \
+	crc16 mbcache jbd2 crc32c_generic ext4 virtio_blk vsock vmw_vsock_virtio_transport_common \
+	vmw_vsock_virtio_transport; do
 	f=$(find "$mods" -name "$m.ko" -o -name "$m.ko.xz" | head -1)
 	[ -n "$f" ] || die "module $m missing from $kpkg"
 	case $f in *.xz) xz -dc "$f" >"$root/lib/modules/$m.ko" ;; *) cp "$f" "$root/lib/modules/$m.ko" ;; esac

@@ -52,7 +52,7 @@ bare() {
 	grep -q "^SHUNT-EXIT-bench 0" "$j/status" && [ "$(cat "$j/out")" = hello ]
 }
 
-: >"$WORK/shunt.t"; : >"$WORK/bare.t"; : >"$WORK/prep.t"; : >"$WORK/boot.t"; : >"$WORK/setup.t"; : >"$WORK/cmd.t"
+: >"$WORK/agent.t"; : >"$WORK/mkfs.t"; : >"$WORK/shunt.t"; : >"$WORK/bare.t"; : >"$WORK/prep.t"; : >"$WORK/boot.t"; : >"$WORK/setup.t"; : >"$WORK/cmd.t"
 for ((i = 0; i < N; i++)); do
 	t0=$(ms)
 	out=$(SHUNT_VM_KEEP_JOB=1 "$SHUNT" run --runtime microvm --network none --mem 512M --workspace "$WS" -- echo hello 2>&1)
@@ -72,6 +72,16 @@ for ((i = 0; i < N; i++)); do
 	sh "$BUILDER" >/dev/null
 	t1=$(ms)
 	echo $((t1 - t0)) >>"$WORK/prep.t"
+	# Firecracker's transport on QEMU: ext4 workspace drive + agent channel
+	t0=$(ms)
+	out=$(SHUNT_VM_QEMU_CHANNEL=agent "$SHUNT" run --runtime microvm --network none --mem 512M --workspace "$WS" -- echo hello 2>&1)
+	t1=$(ms)
+	[ "$out" = hello ] || { echo "microvm: FAILED: agent channel printed '$out'"; exit 1; }
+	echo $((t1 - t0)) >>"$WORK/agent.t"
+	t0=$(ms)
+	PATH=$PATH:/usr/sbin:/sbin mke2fs -q -F -t ext4 -E root_owner -d "$WS" "$WORK/ws.ext4" 64M >/dev/null 2>&1
+	t1=$(ms)
+	echo $((t1 - t0)) >>"$WORK/mkfs.t"
 done
 s=$(median <"$WORK/shunt.t"); b=$(median <"$WORK/bare.t")
 prep=$(median <"$WORK/prep.t"); boot=$(median <"$WORK/boot.t")
@@ -85,3 +95,8 @@ printf '             kernel boot to /init           %6d ms  (guest uptime)\n' "$
 printf '             init setup (9p, overlay)       %6d ms\n' "$setup"
 printf '             command                        %6d ms\n' "$cmd"
 printf '             VMM start/stop + shunt         %6d ms  (the rest)\n' $((s - boot - setup - cmd))
+a=$(median <"$WORK/agent.t"); mk=$(median <"$WORK/mkfs.t")
+printf '  agent channel (SHUNT_VM_QEMU_CHANNEL=agent: ext4 drive + framed channel, Firecracker'"'"'s transport)\n'
+printf '    shunt run -- echo hello                 %6d ms\n' "$a"
+awk -v a="$a" -v b="$b" 'BEGIN {printf "    ratio to bare QEMU (9p guest)           %6.2f\n", a / b}'
+printf '    of which workspace image (mke2fs -d)    %6d ms\n' "$mk"

@@ -9,12 +9,18 @@ setup_home
 
 FC="$TOP/sandbox/firecracker"
 export SHUNT_VM_BUILD_SCRIPT="$FC/build-guest.sh"
-# Firecracker cannot run here (no binary, no KVM that boots guests)
-if command -v firecracker >/dev/null && [ -w /dev/kvm ]; then
-	skip "firecracker boot test not written yet (binary present)"
-else
-	skip "firecracker boot: no usable firecracker binary + KVM here; its config is unit-tested (test_microvm)"
-fi
+# Firecracker's plan needs no binary: the generated config and VMM command
+out=$(SHUNT="$SHUNT" SHUNT_VM_CACHE="$TEST_TMP/no-cache" "$FC/start.sh" --backend firecracker \
+	--dry-run --mem 256 --vcpus 2 "$TEST_TMP" make install 2>&1)
+is "$?" 0 "start.sh --backend firecracker --dry-run: exit 0"
+like "$out" "backend: firecracker" "firecracker dry-run: backend"
+like "$out" '"boot_args":"console=ttyS0 [^"]*shunt.agent=vsock"' "firecracker dry-run: boot args select the vsock agent"
+like "$out" '"drives":\[\{"drive_id":"workspace","path_on_host":"workspace.ext4","is_root_device":false,"is_read_only":false\}\]' \
+	"firecracker dry-run: the workspace as a writable ext4 drive"
+like "$out" '"machine-config":\{"vcpu_count":2,"mem_size_mib":256' "firecracker dry-run: machine config"
+like "$out" '"vsock":\{"guest_cid":3,"uds_path":"v.sock"\}' "firecracker dry-run: vsock"
+like "$out" '"network-interfaces":\[\]' "firecracker dry-run: no network interfaces"
+like "$out" "firecracker --no-api --config-file" "firecracker dry-run: the VMM command"
 export SHUNT_VM_BACKEND=qemu
 
 if ! command -v qemu-system-x86_64 >/dev/null; then
@@ -148,7 +154,105 @@ out=$(SHUNT="$SHUNT" "$FC/start.sh" --dry-run --mem 256 "$WS" make install 2>&1)
 like "$out" "backend: qemu" "start.sh --dry-run: backend"
 like "$out" "'-nic' 'none'" "start.sh --dry-run: QEMU command line without network"
 like "$out" "mounts: $WS \(workspace, read-write\)" "start.sh --dry-run: mounts"
-out=$(SHUNT="$SHUNT" SHUNT_VM_BACKEND= "$FC/start.sh" --backend firecracker "$WS" true 2>&1)
+
+# Firecracker's transport on QEMU (SHUNT_VM_QEMU_CHANNEL=agent): the
+# workspace as an ext4 drive built by mke2fs -d, the command over the
+# framed channel to the static guest agent (on hvc0 here, vsock under
+# Firecracker), the changes copied back with debugfs
+AWS="$TEST_TMP/aws"
+mkdir -p "$AWS/sub" "$AWS/secrets"
+echo original >"$AWS/keep.txt"
+echo gone >"$AWS/sub/gone.txt"
+echo SECRET-KEY-MATERIAL >"$AWS/secrets/key"
+chmod -R a+rwX "$AWS"
+avm() { SHUNT_VM_QEMU_CHANNEL=agent timeout 120 "$SHUNT" run --runtime microvm --network none --workspace "$AWS" "$@"; }
+out=$(avm -- sh -c 'echo hello; echo to-stderr >&2; cat keep.txt; grep " $PWD " /proc/mounts | cut -d" " -f1,3; ls /sys/class/net; exit 42' 2>"$TEST_TMP/aerr")
+is "$?" 42 "agent channel: exit code 42"
+is "$out" "hello
+original
+/dev/vda ext4
+lo" "agent channel: stdout; the workspace is the ext4 drive at its host path; no network"
+is "$(cat "$TEST_TMP/aerr")" to-stderr "agent channel: stderr kept separate"
+out=$(avm --profile READ_ONLY -- sh -c 'echo changed > keep.txt && echo WROTE' 2>&1)
+unlike "$out" WROTE "agent channel: a read-only drive refuses writes"
+is "$(cat "$AWS/keep.txt")" original "agent channel: read-only: host file unchanged"
+mkdir -p "$XDG_CONFIG_HOME/shunt"
+printf 'sandbox:\n  hide_paths: [%s/secrets]\n' "$AWS" >"$XDG_CONFIG_HOME/shunt/config.yaml"
+out=$(avm --profile SYSTEM_WRITE -- sh -c "cat secrets/key; echo new > made.txt; rm sub/gone.txt; ln -s /etc/passwd escape; ln -s keep.txt inside; echo planted > secrets/planted; echo x > /usr/$tag; echo done" 2>&1)
+is "$?" 0 "agent channel: SYSTEM_WRITE run"
+unlike "$out" SECRET- "agent channel: hidden paths are not in the workspace image"
+is "$(cat "$AWS/made.txt" 2>/dev/null)" new "agent channel: a new file is copied back"
+ok "agent channel: a deleted file is removed on the host" -- test ! -e "$AWS/sub/gone.txt"
+is "$(readlink "$AWS/inside" 2>/dev/null)" keep.txt "agent channel: a symlink inside the workspace is copied back"
+ok "agent channel: a symlink leaving the workspace is not copied back" -- test ! -L "$AWS/escape"
+like "$out" "not copied back .*escape" "agent channel: ... and reported"
+is "$(cat "$AWS/secrets/key")" SECRET-KEY-MATERIAL "agent channel: the hidden file survives the copy-back"
+ok "agent channel: nothing planted in a hidden path" -- test ! -e "$AWS/secrets/planted"
+ok "agent channel: the /usr write stayed in the VM" -- test ! -e "/usr/$tag"
+rm -f "$XDG_CONFIG_HOME/shunt/config.yaml"
+avm -- sh -c "printf 'SV\\022\\000\\000\\000\\000\\004\\000\\000\\000\\000'; exit 7" >"$TEST_TMP/fake" 2>/dev/null
+is "$?" 7 "agent channel: a fake exit frame in the output does not fool it"
+like "$(od -An -c "$TEST_TMP/fake" | tr -s ' ')" "S V 022 \\\\0" "agent channel: the fake frame is passed through as bytes"
+out=$(avm --timeout 5 -- sleep 1000 2>&1)
+is "$?" 124 "agent channel: --timeout kills sleep 1000"
+# SIGKILL mid-run: the VMM's job state (written by the agent-channel
+# boot, as under Firecracker) is swept by the next run
+rm -rf "$JOBS"
+SHUNT_VM_QEMU_CHANNEL=agent "$SHUNT" run --runtime microvm --network none --workspace "$AWS" -- sleep 1000 >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 300); do
+	ls "$JOBS"/*/job.json >/dev/null 2>&1 && break
+	sleep 0.1
+done
+orphan=$(ls -d "$JOBS"/* 2>/dev/null | head -1)
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+like "$(cat "$orphan/job.json" 2>/dev/null)" '"backend":"qemu","pid":[0-9]+' "agent channel: a killed run leaves job.json with the VMM pid"
+vmm=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$orphan/job.json" 2>/dev/null)
+"$SHUNT" vm sweep >/dev/null
+ok "agent channel: the sweep removed the orphaned job" -- test ! -e "$orphan"
+if [ -n "$vmm" ] && [ -e "/proc/$vmm" ] && [ "$(awk '{print $3}' "/proc/$vmm/stat" 2>/dev/null)" != Z ]; then
+	fail "agent channel: the orphan's QEMU ($vmm) is still running"
+else
+	pass "agent channel: the orphan's QEMU is gone"
+fi
+
+# Firecracker: a real boot where a firecracker binary and a usable KVM exist
+fc_bin=${SHUNT_FIRECRACKER:-$(command -v firecracker)}
+if [ -n "$fc_bin" ] && [ -x "$fc_bin" ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] &&
+	SHUNT_VM_BACKEND= "$SHUNT" vm probe 2>/dev/null | grep -q usable &&
+	SHUNT_VM_BACKEND= timeout 60 "$SHUNT" run --runtime microvm --network none --workspace "$WS" -- true 2>/dev/null &&
+	SHUNT_VM_BACKEND= "$SHUNT" vm plan 2>/dev/null | grep -q "backend: firecracker"; then
+	fcvm() { SHUNT_VM_BACKEND=firecracker timeout 120 "$SHUNT" run --runtime microvm --network none --workspace "$WS" "$@"; }
+	out=$(fcvm -- sh -c 'echo hello; echo to-stderr >&2; exit 42' 2>"$TEST_TMP/fcerr")
+	is "$?" 42 "firecracker: exit code 42"
+	is "$out" hello "firecracker: stdout over vsock"
+	is "$(cat "$TEST_TMP/fcerr")" to-stderr "firecracker: stderr kept separate"
+	fcvm --profile SYSTEM_WRITE -- sh -c 'echo fc > fc-made.txt' >/dev/null 2>&1
+	is "$(cat "$WS/fc-made.txt" 2>/dev/null)" fc "firecracker: a read-write workspace is copied back"
+	fcvm --profile READ_ONLY -- sh -c 'echo changed > keep.txt' >/dev/null 2>&1
+	is "$(cat "$WS/keep.txt")" original "firecracker: read-only workspace unchanged"
+	out=$(fcvm --timeout 5 -- sleep 1000 2>&1)
+	is "$?" 124 "firecracker: --timeout kills sleep 1000"
+else
+	skip "firecracker boot: no firecracker binary with a /dev/kvm that boots guests here (Debian has no package; set SHUNT_FIRECRACKER); its config, command channel and workspace image are tested by test_microvm, test_vmchan and test_wsimage"
+fi
+
+# auto: a firecracker that does not boot counts as absent (boot probe)
+if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+	printf '#!/bin/sh\necho "cannot create the VM" >&2\nexit 1\n' >"$TEST_TMP/fc-broken"
+	chmod +x "$TEST_TMP/fc-broken"
+	out=$(SHUNT_VM_BACKEND= SHUNT_FIRECRACKER="$TEST_TMP/fc-broken" timeout 120 "$SHUNT" run --runtime microvm \
+		--network none --workspace "$WS" -- sh -c 'cat /proc/cmdline' 2>&1)
+	like "$out" "tsc_early_khz|console=ttyS0 quiet" "auto: a firecracker whose boot probe fails falls back to QEMU"
+	like "$(cat /tmp/shunt-probe-$(id -u)/vm-firecracker 2>/dev/null)" "fc-broken .* no" \
+		"auto: the failed probe is cached"
+else
+	skip "auto with a non-booting firecracker: /dev/kvm is not read-write for $(id -un)"
+fi
+out=$(SHUNT="$SHUNT" SHUNT_VM_BACKEND= SHUNT_FIRECRACKER="$TEST_TMP/no-fc" "$FC/start.sh" --backend firecracker "$WS" touch "$WS/fc-ran" 2>&1)
 is "$?" 125 "start.sh --backend firecracker without firecracker/KVM: 125"
+ok "... the command did not run" -- test ! -e "$WS/fc-ran"
+like "$out" "firecracker. binary" "... says what is missing"
 like "$out" '"machine-config":\{"vcpu_count":1' "... and prints the Firecracker config"
 done_testing

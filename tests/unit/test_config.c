@@ -210,6 +210,7 @@ inline_keys:
 	       "sandbox:\n  runtime: gvisor\n  timeout: 0\n  network_mode: allowlist\n"
 	       "  enable_cache: no\n  cache_dirs: [~/c1, /abs]\n  env_whitelist: [HOME]\n"
 	       "  seccomp_profile: ~/sec.json\n  accept_weaker_isolation: yes\n"
+	       "  vm_backend: firecracker\n"
 	       "  bind_mounts:\n    - {host_path: ~/src, container_path: /src, read_only: false}\n"
 	       "  profiles: {READ_ONLY: process, WORKSPACE_WRITE: podman, SYSTEM_WRITE: docker, "
 	       "GODMODE: microvm}\n"
@@ -233,6 +234,16 @@ inline_keys:
 	snprintf(want, sizeof(want), "%s/sec.json", getenv("HOME"));
 	is_str(c.sandbox.seccomp_profile, want, "seccomp_profile ~ expanded");
 	ok(c.sandbox.accept_weaker_isolation, "accept_weaker_isolation: yes");
+	is_int(c.sandbox.vm_backend, 1, "vm_backend: firecracker");
+	{
+		const char *m = apply(&c, "vm.yaml", "sandbox:\n  vm_backend: qmeu\n", false);
+		ok(m && strstr(m, "vm.yaml:2:15: sandbox.vm_backend: expected one of auto | "
+				  "firecracker | qemu, got 'qmeu' (did you mean 'qemu'?)"),
+		   "vm_backend: a bad value is an error with file:line:col");
+		ok(apply(&c, "vm2.yaml", "sandbox:\n  vm_backend: qemu\n", true) == NULL &&
+		       c.sandbox.vm_backend == 1 && has_warning(&c, "sandbox.vm_backend ignored"),
+		   "vm_backend: a workspace file cannot switch the VM backend");
+	}
 	snprintf(want, sizeof(want), "%s/src", getenv("HOME"));
 	ok(c.sandbox.nbind_mounts == 1 && strcmp(c.sandbox.bind_mounts[0].host_path, want) == 0 &&
 	       !c.sandbox.bind_mounts[0].read_only,

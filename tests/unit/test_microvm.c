@@ -93,6 +93,33 @@ static void test_qemu(void)
 	       "read-write workspace has no readonly=on");
 	shunt_strv_free(&v);
 
+	/* the agent channel: Firecracker's transport on QEMU */
+	s.chan_path = "ch.sock";
+	s.ws_image = "workspace.ext4";
+	s.workspace_rw = false;
+	ok(shunt_microvm_qemu_argv(&s, &v, &err) == 0, "agent-channel argv builds");
+	is_str(opt_val(&v, "-chardev", "socket"), "socket,id=ch,path=ch.sock,server=on,wait=off",
+	       "agent channel: a unix socket behind hvc0");
+	is_str(opt_val(&v, "-drive", "id=ws"),
+	       "id=ws,file=workspace.ext4,format=raw,if=none,readonly=on",
+	       "agent channel: read-only workspace drive");
+	is_str(opt_val(&v, "-device", "virtio-blk"), "virtio-blk-device,drive=ws",
+	       "agent channel: virtio-blk");
+	ok(!opt_val(&v, "-fsdev", "local,id=ws") && !opt_val(&v, "-fsdev", "local,id=job") &&
+	       opt_val(&v, "-fsdev", "local,id=root"),
+	   "agent channel: only the host root over 9p");
+	app = opt_val(&v, "-append", "");
+	ok(app && strstr(app, "shunt.agent=hvc"), "agent channel: boot arg selects the agent");
+	shunt_strv_free(&v);
+	s.workspace_rw = true;
+	ok(shunt_microvm_qemu_argv(&s, &v, &err) == 0 &&
+	       opt_val(&v, "-drive", "id=ws,file=workspace.ext4,format=raw,if=none") &&
+	       !strstr(opt_val(&v, "-drive", "id=ws"), "readonly"),
+	   "agent channel: read-write workspace drive");
+	shunt_strv_free(&v);
+	s.chan_path = NULL;
+	s.ws_image = NULL;
+
 	s.workspace = NULL;
 	ok(shunt_microvm_qemu_argv(&s, &v, &err) == 0, "argv without workspace");
 	ok(opt_val(&v, "-fsdev", "local,id=ws") == NULL, "no workspace share");
@@ -140,8 +167,39 @@ static void test_fc(void)
 	}
 	const struct shunt_json *net = shunt_json_get(j, "network-interfaces");
 	ok(net && net->len == 0, "no network interfaces");
+	ok(strstr(args, "shunt.agent=vsock") && !strstr(args, "shunt.rootfs"),
+	   "boot args select the vsock agent; no rootfs drive");
 	shunt_json_free(j);
 	shunt_buf_free(&b);
+
+	/* an optional read-only root drive follows the workspace */
+	s.rootfs_image = "/c/vm/abc/rootfs.ext4";
+	shunt_microvm_fc_config(&s, &b);
+	j = shunt_json_parse("fc.json", b.data, b.len, &err);
+	drives = j ? shunt_json_get(j, "drives") : NULL;
+	ok(drives && drives->len == 2, "two drives with a rootfs");
+	if (drives && drives->len == 2) {
+		is_str(shunt_json_str(drives->items[1], "drive_id", NULL), "rootfs",
+		       "rootfs drive");
+		ok(shunt_json_bool(drives->items[1], "is_read_only", false),
+		   "the rootfs drive is read-only");
+	}
+	boot = j ? shunt_json_get(j, "boot-source") : NULL;
+	ok(boot && strstr(shunt_json_str(boot, "boot_args", ""), "shunt.rootfs=/dev/vdb"),
+	   "the guest mounts the rootfs from the second drive");
+	shunt_json_free(j);
+	shunt_buf_free(&b);
+	s.rootfs_image = NULL;
+	s.ws_image = NULL;
+	s.workspace = NULL;
+	shunt_microvm_fc_config(&s, &b);
+	j = shunt_json_parse("fc.json", b.data, b.len, &err);
+	drives = j ? shunt_json_get(j, "drives") : NULL;
+	ok(drives && drives->len == 0, "no workspace: no drives");
+	shunt_json_free(j);
+	shunt_buf_free(&b);
+	s.ws_image = "/s/jobs/r1/workspace.ext4";
+	s.workspace = "/home/u/my,proj";
 
 	s.workspace_rw = false;
 	shunt_microvm_fc_config(&s, &b);
