@@ -4,7 +4,8 @@
 # bypasses that must fail (direct IP, DNS), `none`, gVisor failing closed
 # for an allowlist, and a 200 MB download streamed with bounded memory.
 # Loopback only: the servers run on 127.0.0.2/127.0.0.4, and the proxy
-# resolves test names from a test hosts file (SHUNT_PROXY_HOSTS).
+# resolves test names from the user's shunt hosts file, which can only map
+# allowed names to addresses that are allowed as addresses.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 setup_home
 
@@ -41,13 +42,14 @@ P=$PORT
 start_server 127.0.0.4
 P4=$PORT
 
-cat >"$TEST_TMP/hosts" <<HOSTS
+mkdir -p "$XDG_CONFIG_HOME/shunt"
+cat >"$XDG_CONFIG_HOME/shunt/net-hosts" <<HOSTS
 127.0.0.2 allowed.test
 127.0.0.3 denied.test
 10.0.0.1 rebind.test
 127.0.0.4 rebind-lo.test
+192.0.2.1 public.test
 HOSTS
-export SHUNT_PROXY_HOSTS="$TEST_TMP/hosts"
 WS="$TEST_TMP/ws"
 mkdir -p "$WS"
 chmod -R a+rX "$TEST_TMP"
@@ -107,6 +109,13 @@ is "$out" "hello from 127.0.0.4" "the same name works once its CIDR is allowed e
 out=$(srun --network allowlist --allow-host "rebind-lo.test:$P4" --allow-host "127.0.0.0/30:$P4" -- \
 	curl -sS "http://rebind-lo.test:$P4/hello" 2>/dev/null)
 like "$out" "resolves to private address" "a CIDR that does not cover the address does not help"
+
+# --- the hosts file cannot widen the policy: its address must be allowed too
+out=$(srun --network allowlist --allow-host "public.test:$P" -- curl -sS "http://public.test:$P/hello" 2>/dev/null)
+like "$out" "hosts file maps it to 192.0.2.1, which is not allowed as an address" \
+	"a hosts-file address that is not allowed is refused, even a public one"
+grep '"event":"net-allow"' "$XDG_STATE_HOME/shunt/audit.jsonl" | grep -q 'allowed.test.*shunt hosts file'
+is "$?" "0" "the audit record says when an address came from the hosts file"
 
 # --- audit log: both kinds of events, with the run id
 grep -q '"event":"net-allow"' "$XDG_STATE_HOME/shunt/audit.jsonl" 2>/dev/null
