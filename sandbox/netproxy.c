@@ -601,15 +601,17 @@ static void handle(int c, char *head, size_t got)
 	if (keep == 0) {
 		char reason[200];
 		struct sockaddr_storage b;
-		if (from_file && literal_sa(bad, &b) && !shunt_netproxy_addr_private((struct sockaddr *)&b))
+		if (from_file && literal_sa(bad, &b) &&
+		    !shunt_netproxy_addr_private((struct sockaddr *)&b))
 			snprintf(reason, sizeof(reason),
 				 "the shunt hosts file maps it to %s, which is not allowed as an "
 				 "address",
 				 bad);
 		else
-			snprintf(reason, sizeof(reason),
-				 "resolves to private address %s; allow it explicitly as an address",
-				 bad);
+			snprintf(
+			    reason, sizeof(reason),
+			    "resolves to private address %s; allow it explicitly as an address",
+			    bad);
 		note(false, lhost, port, reason);
 		snprintf(body, sizeof(body), "shunt: network: blocked connect to %s:%u (%s)\n",
 			 lhost, port, reason);

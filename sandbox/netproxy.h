@@ -27,8 +27,8 @@
 #include "config.h"
 #include "error.h"
 
-#define SHUNT_NETPROXY_SOCK "proxy.sock"
-#define SHUNT_NETPROXY_HOSTS "net-hosts"
+#define SHUNT_NETPROXY_SOCK	    "proxy.sock"
+#define SHUNT_NETPROXY_HOSTS	    "net-hosts"
 #define SHUNT_NETPROXY_SYSTEM_HOSTS "/etc/shunt/" SHUNT_NETPROXY_HOSTS
 
 struct shunt_netproxy {

@@ -12,12 +12,15 @@
 #define SHUNT_NETRELAY_PORT	 3128
 #define SHUNT_NETRELAY_MAX_CONNS 256
 #define SHUNT_NET_BUF		 (64 * 1024)
+#define SHUNT_NET_PIPE		 (1024 * 1024)
 
 /* Moves bytes both ways between the connected stream sockets a and b
  * until both directions reached EOF (each EOF is passed on as a write
  * shutdown), an error, or idle_ms without traffic (0 = no idle limit).
- * Memory is bounded: at most SHUNT_NET_BUF bytes in flight per direction
- * (a pipe for splice, or a heap buffer when splice is not supported).
+ * Memory is bounded: per direction, a pipe for splice of at most
+ * SHUNT_NET_PIPE bytes (kernel pages, never copied to user space), or a
+ * SHUNT_NET_BUF heap buffer when splice is not supported. The sockets are
+ * non-blocking while it runs.
  * Does not close a or b. Returns 0 at a clean end, -1 otherwise
  * (errno set; ETIMEDOUT for the idle limit). Thread-safe. */
 int shunt_netrelay_pump(int a, int b, int idle_ms);
