@@ -1,18 +1,25 @@
 /* The stream pump and the in-sandbox loopback relay (see netrelay.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "netproxy.h"
 #include "netrelay.h"
 
 struct direction {
@@ -335,4 +342,92 @@ void shunt_netrelay_serve(int lfd, int dirfd, const char *name)
 		hand_over(c, name);
 		close(c);
 	}
+}
+
+static int loopback_up(void)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -1;
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	int r = ioctl(s, SIOCGIFFLAGS, &ifr);
+	if (r == 0) {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		r = ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	int e = errno;
+	close(s);
+	errno = e;
+	return r;
+}
+
+int shunt_netrelay_netns_start(const char *proxy_dir, pid_t *pid, struct shunt_error **err)
+{
+	*pid = 0;
+	int dirfd = open(proxy_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return shunt_error_sys(err, errno, "network relay: opening %s", proxy_dir);
+	int sync[2];
+	if (pipe2(sync, O_CLOEXEC) < 0) {
+		int e = errno;
+		close(dirfd);
+		return shunt_error_sys(err, e, "network relay: pipe");
+	}
+	fflush(NULL);
+	pid_t parent = getpid();
+	pid_t child = fork();
+	if (child < 0) {
+		int e = errno;
+		close(dirfd);
+		close(sync[0]);
+		close(sync[1]);
+		return shunt_error_sys(err, e, "network relay: fork");
+	}
+	if (child == 0) {
+		close(sync[0]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (getppid() != parent)
+			_exit(125);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGQUIT, SIG_IGN);
+		/* the reply: 0 once listening, else the errno and what failed */
+		int msg[2] = {0, 0};
+		struct shunt_error *e = NULL;
+		int lfd = -1;
+		if (unshare(CLONE_NEWNET) < 0)
+			msg[0] = errno, msg[1] = 1;
+		else if (loopback_up() < 0)
+			msg[0] = errno, msg[1] = 2;
+		else if ((lfd = shunt_netrelay_listen(SHUNT_NETRELAY_PORT, &e)) < 0)
+			msg[0] = e ? e->code : EIO, msg[1] = 3;
+		shunt_error_free(&e);
+		if (write(sync[1], msg, sizeof(msg)) != (ssize_t)sizeof(msg) || msg[0])
+			_exit(125);
+		close(sync[1]);
+		shunt_netrelay_serve(lfd, dirfd, SHUNT_NETPROXY_SOCK);
+	}
+	close(dirfd);
+	close(sync[1]);
+	int msg[2] = {EIO, 0};
+	ssize_t n;
+	while ((n = read(sync[0], msg, sizeof(msg))) < 0 && errno == EINTR)
+		;
+	close(sync[0]);
+	if (n != (ssize_t)sizeof(msg) || msg[0]) {
+		kill(child, SIGKILL);
+		while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+			;
+		static const char *const what[] = {"starting", "creating its network namespace",
+						   "bringing up loopback", "listening"};
+		shunt_error_set(err, msg[0], "network relay: %s: %s%s",
+				what[msg[1] >= 0 && msg[1] < 4 ? msg[1] : 0], strerror(msg[0]),
+				msg[0] == EPERM ? " (needs root)" : "");
+		if (err && *err)
+			(*err)->exitcode = 125;
+		return -1;
+	}
+	*pid = child;
+	return 0;
 }

@@ -6,6 +6,7 @@
 #define SHUNT_NETRELAY_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "error.h"
 
@@ -42,5 +43,14 @@ __attribute__((noreturn)) void shunt_netrelay_serve(int lfd, int dirfd, const ch
  * path (shunt_netrelay_pump; at most SHUNT_NETRELAY_MAX_CONNS). Never
  * returns. */
 __attribute__((noreturn)) void shunt_netrelay_serve_copy(int lfd, const char *path);
+
+/* For runners that can join a prepared network namespace (podman's
+ * --network ns:PATH): forks a child in a new network namespace holding
+ * only loopback, where it serves the relay on 127.0.0.1:SHUNT_NETRELAY_PORT
+ * to the proxy socket SHUNT_NETPROXY_SOCK in proxy_dir (killed with the
+ * caller: PDEATHSIG). Returns once the relay listens, with *pid set; the
+ * namespace is /proc/PID/ns/net. Needs CAP_SYS_ADMIN (root): -1 with
+ * *err (exit code 125) otherwise. Stop it with kill(SIGKILL) and waitpid. */
+int shunt_netrelay_netns_start(const char *proxy_dir, pid_t *pid, struct shunt_error **err);
 
 #endif
