@@ -34,7 +34,12 @@ struct shunt_vm_spec {
 	const char *console_path; /* host file receiving the serial console */
 	int out_fd, err_fd;	  /* fds (in the VMM) receiving hvc0 / hvc1 */
 	const char *vsock_path;	  /* firecracker: the vsock unix socket */
+	const char *proxy_cmd;	  /* allowlist: the guestfwd command reaching shunt's proxy
+				     (QEMU user-mode net, restrict=on); NULL: no NIC */
 };
+
+/* The guest's only reachable address in allowlist mode (guestfwd). */
+#define SHUNT_MICROVM_PROXY_ADDR "10.0.2.100"
 
 /* Appends the QEMU argv for spec to *out (NULL-terminated, malloc'd
  * strings). 0, or -1 with *err on OOM. */

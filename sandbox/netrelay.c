@@ -247,18 +247,21 @@ int shunt_netrelay_listen(uint16_t port, struct shunt_error **err)
 	return fd;
 }
 
-/* Hands the accepted connection itself to the proxy (SCM_RIGHTS with one
- * marker byte): the proxy then talks to the sandbox's socket directly and
- * the relay moves no bytes at all. */
-static void hand_over(int c, const char *name)
+int shunt_netrelay_hand_over(int c, const char *path)
 {
-	int u = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	strncpy(sa.sun_path, name, sizeof(sa.sun_path) - 1);
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	int u = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (u < 0 || connect(u, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
 		if (u >= 0)
 			close(u);
-		return;
+		errno = e;
+		return -1;
 	}
 	char marker = 0;
 	struct iovec iov = {.iov_base = &marker, .iov_len = 1};
@@ -276,9 +279,13 @@ static void hand_over(int c, const char *name)
 	h->cmsg_type = SCM_RIGHTS;
 	h->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(h), &c, sizeof(int));
-	while (sendmsg(u, &m, MSG_NOSIGNAL) < 0 && errno == EINTR)
+	ssize_t n;
+	while ((n = sendmsg(u, &m, MSG_NOSIGNAL)) < 0 && errno == EINTR)
 		;
+	int e = errno;
 	close(u);
+	errno = e;
+	return n == 1 ? 0 : -1;
 }
 
 static atomic_int g_relay_conns;
@@ -339,7 +346,7 @@ void shunt_netrelay_serve(int lfd, int dirfd, const char *name)
 				continue;
 			_exit(125);
 		}
-		hand_over(c, name);
+		shunt_netrelay_hand_over(c, name);
 		close(c);
 	}
 }

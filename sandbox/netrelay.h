@@ -29,6 +29,12 @@ int shunt_netrelay_pump(int a, int b, int idle_ms);
 /* A listening TCP socket on 127.0.0.1:port (CLOEXEC). -1 with *err. */
 int shunt_netrelay_listen(uint16_t port, struct shunt_error **err);
 
+/* Hands the connected socket c to the proxy listening on the unix socket
+ * path (relative paths resolve against the cwd): one marker byte with c
+ * as SCM_RIGHTS; the proxy then talks to c directly and the caller moves
+ * no bytes. Does not close c. 0, or -1 with errno. */
+int shunt_netrelay_hand_over(int c, const char *path);
+
 /* Serves lfd forever: each accepted connection is handed, as a file
  * descriptor (SCM_RIGHTS, one marker byte), to the proxy listening on the
  * unix socket `name` relative to the directory dirfd (connect through

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds the shunt microVM guest from Debian packages only: the distro
 # kernel (apt-get download, unpacked, never installed), its uncompressed
-# vmlinux, and an initramfs of busybox-static, the virtio/9p/overlay
+# vmlinux, and an initramfs of busybox-static, the virtio/9p/overlay/net
 # modules and our /init. Reproducible: fixed mtimes, sorted cpio.
 # Output: <cache>/<digest>/{vmlinux,initrd.cpio,kernel.version} and
 # <cache>/current -> <digest>. Prints the image directory.
@@ -57,7 +57,8 @@ mkdir -p "$root/bin" "$root/sbin" "$root/proc" "$root/sys" "$root/dev" "$root/li
 cp "$bb" "$root/bin/busybox"
 cp "$here/init" "$root/init"
 chmod 0755 "$root/init" "$root/bin/busybox"
-for m in virtio virtio_ring virtio_mmio virtio_console netfs fscache 9pnet 9pnet_virtio 9p overlay; do
+for m in virtio virtio_ring virtio_mmio virtio_console netfs fscache 9pnet 9pnet_virtio 9p overlay \
+	failover net_failover virtio_net; do
 	f=$(find "$mods" -name "$m.ko" -o -name "$m.ko.xz" | head -1)
 	[ -n "$f" ] || die "module $m missing from $kpkg"
 	case $f in *.xz) xz -dc "$f" >"$root/lib/modules/$m.ko" ;; *) cp "$f" "$root/lib/modules/$m.ko" ;; esac
