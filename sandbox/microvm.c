@@ -161,6 +161,11 @@ int shunt_microvm_qemu_argv(const struct shunt_vm_spec *s, struct shunt_strv *v,
 				shunt_error_set(err, ENOMEM, "out of memory");
 			goto out;
 		}
+	} else if (s->full_net) {
+		if (push(v, err, "-netdev") < 0 || push(v, err, "user,id=net0,ipv6=off") < 0 ||
+		    push(v, err, "-device") < 0 ||
+		    push(v, err, "virtio-net-device,netdev=net0") < 0)
+			goto out;
 	} else if (push(v, err, "-nic") < 0 || push(v, err, "none") < 0) {
 		goto out;
 	}
@@ -630,24 +635,6 @@ static int spec_from_plan(const struct shunt_plan *plan, struct shunt_vm_spec *s
 	return 0;
 }
 
-static int check_network(const struct shunt_plan *plan, struct shunt_error **err)
-{
-	if (plan->network != SHUNT_NET_FULL)
-		return 0;
-	if (plan->accept_weaker_isolation) {
-		fprintf(stderr,
-			"shunt: microVM: network 'full' is not available at the VM boundary "
-			"yet; running with the network off (weaker isolation accepted)\n");
-		return 0;
-	}
-	shunt_error_set(err, ENOSYS,
-			"microVM: network 'full' is not available at the VM boundary yet, so the "
-			"command was not run; use --network allowlist --allow-host HOST, --network "
-			"none, or --i-accept-weaker-isolation to run it with the network off");
-	set_exit(err, 125);
-	return -1;
-}
-
 /* Allowlist: the host proxy for this run, and the guestfwd command that
  * hands each guest connection to it (QEMU splits the command at spaces,
  * so the paths must have none). */
@@ -698,7 +685,9 @@ static int vm_setup(const struct shunt_plan *plan, struct vm_job *j, struct shun
 	struct shunt_buf env = {0}, cmd = {0};
 	shunt_buf_printf(&env, "NONCE=%s\nWS_RW=%d\nNET=%s\nWS=", j->nonce,
 			 plan->workspace_rw ? 1 : 0,
-			 plan->network == SHUNT_NET_RESTRICTED ? "allowlist" : "none");
+			 plan->network == SHUNT_NET_RESTRICTED ? "allowlist"
+			 : plan->network == SHUNT_NET_FULL     ? "full"
+							       : "none");
 	if (plan->workspace)
 		shell_quote(&env, plan->workspace);
 	shunt_buf_putc(&env, '\n');
@@ -979,8 +968,6 @@ int shunt_microvm_run(const struct shunt_plan *plan, int *status, struct shunt_e
 	shunt_microvm_sweep();
 	if (shunt_microvm_backend() == SHUNT_VM_FIRECRACKER)
 		return fc_unavailable(err);
-	if (check_network(plan, err) < 0)
-		return -1;
 	_cleanup_free_ char *qemu = find_qemu();
 	if (!qemu) {
 		shunt_error_set(err, ENOENT, "qemu-system-x86_64 is not installed; %s", qemu_how);
@@ -1003,6 +990,8 @@ int shunt_microvm_run(const struct shunt_plan *plan, int *status, struct shunt_e
 		}
 		s.proxy_cmd = proxy_cmd;
 	}
+	/* full: only the permissive level or an explicit --network full */
+	s.full_net = plan->network == SHUNT_NET_FULL;
 	struct vm_job j;
 	if (vm_setup(plan, &j, err) < 0) {
 		shunt_netproxy_stop(&proxy);
@@ -1061,9 +1050,10 @@ int shunt_microvm_describe(const struct shunt_plan *plan, struct shunt_buf *out,
 			 : plan->network == SHUNT_NET_RESTRICTED
 			     ? " (user-mode net, restrict=on, guestfwd " SHUNT_MICROVM_PROXY_ADDR
 			       ":3128 to the filtering proxy)"
-			     : " (not available at the VM boundary yet: fails closed)");
+			     : " (QEMU user-mode net: NAT to the host's network)");
 	if (plan->network == SHUNT_NET_RESTRICTED)
 		s.proxy_cmd = "shunt proxy --hand-over <proxy dir>/" SHUNT_NETPROXY_SOCK;
+	s.full_net = plan->network == SHUNT_NET_FULL;
 	shunt_buf_printf(out, "timeout: %u s\nmemory: %u MiB\nvcpus: %u\naccel: %s\n",
 			 plan->timeout, s.mem_mib, s.vcpus,
 			 access("/dev/kvm", R_OK | W_OK) == 0

@@ -36,6 +36,7 @@ struct shunt_vm_spec {
 	const char *vsock_path;	  /* firecracker: the vsock unix socket */
 	const char *proxy_cmd;	  /* allowlist: the guestfwd command reaching shunt's proxy
 				     (QEMU user-mode net, restrict=on); NULL: no NIC */
+	bool full_net;		  /* network full: unrestricted user-mode net (NAT) */
 };
 
 /* The guest's only reachable address in allowlist mode (guestfwd). */

@@ -108,6 +108,13 @@ static void test_qemu(void)
 	is_str(opt_val(&v, "-device", "virtio-net"), "virtio-net-device,netdev=net0",
 	       "allowlist: a virtio-net NIC on it");
 	shunt_strv_free(&v);
+
+	s.proxy_cmd = NULL;
+	s.full_net = true;
+	ok(shunt_microvm_qemu_argv(&s, &v, &err) == 0, "full argv builds");
+	is_str(opt_val(&v, "-netdev", "user"), "user,id=net0,ipv6=off",
+	       "full: user-mode net without restrict");
+	shunt_strv_free(&v);
 }
 
 static void test_fc(void)
