@@ -316,7 +316,8 @@ static bool resolve_hosts_file(const char *file, const char *host, struct sockad
 		return false;
 	bool named = false;
 	char line[1024];
-	while (hosts_file_trusted(f) && *n < max && fgets(line, sizeof(line), f)) {
+	bool trusted = hosts_file_trusted(f);
+	while (trusted && *n < max && fgets(line, sizeof(line), f)) {
 		char *hash = strchr(line, '#');
 		if (hash)
 			*hash = '\0';
