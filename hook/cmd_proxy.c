@@ -25,7 +25,11 @@ static const char proxy_usage[] =
     "explicitly. Decisions go to the audit log (events net-allow / net-deny).\n"
     "\n"
     "usage: shunt proxy --relay SOCKET -- COMMAND...\n"
-    "Internal (gVisor runner): relays 127.0.0.1:3128 to SOCKET, then runs COMMAND.\n";
+    "Internal (gVisor runner): relays 127.0.0.1:3128 to SOCKET, then runs COMMAND.\n"
+    "\n"
+    "usage: shunt proxy --hand-over SOCKET\n"
+    "Internal (microVM runner, QEMU guestfwd cmd:): passes the connection on\n"
+    "stdin to the proxy at SOCKET and exits.\n";
 
 /* shunt proxy --relay SOCKET -- ARGV: inside a gVisor sandbox, serve the
  * relay on 127.0.0.1:SHUNT_NETRELAY_PORT from a child, then become ARGV. */
@@ -62,6 +66,9 @@ int shunt_cmd_proxy(int argc, char **argv, struct shunt_error **err)
 	int ret = -1;
 	if (argc >= 4 && strcmp(argv[1], "--relay") == 0)
 		return relay_exec(argc, argv, err);
+	/* stdin/stdout/stderr are the guest's connection: never print there */
+	if (argc == 3 && strcmp(argv[1], "--hand-over") == 0)
+		_exit(shunt_netrelay_hand_over(STDIN_FILENO, argv[2]) == 0 ? 0 : 1);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--listen-unix") != 0 && strcmp(a, "--allow") != 0 &&

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -29,6 +30,8 @@
 #include "cleanup.h"
 #include "firecracker.h"
 #include "fsutil.h"
+#include "netproxy.h"
+#include "netrelay.h"
 #include "paths.h"
 #include "wsimage.h"
 
@@ -161,14 +164,16 @@ int shunt_microvm_qemu_argv(const struct shunt_vm_spec *s, struct shunt_strv *v,
 	    push(v, err, "%u", s->vcpus) < 0 || push(v, err, "-nodefaults") < 0 ||
 	    push(v, err, "-no-user-config") < 0 || push(v, err, "-display") < 0 ||
 	    push(v, err, "none") < 0 || push(v, err, "-no-reboot") < 0 ||
-	    push(v, err, "-nic") < 0 || push(v, err, "none") < 0 || push(v, err, "-kernel") < 0 ||
-	    push(v, err, "%s", s->kernel) < 0 || push(v, err, "-initrd") < 0 ||
-	    push(v, err, "%s", s->initrd) < 0 || push(v, err, "-append") < 0 ||
-	    push(v, err, "%s", cl.data ? cl.data : "") < 0 || push(v, err, "-serial") < 0 ||
-	    push(v, err, "file:%s", co) < 0 || push(v, err, "-device") < 0 ||
-	    push(v, err, "virtio-serial-device") < 0)
+	    push(v, err, "-kernel") < 0 || push(v, err, "%s", s->kernel) < 0 ||
+	    push(v, err, "-initrd") < 0 || push(v, err, "%s", s->initrd) < 0 ||
+	    push(v, err, "-append") < 0 || push(v, err, "%s", cl.data ? cl.data : "") < 0 ||
+	    push(v, err, "-serial") < 0 || push(v, err, "file:%s", co) < 0 ||
+	    push(v, err, "-device") < 0 || push(v, err, "virtio-serial-device") < 0)
 		goto out;
 	if (s->chan_path) {
+		/* the agent channel has no network: no NIC (the caller checked) */
+		if (push(v, err, "-nic") < 0 || push(v, err, "none") < 0)
+			goto out;
 		rc = qemu_chan_args(s, v, err);
 		goto out;
 	}
@@ -190,6 +195,27 @@ int shunt_microvm_qemu_argv(const struct shunt_vm_spec *s, struct shunt_strv *v,
 	    push(v, err, "-device") < 0 ||
 	    push(v, err, "virtio-9p-device,fsdev=job,mount_tag=job") < 0)
 		goto out;
+	/* allowlist: a user-mode network restricted to one forward, the proxy;
+	 * otherwise no NIC at all */
+	if (s->proxy_cmd) {
+		_cleanup_free_ char *pc = qemu_escape(s->proxy_cmd);
+		if (!pc || push(v, err, "-netdev") < 0 ||
+		    push(v, err, "user,id=net0,restrict=on,ipv6=off,guestfwd=tcp:%s:%d-cmd:%s",
+			 SHUNT_MICROVM_PROXY_ADDR, SHUNT_NETRELAY_PORT, pc) < 0 ||
+		    push(v, err, "-device") < 0 ||
+		    push(v, err, "virtio-net-device,netdev=net0") < 0) {
+			if (!pc)
+				shunt_error_set(err, ENOMEM, "out of memory");
+			goto out;
+		}
+	} else if (s->full_net) {
+		if (push(v, err, "-netdev") < 0 || push(v, err, "user,id=net0,ipv6=off") < 0 ||
+		    push(v, err, "-device") < 0 ||
+		    push(v, err, "virtio-net-device,netdev=net0") < 0)
+			goto out;
+	} else if (push(v, err, "-nic") < 0 || push(v, err, "none") < 0) {
+		goto out;
+	}
 	if (w && (push(v, err, "-fsdev") < 0 ||
 		  push(v, err, "local,id=ws,path=%s,%ssecurity_model=none,multidevs=remap", w,
 		       s->workspace_rw ? "" : "readonly=on,") < 0 ||
@@ -279,11 +305,23 @@ static void shell_quote(struct shunt_buf *b, const char *s)
 	shunt_buf_putc(b, '\'');
 }
 
+/* The proxy variables point at the relay of the other runners; in the
+ * guest, /init sets them to the guestfwd address instead. */
+static bool proxy_var(const char *name, size_t n)
+{
+	static const char *const vars[] = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"};
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		if (strlen(vars[i]) == n && strncasecmp(name, vars[i], n) == 0)
+			return true;
+	return false;
+}
+
 void shunt_microvm_job_script(const struct shunt_plan *plan, struct shunt_buf *b)
 {
 	for (size_t i = 0; plan->env && plan->env[i]; i++) {
 		const char *eq = strchr(plan->env[i], '=');
-		if (!eq || eq == plan->env[i])
+		if (!eq || eq == plan->env[i] ||
+		    proxy_var(plan->env[i], (size_t)(eq - plan->env[i])))
 			continue;
 		shunt_buf_puts(b, "export ");
 		shunt_buf_append(b, plan->env[i], (size_t)(eq - plan->env[i]));
@@ -610,22 +648,51 @@ static int spec_from_plan(const struct shunt_plan *plan, struct shunt_vm_spec *s
 	return 0;
 }
 
+/* Allowlist: the host proxy for this run, and the guestfwd command that
+ * hands each guest connection to it (QEMU splits the command at spaces,
+ * so the paths must have none). */
+static int proxy_setup(struct shunt_netproxy *proxy, const struct shunt_plan *plan, char **cmd,
+		       struct shunt_error **err)
+{
+	char self[PATH_MAX];
+	ssize_t sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (sl <= 0)
+		return shunt_error_sys(err, errno, "network allowlist: finding the shunt binary");
+	self[sl] = '\0';
+	if (shunt_netproxy_start(proxy, &plan->allow_hosts, plan->run_id, err) < 0)
+		return -1;
+	if (asprintf(cmd, "%s proxy --hand-over %s/%s", self, proxy->dir, SHUNT_NETPROXY_SOCK) <
+	    0) {
+		*cmd = NULL;
+		return shunt_error_set(err, ENOMEM, "out of memory");
+	}
+	if (strpbrk(self, " \t\n") || strpbrk(proxy->dir, " \t\n"))
+		return shunt_error_set(err, EINVAL,
+				       "network allowlist: the paths of shunt (%s) and its proxy "
+				       "socket (%s) must not contain spaces for QEMU's guestfwd",
+				       self, proxy->dir);
+	return 0;
+}
+
+/* Firecracker and the agent channel have no network path to the proxy:
+ * anything but none fails closed unless weaker isolation is accepted. */
 static int check_network(const struct shunt_plan *plan, struct shunt_error **err)
 {
 	if (plan->network == SHUNT_NET_NONE)
 		return 0;
 	if (plan->accept_weaker_isolation) {
 		fprintf(stderr,
-			"shunt: microVM: network '%s' is not available at the VM boundary yet; "
-			"running with the network off (weaker isolation accepted)\n",
+			"shunt: microVM (Firecracker): network '%s' is not available at the VM "
+			"boundary; running with the network off (weaker isolation accepted)\n",
 			shunt_netmode_name(plan->network));
 		return 0;
 	}
 	shunt_error_set(
 	    err, ENOSYS,
-	    "microVM: network '%s' cannot be enforced at the VM boundary yet, so the command "
-	    "was not run; use --network none, or --i-accept-weaker-isolation to run it with "
-	    "the network off",
+	    "microVM (Firecracker): network '%s' cannot be enforced at the VM boundary, so the "
+	    "command was not run; use --network none, SHUNT_VM_BACKEND=qemu (which enforces it "
+	    "through the filtering proxy), or --i-accept-weaker-isolation to run it with the "
+	    "network off",
 	    shunt_netmode_name(plan->network));
 	set_exit(err, 125);
 	return -1;
@@ -653,7 +720,11 @@ static int vm_setup(const struct shunt_plan *plan, struct vm_job *j, struct shun
 	if (mkdir(share, 0700) < 0)
 		return shunt_error_sys(err, errno, "microVM job share: %s", share);
 	struct shunt_buf env = {0}, cmd = {0};
-	shunt_buf_printf(&env, "NONCE=%s\nWS_RW=%d\nWS=", j->nonce, plan->workspace_rw ? 1 : 0);
+	shunt_buf_printf(&env, "NONCE=%s\nWS_RW=%d\nNET=%s\nWS=", j->nonce,
+			 plan->workspace_rw ? 1 : 0,
+			 plan->network == SHUNT_NET_RESTRICTED ? "allowlist"
+			 : plan->network == SHUNT_NET_FULL     ? "full"
+							       : "none");
 	if (plan->workspace)
 		shell_quote(&env, plan->workspace);
 	shunt_buf_putc(&env, '\n');
@@ -1270,10 +1341,18 @@ static int fc_run(const struct shunt_plan *plan, int *status, struct shunt_error
 int shunt_microvm_run(const struct shunt_plan *plan, int *status, struct shunt_error **err)
 {
 	shunt_microvm_sweep();
-	if (check_network(plan, err) < 0)
-		return -1;
-	if (choose_backend(true, plan->vm_backend) == SHUNT_VM_FIRECRACKER)
+	if (choose_backend(true, plan->vm_backend) == SHUNT_VM_FIRECRACKER) {
+		if (check_network(plan, err) < 0)
+			return -1;
 		return fc_run(plan, status, err);
+	}
+	/* SHUNT_VM_QEMU_CHANNEL=agent: Firecracker's transport (ext4 drive,
+	 * framed channel to the guest agent) on QEMU, where it can be tested
+	 * without KVM; like Firecracker it has no network */
+	const char *chan = getenv("SHUNT_VM_QEMU_CHANNEL");
+	bool agent = chan && strcmp(chan, "agent") == 0;
+	if (agent && check_network(plan, err) < 0)
+		return -1;
 	_cleanup_free_ char *qemu = find_qemu();
 	if (!qemu) {
 		shunt_error_set(err, ENOENT, "qemu-system-x86_64 is not installed; %s", qemu_how);
@@ -1286,19 +1365,28 @@ int shunt_microvm_run(const struct shunt_plan *plan, int *status, struct shunt_e
 	struct shunt_vm_spec s = {.vmm = qemu, .kernel = kernel, .initrd = initrd};
 	spec_from_plan(plan, &s);
 	s.kvm = kvm_usable(&s, digest);
+	struct shunt_netproxy proxy = {0};
+	_cleanup_free_ char *proxy_cmd = NULL;
+	if (plan->network == SHUNT_NET_RESTRICTED) {
+		if (proxy_setup(&proxy, plan, &proxy_cmd, err) < 0) {
+			shunt_netproxy_stop(&proxy);
+			set_exit(err, 125);
+			return -1;
+		}
+		s.proxy_cmd = proxy_cmd;
+	}
+	/* full: only the permissive level or an explicit --network full */
+	s.full_net = plan->network == SHUNT_NET_FULL;
 	struct vm_job j;
 	if (vm_setup(plan, &j, err) < 0) {
+		shunt_netproxy_stop(&proxy);
 		if (err && *err)
 			set_exit(err, 125);
 		return -1;
 	}
-	/* SHUNT_VM_QEMU_CHANNEL=agent: Firecracker's transport (ext4 drive,
-	 * framed channel to the guest agent) on QEMU, where it can be tested
-	 * without KVM */
-	const char *chan = getenv("SHUNT_VM_QEMU_CHANNEL");
-	int rc = chan && strcmp(chan, "agent") == 0
-		     ? agent_boot(plan, &j, &s, digest, true, status, err)
-		     : vm_boot(plan, &j, &s, digest, status, err);
+	int rc = agent ? agent_boot(plan, &j, &s, digest, true, status, err)
+		       : vm_boot(plan, &j, &s, digest, status, err);
+	shunt_netproxy_stop(&proxy);
 	if (rc < 0 && err && *err && (*err)->exitcode == 0)
 		set_exit(err, 125);
 	char done[PATH_MAX + 8];
@@ -1348,11 +1436,23 @@ int shunt_microvm_describe(const struct shunt_plan *plan, struct shunt_buf *out,
 	if (plan->workspace)
 		shunt_buf_printf(out, "mounts: %s (workspace, %s)\n", plan->workspace,
 				 plan->workspace_rw ? "read-write" : "read-only");
-	shunt_buf_printf(
-	    out, "network: %s%s\n", shunt_netmode_name(plan->network),
-	    plan->network == SHUNT_NET_NONE
-		? (be == SHUNT_VM_FIRECRACKER ? " (no network-interfaces)" : " (-nic none)")
-		: " (not enforceable at the VM boundary yet: fails closed)");
+	if (be == SHUNT_VM_FIRECRACKER)
+		shunt_buf_printf(
+		    out, "network: %s%s\n", shunt_netmode_name(plan->network),
+		    plan->network == SHUNT_NET_NONE
+			? " (no network-interfaces)"
+			: " (not enforceable at the Firecracker boundary: fails closed)");
+	else
+		shunt_buf_printf(
+		    out, "network: %s%s\n", shunt_netmode_name(plan->network),
+		    plan->network == SHUNT_NET_NONE ? " (-nic none)"
+		    : plan->network == SHUNT_NET_RESTRICTED
+			? " (user-mode net, restrict=on, guestfwd " SHUNT_MICROVM_PROXY_ADDR
+			  ":3128 to the filtering proxy)"
+			: " (QEMU user-mode net: NAT to the host's network)");
+	if (plan->network == SHUNT_NET_RESTRICTED)
+		s.proxy_cmd = "shunt proxy --hand-over <proxy dir>/" SHUNT_NETPROXY_SOCK;
+	s.full_net = plan->network == SHUNT_NET_FULL;
 	shunt_buf_printf(out, "timeout: %u s\nmemory: %u MiB\nvcpus: %u\naccel: %s\n",
 			 plan->timeout, s.mem_mib, s.vcpus,
 			 be == SHUNT_VM_FIRECRACKER ? "kvm (firecracker)"

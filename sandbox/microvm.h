@@ -38,7 +38,13 @@ struct shunt_vm_spec {
 	const char *chan_path;	  /* qemu: the agent channel's unix socket (hvc0) instead
 				     of the 9p job share and consoles; ws_image is the
 				     workspace drive */
+	const char *proxy_cmd;	  /* allowlist: the guestfwd command reaching shunt's proxy
+				     (QEMU user-mode net, restrict=on); NULL: no NIC */
+	bool full_net;		  /* network full: unrestricted user-mode net (NAT) */
 };
+
+/* The guest's only reachable address in allowlist mode (guestfwd). */
+#define SHUNT_MICROVM_PROXY_ADDR "10.0.2.100"
 
 /* Appends the QEMU argv for spec to *out (NULL-terminated, malloc'd
  * strings). 0, or -1 with *err on OOM. */

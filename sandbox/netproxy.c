@@ -25,6 +25,7 @@
 #include "audit.h"
 #include "netproxy.h"
 #include "netrelay.h"
+#include "paths.h"
 #include "types.h"
 
 #define HEAD_MAX	   8192
@@ -291,15 +292,32 @@ bool shunt_netproxy_addr_private(const struct sockaddr *sa)
 
 /* ---- resolution ---- */
 
-static int resolve_hosts_file(const char *file, const char *host, struct sockaddr_storage *out,
-			      int max)
+/* The hosts files (netproxy.h): the system one unless
+ * SHUNT_NO_SYSTEM_CONFIG, then the user's. Set once in serve. */
+static char *g_hosts[2];
+
+static bool hosts_file_trusted(FILE *f)
+{
+	struct stat st;
+	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	if (st.st_uid != 0 && st.st_uid != getuid())
+		return false;
+	return (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
+/* Addresses hosts file `file` gives `host`, appended to out[*n]. Returns
+ * true when the file names the host at all. */
+static bool resolve_hosts_file(const char *file, const char *host, struct sockaddr_storage *out,
+			       int *n, int max)
 {
 	FILE *f = fopen(file, "re");
 	if (!f)
-		return 0;
+		return false;
+	bool named = false;
 	char line[1024];
-	int n = 0;
-	while (n < max && fgets(line, sizeof(line), f)) {
+	bool trusted = hosts_file_trusted(f);
+	while (trusted && *n < max && fgets(line, sizeof(line), f)) {
 		char *hash = strchr(line, '#');
 		if (hash)
 			*hash = '\0';
@@ -309,26 +327,32 @@ static int resolve_hosts_file(const char *file, const char *host, struct sockadd
 		for (char *name; (name = strtok_r(NULL, " \t\r\n", &save));) {
 			char lname[256];
 			lower_copy(lname, sizeof(lname), name, strlen(name));
-			if (strcmp(lname, host) == 0 && literal_sa(addr, &out[n])) {
-				n++;
+			if (strcmp(lname, host) == 0 && literal_sa(addr, &out[*n])) {
+				named = true;
+				(*n)++;
 				break;
 			}
 		}
 	}
 	fclose(f);
-	return n;
+	return named;
 }
 
-static int resolve(const char *host, struct sockaddr_storage *out, int max)
+/* Addresses for host: from the hosts files when they name it (*from_file
+ * set), else from the system resolver. */
+static int resolve(const char *host, struct sockaddr_storage *out, int max, bool *from_file)
 {
-	const char *file = getenv("SHUNT_PROXY_HOSTS");
-	if (file && *file)
-		return resolve_hosts_file(file, host, out, max);
+	int n = 0;
+	*from_file = false;
+	for (int i = 0; i < 2; i++)
+		if (g_hosts[i] && resolve_hosts_file(g_hosts[i], host, out, &n, max))
+			*from_file = true;
+	if (*from_file)
+		return n;
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
 	struct addrinfo *res = NULL;
 	if (getaddrinfo(host, NULL, &hints, &res) != 0)
 		return 0;
-	int n = 0;
 	for (struct addrinfo *ai = res; ai && n < max; ai = ai->ai_next)
 		if ((ai->ai_family == AF_INET || ai->ai_family == AF_INET6) &&
 		    ai->ai_addrlen <= sizeof(out[0]))
@@ -545,10 +569,11 @@ static void handle(int c, char *head, size_t got)
 	struct sockaddr_storage addrs[MAX_ADDRS];
 	int n = 0;
 	struct sockaddr_storage lit;
+	bool from_file = false;
 	if (literal_sa(lhost, &lit))
 		addrs[n++] = lit;
 	else
-		n = resolve(lhost, addrs, MAX_ADDRS);
+		n = resolve(lhost, addrs, MAX_ADDRS, &from_file);
 	if (n == 0) {
 		note(false, lhost, port, "name does not resolve");
 		snprintf(body, sizeof(body),
@@ -556,12 +581,15 @@ static void handle(int c, char *head, size_t got)
 			 lhost, port);
 		return reply(c, 502, "Bad Gateway", body);
 	}
-	/* keep only addresses that are public or listed explicitly */
+	/* keep only addresses that are public or listed explicitly; a hosts
+	 * file only maps to listed addresses, so it cannot widen the policy */
 	int keep = 0;
 	char bad[INET6_ADDRSTRLEN] = "";
 	for (int i = 0; i < n; i++) {
-		if (!shunt_netproxy_addr_private((struct sockaddr *)&addrs[i]) ||
-		    shunt_netproxy_addr_listed(g_allow, (struct sockaddr *)&addrs[i], port)) {
+		bool listed =
+		    shunt_netproxy_addr_listed(g_allow, (struct sockaddr *)&addrs[i], port);
+		if (listed ||
+		    (!from_file && !shunt_netproxy_addr_private((struct sockaddr *)&addrs[i]))) {
 			addrs[keep++] = addrs[i];
 		} else if (!bad[0]) {
 			const void *a =
@@ -573,8 +601,18 @@ static void handle(int c, char *head, size_t got)
 	}
 	if (keep == 0) {
 		char reason[200];
-		snprintf(reason, sizeof(reason),
-			 "resolves to private address %s; allow it explicitly as an address", bad);
+		struct sockaddr_storage b;
+		if (from_file && literal_sa(bad, &b) &&
+		    !shunt_netproxy_addr_private((struct sockaddr *)&b))
+			snprintf(reason, sizeof(reason),
+				 "the shunt hosts file maps it to %s, which is not allowed as an "
+				 "address",
+				 bad);
+		else
+			snprintf(
+			    reason, sizeof(reason),
+			    "resolves to private address %s; allow it explicitly as an address",
+			    bad);
 		note(false, lhost, port, reason);
 		snprintf(body, sizeof(body), "shunt: network: blocked connect to %s:%u (%s)\n",
 			 lhost, port, reason);
@@ -588,7 +626,10 @@ static void handle(int c, char *head, size_t got)
 		snprintf(body, sizeof(body), "shunt proxy: cannot connect to %s:%u\n", lhost, port);
 		return reply(c, 502, "Bad Gateway", body);
 	}
-	note(true, lhost, port, tunnel ? "CONNECT" : method);
+	char how[96];
+	snprintf(how, sizeof(how), "%s%s", tunnel ? "CONNECT" : method,
+		 from_file ? " (address from the shunt hosts file)" : "");
+	note(true, lhost, port, how);
 	if (tunnel) {
 		static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
 		send_all(c, ok, sizeof(ok) - 1);
@@ -701,6 +742,10 @@ int shunt_netproxy_serve(int lfd, const struct shunt_strv *allow, const char *ru
 {
 	g_allow = allow;
 	g_run_id = run_id;
+	const char *nosys = getenv("SHUNT_NO_SYSTEM_CONFIG");
+	if (!(nosys && *nosys && strcmp(nosys, "0") != 0))
+		g_hosts[0] = strdup(SHUNT_NETPROXY_SYSTEM_HOSTS);
+	g_hosts[1] = shunt_paths_file(SHUNT_DIR_CONFIG, SHUNT_NETPROXY_HOSTS);
 	signal(SIGPIPE, SIG_IGN);
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);

@@ -10,8 +10,13 @@
  * optional ":port" ("[v6]:port" for IPv6); ":*" means any port. An entry
  * without a port allows 80 and 443 only.
  *
- * Test hook: when SHUNT_PROXY_HOSTS names a hosts(5)-style file, the proxy
- * resolves names from that file only, never through the system resolver. */
+ * Hosts files: /etc/shunt/net-hosts (unless SHUNT_NO_SYSTEM_CONFIG) and
+ * $XDG_CONFIG_HOME/shunt/net-hosts, hosts(5) syntax, owned by root or the
+ * user and not group/world-writable, override the resolver for the names
+ * they list. Such a mapping can only narrow the policy: an address from
+ * a hosts file is used only when an address/CIDR entry allows it (public
+ * or not), and its use is noted in the audit record. Tests use them to
+ * give test names loopback addresses. */
 #ifndef SHUNT_NETPROXY_H
 #define SHUNT_NETPROXY_H
 
@@ -22,7 +27,9 @@
 #include "config.h"
 #include "error.h"
 
-#define SHUNT_NETPROXY_SOCK "proxy.sock"
+#define SHUNT_NETPROXY_SOCK	    "proxy.sock"
+#define SHUNT_NETPROXY_HOSTS	    "net-hosts"
+#define SHUNT_NETPROXY_SYSTEM_HOSTS "/etc/shunt/" SHUNT_NETPROXY_HOSTS
 
 struct shunt_netproxy {
 	pid_t pid;	/* the serving child, 0 when none */

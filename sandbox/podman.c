@@ -24,6 +24,8 @@
 #include "cleanup.h"
 #include "config.h"
 #include "fsutil.h"
+#include "netproxy.h"
+#include "netrelay.h"
 #include "paths.h"
 #include "seccomp.h"
 
@@ -211,8 +213,8 @@ static bool seen_guest(const struct shunt_plan *plan, size_t upto, const char *g
 /* Builds the engine command line; *seccomp_tmp receives a temp file to
  * remove afterwards (the built-in profile written out), or NULL. */
 static int build_argv(enum engine e, const char *bin, const struct shunt_plan *plan,
-		      const char *name, const char *image, bool host_root, struct argv *a,
-		      char **seccomp_tmp, struct shunt_error **err)
+		      const char *name, const char *image, bool host_root, const char *netns,
+		      struct argv *a, char **seccomp_tmp, struct shunt_error **err)
 {
 
 	add(a, "%s", bin);
@@ -230,7 +232,10 @@ static int build_argv(enum engine e, const char *bin, const struct shunt_plan *p
 		add(a, "--runtime=runsc");
 	if (!host_root)
 		add(a, "--pull=never");
-	add(a, "--network=%s", plan->network == SHUNT_NET_FULL ? "host" : "none");
+	if (netns)
+		add(a, "--network=ns:%s", netns);
+	else
+		add(a, "--network=%s", plan->network == SHUNT_NET_FULL ? "host" : "none");
 	add(a, "--read-only");
 	if (e == ENGINE_PODMAN)
 		add(a, "--read-only-tmpfs=false");
@@ -357,11 +362,20 @@ static int engine_run(enum engine e, const struct shunt_plan *plan, int *status,
 {
 	if (!plan->argv || !plan->argv[0])
 		return setup_fail(err, EINVAL, "%s: empty command%s", engine_name(e), "");
-	if (plan->network == SHUNT_NET_RESTRICTED && plan->allow_hosts.n > 0)
+	bool allowlist = plan->network == SHUNT_NET_RESTRICTED && plan->allow_hosts.n > 0;
+	if (allowlist && e == ENGINE_DOCKER)
 		return setup_fail(
 		    err, ENOSYS,
-		    "network allowlist needs the filtering proxy, which the %s runner does "
-		    "not support yet; use --network none or --network full%s",
+		    "network allowlist: docker cannot join the network namespace of shunt's "
+		    "relay to the filtering proxy, so the command was not run; use --runtime "
+		    "podman (as root), --runtime process or gvisor, or --network none%s%s",
+		    "", "");
+	if (allowlist && getuid() != 0)
+		return setup_fail(
+		    err, EPERM,
+		    "network allowlist: the %s runner needs root to create the relay's network "
+		    "namespace, so the command was not run; use --runtime process or gvisor, or "
+		    "--network none%s",
 		    engine_name(e), "");
 	if (plan->profile >= SHUNT_PROFILE_SYSTEM_WRITE && !plan->accept_weaker_isolation)
 		return setup_fail(
@@ -391,7 +405,24 @@ static int engine_run(enum engine e, const struct shunt_plan *plan, int *status,
 	snprintf(name, sizeof(name), "shunt-%s", plan->run_id[0] ? plan->run_id : "run");
 	struct argv a = {0};
 	char *seccomp_tmp = NULL;
-	int rc = build_argv(e, bin, plan, name, image, host_root, &a, &seccomp_tmp, err);
+	/* allowlist: the container joins a network namespace holding only
+	 * loopback and the relay to the host proxy (as the process runner's) */
+	struct shunt_netproxy proxy = {0};
+	pid_t relay = 0;
+	char netns[64] = "";
+	int rc = 0;
+	if (allowlist && print) {
+		snprintf(netns, sizeof(netns), "/proc/RELAY/ns/net");
+	} else if (allowlist) {
+		if (shunt_netproxy_start(&proxy, &plan->allow_hosts, plan->run_id, err) < 0 ||
+		    shunt_netrelay_netns_start(proxy.dir, &relay, err) < 0) {
+			rc = -1;
+			goto out;
+		}
+		snprintf(netns, sizeof(netns), "/proc/%ld/ns/net", (long)relay);
+	}
+	rc = build_argv(e, bin, plan, name, image, host_root, netns[0] ? netns : NULL, &a,
+			&seccomp_tmp, err);
 	if (rc < 0)
 		goto out;
 	if (print) {
@@ -482,6 +513,12 @@ static int engine_run(enum engine e, const struct shunt_plan *plan, int *status,
 		*status = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 1;
 	}
 out:
+	if (relay > 0) {
+		kill(relay, SIGKILL);
+		while (waitpid(relay, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	shunt_netproxy_stop(&proxy);
 	if (seccomp_tmp) {
 		unlink(seccomp_tmp);
 		free(seccomp_tmp);

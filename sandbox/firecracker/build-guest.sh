@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds the shunt microVM guest from Debian packages only: the distro
 # kernel (apt-get download, unpacked, never installed), its uncompressed
-# vmlinux, and an initramfs of busybox-static, the virtio/9p/overlay
+# vmlinux, and an initramfs of busybox-static, the virtio/9p/overlay/net
 # modules (QEMU), the virtio-blk/ext4/vsock modules (Firecracker), our
 # /init and the static command-channel agent (agent.c, built here with
 # the host's C compiler and static libc). Reproducible: fixed mtimes,
@@ -68,10 +68,10 @@ cp "$here/init" "$root/init"
 "$cc" -static -O2 -s -std=gnu11 -D_GNU_SOURCE -I"$chan" -o "$root/bin/shunt-vm-agent" \
 	"$here/agent.c" "$chan/vmchan.c" 2>"$tmp/cc.err" || die "building the static guest agent failed (apt-get install libc6-dev): $(tail -3 "$tmp/cc.err")"
 chmod 0755 "$root/init" "$root/bin/busybox" "$root/bin/shunt-vm-agent"
-# QEMU: 9p + overlay; Firecracker: virtio-blk + ext4 + vsock (load order)
+# QEMU: 9p + overlay + net; Firecracker: virtio-blk + ext4 + vsock (load order)
 for m in virtio virtio_ring virtio_mmio virtio_console netfs fscache 9pnet 9pnet_virtio 9p overlay \
-	crc16 mbcache jbd2 crc32c_generic ext4 virtio_blk vsock vmw_vsock_virtio_transport_common \
-	vmw_vsock_virtio_transport; do
+	failover net_failover virtio_net crc16 mbcache jbd2 crc32c_generic ext4 virtio_blk vsock \
+	vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport; do
 	f=$(find "$mods" -name "$m.ko" -o -name "$m.ko.xz" | head -1)
 	[ -n "$f" ] || die "module $m missing from $kpkg"
 	case $f in *.xz) xz -dc "$f" >"$root/lib/modules/$m.ko" ;; *) cp "$f" "$root/lib/modules/$m.ko" ;; esac

@@ -43,7 +43,7 @@ else
 fi
 plan() {
 	"$shunt" vm plan --rw "$@"
-	[ -z "$hosts" ] || echo "allowlist: $hosts (not enforceable at the VM boundary yet: the run fails closed)"
+	[ -z "$hosts" ] || echo "allowlist: $hosts (through the host's filtering proxy; QEMU user-mode net, restrict=on)"
 }
 if [ "$dry" = 1 ]; then
 	plan "$@"

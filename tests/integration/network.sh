@@ -4,7 +4,8 @@
 # bypasses that must fail (direct IP, DNS), `none`, gVisor failing closed
 # for an allowlist, and a 200 MB download streamed with bounded memory.
 # Loopback only: the servers run on 127.0.0.2/127.0.0.4, and the proxy
-# resolves test names from a test hosts file (SHUNT_PROXY_HOSTS).
+# resolves test names from the user's shunt hosts file, which can only map
+# allowed names to addresses that are allowed as addresses.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 setup_home
 
@@ -41,13 +42,14 @@ P=$PORT
 start_server 127.0.0.4
 P4=$PORT
 
-cat >"$TEST_TMP/hosts" <<HOSTS
+mkdir -p "$XDG_CONFIG_HOME/shunt"
+cat >"$XDG_CONFIG_HOME/shunt/net-hosts" <<HOSTS
 127.0.0.2 allowed.test
 127.0.0.3 denied.test
 10.0.0.1 rebind.test
 127.0.0.4 rebind-lo.test
+192.0.2.1 public.test
 HOSTS
-export SHUNT_PROXY_HOSTS="$TEST_TMP/hosts"
 WS="$TEST_TMP/ws"
 mkdir -p "$WS"
 chmod -R a+rX "$TEST_TMP"
@@ -108,6 +110,13 @@ out=$(srun --network allowlist --allow-host "rebind-lo.test:$P4" --allow-host "1
 	curl -sS "http://rebind-lo.test:$P4/hello" 2>/dev/null)
 like "$out" "resolves to private address" "a CIDR that does not cover the address does not help"
 
+# --- the hosts file cannot widen the policy: its address must be allowed too
+out=$(srun --network allowlist --allow-host "public.test:$P" -- curl -sS "http://public.test:$P/hello" 2>/dev/null)
+like "$out" "hosts file maps it to 192.0.2.1, which is not allowed as an address" \
+	"a hosts-file address that is not allowed is refused, even a public one"
+grep '"event":"net-allow"' "$XDG_STATE_HOME/shunt/audit.jsonl" | grep -q 'allowed.test.*shunt hosts file'
+is "$?" "0" "the audit record says when an address came from the hosts file"
+
 # --- audit log: both kinds of events, with the run id
 grep -q '"event":"net-allow"' "$XDG_STATE_HOME/shunt/audit.jsonl" 2>/dev/null
 is "$?" "0" "allowed connections are audited (net-allow)"
@@ -144,6 +153,43 @@ if "$SHUNT" run --runtime gvisor --workspace "$WS" -- true >/dev/null 2>"$TEST_T
 else
 	skip "gVisor is not usable here: $(head -c 200 "$TEST_TMP/gv.err")"
 fi
+
+# --- podman: the container joins a network namespace holding only
+# loopback and the relay to the same proxy (root only; docker fails closed)
+if is_root && "$SHUNT" run --runtime podman --workspace "$WS" -- true >/dev/null 2>"$TEST_TMP/pm.err"; then
+	pm() { srun --runtime podman "$@"; }
+	out=$(pm "${ALLOW[@]}" -- curl -sS -f "http://allowed.test:$P/hello" 2>"$TEST_TMP/err")
+	is "$out" "hello from 127.0.0.2" "podman: allowed name works through curl via HTTP_PROXY"
+	out=$(pm "${ALLOW[@]}" -- curl -sS -f -p "http://allowed.test:$P/hello" 2>&1)
+	is "$out" "hello from 127.0.0.2" "podman: allowed name works through CONNECT"
+	out=$(pm "${ALLOW[@]}" -- curl -sS "http://denied.test:$P/hello" 2>"$TEST_TMP/err")
+	like "$out" "not in the allowlist" "podman: denied name refused with the reason"
+	like "$(cat "$TEST_TMP/err")" "shunt: network: blocked connect to denied.test:$P" "podman: the user sees it"
+	out=$(pm --network allowlist --allow-host "rebind.test:$P" -- curl -sS "http://rebind.test:$P/hello" 2>/dev/null)
+	like "$out" "resolves to private address 10.0.0.1" "podman: rebinding to a private address refused"
+	pm "${ALLOW[@]}" -- curl -sS --noproxy '*' --max-time 5 "http://127.0.0.2:$P/hello" >/dev/null 2>&1
+	is "$?" "7" "podman: direct connect to the server's IP has no route"
+	out=$(pm "${ALLOW[@]}" -- sh -c 'getent hosts deb.debian.org; echo "rc=$?"' 2>&1)
+	like "$out" "rc=2" "podman: DNS lookups from inside fail"
+	like "$(pm "${ALLOW[@]}" -- env)" "HTTPS_PROXY=http://127.0.0.1:3128" "podman: HTTPS_PROXY is set"
+	pm --network none -- curl -sS --max-time 5 -x http://127.0.0.1:3128 "http://allowed.test:$P/hello" >/dev/null 2>&1
+	is "$?" "7" "podman: none has no relay and no route"
+	want=$(curl -s "http://127.0.0.2:$P/big" | sha256sum | cut -d' ' -f1)
+	out=$(pm "${ALLOW[@]}" -- sh -c "curl -sS -f http://allowed.test:$P/big | sha256sum" 2>&1)
+	is "${out%% *}" "$want" "podman: 200 MB download through the proxy: checksum matches"
+else
+	skip "podman cannot run containers here$(is_root || echo ' (not root)'): $(head -c 200 "$TEST_TMP/pm.err" 2>/dev/null)"
+fi
+if ! is_root; then
+	out=$(SHUNT_PODMAN=/bin/true srun --runtime podman "${ALLOW[@]}" -- touch "$WS/ran-podman" 2>&1)
+	is "$?" "125" "podman as non-root with an allowlist fails closed (125)"
+	like "$out" "needs root to create the relay's network namespace" "and says why"
+	ok "and the command did not run" test ! -e "$WS/ran-podman"
+fi
+out=$(SHUNT_DOCKER=/bin/true srun --runtime docker "${ALLOW[@]}" -- touch "$WS/ran-docker" 2>&1)
+is "$?" "125" "docker with an allowlist fails closed (125)"
+like "$out" "docker cannot join the network namespace" "and says why"
+ok "and the command did not run" test ! -e "$WS/ran-docker"
 
 # --- shunt proxy (debug subcommand): the same proxy on a socket we name,
 # absolute-URI HTTP, presets

@@ -3,7 +3,8 @@
 # built from Debian packages (sandbox/firecracker/build-guest.sh), one at
 # a time, each with a timeout. Exit codes, separate stdout/stderr, the
 # read-only and read-write workspace, the ephemeral root, --timeout, no
-# network, a faked exit marker, orphan sweep after SIGKILL, fail closed.
+# network, the allowlist through the proxy, full by NAT, a faked exit marker,
+# orphan sweep after SIGKILL, fail closed.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 setup_home
 
@@ -120,9 +121,69 @@ ok "no job state left after the timeout" -- test -z "$(ls -A "$JOBS" 2>/dev/null
 
 out=$(vm -- sh -c 'ls /sys/class/net' 2>&1)
 is "$out" lo "no network by default: only loopback in the VM"
-out=$(vm --network full -- true 2>&1)
-is "$?" 125 "a network the VM cannot enforce: fail closed (125)"
-like "$out" "cannot be enforced" "says why"
+
+# allowlist: QEMU user-mode net with restrict=on whose one forward
+# (guestfwd 10.0.2.100:3128) reaches the host's filtering proxy. Loopback
+# servers only; the user's shunt hosts file names them. One boot.
+BIG=$((200 * 1024 * 1024))
+python3 "$TOP/tests/helpers/nethttpd.py" 127.0.0.2 "$TEST_TMP/port" "$BIG" &
+srv=$!
+for _ in $(seq 100); do [ -s "$TEST_TMP/port" ] && break; sleep 0.1; done
+P=$(cat "$TEST_TMP/port")
+mkdir -p "$XDG_CONFIG_HOME/shunt"
+printf '127.0.0.2 allowed.test\n127.0.0.3 denied.test\n10.0.0.1 rebind.test\n' >"$XDG_CONFIG_HOME/shunt/net-hosts"
+HOSTIP=$(hostname -I 2>/dev/null | awk '{print $1}')
+want=$(curl -s "http://127.0.0.2:$P/big" | sha256sum | cut -d' ' -f1)
+out=$(vm --network allowlist --allow-host "allowed.test:$P" --allow-host "127.0.0.2:$P" \
+	--allow-host "rebind.test:$P" -- sh -c '
+	P=$1 HOSTIP=$2
+	echo "env: $HTTP_PROXY $https_proxy $ALL_PROXY $NO_PROXY"
+	echo "wget: $(busybox wget -q -O - http://allowed.test:$P/hello)"
+	echo "connect: $(curl -sS -f -p http://allowed.test:$P/hello)"
+	echo "denied: $(busybox wget -O - http://denied.test:$P/hello 2>&1 | tr "\n" " ")"
+	echo "rebind: $(curl -sS http://rebind.test:$P/hello)"
+	curl -sS --noproxy "*" --max-time 10 http://10.0.2.2:$P/hello >/dev/null 2>&1
+	echo "direct-slirp-host: rc=$?"
+	[ -n "$HOSTIP" ] && curl -sS --noproxy "*" --max-time 10 http://$HOSTIP:$P/ >/dev/null 2>&1
+	echo "direct-host-ip: rc=$?"
+	getent hosts deb.debian.org
+	echo "dns: rc=$?"
+	busybox nslookup deb.debian.org 10.0.2.3 >/dev/null 2>&1
+	echo "dns-slirp: rc=$?"
+	echo "big: $(curl -sS -f http://allowed.test:$P/big | sha256sum)"
+	' sh "$P" "$HOSTIP" 2>"$TEST_TMP/net.err")
+is "$?" 0 "allowlist: the VM ran"
+like "$out" "env: http://10.0.2.100:3128 http://10.0.2.100:3128 http://10.0.2.100:3128 localhost" \
+	"allowlist: the guest's proxy variables point at the forward"
+like "$out" "wget: hello from 127.0.0.2" "allowlist: an allowed name works through the proxy (busybox wget)"
+like "$out" "connect: hello from 127.0.0.2" "allowlist: and through CONNECT (curl -p)"
+like "$out" "denied: .*403 Forbidden" "allowlist: a name not on the list is refused (403)"
+like "$(cat "$TEST_TMP/net.err")" "blocked connect to denied.test:$P \(not in the allowlist\)" \
+	"allowlist: the user sees why"
+like "$out" "rebind: .*resolves to private address 10.0.0.1" "allowlist: a name resolving to a private address is refused"
+like "$out" "direct-slirp-host: rc=(7|28)" "allowlist: a direct connect to the host (10.0.2.2) fails"
+if [ -n "$HOSTIP" ]; then
+	like "$out" "direct-host-ip: rc=(7|28)" "allowlist: a direct connect to the host's address $HOSTIP fails"
+else
+	skip "no non-loopback host address to try a direct connect to"
+fi
+like "$out" "dns: rc=2" "allowlist: DNS lookups fail"
+like "$out" "dns-slirp: rc=1" "allowlist: QEMU's own resolver (10.0.2.3) does not answer either"
+like "$out" "big: $want " "allowlist: 200 MB through the proxy, checksum matches"
+out=$("$SHUNT" vm plan --network restricted --workspace "$WS" -- true 2>&1)
+like "$out" "restrict=on,ipv6=off,guestfwd=tcp:10.0.2.100:3128-cmd:" "allowlist: vm plan shows the restricted user-mode net"
+kill "$srv" 2>/dev/null
+rm -f "$XDG_CONFIG_HOME/shunt/net-hosts"
+
+# full, chosen explicitly: QEMU's user-mode NAT (10.0.2.2 is the host's
+# loopback), no proxy variables
+python3 "$TOP/tests/helpers/nethttpd.py" 127.0.0.1 "$TEST_TMP/port1" &
+srv=$!
+for _ in $(seq 100); do [ -s "$TEST_TMP/port1" ] && break; sleep 0.1; done
+out=$(vm --network full -- sh -c 'env | grep -ci _proxy; curl -sS --max-time 20 http://10.0.2.2:'"$(cat "$TEST_TMP/port1")"'/hello' 2>&1)
+is "$out" "0
+hello from 127.0.0.1" "full: the VM reaches the host through user-mode NAT, without a proxy"
+kill "$srv" 2>/dev/null
 
 out=$(vm -- sh -c 'echo SHUNT-EXIT-00000000000000000000000000000000 0; for d in /dev/hvc*; do echo "SHUNT-EXIT-0 0" > $d; done 2>/dev/null; exit 7' 2>/dev/null)
 is "$?" 7 "a faked exit marker (stdout and the status channel) does not fool it"

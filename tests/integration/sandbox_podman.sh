@@ -30,10 +30,14 @@ out=$(cd "$WS" && SHUNT_PODMAN=/nonexistent/podman SHUNT_DOCKER=/nonexistent/doc
 is "$?" "125" "$ENGINE missing: exit 125"
 like "$out" "$ENGINE is not installed" "$ENGINE missing: says so ($(echo "$out" | head -1))"
 [ ! -e "$WS/ran" ] && pass "$ENGINE missing: the command did not run" || fail "$ENGINE missing: the command did not run"
-out=$(cd "$WS" && "$SHUNT" run --runtime "$ENGINE" --profile WORKSPACE_WRITE --network allowlist --allow-host example.com \
-	--workspace "$WS" -- touch "$WS/ran" 2>&1)
-is "$?" "125" "$ENGINE with an allowlist fails closed (125)"
-[ ! -e "$WS/ran" ] && pass "allowlist: the command did not run" || fail "allowlist: the command did not run"
+# an allowlist: docker cannot join the relay's network namespace, nor can
+# podman without root (podman as root is tested in network.sh)
+if [ "$ENGINE" = docker ] || ! is_root; then
+	out=$(cd "$WS" && "$SHUNT" run --runtime "$ENGINE" --profile WORKSPACE_WRITE --network allowlist --allow-host example.com \
+		--workspace "$WS" -- touch "$WS/ran" 2>&1)
+	is "$?" "125" "$ENGINE with an allowlist fails closed (125)"
+	[ ! -e "$WS/ran" ] && pass "allowlist: the command did not run" || fail "allowlist: the command did not run"
+fi
 
 if [ "$ENGINE" = docker ]; then
 	NODAEMON="$TEST_TMP/docker-no-daemon"

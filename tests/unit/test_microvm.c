@@ -124,6 +124,24 @@ static void test_qemu(void)
 	ok(shunt_microvm_qemu_argv(&s, &v, &err) == 0, "argv without workspace");
 	ok(opt_val(&v, "-fsdev", "local,id=ws") == NULL, "no workspace share");
 	shunt_strv_free(&v);
+
+	s.proxy_cmd = "/usr/bin/shunt proxy --hand-over /tmp/shunt-net-x,y/proxy.sock";
+	ok(shunt_microvm_qemu_argv(&s, &v, &err) == 0, "allowlist argv builds");
+	ok(opt_val(&v, "-nic", "") == NULL, "allowlist: no -nic none");
+	is_str(opt_val(&v, "-netdev", "user"),
+	       "user,id=net0,restrict=on,ipv6=off,guestfwd=tcp:10.0.2.100:3128-cmd:/usr/bin/shunt "
+	       "proxy --hand-over /tmp/shunt-net-x,,y/proxy.sock",
+	       "allowlist: restricted user-mode net, one guestfwd to the proxy (',' escaped)");
+	is_str(opt_val(&v, "-device", "virtio-net"), "virtio-net-device,netdev=net0",
+	       "allowlist: a virtio-net NIC on it");
+	shunt_strv_free(&v);
+
+	s.proxy_cmd = NULL;
+	s.full_net = true;
+	ok(shunt_microvm_qemu_argv(&s, &v, &err) == 0, "full argv builds");
+	is_str(opt_val(&v, "-netdev", "user"), "user,id=net0,ipv6=off",
+	       "full: user-mode net without restrict");
+	shunt_strv_free(&v);
 }
 
 static void test_fc(void)
@@ -249,6 +267,13 @@ static void test_script(void)
 	shunt_microvm_job_script(&p, &b);
 	ok(b.data && !strstr(b.data, "/elsewhere") && strstr(b.data, "cd '/w' || exit 126"),
 	   "cwd outside the workspace: runs in the workspace");
+	shunt_buf_free(&b);
+	char *penv[] = {"HTTP_PROXY=http://127.0.0.1:3128", "no_proxy=localhost", "Y=1", NULL};
+	p.env = penv;
+	shunt_microvm_job_script(&p, &b);
+	ok(b.data && !strstr(b.data, "PROXY") && !strstr(b.data, "proxy") &&
+	       strstr(b.data, "export Y='1'"),
+	   "proxy variables are left to the guest's init");
 	shunt_buf_free(&b);
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -162,11 +163,14 @@ int main(void)
 	}
 	unsigned port = ntohs(s.sin_port);
 	char hosts[300], buf[128];
-	snprintf(hosts, sizeof(hosts), "%s/hosts", dir);
+	snprintf(hosts, sizeof(hosts), "%s/shunt", dir);
+	mkdir(hosts, 0700);
+	setenv("XDG_CONFIG_HOME", dir, 1);
+	setenv("SHUNT_NO_SYSTEM_CONFIG", "1", 1);
+	snprintf(hosts, sizeof(hosts), "%s/shunt/net-hosts", dir);
 	FILE *f = fopen(hosts, "w");
-	fprintf(f, "# test\n127.0.0.2 echo.test\n10.9.9.9 rebind.test\n");
+	fprintf(f, "# test\n127.0.0.2 echo.test\n10.9.9.9 rebind.test\n192.0.2.7 pub.test\n");
 	fclose(f);
-	setenv("SHUNT_PROXY_HOSTS", hosts, 1);
 	char audit[300];
 	snprintf(audit, sizeof(audit), "%s/audit.jsonl", dir);
 	setenv("SHUNT_AUDIT_LOG", audit, 1);
@@ -175,6 +179,7 @@ int main(void)
 	snprintf(buf, sizeof(buf), "echo.test:%u", port);
 	shunt_strv_push(&pl, buf);
 	shunt_strv_push(&pl, "rebind.test:*");
+	shunt_strv_push(&pl, "pub.test:*");
 	struct shunt_netproxy px;
 	ok(shunt_netproxy_start(&px, &pl, "run-1", NULL) == 0, "proxy starts");
 	char sock[4200], req[256], out[1024];
@@ -187,6 +192,9 @@ int main(void)
 	snprintf(req, sizeof(req), "CONNECT echo.test:%u HTTP/1.1\r\n\r\n", port);
 	ask(sock, req, out, sizeof(out));
 	ok(strstr(out, "403") && strstr(out, "private address 127.0.0.2"), "loopback answer: 403");
+	ask(sock, "CONNECT pub.test:443 HTTP/1.1\r\n\r\n", out, sizeof(out));
+	ok(strstr(out, "403") && strstr(out, "hosts file maps it to 192.0.2.7"),
+	   "hosts file cannot send an allowed name to an unlisted public address");
 	ask(sock, "GET https://x/ HTTP/1.1\r\n\r\n", out, sizeof(out));
 	ok(strstr(out, "400") != NULL, "non-http absolute URI: 400");
 	ask(sock, "garbage\r\n\r\n", out, sizeof(out));
@@ -215,10 +223,19 @@ int main(void)
 	if (f)
 		fclose(f);
 	is_int(allow, 1, "one net-allow audited with its run id");
-	is_int(deny, 3, "three net-deny audited with their run id");
+	is_int(deny, 4, "four net-deny audited with their run id");
+	f = fopen(audit, "r");
+	int via = 0;
+	while (f && fgets(line, sizeof(line), f))
+		via += strstr(line, "net-allow") && strstr(line, "shunt hosts file");
+	if (f)
+		fclose(f);
+	is_int(via, 1, "an address from the hosts file is noted in the audit record");
 
 	unlink(audit);
 	unlink(hosts);
+	snprintf(hosts, sizeof(hosts), "%s/shunt", dir);
+	rmdir(hosts);
 	rmdir(dir);
 	shunt_strv_free(&pl);
 	shunt_strv_free(&l);
