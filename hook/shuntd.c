@@ -28,6 +28,7 @@
 #include "context.h"
 #include "json.h"
 #include "paths.h"
+#include "pool.h"
 #include "record.h"
 #include "runner.h"
 #include "shuntd.h"
@@ -568,7 +569,10 @@ static int job_run(struct job *j)
 {
 	int status = 0;
 	struct shunt_error *rerr = NULL;
-	int rc = j->runner->run(&j->plan, &status, &rerr);
+	bool warm = false;
+	int rc = shunt_pool_run(&j->plan, &warm, &status, &rerr);
+	if (!warm)
+		rc = j->runner->run(&j->plan, &status, &rerr);
 	if (rc < 0) {
 		dprintf(2, "shunt: cannot sandbox: %s\nshunt: the command was not run\n",
 			rerr ? rerr->msg : "runner failed");
@@ -708,6 +712,15 @@ static void handle(int fd, bool tcp)
 		snprintf(body, sizeof(body), "{\"status\":\"ok\",\"pid\":%ld,\"version\":\"%s\"}\n",
 			 (long)getppid(), SHUNT_VERSION);
 		respond(fd, 200, "application/json", body);
+	} else if (strcmp(r->path, "/v1/pools") == 0) {
+		if (!get) {
+			respond_error(fd, 405, "use GET");
+			goto out;
+		}
+		struct shunt_buf b = {0};
+		shunt_pool_json(&b);
+		respond(fd, 200, "application/json", b.data);
+		shunt_buf_free(&b);
 	} else if (strcmp(r->path, "/metrics") == 0) {
 		if (!get) {
 			respond_error(fd, 405, "use GET");
@@ -715,6 +728,7 @@ static void handle(int fd, bool tcp)
 		}
 		struct shunt_buf b = {0};
 		metrics_text(&b);
+		shunt_pool_metrics(&b);
 		respond(fd, 200, "text/plain; version=0.0.4", b.data);
 		shunt_buf_free(&b);
 	} else if (strcmp(r->path, "/v1/run") == 0) {
@@ -725,7 +739,8 @@ static void handle(int fd, bool tcp)
 		else
 			handle_run(fd, r, t0);
 	} else {
-		respond_error(fd, 404, "no such endpoint (/v1/health, /v1/run, /metrics)");
+		respond_error(fd, 404,
+			      "no such endpoint (/v1/health, /v1/run, /v1/pools, /metrics)");
 	}
 out:
 	free(r->body);
@@ -842,6 +857,14 @@ int shunt_shuntd_serve(const struct shunt_shuntd_opts *o, struct shunt_error **e
 	M = mmap(NULL, sizeof(*M), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (M == MAP_FAILED)
 		return shunt_error_sys(err, errno, "mmap");
+	/* pool sizes come from the daemon's own configuration */
+	struct shunt_ctx pctx;
+	if (shunt_ctx_load(&pctx, SHUNT_CTX_NO_SNAPSHOT, err) < 0)
+		return shunt_error_prefix(err, "loading the configuration: ");
+	int prc = shunt_pool_init(pctx.cfg.pool_size, err);
+	shunt_ctx_free(&pctx);
+	if (prc < 0)
+		return -1;
 	int ufd = listen_unix(path, err);
 	if (ufd < 0)
 		return -1;
@@ -869,6 +892,8 @@ int shunt_shuntd_serve(const struct shunt_shuntd_opts *o, struct shunt_error **e
 	while (!stopping) {
 		pid_t w;
 		while ((w = waitpid(-1, NULL, WNOHANG)) > 0) {
+			if (shunt_pool_reaped(w))
+				continue;
 			if (w == flush_pid)
 				flush_pid = 0;
 			else
@@ -891,7 +916,7 @@ int shunt_shuntd_serve(const struct shunt_shuntd_opts *o, struct shunt_error **e
 			if (flush_pid < 0)
 				flush_pid = 0;
 		}
-		int n = poll(p, tfd >= 0 ? 2 : 1, 500);
+		int n = poll(p, tfd >= 0 ? 2 : 1, shunt_pool_tick());
 		if (n <= 0)
 			continue;
 		for (int i = 0; i < 2; i++) {
@@ -929,6 +954,7 @@ int shunt_shuntd_serve(const struct shunt_shuntd_opts *o, struct shunt_error **e
 	close(ufd);
 	if (tfd >= 0)
 		close(tfd);
+	shunt_pool_stop();
 	unlink(path);
 	if (o->pidfile)
 		unlink(o->pidfile);

@@ -1076,15 +1076,33 @@ enum {
 	K_FLOORS,
 	K_AUDIT,
 	K_POLICY,
+	K_POOL,
 };
 static const char *const top_keys[] = {
     "mode",	"security_level", "non_interactive", "on_error", "preset", "sandbox",
-    "policies", "rules",	  "risk_floors",     "audit",	 "policy",
+    "policies", "rules",	  "risk_floors",     "audit",	 "policy", "pool",
 };
 #define NTOP_KEYS (sizeof(top_keys) / sizeof(*top_keys))
 
 static int apply_layer_buf(struct shunt_config *cfg, const char *name, const char *buf, size_t len,
 			   bool tighten, int depth, struct shunt_error **err);
+
+/* pool: {microvm: N, gvisor: N}: warm sandboxes shuntd keeps. The
+ * machine's resources, not policy: a workspace file cannot set it. */
+static const char *const pool_keys[] = {"gvisor", "microvm"};
+static const enum shunt_runtime pool_runtimes[] = {SHUNT_RUNTIME_GVISOR, SHUNT_RUNTIME_MICROVM};
+
+static int pool_pair(struct layer *L, size_t k, const yaml_node_t *key, const yaml_node_t *v,
+		     void *ctx)
+{
+	unsigned long long u = 0;
+	if (get_uint(L, v, "pool size", "sandboxes", 16, &u) < 0)
+		return -1;
+	if (L->tighten)
+		return loosen(L, v, "pool");
+	L->cfg->pool_size[pool_runtimes[k]] = (unsigned)u;
+	return 0;
+}
 
 static int top_pair(struct layer *L, size_t k, const yaml_node_t *key, const yaml_node_t *v,
 		    void *ctx)
@@ -1150,6 +1168,10 @@ static int top_pair(struct layer *L, size_t k, const yaml_node_t *key, const yam
 			    L, key,
 			    "unknown key 'policy' in the configuration, did you mean 'policies'?");
 		return apply_policy(L, v);
+	case K_POOL:
+		if (is_null(v))
+			return 0;
+		return walk_map(L, v, "pool", pool_keys, 2, pool_pair, NULL);
 	}
 	return 0;
 }

@@ -79,7 +79,8 @@ struct shunt_config {
 	struct shunt_policy_source *policy_sources; /* policy.sources */
 	size_t npolicy_sources;
 	struct shunt_audit_forward audit_forward; /* audit.forward */
-	struct shunt_strv warnings;		  /* e.g. a workspace file's loosening ignored */
+	unsigned pool_size[7];	    /* pool: warm sandboxes shuntd keeps, by enum shunt_runtime */
+	struct shunt_strv warnings; /* e.g. a workspace file's loosening ignored */
 };
 
 /* Where to look. NULL members mean "use the environment/defaults". */

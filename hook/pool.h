@@ -1,0 +1,44 @@
+/* shuntd's warm pools: sandboxes booted ahead of their command, used once
+ * and replaced in the background. The daemon process keeps them (it owns
+ * the VMMs and their fds); its per-connection children inherit the fds and
+ * claim a ready sandbox through a table in shared memory. */
+#ifndef SHUNT_POOL_H
+#define SHUNT_POOL_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "error.h"
+#include "runner.h"
+
+/* Sets up the shared table with the configured sizes (by enum
+ * shunt_runtime; only microvm keeps warm sandboxes). In the daemon,
+ * before it forks. 0, or -1 with *err. */
+int shunt_pool_init(const unsigned sizes[7], struct shunt_error **err);
+
+/* In the daemon's loop: retires claimed or dead sandboxes and boots
+ * replacements (one at a time). Returns how long the loop may sleep, in
+ * ms, before the next tick is due. */
+int shunt_pool_tick(void);
+
+/* True when pid was a pool VMM the daemon just reaped (not a client). */
+bool shunt_pool_reaped(pid_t pid);
+
+/* Stops every pooled sandbox (daemon shutdown). */
+void shunt_pool_stop(void);
+
+/* In a connection's child: runs plan with a warm sandbox when one is
+ * ready for it (*used = true; result as from struct shunt_runner.run),
+ * else asks the daemon to warm some for next time and returns with
+ * *used = false: the caller starts it cold, which this never delays. */
+int shunt_pool_run(const struct shunt_plan *plan, bool *used, int *status,
+		   struct shunt_error **err);
+
+/* Appends the /v1/pools JSON document. */
+void shunt_pool_json(struct shunt_buf *out);
+
+/* Appends the pool gauges and counters in Prometheus text format. */
+void shunt_pool_metrics(struct shunt_buf *out);
+
+#endif
