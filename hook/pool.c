@@ -205,8 +205,7 @@ static int want_register(int rt, const char *key, const struct shunt_plan *plan)
 	return -1; /* table full: these keys stay cold */
 }
 
-int shunt_pool_run(const struct shunt_plan *plan, bool *used, int *status,
-		   struct shunt_error **err)
+int shunt_pool_run(const struct shunt_plan *plan, bool *used, int *status, struct shunt_error **err)
 {
 	*used = false;
 	int rt = (int)plan->runtime;
@@ -462,7 +461,7 @@ void shunt_pool_metrics(struct shunt_buf *b)
 		for (size_t r = 0; r < 2; r++) {
 			int rt = pool_rts[r];
 			struct counts c = S ? count(rt, -1) : (struct counts){0, 0};
-			long v = !S	 ? 0
+			long v = !S	  ? 0
 				 : g == 0 ? (long)S->size[rt]
 				 : g == 1 ? c.ready
 				 : g == 2 ? c.booting
@@ -476,7 +475,7 @@ void shunt_pool_metrics(struct shunt_buf *b)
 				 counters[g][1], counters[g][0]);
 		for (size_t r = 0; r < 2; r++) {
 			int rt = pool_rts[r];
-			unsigned long v = !S	  ? 0
+			unsigned long v = !S	   ? 0
 					  : g == 0 ? atomic_load(&S->warm_runs[rt])
 					  : g == 1 ? atomic_load(&S->cold_fallbacks[rt])
 						   : atomic_load(&S->boot_failures[rt]);
