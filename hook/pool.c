@@ -8,28 +8,38 @@
 #include "pool.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "gvisor.h"
 #include "microvm.h"
+#include "sha256.h"
 
 #define NRT	    7
 #define SLOTS	    16
 #define WANTS	    8
-#define TMPL_MAX    8192
+#define TMPL_MAX    65536  /* a gVisor config.json with its seccomp profile */
 #define BOOT_MAX_MS 180000 /* a boot that never reports warm is given up */
 
-enum { S_FREE, S_BOOTING, S_READY, S_CLAIMED };
+/* gVisor: CLAIMED until the daemon reaps `runsc run`, then DONE with the
+ * exit status in result until the claimer takes it (claimer: DONE ->
+ * FREE). */
+enum { S_FREE, S_BOOTING, S_READY, S_CLAIMED, S_DONE };
 
 struct slot {
-	atomic_uint word; /* gen << 2 | state */
+	atomic_uint word; /* gen << 3 | state */
 	int want;
+	int rt;
+	atomic_int result; /* gVisor: the wait status of `runsc run` */
 	char key[32];
 };
 
@@ -48,24 +58,33 @@ struct shared {
 	struct want wants[WANTS];
 	atomic_ulong warm_runs[NRT], cold_fallbacks[NRT], boots[NRT], boot_failures[NRT];
 	atomic_int in_use[NRT];
+	atomic_int cold_pid[32]; /* processes doing a cold start of a pooled runtime */
 };
 
 static struct shared *S;
 /* daemon-private (inherited by children as of their fork) */
 static struct shunt_microvm_warm vms[SLOTS];
+static struct shunt_gvisor_warm gvs[SLOTS];
 static unsigned gens[SLOTS];
-static long long boot_started[SLOTS];
-static pid_t owned[SLOTS * 4]; /* VMM pids still to be reaped */
+static long long boot_started[SLOTS], done_at[SLOTS];
+static char bootbuf[SLOTS][32]; /* gVisor: what its init printed so far */
+static bool dead[SLOTS];	/* gVisor: `runsc run` reaped */
+static pid_t owned[SLOTS * 4];	/* VMM pids still to be reaped */
 static unsigned seq;
 
 static unsigned st_of(unsigned w)
 {
-	return w & 3;
+	return w & 7;
 }
 
 static unsigned gen_of(unsigned w)
 {
-	return w >> 2;
+	return w >> 3;
+}
+
+static unsigned mkword(unsigned gen, unsigned st)
+{
+	return gen << 3 | st;
 }
 
 static long long now_ms(void)
@@ -75,8 +94,15 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void on_chld(int sig)
+{
+	(void)sig; /* only to interrupt the daemon's poll: reap promptly */
+}
+
 int shunt_pool_init(const unsigned sizes[7], struct shunt_error **err)
 {
+	struct sigaction sa = {.sa_handler = on_chld, .sa_flags = SA_NOCLDSTOP};
+	sigaction(SIGCHLD, &sa, NULL);
 	S = mmap(NULL, sizeof(*S), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (S == MAP_FAILED) {
 		S = NULL;
@@ -84,45 +110,37 @@ int shunt_pool_init(const unsigned sizes[7], struct shunt_error **err)
 	}
 	for (int i = 0; i < NRT; i++)
 		S->size[i] = sizes[i];
-	/* only the microVM has a warm form yet */
-	S->size[SHUNT_RUNTIME_GVISOR] = 0;
-	for (int i = 0; i < SLOTS; i++)
+	for (int i = 0; i < SLOTS; i++) {
 		vms[i].out_fd = vms[i].err_fd = vms[i].ctl_fd = -1;
+		gvs[i].out_fd = gvs[i].err_fd = gvs[i].ctl_fd = -1;
+	}
 	return 0;
 }
 
-/* ---- templates: what the daemon needs from a plan to boot its VM ---- */
+/* ---- templates: what the daemon needs from a plan to boot a sandbox ---- */
 
 static bool clean(const char *s)
 {
 	return !strpbrk(s, "\t\n");
 }
 
-static int tmpl_write(const struct shunt_plan *plan, char *out, size_t cap)
+/* microVM: the plan's boot-time parts as text (tmpl_read parses it). */
+static int vm_tmpl(const struct shunt_plan *plan, struct shunt_buf *b)
 {
-	struct shunt_buf b = {0};
 	if (plan->workspace && !clean(plan->workspace))
 		return -1;
-	shunt_buf_printf(&b, "ws\t%s\nrw\t%d\nmem\t%llu\ncpus\t%.17g\n",
+	shunt_buf_printf(b, "ws\t%s\nrw\t%d\nmem\t%llu\ncpus\t%.17g\n",
 			 plan->workspace ? plan->workspace : "", plan->workspace_rw,
 			 plan->mem_bytes, plan->cpus);
 	for (size_t i = 0; i < plan->nmounts; i++) {
 		const struct shunt_mount *m = &plan->mounts[i];
 		if (m->kind == SHUNT_MOUNT_BIND)
 			continue;
-		if (!clean(m->guest)) {
-			shunt_buf_free(&b);
+		if (!clean(m->guest))
 			return -1;
-		}
-		shunt_buf_printf(&b, "m\t%d\t%s\n", (int)m->kind, m->guest);
+		shunt_buf_printf(b, "m\t%d\t%s\n", (int)m->kind, m->guest);
 	}
-	int rc = -1;
-	if (b.data && b.len < cap) {
-		memcpy(out, b.data, b.len + 1);
-		rc = 0;
-	}
-	shunt_buf_free(&b);
-	return rc;
+	return b->oom ? -1 : 0;
 }
 
 static void tmpl_plan_free(struct shunt_plan *p)
@@ -178,22 +196,23 @@ static int tmpl_read(const char *t, struct shunt_plan *p)
 
 /* ---- in a connection's child ---- */
 
-static int want_register(int rt, const char *key, const struct shunt_plan *plan)
+static int want_register(int rt, const char *key, const struct shunt_plan *plan,
+			 const struct shunt_buf *tmpl)
 {
 	for (int i = 0; i < WANTS; i++) {
 		struct want *w = &S->wants[i];
 		if (atomic_load(&w->state) == 2 && w->rt == rt && strcmp(w->key, key) == 0)
 			return i;
 	}
+	if (tmpl->len >= TMPL_MAX)
+		return -1;
 	for (int i = 0; i < WANTS; i++) {
 		struct want *w = &S->wants[i];
 		int empty = 0;
 		if (!atomic_compare_exchange_strong(&w->state, &empty, 1))
 			continue;
-		if (tmpl_write(plan, w->tmpl, sizeof(w->tmpl)) < 0) {
-			atomic_store(&w->state, 0);
-			return -1;
-		}
+		memcpy(w->tmpl, tmpl->data, tmpl->len);
+		w->tmpl[tmpl->len] = 0;
 		w->rt = rt;
 		snprintf(w->key, sizeof(w->key), "%s", key);
 		snprintf(w->profile, sizeof(w->profile), "%s", shunt_profile_name(plan->profile));
@@ -205,36 +224,174 @@ static int want_register(int rt, const char *key, const struct shunt_plan *plan)
 	return -1; /* table full: these keys stay cold */
 }
 
-int shunt_pool_run(const struct shunt_plan *plan, bool *used, int *status, struct shunt_error **err)
+static void copy_ready(int from, int to, bool *open)
+{
+	char buf[16384];
+	ssize_t n = read(from, buf, sizeof(buf));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		*open = false;
+		return;
+	}
+	for (ssize_t off = 0; off < n;) {
+		ssize_t w = write(to, buf + off, (size_t)(n - off));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return; /* reader gone: keep draining */
+		off += w;
+	}
+}
+
+/* Runs plan in the claimed warm gVisor sandbox of slot i: the command
+ * line on its stdin, its output to ours, the exit status from the daemon
+ * once it reaped `runsc run`. */
+static int gvisor_warm_run(int i, const struct shunt_plan *plan, int *status,
+			   struct shunt_error **err)
+{
+	struct shunt_gvisor_warm *g = &gvs[i];
+	struct shunt_buf line = {0};
+	shunt_gvisor_warm_command(plan, &line);
+	bool sent = line.data && write(g->ctl_fd, line.data, line.len) == (ssize_t)line.len;
+	shunt_buf_free(&line);
+	close(g->ctl_fd);
+	g->ctl_fd = -1;
+	if (!sent)
+		shunt_gvisor_warm_kill(g);
+	long long deadline = plan->timeout ? now_ms() + (long long)plan->timeout * 1000 : 0;
+	bool oo = true, eo = true, timed_out = false;
+	struct slot *s = &S->slots[i];
+	for (;;) {
+		unsigned w = atomic_load(&s->word);
+		if (st_of(w) == S_DONE && gen_of(w) == gens[i])
+			break;
+		if (deadline && !timed_out && now_ms() >= deadline) {
+			timed_out = true;
+			shunt_gvisor_warm_kill(g);
+		}
+		struct pollfd pf[2] = {{oo ? g->out_fd : -1, POLLIN, 0},
+				       {eo ? g->err_fd : -1, POLLIN, 0}};
+		int n = poll(pf, 2, 5);
+		if (n > 0 && pf[0].revents)
+			copy_ready(g->out_fd, 1, &oo);
+		if (n > 0 && pf[1].revents)
+			copy_ready(g->err_fd, 2, &eo);
+	}
+	/* `runsc run` returned: what is left in the pipes, without waiting
+	 * for helpers that still hold them */
+	for (int k = 0; k < 2; k++) {
+		int fd = k ? g->err_fd : g->out_fd;
+		bool open = k ? eo : oo;
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		while (open) {
+			bool was = open;
+			copy_ready(fd, k ? 2 : 1, &open);
+			struct pollfd pf = {fd, POLLIN, 0};
+			if (open && was && poll(&pf, 1, 0) <= 0)
+				break;
+		}
+		close(fd);
+	}
+	g->out_fd = g->err_fd = -1;
+	int ws = atomic_load(&s->result);
+	unsigned w = mkword(gens[i], S_DONE);
+	atomic_compare_exchange_strong(&s->word, &w, mkword(gens[i], S_FREE));
+	if (!sent) {
+		shunt_error_set(err, EIO, "could not hand the command to the warm gVisor sandbox");
+		(*err)->exitcode = 125;
+		return -1;
+	}
+	if (timed_out) {
+		*status = 124;
+		return 1;
+	}
+	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : 1;
+	return 0;
+}
+
+int shunt_pool_run(const struct shunt_plan *plan, bool *used, bool *cold, int *status,
+		   struct shunt_error **err)
 {
 	*used = false;
+	*cold = false;
 	int rt = (int)plan->runtime;
-	if (!S || rt != SHUNT_RUNTIME_MICROVM || !S->size[rt])
+	if (!S || (rt != SHUNT_RUNTIME_MICROVM && rt != SHUNT_RUNTIME_GVISOR) || !S->size[rt])
 		return 0;
 	char key[32];
-	if (shunt_microvm_pool_key(plan, key) < 0) {
+	struct shunt_buf tmpl = {0};
+	int k = rt == SHUNT_RUNTIME_MICROVM
+		    ? (shunt_microvm_pool_key(plan, key) < 0 ? -1 : vm_tmpl(plan, &tmpl))
+		    : shunt_gvisor_warm_template(plan, &tmpl);
+	if (k < 0 || !tmpl.data) {
+		shunt_buf_free(&tmpl);
 		atomic_fetch_add(&S->cold_fallbacks[rt], 1);
 		return 0;
+	}
+	if (rt == SHUNT_RUNTIME_GVISOR) {
+		uint8_t d[32];
+		char hex[65];
+		shunt_sha256(tmpl.data, tmpl.len, d);
+		shunt_sha256_hex(d, hex);
+		memcpy(key, hex, 24);
+		key[24] = 0;
 	}
 	for (int i = 0; i < SLOTS; i++) {
 		struct slot *s = &S->slots[i];
 		unsigned w = atomic_load(&s->word);
-		if (st_of(w) != S_READY || gen_of(w) != gens[i] || vms[i].pid <= 0 ||
+		bool have = rt == SHUNT_RUNTIME_MICROVM ? vms[i].pid > 0 : gvs[i].pid > 0;
+		if (st_of(w) != S_READY || gen_of(w) != gens[i] || s->rt != rt || !have ||
 		    strcmp(s->key, key) != 0)
 			continue;
-		if (!atomic_compare_exchange_strong(&s->word, &w, (gen_of(w) << 2) | S_CLAIMED))
+		if (!atomic_compare_exchange_strong(&s->word, &w, mkword(gen_of(w), S_CLAIMED)))
 			continue;
+		shunt_buf_free(&tmpl);
 		*used = true;
 		atomic_fetch_add(&S->warm_runs[rt], 1);
 		atomic_fetch_add(&S->in_use[rt], 1);
 		/* the daemon refills as soon as it sees the claim */
-		int rc = shunt_microvm_warm_run(&vms[i], plan, status, err);
+		int rc = rt == SHUNT_RUNTIME_MICROVM
+			     ? shunt_microvm_warm_run(&vms[i], plan, status, err)
+			     : gvisor_warm_run(i, plan, status, err);
 		atomic_fetch_sub(&S->in_use[rt], 1);
 		return rc;
 	}
 	atomic_fetch_add(&S->cold_fallbacks[rt], 1);
-	want_register(rt, key, plan);
+	want_register(rt, key, plan, &tmpl);
+	shunt_buf_free(&tmpl);
+	for (int i = 0; i < 32; i++) {
+		int none = 0;
+		if (atomic_compare_exchange_strong(&S->cold_pid[i], &none, (int)getpid())) {
+			*cold = true;
+			break;
+		}
+	}
 	return 0;
+}
+
+void shunt_pool_cold_done(void)
+{
+	for (int i = 0; S && i < 32; i++) {
+		int me = (int)getpid();
+		atomic_compare_exchange_strong(&S->cold_pid[i], &me, 0);
+	}
+}
+
+/* Whether a cold start is running (entries of processes that died
+ * without saying so are dropped). */
+static bool cold_running(void)
+{
+	bool any = false;
+	for (int i = 0; i < 32; i++) {
+		int pid = atomic_load(&S->cold_pid[i]);
+		if (!pid)
+			continue;
+		if (kill(pid, 0) == 0 || errno == EPERM)
+			any = true;
+		else
+			atomic_compare_exchange_strong(&S->cold_pid[i], &pid, 0);
+	}
+	return any;
 }
 
 /* ---- in the daemon ---- */
@@ -248,14 +405,33 @@ static void own(pid_t pid)
 		}
 }
 
-bool shunt_pool_reaped(pid_t pid)
+static void set_state(int i, unsigned st)
 {
+	atomic_store(&S->slots[i].word, mkword(gens[i], st));
+}
+
+bool shunt_pool_reaped(pid_t pid, int wstatus)
+{
+	bool mine = false;
 	for (size_t i = 0; i < sizeof(owned) / sizeof(*owned); i++)
 		if (owned[i] == pid) {
 			owned[i] = 0;
-			return true;
+			mine = true;
 		}
-	return false;
+	if (!mine || !S)
+		return mine;
+	for (int i = 0; i < SLOTS; i++) {
+		if (S->slots[i].rt != SHUNT_RUNTIME_GVISOR || gvs[i].pid != pid)
+			continue;
+		dead[i] = true;
+		if (st_of(atomic_load(&S->slots[i].word)) == S_CLAIMED) {
+			atomic_store(&S->slots[i].result, wstatus);
+			shunt_gvisor_warm_destroy(&gvs[i]);
+			done_at[i] = now_ms();
+			set_state(i, S_DONE);
+		}
+	}
+	return true;
 }
 
 static void close_fds(struct shunt_microvm_warm *vm)
@@ -270,9 +446,15 @@ static void close_fds(struct shunt_microvm_warm *vm)
 	vm->pid = 0;
 }
 
-static void set_state(int i, unsigned st)
+static void gv_close_fds(struct shunt_gvisor_warm *g)
 {
-	atomic_store(&S->slots[i].word, (gens[i] << 2) | st);
+	if (g->out_fd >= 0)
+		close(g->out_fd);
+	if (g->err_fd >= 0)
+		close(g->err_fd);
+	if (g->ctl_fd >= 0)
+		close(g->ctl_fd);
+	g->out_fd = g->err_fd = g->ctl_fd = -1;
 }
 
 static int count_key(int want)
@@ -286,33 +468,55 @@ static int count_key(int want)
 	return n;
 }
 
+static bool slot_idle(int i)
+{
+	return st_of(atomic_load(&S->slots[i].word)) == S_FREE && vms[i].pid == 0 &&
+	       gvs[i].pid == 0;
+}
+
 static void boot_one(int want)
 {
 	struct want *w = &S->wants[want];
 	int i;
 	for (i = 0; i < SLOTS; i++)
-		if (st_of(atomic_load(&S->slots[i].word)) == S_FREE && vms[i].pid == 0)
+		if (slot_idle(i))
 			break;
 	if (i == SLOTS)
 		return;
-	struct shunt_plan p;
-	if (tmpl_read(w->tmpl, &p) < 0)
-		return;
 	struct shunt_error *e = NULL;
 	atomic_fetch_add(&S->boots[w->rt], 1);
-	if (shunt_microvm_warm_boot(&p, &vms[i], &e) < 0) {
-		/* no VMM or no image any more: stop trying for this key;
+	int rc;
+	pid_t pid = 0;
+	if (w->rt == SHUNT_RUNTIME_GVISOR) {
+		char id[64];
+		snprintf(id, sizeof(id), "shunt-pool-%ld-%u", (long)getpid(), seq++);
+		rc = shunt_gvisor_warm_boot(w->tmpl, id, &gvs[i], &e);
+		if (rc == 0) {
+			pid = (pid_t)gvs[i].pid;
+			/* the parent reads the ready line without blocking */
+			fcntl(gvs[i].out_fd, F_SETFL, fcntl(gvs[i].out_fd, F_GETFL) | O_NONBLOCK);
+		}
+	} else {
+		struct shunt_plan p;
+		if (tmpl_read(w->tmpl, &p) < 0)
+			return;
+		rc = shunt_microvm_warm_boot(&p, &vms[i], &e);
+		tmpl_plan_free(&p);
+		if (rc == 0)
+			pid = (pid_t)vms[i].pid;
+	}
+	if (rc < 0) {
+		/* no runtime or no image any more: stop trying for this key;
 		 * its next cold run registers it again */
 		atomic_fetch_add(&S->boot_failures[w->rt], 1);
 		shunt_error_free(&e);
-		tmpl_plan_free(&p);
 		vms[i].pid = 0;
+		gvs[i].pid = 0;
 		atomic_store(&w->state, 0);
 		return;
 	}
-	tmpl_plan_free(&p);
-	own((pid_t)vms[i].pid);
-	if (strcmp(vms[i].key, w->key) != 0) {
+	own(pid);
+	if (w->rt == SHUNT_RUNTIME_MICROVM && strcmp(vms[i].key, w->key) != 0) {
 		/* the image changed since the template was made: forget it */
 		shunt_microvm_warm_discard(&vms[i]);
 		close_fds(&vms[i]);
@@ -321,36 +525,75 @@ static void boot_one(int want)
 	}
 	gens[i]++;
 	S->slots[i].want = want;
-	snprintf(S->slots[i].key, sizeof(S->slots[i].key), "%s", w->key);
+	S->slots[i].rt = w->rt;
+	memcpy(S->slots[i].key, w->key, sizeof(S->slots[i].key));
 	boot_started[i] = now_ms();
+	dead[i] = false;
+	bootbuf[i][0] = 0;
 	set_state(i, S_BOOTING);
+}
+
+/* 1 ready, 0 booting, -1 dead */
+static int gv_state(int i, unsigned st)
+{
+	if (dead[i])
+		return -1;
+	if (st == S_READY)
+		return 1;
+	size_t have = strlen(bootbuf[i]);
+	ssize_t n = read(gvs[i].out_fd, bootbuf[i] + have, sizeof(bootbuf[i]) - 1 - have);
+	if (n > 0)
+		bootbuf[i][have + (size_t)n] = 0;
+	if (strcmp(bootbuf[i], SHUNT_GVISOR_WARM_READY) == 0)
+		return 1;
+	if (n == 0 || strlen(bootbuf[i]) >= strlen(SHUNT_GVISOR_WARM_READY))
+		return -1; /* closed, or printed something else */
+	return 0;
 }
 
 int shunt_pool_tick(void)
 {
 	if (!S)
 		return 500;
-	bool booting = false;
+	bool booting = false, waiting = false, busy = false;
 	for (int i = 0; i < SLOTS; i++) {
 		unsigned st = st_of(atomic_load(&S->slots[i].word));
-		int rt = S->wants[S->slots[i].want].rt;
+		int rt = S->slots[i].rt;
+		bool gv = rt == SHUNT_RUNTIME_GVISOR;
+		busy |= st == S_CLAIMED || st == S_DONE;
 		if (st == S_CLAIMED) {
-			/* the claimer runs and removes it; we keep no copy */
-			close_fds(&vms[i]);
-			set_state(i, S_FREE);
+			/* the claimer runs it; we keep no copy of its fds */
+			if (gv) {
+				gv_close_fds(&gvs[i]);
+				waiting = true; /* reap `runsc run` promptly */
+			} else {
+				close_fds(&vms[i]);
+				set_state(i, S_FREE);
+			}
+		} else if (st == S_DONE) {
+			if (now_ms() - done_at[i] > 60000) /* its claimer is gone */
+				set_state(i, S_FREE);
+		} else if (st == S_FREE && gv && gvs[i].pid && dead[i]) {
+			gvs[i].pid = 0;
 		} else if (st == S_BOOTING || st == S_READY) {
-			int ws = shunt_microvm_warm_state(&vms[i]);
+			int ws = gv ? gv_state(i, st) : shunt_microvm_warm_state(&vms[i]);
 			if (st == S_BOOTING && ws == 0 && now_ms() - boot_started[i] > BOOT_MAX_MS)
 				ws = -1;
 			if (ws < 0) {
-				unsigned w = (gens[i] << 2) | st;
+				unsigned w = mkword(gens[i], st);
 				/* a child may claim it right now: only a CAS frees it */
 				if (!atomic_compare_exchange_strong(&S->slots[i].word, &w,
-								    (gens[i] << 2) | S_FREE))
+								    mkword(gens[i], S_FREE)))
 					continue;
 				atomic_fetch_add(&S->boot_failures[rt], 1);
-				shunt_microvm_warm_discard(&vms[i]);
-				close_fds(&vms[i]);
+				if (gv) {
+					shunt_gvisor_warm_destroy(&gvs[i]);
+					if (!dead[i])
+						gvs[i].pid = 0;
+				} else {
+					shunt_microvm_warm_discard(&vms[i]);
+					close_fds(&vms[i]);
+				}
 			} else if (ws == 1 && st == S_BOOTING) {
 				set_state(i, S_READY);
 			} else if (st == S_BOOTING) {
@@ -358,9 +601,9 @@ int shunt_pool_tick(void)
 			}
 		}
 	}
-	if (!booting) {
-		/* one boot at a time: a pool fill must not starve the
-		 * commands running now */
+	if (!booting && !busy && !cold_running()) {
+		/* one boot at a time, and none while a pooled or cold command
+		 * runs: a refill must not slow down the commands running now */
 		for (int k = 0; k < WANTS; k++) {
 			struct want *w = &S->wants[k];
 			if (atomic_load(&w->state) != 2 || count_key(k) >= (int)S->size[w->rt])
@@ -370,7 +613,7 @@ int shunt_pool_tick(void)
 			break;
 		}
 	}
-	return booting ? 50 : 500;
+	return waiting ? 5 : booting ? 20 : 500;
 }
 
 void shunt_pool_stop(void)
@@ -379,8 +622,15 @@ void shunt_pool_stop(void)
 		return;
 	for (int i = 0; i < SLOTS; i++) {
 		unsigned st = st_of(atomic_load(&S->slots[i].word));
-		if (st == S_BOOTING || st == S_READY)
+		if (S->slots[i].rt == SHUNT_RUNTIME_GVISOR) {
+			if (gvs[i].bundle[0]) {
+				if (!dead[i] && gvs[i].pid > 0)
+					kill((pid_t)gvs[i].pid, SIGKILL);
+				shunt_gvisor_warm_destroy(&gvs[i]);
+			}
+		} else if (st == S_BOOTING || st == S_READY) {
 			shunt_microvm_warm_discard(&vms[i]);
+		}
 		close_fds(&vms[i]);
 		set_state(i, S_FREE);
 	}
@@ -398,7 +648,7 @@ static struct counts count(int rt, int want)
 	for (int i = 0; i < SLOTS; i++) {
 		unsigned st = st_of(atomic_load(&S->slots[i].word));
 		int k = S->slots[i].want;
-		if ((want >= 0 && k != want) || S->wants[k].rt != rt)
+		if ((want >= 0 && k != want) || S->slots[i].rt != rt)
 			continue;
 		c.ready += st == S_READY;
 		c.booting += st == S_BOOTING;

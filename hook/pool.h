@@ -13,7 +13,7 @@
 #include "runner.h"
 
 /* Sets up the shared table with the configured sizes (by enum
- * shunt_runtime; only microvm keeps warm sandboxes). In the daemon,
+ * shunt_runtime; microvm and gvisor keep warm sandboxes). In the daemon,
  * before it forks. 0, or -1 with *err. */
 int shunt_pool_init(const unsigned sizes[7], struct shunt_error **err);
 
@@ -22,8 +22,9 @@ int shunt_pool_init(const unsigned sizes[7], struct shunt_error **err);
  * ms, before the next tick is due. */
 int shunt_pool_tick(void);
 
-/* True when pid was a pool VMM the daemon just reaped (not a client). */
-bool shunt_pool_reaped(pid_t pid);
+/* True when pid was a pool sandbox (VMM, `runsc run`) the daemon just
+ * reaped with wait status wstatus, not a client's handler. */
+bool shunt_pool_reaped(pid_t pid, int wstatus);
 
 /* Stops every pooled sandbox (daemon shutdown). */
 void shunt_pool_stop(void);
@@ -31,9 +32,14 @@ void shunt_pool_stop(void);
 /* In a connection's child: runs plan with a warm sandbox when one is
  * ready for it (*used = true; result as from struct shunt_runner.run),
  * else asks the daemon to warm some for next time and returns with
- * *used = false: the caller starts it cold, which this never delays. */
-int shunt_pool_run(const struct shunt_plan *plan, bool *used, int *status,
+ * *used = false: the caller starts it cold, which this never delays.
+ * With *cold set the caller calls shunt_pool_cold_done after that cold
+ * start (the daemon holds refills while it runs). */
+int shunt_pool_run(const struct shunt_plan *plan, bool *used, bool *cold, int *status,
 		   struct shunt_error **err);
+
+/* A cold start that shunt_pool_run flagged has finished. */
+void shunt_pool_cold_done(void);
 
 /* Appends the /v1/pools JSON document. */
 void shunt_pool_json(struct shunt_buf *out);

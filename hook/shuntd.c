@@ -569,10 +569,12 @@ static int job_run(struct job *j)
 {
 	int status = 0;
 	struct shunt_error *rerr = NULL;
-	bool warm = false;
-	int rc = shunt_pool_run(&j->plan, &warm, &status, &rerr);
+	bool warm = false, cold = false;
+	int rc = shunt_pool_run(&j->plan, &warm, &cold, &status, &rerr);
 	if (!warm)
 		rc = j->runner->run(&j->plan, &status, &rerr);
+	if (cold)
+		shunt_pool_cold_done();
 	if (rc < 0) {
 		dprintf(2, "shunt: cannot sandbox: %s\nshunt: the command was not run\n",
 			rerr ? rerr->msg : "runner failed");
@@ -891,8 +893,9 @@ int shunt_shuntd_serve(const struct shunt_shuntd_opts *o, struct shunt_error **e
 	double next_flush = now_s() + (o->flush_interval ? 1 : 0);
 	while (!stopping) {
 		pid_t w;
-		while ((w = waitpid(-1, NULL, WNOHANG)) > 0) {
-			if (shunt_pool_reaped(w))
+		int wst = 0;
+		while ((w = waitpid(-1, &wst, WNOHANG)) > 0) {
+			if (shunt_pool_reaped(w, wst))
 				continue;
 			if (w == flush_pid)
 				flush_pid = 0;
