@@ -620,20 +620,35 @@ void shunt_pool_stop(void)
 {
 	if (!S)
 		return;
+	pid_t helpers[SLOTS];
+	int nh = 0;
 	for (int i = 0; i < SLOTS; i++) {
 		unsigned st = st_of(atomic_load(&S->slots[i].word));
 		if (S->slots[i].rt == SHUNT_RUNTIME_GVISOR) {
-			if (gvs[i].bundle[0]) {
-				if (!dead[i] && gvs[i].pid > 0)
-					kill((pid_t)gvs[i].pid, SIGKILL);
+			if (!gvs[i].bundle[0])
+				continue;
+			if (!dead[i] && gvs[i].pid > 0)
+				kill((pid_t)gvs[i].pid, SIGKILL);
+			/* each teardown runs runsc twice: side by side */
+			pid_t h = fork();
+			if (h == 0) {
 				shunt_gvisor_warm_destroy(&gvs[i]);
+				_exit(0);
 			}
+			if (h > 0)
+				helpers[nh++] = h;
+			else
+				shunt_gvisor_warm_destroy(&gvs[i]);
+			gv_close_fds(&gvs[i]);
 		} else if (st == S_BOOTING || st == S_READY) {
 			shunt_microvm_warm_discard(&vms[i]);
 		}
 		close_fds(&vms[i]);
 		set_state(i, S_FREE);
 	}
+	for (int k = 0; k < nh; k++)
+		while (waitpid(helpers[k], NULL, 0) < 0 && errno == EINTR)
+			;
 }
 
 /* ---- reporting ---- */
