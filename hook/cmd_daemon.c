@@ -323,34 +323,26 @@ static int cmd_stop(const struct dopts *o, struct shunt_error **err)
 }
 
 /* No daemon: the same decide-and-run in this process (a cold start). */
-static int in_process(char **cmd, int profile, struct shunt_error **err)
+int shunt_daemon_client_run(const char *sock, char **cmd, int profile, int runtime, bool *answered,
+			    struct shunt_error **err)
 {
-	return shunt_shuntd_run_local(cmd, profile, err);
-}
-
-static int cmd_exec(const struct dopts *o, struct shunt_error **err)
-{
-	const char *nd = getenv("SHUNT_NO_DAEMON");
-	if (o->no_daemon || (nd && strcmp(nd, "1") == 0))
-		return in_process(o->cmd, o->profile, err);
-	_cleanup_free_ char *sock = sock_path(o);
-	struct stat st;
-	if (!sock || stat(sock, &st) < 0)
-		return in_process(o->cmd, o->profile, err);
+	*answered = false;
 	char cwd[PATH_MAX];
 	if (!getcwd(cwd, sizeof(cwd)))
 		return shunt_error_sys(err, errno, "getcwd");
 	struct shunt_buf b = {0};
 	shunt_buf_puts(&b, "{\"argv\":[");
-	for (int i = 0; o->cmd[i]; i++) {
+	for (int i = 0; cmd[i]; i++) {
 		if (i)
 			shunt_buf_putc(&b, ',');
-		shunt_buf_json_str(&b, o->cmd[i], strlen(o->cmd[i]));
+		shunt_buf_json_str(&b, cmd[i], strlen(cmd[i]));
 	}
 	shunt_buf_puts(&b, "],\"cwd\":");
 	shunt_buf_json_str(&b, cwd, strlen(cwd));
-	if (o->profile >= 0)
-		shunt_buf_printf(&b, ",\"profile\":\"%s\"", shunt_profile_name(o->profile));
+	if (profile >= 0)
+		shunt_buf_printf(&b, ",\"profile\":\"%s\"", shunt_profile_name(profile));
+	if (runtime >= 0)
+		shunt_buf_printf(&b, ",\"runtime\":\"%s\"", shunt_runtime_name(runtime));
 	shunt_buf_puts(&b, "}");
 	if (!b.data)
 		return shunt_error_set(err, ENOMEM, "out of memory");
@@ -367,11 +359,13 @@ static int cmd_exec(const struct dopts *o, struct shunt_error **err)
 	int rc = request(sock, "POST", "/v1/run", b.data, &s, &cerr);
 	shunt_buf_free(&b);
 	if (rc < 0 && cerr && cerr->exitcode == 3 && s.http == 0) {
-		/* nobody answering: in-process cold start */
+		/* nobody answering: the caller starts it cold in-process */
 		shunt_error_free(&cerr);
 		shunt_buf_free(&s.pending);
-		return in_process(o->cmd, o->profile, err);
+		shunt_buf_free(&s.body);
+		return 0;
 	}
+	*answered = true;
 	if (rc < 0) {
 		shunt_buf_free(&s.pending);
 		shunt_buf_free(&s.body);
@@ -391,6 +385,22 @@ static int cmd_exec(const struct dopts *o, struct shunt_error **err)
 	}
 	shunt_buf_free(&s.pending);
 	shunt_buf_free(&s.body);
+	return code;
+}
+
+static int cmd_exec(const struct dopts *o, struct shunt_error **err)
+{
+	const char *nd = getenv("SHUNT_NO_DAEMON");
+	if (o->no_daemon || (nd && strcmp(nd, "1") == 0))
+		return shunt_shuntd_run_local(o->cmd, o->profile, -1, err);
+	_cleanup_free_ char *sock = sock_path(o);
+	struct stat st;
+	if (!sock || stat(sock, &st) < 0)
+		return shunt_shuntd_run_local(o->cmd, o->profile, -1, err);
+	bool answered = false;
+	int code = shunt_daemon_client_run(sock, o->cmd, o->profile, -1, &answered, err);
+	if (!answered && code == 0)
+		return shunt_shuntd_run_local(o->cmd, o->profile, -1, err);
 	return code;
 }
 

@@ -5,14 +5,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "args.h"
 #include "buf.h"
+#include "cleanup.h"
 #include "commands.h"
 #include "config.h"
 #include "microvm.h"
 #include "runner.h"
+#include "shuntd.h"
 
 static const char help[] =
     "usage: shunt run [options] -- ARGV...\n"
@@ -42,8 +45,16 @@ static const char help[] =
     "  --i-accept-weaker-isolation\n"
     "                         allow SYSTEM_WRITE/GODMODE on the process runner (a throwaway\n"
     "                         overlay root on the host kernel instead of a microVM)\n"
+    "  --no-daemon            run in this process even when shuntd is up (also\n"
+    "                         SHUNT_NO_DAEMON=1)\n"
     "  --dry-run              print the resolved plan and run nothing\n"
     "  --json                 with --dry-run: the plan as JSON\n"
+    "\n"
+    "When shuntd answers on its socket, stdin is /dev/null and no option other than\n"
+    "--profile/--runtime is given, the command goes through the daemon: it decides it\n"
+    "with its own policy (blocked commands are refused, exit 126; --profile and\n"
+    "--runtime may only ask for stricter) and may use a warm sandbox from its pool.\n"
+    "Otherwise, or when no daemon answers, it runs in this process (a cold start).\n"
     "\n"
     "Exit status: the command's (128+N when killed by signal N); 124 on timeout; 125 when\n"
     "the sandbox could not be set up (the command did not run); 126/127 when ARGV could\n"
@@ -125,6 +136,8 @@ static int parse(int argc, char **argv, struct shunt_plan_opts *o, long *pids, b
 			*dry = true;
 			continue;
 		}
+		if (strcmp(a, "--no-daemon") == 0)
+			continue; /* see via_daemon */
 		if (strcmp(a, "--json") == 0) {
 			*json = true;
 			continue;
@@ -207,12 +220,64 @@ static int parse(int argc, char **argv, struct shunt_plan_opts *o, long *pids, b
 	return 0;
 }
 
+/* fd 0 is /dev/null (or closed): the daemon's protocol carries no stdin */
+static bool stdin_is_null(void)
+{
+	struct stat a, b;
+	if (fstat(0, &a) < 0)
+		return errno == EBADF;
+	return S_ISCHR(a.st_mode) && stat("/dev/null", &b) == 0 && a.st_rdev == b.st_rdev;
+}
+
+/* Runs the command through shuntd when one answers and nothing in the
+ * request needs what the protocol does not carry (options other than
+ * --profile/--runtime, stdin). *done false: run it here. */
+static int via_daemon(int argc, char **argv, bool *done, struct shunt_error **err)
+{
+	*done = false;
+	const char *nd = getenv("SHUNT_NO_DAEMON");
+	if ((nd && strcmp(nd, "1") == 0) || !stdin_is_null())
+		return 0;
+	int profile = -1, runtime = -1, i;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (a[0] != '-')
+			break;
+		if (i + 1 < argc && strcmp(a, "--profile") == 0) {
+			if ((profile = shunt_profile_parse(argv[++i])) < 0)
+				return 0; /* the usage error comes from parse() */
+		} else if (i + 1 < argc && strcmp(a, "--runtime") == 0) {
+			runtime = shunt_runtime_parse(argv[++i]);
+			if (runtime < 0 || runtime == SHUNT_RUNTIME_AUTO)
+				return 0;
+		} else {
+			return 0; /* --no-daemon, or an option only a local plan has */
+		}
+	}
+	if (i >= argc)
+		return 0;
+	_cleanup_free_ char *sock = shunt_shuntd_socket_path();
+	struct stat st;
+	if (!sock || stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return 0;
+	int code = shunt_daemon_client_run(sock, &argv[i], profile, runtime, done, err);
+	return code;
+}
+
 int shunt_cmd_run(int argc, char **argv, struct shunt_error **err)
 {
 	if (shunt_cmd_wants_help(argc, argv)) {
 		fputs(help, stdout);
 		return 0;
 	}
+	bool done = false;
+	int drc = via_daemon(argc, argv, &done, err);
+	if (done || drc < 0)
+		return drc;
 	struct shunt_plan_opts o = {.profile = -1,
 				    .runtime = -1,
 				    .network = -1,

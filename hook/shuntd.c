@@ -325,9 +325,41 @@ static void free_argv(char **argv)
 	free(argv);
 }
 
-/* Parses and validates {"argv":[...],"cwd":"/abs","profile":"..."}. */
+/* A runtime a client may ask for (sandboxing ones only), or -1. */
+static int runtime_parse(const char *s)
+{
+	static const enum shunt_runtime ok[] = {SHUNT_RUNTIME_PROCESS, SHUNT_RUNTIME_GVISOR,
+						SHUNT_RUNTIME_PODMAN, SHUNT_RUNTIME_DOCKER,
+						SHUNT_RUNTIME_MICROVM};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(*ok); i++)
+		if (strcmp(s, shunt_runtime_name(ok[i])) == 0)
+			return (int)ok[i];
+	return -1;
+}
+
+/* How strong a runtime's isolation boundary is: a client may ask for an
+ * equal or stronger one than the policy maps, never a weaker one. */
+static int strength(enum shunt_runtime rt)
+{
+	switch (rt) {
+	case SHUNT_RUNTIME_PROCESS:
+		return 1;
+	case SHUNT_RUNTIME_PODMAN:
+	case SHUNT_RUNTIME_DOCKER:
+		return 2;
+	case SHUNT_RUNTIME_GVISOR:
+		return 3;
+	case SHUNT_RUNTIME_MICROVM:
+		return 4;
+	default:
+		return 0;
+	}
+}
+
+/* Parses and validates {"argv":[...],"cwd":"/abs","profile":"...",
+ * "runtime":"..."}. */
 static int parse_run(const struct request *r, char ***argv_out, char **cwd_out, int *profile,
-		     char *msg, size_t msglen)
+		     int *runtime, char *msg, size_t msglen)
 {
 	struct shunt_error *e = NULL;
 	struct shunt_json *j = shunt_json_parse("request", r->body ? r->body : "", r->body_len, &e);
@@ -340,6 +372,7 @@ static int parse_run(const struct request *r, char ***argv_out, char **cwd_out, 
 	const struct shunt_json *av = shunt_json_get(j, "argv");
 	const struct shunt_json *cwd = shunt_json_get(j, "cwd");
 	const struct shunt_json *prof = shunt_json_get(j, "profile");
+	const struct shunt_json *rtj = shunt_json_get(j, "runtime");
 	if (j->type != SHUNT_JSON_OBJECT || !av || av->type != SHUNT_JSON_ARRAY || av->len == 0 ||
 	    av->len > 4096) {
 		snprintf(msg, msglen,
@@ -348,8 +381,8 @@ static int parse_run(const struct request *r, char ***argv_out, char **cwd_out, 
 	}
 	for (size_t i = 0; i < j->len; i++)
 		if (strcmp(j->keys[i], "argv") && strcmp(j->keys[i], "cwd") &&
-		    strcmp(j->keys[i], "profile")) {
-			snprintf(msg, msglen, "unknown field '%.64s' (argv, cwd, profile)",
+		    strcmp(j->keys[i], "profile") && strcmp(j->keys[i], "runtime")) {
+			snprintf(msg, msglen, "unknown field '%.64s' (argv, cwd, profile, runtime)",
 				 j->keys[i]);
 			goto out;
 		}
@@ -364,6 +397,14 @@ static int parse_run(const struct request *r, char ***argv_out, char **cwd_out, 
 		    (*profile = shunt_profile_parse(prof->str)) < 0) {
 			snprintf(msg, msglen,
 				 "profile: READ_ONLY, WORKSPACE_WRITE, SYSTEM_WRITE or GODMODE");
+			goto out;
+		}
+	}
+	*runtime = -1;
+	if (rtj && rtj->type != SHUNT_JSON_NULL) {
+		if (rtj->type != SHUNT_JSON_STRING || (*runtime = runtime_parse(rtj->str)) < 0) {
+			snprintf(msg, msglen,
+				 "runtime: process, gvisor, podman, docker or microvm");
 			goto out;
 		}
 	}
@@ -474,7 +515,8 @@ static void job_free(struct job *j)
 /* Decides argv with this process's own policy (loaded for the current
  * directory) and builds the plan. On refusal returns -1 with an HTTP
  * status in *code and the reason in msg; refusals are audited. */
-static int prepare(struct job *j, char **argv, int want, int *code, char *msg, size_t msglen)
+static int prepare(struct job *j, char **argv, int want, int want_rt, int *code, char *msg,
+		   size_t msglen)
 {
 	memset(j, 0, sizeof(*j));
 	struct shunt_buf cl = {0};
@@ -534,6 +576,19 @@ static int prepare(struct job *j, char **argv, int want, int *code, char *msg, s
 		rt = j->ctx.policy.profile_runtime[j->profile];
 	if (rt == SHUNT_RUNTIME_AUTO || rt == SHUNT_RUNTIME_NONE)
 		rt = j->ctx.policy.gvisor_available ? SHUNT_RUNTIME_GVISOR : SHUNT_RUNTIME_PROCESS;
+	if (want_rt >= 0 && want_rt != (int)rt) {
+		if (strength((enum shunt_runtime)want_rt) < strength(rt)) {
+			snprintf(msg, msglen,
+				 "runtime %s is weaker than the %s the policy maps %s to",
+				 shunt_runtime_name(want_rt), shunt_runtime_name(rt),
+				 shunt_profile_name(j->profile));
+			shunt_record_decision(&j->ctx, SHUNT_SOURCE_CLI, j->cmdline, &j->d, NULL,
+					      false);
+			*code = 403;
+			return -1;
+		}
+		rt = (enum shunt_runtime)want_rt;
+	}
 	j->rt = rt;
 	j->runner = shunt_runner_get(rt);
 	if (!j->runner) {
@@ -595,13 +650,13 @@ static void job_audit(struct job *j, int status, double t0)
 			     (long long)((now_s() - t0) * 1000), false, false);
 }
 
-int shunt_shuntd_run_local(char **argv, int profile, struct shunt_error **err)
+int shunt_shuntd_run_local(char **argv, int profile, int runtime, struct shunt_error **err)
 {
 	double t0 = now_s();
 	char msg[512];
 	int code = 0;
 	struct job j;
-	if (prepare(&j, argv, profile, &code, msg, sizeof(msg)) < 0) {
+	if (prepare(&j, argv, profile, runtime, &code, msg, sizeof(msg)) < 0) {
 		job_free(&j);
 		shunt_error_set(err, code == 403 ? EPERM : EINVAL, "%s", msg);
 		(*err)->exitcode = code == 403 ? 126 : code == 400 ? 2 : 125;
@@ -618,8 +673,8 @@ static void handle_run(int fd, const struct request *r, double t0)
 	char msg[512];
 	char **argv = NULL;
 	char *cwd = NULL;
-	int want = -1, code = 0;
-	if (parse_run(r, &argv, &cwd, &want, msg, sizeof(msg)) < 0) {
+	int want = -1, want_rt = -1, code = 0;
+	if (parse_run(r, &argv, &cwd, &want, &want_rt, msg, sizeof(msg)) < 0) {
 		respond_error(fd, 400, msg);
 		return;
 	}
@@ -632,7 +687,7 @@ static void handle_run(int fd, const struct request *r, double t0)
 	}
 	struct job j;
 	int outp[2] = {-1, -1}, errp[2] = {-1, -1};
-	if (prepare(&j, argv, want, &code, msg, sizeof(msg)) < 0) {
+	if (prepare(&j, argv, want, want_rt, &code, msg, sizeof(msg)) < 0) {
 		respond_error(fd, code, msg);
 		goto out;
 	}

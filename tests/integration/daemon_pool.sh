@@ -5,8 +5,10 @@
 # run using it (output, exit code, workspace writes), each warm VM used
 # once (its root changes are gone in the next), another workspace never
 # getting a VM booted for the first one, /v1/pools and the pool gauges in
-# /metrics, and no VM left behind by `daemon stop`. One QEMU boots at a
-# time.
+# /metrics, `shunt run` using the daemon on its own (and not with
+# SHUNT_NO_DAEMON=1 / --no-daemon), the daemon refusing a weaker runtime
+# or a blocked command, and no VM left behind by `daemon stop`. One QEMU
+# boots at a time.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 setup_home
 
@@ -100,16 +102,35 @@ is "$out" fresh "each warm VM is used once: the previous run's root changes are 
 is "$(field warm_runs)" 2 "second warm run counted"
 
 ok "ready again" -- wait_ready
+# `shunt run` goes through the daemon on its own (stdin /dev/null) ...
+out=$(cd "$WS" && timeout 300 "$SHUNT" run --runtime microvm -- sh -c 'cat mark; exit 4' </dev/null); rc=$?
+is "$rc" 4 "shunt run via the daemon: exit code"
+is "$out" one "shunt run via the daemon: output"
+is "$(field warm_runs)" 3 "shunt run via the daemon: a warm VM"
+# ... which re-decides: no weaker runtime than the policy maps, no blocked command
+out=$(cd "$WS" && "$SHUNT" run --runtime process -- true </dev/null 2>&1); rc=$?
+is "$rc" 126 "shunt run --runtime process under a microvm policy: refused"
+like "$out" "weaker" "and says why"
+out=$(cd "$WS" && "$SHUNT" run --runtime microvm -- rm -rf / </dev/null 2>&1); rc=$?
+is "$rc" 126 "a blocked command is refused by the daemon"
+# SHUNT_NO_DAEMON=1 and --no-daemon run in-process: the pool is not touched
+out=$(cd "$WS" && SHUNT_NO_DAEMON=1 timeout 300 "$SHUNT" run --runtime microvm --network none -- sh -c 'echo inproc' </dev/null); rc=$?
+is "$out/$rc" inproc/0 "SHUNT_NO_DAEMON=1: runs in-process"
+out=$(cd "$WS" && timeout 300 "$SHUNT" run --no-daemon --runtime microvm -- sh -c 'echo inproc2' </dev/null); rc=$?
+is "$out/$rc" inproc2/0 "--no-daemon: runs in-process"
+is "$(field warm_runs)/$(field cold_fallbacks)" 3/1 "neither used the pool"
+
+ok "ready again" -- wait_ready
 # a VM booted for $WS must never serve another workspace
 out=$(dx "$WS2" sh -c 'cat mark; if ls '"$WS"' >/dev/null 2>&1; then echo sees-ws1; fi'); rc=$?
 is "$rc" 0 "other workspace: runs"
 is "$out" two "other workspace: its own workspace, not the warm VM's"
-is "$(field warm_runs)" 2 "other workspace: not a warm run"
+is "$(field warm_runs)" 3 "other workspace: not a warm run"
 is "$(field cold_fallbacks)" 2 "other workspace: a cold start"
 
 m=$(get /metrics)
 like "$m" 'shuntd_pool_size\{runtime="microvm"\} 1' "/metrics: pool size gauge"
-like "$m" 'shuntd_pool_warm_runs_total\{runtime="microvm"\} 2' "/metrics: warm runs"
+like "$m" 'shuntd_pool_warm_runs_total\{runtime="microvm"\} 3' "/metrics: warm runs"
 like "$m" 'shuntd_pool_ready\{runtime="microvm"\} [0-9]' "/metrics: ready gauge"
 
 ok "daemon stop" -- "$SHUNT" daemon stop
