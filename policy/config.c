@@ -1558,6 +1558,9 @@ static void dump_yaml(const struct shunt_config *cfg, struct shunt_buf *o)
 		if (cfg->audit_forward.insecure)
 			shunt_buf_puts(o, "    insecure: true\n");
 	}
+	shunt_buf_printf(o, "pool:\n  microvm: %u\n  gvisor: %u\n",
+			 cfg->pool_size[SHUNT_RUNTIME_MICROVM],
+			 cfg->pool_size[SHUNT_RUNTIME_GVISOR]);
 	if (cfg->npolicy_sources)
 		shunt_buf_puts(o, "policy:\n  sources:\n");
 	for (size_t i = 0; i < cfg->npolicy_sources; i++) {
@@ -1657,7 +1660,9 @@ static void dump_json(const struct shunt_config *cfg, struct shunt_buf *o)
 			shunt_buf_puts(o, "null");
 		shunt_buf_printf(o, ",\"insecure\":%s}", ps->insecure ? "true" : "false");
 	}
-	shunt_buf_puts(o, "]},");
+	shunt_buf_printf(o, "]},\"pool\":{\"microvm\":%u,\"gvisor\":%u},",
+			 cfg->pool_size[SHUNT_RUNTIME_MICROVM],
+			 cfg->pool_size[SHUNT_RUNTIME_GVISOR]);
 	dump_strv_json(o, "sources", &cfg->sources);
 	shunt_buf_putc(o, ',');
 	dump_strv_json(o, "warnings", &cfg->warnings);
