@@ -840,9 +840,13 @@ static int forward_pair(struct layer *L, size_t k, const yaml_node_t *key, const
 	case 1:
 		if (set_str(L, v, "audit.forward.format", &f->format) < 0)
 			return -1;
-		if (strcmp(f->format, "jsonl") != 0)
-			return lerr(L, v, "audit.forward.format: only jsonl is supported, got '%s'",
-				    f->format);
+		if (strcmp(f->format, "jsonl") && strcmp(f->format, "loki") &&
+		    strcmp(f->format, "elasticsearch") && strcmp(f->format, "splunk-hec"))
+			return lerr(
+			    L, v,
+			    "audit.forward.format: jsonl, loki, elasticsearch or splunk-hec, "
+			    "got '%s'",
+			    f->format);
 		return 0;
 	case 2:
 		return set_str(L, v, "audit.forward.token_file", &f->token_file);
@@ -1553,7 +1557,8 @@ static void dump_yaml(const struct shunt_config *cfg, struct shunt_buf *o)
 	if (cfg->audit_forward.url) {
 		shunt_buf_puts(o, "  forward:\n    url: ");
 		shunt_buf_json_str(o, cfg->audit_forward.url, strlen(cfg->audit_forward.url));
-		shunt_buf_printf(o, "\n    format: jsonl\n    batch: %u\n",
+		shunt_buf_printf(o, "\n    format: %s\n    batch: %u\n",
+				 cfg->audit_forward.format ? cfg->audit_forward.format : "jsonl",
 				 cfg->audit_forward.batch);
 		if (cfg->audit_forward.insecure)
 			shunt_buf_puts(o, "    insecure: true\n");
@@ -1644,7 +1649,8 @@ static void dump_json(const struct shunt_config *cfg, struct shunt_buf *o)
 	if (cfg->audit_forward.url) {
 		shunt_buf_puts(o, ",\"forward\":{\"url\":");
 		shunt_buf_json_str(o, cfg->audit_forward.url, strlen(cfg->audit_forward.url));
-		shunt_buf_printf(o, ",\"format\":\"jsonl\",\"batch\":%u,\"insecure\":%s}",
+		shunt_buf_printf(o, ",\"format\":\"%s\",\"batch\":%u,\"insecure\":%s}",
+				 cfg->audit_forward.format ? cfg->audit_forward.format : "jsonl",
 				 cfg->audit_forward.batch,
 				 cfg->audit_forward.insecure ? "true" : "false");
 	}

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -15,6 +16,7 @@
 #include "fsutil.h"
 #include "httpfetch.h"
 #include "paths.h"
+#include "sha256.h"
 
 #define MAX_BATCH_BYTES (8u << 20)
 
@@ -193,6 +195,60 @@ static char *read_token(const char *path, struct shunt_error **err)
 	return t;
 }
 
+/* A spooled batch (JSON lines) as the collector's format wants it. */
+static int encode(const char *format, const char *body, size_t len, struct shunt_buf *out,
+		  const char **ctype)
+{
+	*ctype = "application/x-ndjson";
+	if (!format || strcmp(format, "jsonl") == 0) {
+		shunt_buf_append(out, body, len);
+		return out->oom ? -1 : 0;
+	}
+	bool loki = strcmp(format, "loki") == 0, es = strcmp(format, "elasticsearch") == 0;
+	if (loki) {
+		/* Loki push API: one stream; distinct, increasing timestamps */
+		*ctype = "application/json";
+		shunt_buf_puts(out, "{\"streams\":[{\"stream\":{\"job\":\"shunt\"},\"values\":[");
+	} else if (!es) {
+		*ctype = "application/json"; /* splunk-hec: concatenated events */
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	unsigned long long ns =
+	    (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+	size_t k = 0;
+	for (const char *p = body; p < body + len;) {
+		const char *nl = memchr(p, '\n', (size_t)(body + len - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(body + len - p);
+		if (l) {
+			if (loki) {
+				shunt_buf_printf(out, "%s[\"%llu\",", k ? "," : "", ns + k);
+				shunt_buf_json_str(out, p, l);
+				shunt_buf_putc(out, ']');
+			} else if (es) {
+				/* _id from the record: a retried batch overwrites,
+				 * never duplicates */
+				uint8_t d[32];
+				char hex[65];
+				shunt_sha256(p, l, d);
+				shunt_sha256_hex(d, hex);
+				shunt_buf_printf(out, "{\"index\":{\"_id\":\"%.40s\"}}\n", hex);
+				shunt_buf_append(out, p, l);
+				shunt_buf_putc(out, '\n');
+			} else {
+				shunt_buf_puts(out, "{\"sourcetype\":\"shunt:audit\",\"event\":");
+				shunt_buf_append(out, p, l);
+				shunt_buf_puts(out, "}\n");
+			}
+			k++;
+		}
+		p += l + 1;
+	}
+	if (loki)
+		shunt_buf_puts(out, "]}]}");
+	return out->oom ? -1 : 0;
+}
+
 int shunt_forward_flush(const struct shunt_audit_forward *f, const char *spool_dir,
 			struct shunt_forward_stats *st, struct shunt_error **err)
 {
@@ -223,10 +279,28 @@ int shunt_forward_flush(const struct shunt_audit_forward *f, const char *spool_d
 			records += body[k] == '\n';
 		long status = 0;
 		struct shunt_error *herr = NULL;
-		int hr = shunt_http_post(f->url, "application/x-ndjson", token, body, len,
-					 f->insecure, 30, &status, &herr);
+		struct shunt_buf enc = {0}, resp = {0};
+		const char *ctype = NULL;
+		if (encode(f->format, body, len, &enc, &ctype) < 0) {
+			free(body);
+			shunt_buf_free(&enc);
+			rc = shunt_error_set(err, ENOMEM, "out of memory");
+			break;
+		}
 		free(body);
-		if (hr < 0 || status < 200 || status > 299) {
+		bool splunk = f->format && strcmp(f->format, "splunk-hec") == 0;
+		bool es = f->format && strcmp(f->format, "elasticsearch") == 0;
+		int hr = shunt_http_post(f->url, ctype, splunk ? "Splunk" : "Bearer", token,
+					 enc.data ? enc.data : "", enc.len, f->insecure, 30,
+					 &status, es ? &resp : NULL, &herr);
+		shunt_buf_free(&enc);
+		/* a bulk answer of 200 can still carry failed items: resend
+		 * the batch (same _ids) later */
+		if (hr == 0 && es && status >= 200 && status <= 299 && resp.data &&
+		    strstr(resp.data, "\"errors\":true"))
+			status = 207;
+		shunt_buf_free(&resp);
+		if (hr < 0 || status < 200 || status > 299 || (es && status == 207)) {
 			st->last_status = hr < 0 ? 0 : status;
 			if (hr < 0) {
 				shunt_error_set(err, herr ? herr->code : EIO, "%s",

@@ -28,8 +28,11 @@ char *shunt_forward_spool_dir(void);
 int shunt_forward_spool(const char *audit_path, const char *spool_dir, unsigned batch,
 			struct shunt_forward_stats *st, struct shunt_error **err);
 
-/* Sends spool batch files oldest first as application/x-ndjson POSTs
- * and deletes each after a 2xx. Stops at the first failure, so order is
+/* Sends spool batch files oldest first in f->format (jsonl: NDJSON as
+ * spooled; loki: one push-API stream; elasticsearch: _bulk NDJSON with an
+ * _id per record, and a 2xx whose body says "errors":true counts as a
+ * failure; splunk-hec: HEC event objects, "Authorization: Splunk") and
+ * deletes each after a 2xx. Stops at the first failure, so order is
  * kept and nothing is lost. Returns 0 when the spool is empty afterwards,
  * 1 when batches remain (st->last_status says why), -1 with *err on
  * local errors. */

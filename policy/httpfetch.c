@@ -122,14 +122,18 @@ int shunt_http_get(const char *url, const char *etag, const char *since, bool in
 	return 0;
 }
 
-static size_t discard(char *p, size_t size, size_t nmemb, void *ud)
+static size_t keep_head(char *p, size_t size, size_t nmemb, void *ud)
 {
-	return size * nmemb;
+	struct shunt_buf *b = ud;
+	size_t n = size * nmemb;
+	if (b && b->len < 65536)
+		shunt_buf_append(b, p, n < 65536 - b->len ? n : 65536 - b->len);
+	return n;
 }
 
-int shunt_http_post(const char *url, const char *ctype, const char *token, const char *body,
-		    size_t len, bool insecure, long timeout_s, long *status,
-		    struct shunt_error **err)
+int shunt_http_post(const char *url, const char *ctype, const char *scheme, const char *token,
+		    const char *body, size_t len, bool insecure, long timeout_s, long *status,
+		    struct shunt_buf *resp, struct shunt_error **err)
 {
 	*status = 0;
 	if (!shunt_http_url_allowed(url, insecure))
@@ -144,14 +148,16 @@ int shunt_http_post(const char *url, const char *ctype, const char *token, const
 	h = curl_slist_append(h, hdr);
 	h = curl_slist_append(h, "Expect:");
 	if (token && *token) {
-		snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", token);
+		snprintf(hdr, sizeof(hdr), "Authorization: %s %s", scheme ? scheme : "Bearer",
+			 token);
 		h = curl_slist_append(h, hdr);
 	}
 	common(c, url, insecure, timeout_s);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_head);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
 	CURLcode rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 	curl_slist_free_all(h);

@@ -26,12 +26,14 @@ int shunt_http_get(const char *url, const char *etag, const char *since, bool in
 		   long timeout_s, size_t max_bytes, struct shunt_http_resp *out,
 		   struct shunt_error **err);
 
-/* POSTs body (len bytes, content type ctype) with an optional bearer
- * token. Returns 0 and *status when the server answered, -1 with *err
+/* POSTs body (len bytes, content type ctype) with an optional token
+ * sent as "Authorization: <scheme> <token>" (scheme NULL = Bearer). The
+ * answer's body goes to resp (first 64 KiB) when resp is not NULL.
+ * Returns 0 and *status when the server answered, -1 with *err
  * otherwise. */
-int shunt_http_post(const char *url, const char *ctype, const char *token, const char *body,
-		    size_t len, bool insecure, long timeout_s, long *status,
-		    struct shunt_error **err);
+int shunt_http_post(const char *url, const char *ctype, const char *scheme, const char *token,
+		    const char *body, size_t len, bool insecure, long timeout_s, long *status,
+		    struct shunt_buf *resp, struct shunt_error **err);
 
 /* True when url may be fetched with this insecure setting. */
 bool shunt_http_url_allowed(const char *url, bool insecure);
