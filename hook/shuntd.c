@@ -26,6 +26,7 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "context.h"
+#include "forward.h"
 #include "json.h"
 #include "paths.h"
 #include "pool.h"
@@ -263,6 +264,12 @@ static void metrics_text(struct shunt_buf *b)
 	    b, "# HELP shuntd_rejected_total Requests refused (invalid, blocked, not granted).\n"
 	       "# TYPE shuntd_rejected_total counter\n");
 	shunt_buf_printf(b, "shuntd_rejected_total %lu\n", atomic_load(&M->rejected));
+	_cleanup_free_ char *spool = shunt_forward_spool_dir();
+	shunt_buf_puts(b, "# HELP shuntd_audit_dropped_total Audit records dropped from the "
+			  "forwarding spool to keep it under audit.forward.spool_max.\n"
+			  "# TYPE shuntd_audit_dropped_total counter\n");
+	shunt_buf_printf(b, "shuntd_audit_dropped_total %llu\n",
+			 spool ? shunt_forward_dropped(spool) : 0ull);
 	shunt_buf_puts(b, "# HELP shuntd_runs_total Commands handed to a runner, by runtime.\n"
 			  "# TYPE shuntd_runs_total counter\n");
 	for (int rt = 0; rt < NRT; rt++)

@@ -184,6 +184,7 @@ void shunt_config_defaults(struct shunt_config *cfg)
 	cfg->audit_max_bytes = 10ULL * 1024 * 1024;
 	cfg->audit_forward.batch = 100;
 	cfg->audit_forward.interval = 60;
+	cfg->audit_forward.spool_max = 64ull << 20;
 }
 
 static void binds_free(struct shunt_bind *b, size_t n)
@@ -800,8 +801,8 @@ static const char *const audit_keys[] = {"max_size", "forward"};
 
 /* ---- audit.forward and policy.sources (issue 10) ---- */
 
-static const char *const forward_keys[] = {"url",   "format",	"token_file",
-					   "batch", "insecure", "interval"};
+static const char *const forward_keys[] = {"url",      "format",   "token_file", "batch",
+					   "insecure", "interval", "spool_max"};
 
 static int set_str(struct layer *L, const yaml_node_t *v, const char *what, char **dst)
 {
@@ -866,6 +867,13 @@ static int forward_pair(struct layer *L, size_t k, const yaml_node_t *key, const
 			return lerr(L, v, "audit.forward.interval: at least 1 second");
 		f->interval = (unsigned)n;
 		return 0;
+	case 6:
+		if (get_size(L, v, "audit.forward.spool_max", &n) < 0)
+			return -1;
+		if (n < 1024)
+			return lerr(L, v, "audit.forward.spool_max: at least 1K");
+		f->spool_max = n;
+		return 0;
 	}
 	return 0;
 }
@@ -876,7 +884,7 @@ static int apply_forward(struct layer *L, const yaml_node_t *v)
 		return 0;
 	if (L->tighten) /* a repository does not decide where the user's log goes */
 		return loosen(L, v, "audit.forward");
-	if (walk_map(L, v, "audit.forward", forward_keys, 6, forward_pair, NULL) < 0)
+	if (walk_map(L, v, "audit.forward", forward_keys, 7, forward_pair, NULL) < 0)
 		return -1;
 	struct shunt_audit_forward *f = &L->cfg->audit_forward;
 	if (!f->url)

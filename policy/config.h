@@ -30,11 +30,12 @@ struct shunt_policy_source {
 
 /* audit.forward: where `shunt audit flush` ships the spooled records. */
 struct shunt_audit_forward {
-	char *url;	   /* NULL = forwarding off */
-	char *format;	   /* jsonl | loki | elasticsearch | splunk-hec */
-	char *token_file;  /* bearer token for the collector, or NULL */
-	unsigned batch;	   /* records per request (default 100) */
-	unsigned interval; /* seconds between shuntd's flushes (default 60) */
+	char *url;		      /* NULL = forwarding off */
+	char *format;		      /* jsonl | loki | elasticsearch | splunk-hec */
+	char *token_file;	      /* bearer token for the collector, or NULL */
+	unsigned batch;		      /* records per request (default 100) */
+	unsigned interval;	      /* seconds between shuntd's flushes (default 60) */
+	unsigned long long spool_max; /* spool size cap in bytes (default 64 MiB) */
 	bool insecure;
 };
 

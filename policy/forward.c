@@ -154,6 +154,87 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static int list_batches(const char *dir, char ***out, size_t *n, struct shunt_error **err);
+
+unsigned long long shunt_forward_dropped(const char *spool_dir)
+{
+	char p[4096];
+	snprintf(p, sizeof(p), "%s/dropped", spool_dir);
+	unsigned long long v = 0;
+	FILE *f = fopen(p, "re");
+	if (f) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+int shunt_forward_cap(const char *spool_dir, unsigned long long cap, struct shunt_forward_stats *st,
+		      struct shunt_error **err)
+{
+	if (shunt_fs_mkdirs(spool_dir, 0700, err) < 0)
+		return -1;
+	int lock = shunt_fs_lock(spool_dir, 10000, err);
+	if (lock < 0)
+		return -1;
+	char **names = NULL;
+	size_t n = 0;
+	int rc = list_batches(spool_dir, &names, &n, err);
+	unsigned long long total = 0;
+	unsigned long long *sizes = rc == 0 && n ? calloc(n, sizeof(*sizes)) : NULL;
+	if (rc == 0 && n && !sizes)
+		rc = shunt_error_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char p[4096];
+		struct stat sb;
+		snprintf(p, sizeof(p), "%s/%s", spool_dir, names[i]);
+		sizes[i] = stat(p, &sb) == 0 ? (unsigned long long)sb.st_size : 0;
+		total += sizes[i];
+	}
+	size_t dropped = 0;
+	/* oldest first; the newest batch always stays */
+	for (size_t i = 0; rc == 0 && total > cap && i + 1 < n; i++) {
+		char p[4096];
+		snprintf(p, sizeof(p), "%s/%s", spool_dir, names[i]);
+		char *body = NULL;
+		size_t len = 0;
+		struct shunt_error *e = NULL;
+		size_t records = 0;
+		if (shunt_fs_read(p, MAX_BATCH_BYTES + (1u << 20), &body, &len, &e) == 0)
+			for (size_t k = 0; k < len; k++)
+				records += body[k] == '\n';
+		shunt_error_free(&e);
+		free(body);
+		if (unlink(p) < 0) {
+			rc = shunt_error_sys(err, errno, "removing %s", p);
+			break;
+		}
+		total -= sizes[i];
+		dropped += records;
+	}
+	st->dropped += dropped;
+	st->dropped_total = shunt_forward_dropped(spool_dir) + dropped;
+	if (dropped) {
+		char p[4096], buf[32];
+		snprintf(p, sizeof(p), "%s/dropped", spool_dir);
+		int l = snprintf(buf, sizeof(buf), "%llu\n", st->dropped_total);
+		struct shunt_error *e = NULL;
+		if (shunt_fs_write_atomic(p, buf, (size_t)l, 0600, &e) < 0 && rc == 0) {
+			*err = e;
+			e = NULL;
+			rc = -1;
+		}
+		shunt_error_free(&e);
+	}
+	free(sizes);
+	for (size_t k = 0; k < n; k++)
+		free(names[k]);
+	free(names);
+	shunt_fs_unlock(lock);
+	return rc;
+}
+
 static int list_batches(const char *dir, char ***out, size_t *n, struct shunt_error **err)
 {
 	*out = NULL;

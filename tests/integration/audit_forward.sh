@@ -4,7 +4,9 @@
 # every record arrives exactly once, in order, across retries, appends,
 # a half-written line, a log rotation, a wrong token and a collector
 # that is down; then the loki, elasticsearch (bulk) and splunk-hec
-# formats, each against a collector that checks its auth scheme.
+# formats, each against a collector that checks its auth scheme; and the
+# spool cap: a collector away too long costs the oldest records, counted
+# (shunt audit flush, shuntd's /metrics), never the newest.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 setup_home
 command -v python3 >/dev/null || { skip "python3 is not installed (apt-get install python3)"; done_testing; exit; }
@@ -173,5 +175,39 @@ printf 'audit:\n  forward:\n    url: https://x.invalid/\n    format: syslog\n' >
 out=$("$SHUNT" config show 2>&1); rc=$?
 is "$rc" 2 "an unknown format is a config error"
 like "$out" "jsonl, loki, elasticsearch or splunk-hec" "naming the formats"
+
+# the spool cap (2K) with the collector away
+export XDG_STATE_HOME="$TEST_TMP/state-cap"
+AUDIT="$XDG_STATE_HOME/shunt/audit.jsonl"
+SPOOL="$XDG_STATE_HOME/shunt/spool"
+OUT="$TEST_TMP/out-cap"
+mkdir -p "$XDG_STATE_HOME/shunt"
+cap_cfg() {
+	printf 'audit:\n  forward:\n    url: http://127.0.0.1:%s/in\n    insecure: true\n    batch: 10\n    spool_max: 2K\n    token_file: %s\n' \
+		"$PORT" "$TEST_TMP/token" >"$CFG"
+}
+start_collector 0
+kill "$COL_PID"; wait "$COL_PID" 2>/dev/null # its port: nobody listens there now
+cap_cfg
+for i in $(seq 1 200); do rec "$i"; done
+out=$("$SHUNT" audit flush 2>&1); rc=$?
+is "$rc" 1 "collector away: exits 1"
+like "$out" "dropped [0-9]+ records now, [0-9]+ in all" "the flush reports dropped records"
+bytes=$(cat "$SPOOL"/*.jsonl | wc -c)
+ok "the spool is under its cap ($bytes bytes)" -- test "$bytes" -le 2048
+D=$(cat "$SPOOL/dropped")
+ok "the dropped count ($D) is kept in the spool" -- test "$D" -gt 0
+start_collector 0
+cap_cfg
+out=$("$SHUNT" audit flush 2>&1); rc=$?
+is "$rc" 0 "collector back: exits 0"
+R=$(grep -c . "$OUT")
+is "$((R + D))" 200 "received ($R) + dropped ($D) = all 200 records"
+is "$(sed 's/.*"seq":\([0-9]*\).*/\1/' "$OUT" | tr '\n' ' ')" "$(seq -s ' ' $((201 - R)) 200) " \
+	"the newest records arrived, once each, in order"
+"$SHUNT" daemon start >/dev/null 2>&1
+like "$(curl -s --max-time 10 --unix-socket "$XDG_RUNTIME_DIR/shunt/shuntd.sock" http://x/metrics)" \
+	"shuntd_audit_dropped_total $D" "shuntd's /metrics reports the dropped records"
+"$SHUNT" daemon stop >/dev/null 2>&1
 
 done_testing
