@@ -23,7 +23,10 @@ static const char help[] =
     "Runs ARGV in a sandbox. Options left out come from the config and the profile.\n"
     "\n"
     "  --profile P            READ_ONLY | WORKSPACE_WRITE (default) | SYSTEM_WRITE | GODMODE\n"
-    "  --runtime R            auto, process, gvisor, podman, docker or microvm (see shunt doctor)\n"
+    "  --runtime R            auto, process, gvisor, podman, docker or microvm (see shunt "
+    "doctor),\n"
+    "                         or remote: the shuntd at remote.url (only --profile may\n"
+    "                         come along; when it does not answer nothing runs)\n"
     "  --workspace DIR        default: the git top level of the current directory, else it\n"
     "  --network M            none | allowlist | full. READ_ONLY defaults to none; otherwise\n"
     "                         the config's network_mode, else the security level's. The level's\n"
@@ -268,6 +271,79 @@ static int via_daemon(int argc, char **argv, bool *done, struct shunt_error **er
 	return code;
 }
 
+/* sandbox.runtime: remote (or --runtime remote): the command goes to
+ * remote.url and nowhere else. Only --profile may come along. *done false:
+ * not remote, run it as usual. */
+static int via_remote(int argc, char **argv, bool *done, struct shunt_error **err)
+{
+	*done = false;
+	int profile = -1, i;
+	bool forced = false, other = false;
+	const char *other_opt = NULL;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (a[0] != '-')
+			break;
+		if (i + 1 < argc && strcmp(a, "--runtime") == 0) {
+			if (strcmp(argv[++i], "remote") != 0)
+				return 0; /* a local runtime asked for by name */
+			forced = true;
+		} else if (i + 1 < argc && strcmp(a, "--profile") == 0) {
+			if ((profile = shunt_profile_parse(argv[++i])) < 0)
+				return 0; /* parse() reports it */
+		} else {
+			other = true;
+			other_opt = a;
+			/* options with a value: skip it */
+			if (i + 1 < argc && strcmp(a, "--dry-run") && strcmp(a, "--json") &&
+			    strcmp(a, "--no-daemon") && strcmp(a, "--i-accept-weaker-isolation"))
+				i++;
+		}
+	}
+	char cwd[PATH_MAX];
+	_cleanup_free_ char *ws =
+	    getcwd(cwd, sizeof(cwd)) ? shunt_config_workspace_root(cwd) : NULL;
+	struct shunt_config_opts copts = {.workspace = ws};
+	struct shunt_config cfg;
+	if (!forced) {
+		struct shunt_error *e = NULL;
+		if (shunt_config_load(&cfg, &copts, &e) < 0) {
+			shunt_error_free(&e);
+			return 0; /* the usual path reports it */
+		}
+		bool remote = cfg.remote_runtime;
+		shunt_config_free(&cfg);
+		if (!remote)
+			return 0;
+	}
+	*done = true;
+	if (other)
+		return shunt_args_usage(err,
+					"runtime remote takes only --profile (not %s): the remote "
+					"shuntd builds the plan",
+					other_opt);
+	if (i >= argc)
+		return shunt_args_usage(err, "no command given: shunt run [options] -- ARGV...");
+	if (shunt_config_load(&cfg, &copts, err) < 0)
+		return -1;
+	int rc;
+	if (!cfg.remote_url) {
+		shunt_error_set(err, EINVAL,
+				"runtime remote needs remote.url in the configuration");
+		(*err)->exitcode = 2;
+		rc = -1;
+	} else {
+		rc = shunt_daemon_client_remote(cfg.remote_url, cfg.remote_token_file,
+						cfg.remote_insecure, &argv[i], profile, err);
+	}
+	shunt_config_free(&cfg);
+	return rc;
+}
+
 int shunt_cmd_run(int argc, char **argv, struct shunt_error **err)
 {
 	if (shunt_cmd_wants_help(argc, argv)) {
@@ -275,6 +351,9 @@ int shunt_cmd_run(int argc, char **argv, struct shunt_error **err)
 		return 0;
 	}
 	bool done = false;
+	int rrc = via_remote(argc, argv, &done, err);
+	if (done || rrc < 0)
+		return rrc;
 	int drc = via_daemon(argc, argv, &done, err);
 	if (done || drc < 0)
 		return drc;

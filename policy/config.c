@@ -224,6 +224,8 @@ void shunt_config_free(struct shunt_config *cfg)
 	free(cfg->audit_forward.url);
 	free(cfg->audit_forward.format);
 	free(cfg->audit_forward.token_file);
+	free(cfg->remote_url);
+	free(cfg->remote_token_file);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -693,12 +695,16 @@ static int sandbox_pair(struct layer *L, size_t k, const yaml_node_t *key, const
 	unsigned long long u = 0;
 	switch (k) {
 	case SB_RUNTIME:
-		if (get_enum(L, v, "sandbox.runtime", shunt_runtime_names, USER_RUNTIMES, NULL, 0,
-			     &e) < 0)
+		/* remote: not a local runner; commands go to remote.url */
+		if (get_enum(L, v, "sandbox.runtime", shunt_runtime_names, USER_RUNTIMES, "remote",
+			     -2, &e) < 0)
 			return -1;
-		if (L->tighten && (int)s->runtime != e)
+		if (L->tighten &&
+		    (e == -2 ? !cfg->remote_runtime : cfg->remote_runtime || (int)s->runtime != e))
 			return loosen(L, v, "sandbox.runtime");
-		s->runtime = (enum shunt_runtime)e;
+		cfg->remote_runtime = e == -2;
+		if (e != -2)
+			s->runtime = (enum shunt_runtime)e;
 		return 0;
 	case SB_IMAGE:
 		return apply_string(L, v, "sandbox.image", false, &s->image);
@@ -874,6 +880,34 @@ static int forward_pair(struct layer *L, size_t k, const yaml_node_t *key, const
 			return lerr(L, v, "audit.forward.spool_max: at least 1K");
 		f->spool_max = n;
 		return 0;
+	}
+	return 0;
+}
+
+/* remote: {url, token_file, insecure}: the shuntd that sandbox.runtime:
+ * remote sends commands to. */
+static const char *const remote_keys[] = {"url", "token_file", "insecure"};
+
+static int remote_pair(struct layer *L, size_t k, const yaml_node_t *key, const yaml_node_t *v,
+		       void *ctx)
+{
+	struct shunt_config *c = L->cfg;
+	switch (k) {
+	case 0:
+		return set_str(L, v, "remote.url", &c->remote_url);
+	case 1:
+		if (set_str(L, v, "remote.token_file", &c->remote_token_file) < 0)
+			return -1;
+		if (c->remote_token_file[0] == '~') {
+			char *p = expand_tilde(c->remote_token_file);
+			if (!p)
+				return oom(L);
+			free(c->remote_token_file);
+			c->remote_token_file = p;
+		}
+		return 0;
+	case 2:
+		return get_bool(L, v, "remote.insecure", &c->remote_insecure);
 	}
 	return 0;
 }
@@ -1089,10 +1123,11 @@ enum {
 	K_AUDIT,
 	K_POLICY,
 	K_POOL,
+	K_REMOTE,
 };
 static const char *const top_keys[] = {
-    "mode",	"security_level", "non_interactive", "on_error", "preset", "sandbox",
-    "policies", "rules",	  "risk_floors",     "audit",	 "policy", "pool",
+    "mode",  "security_level", "non_interactive", "on_error", "preset", "sandbox", "policies",
+    "rules", "risk_floors",    "audit",		  "policy",   "pool",	"remote",
 };
 #define NTOP_KEYS (sizeof(top_keys) / sizeof(*top_keys))
 
@@ -1184,6 +1219,16 @@ static int top_pair(struct layer *L, size_t k, const yaml_node_t *key, const yam
 		if (is_null(v))
 			return 0;
 		return walk_map(L, v, "pool", pool_keys, 2, pool_pair, NULL);
+	case K_REMOTE:
+		if (is_null(v))
+			return 0;
+		if (L->tighten)
+			return loosen(L, v, "remote");
+		if (walk_map(L, v, "remote", remote_keys, 3, remote_pair, NULL) < 0)
+			return -1;
+		if (!L->cfg->remote_url)
+			return lerr(L, v, "remote: url is required");
+		return url_ok(L, v, "remote.url", L->cfg->remote_url, L->cfg->remote_insecure);
 	}
 	return 0;
 }
@@ -1512,7 +1557,8 @@ static void dump_yaml(const struct shunt_config *cfg, struct shunt_buf *o)
 	if (cfg->preset != SHUNT_PRESET_NONE)
 		shunt_buf_printf(o, "# preset applied: %s\n", shunt_preset_name(cfg->preset));
 	shunt_buf_puts(o, "sandbox:\n");
-	shunt_buf_printf(o, "  runtime: %s\n", shunt_runtime_name(s->runtime));
+	shunt_buf_printf(o, "  runtime: %s\n",
+			 cfg->remote_runtime ? "remote" : shunt_runtime_name(s->runtime));
 	if (s->image) {
 		shunt_buf_puts(o, "  image: ");
 		shunt_buf_json_str(o, s->image, strlen(s->image));
@@ -1571,6 +1617,16 @@ static void dump_yaml(const struct shunt_config *cfg, struct shunt_buf *o)
 		if (cfg->audit_forward.insecure)
 			shunt_buf_puts(o, "    insecure: true\n");
 	}
+	if (cfg->remote_url) {
+		shunt_buf_puts(o, "remote:\n  url: ");
+		shunt_buf_json_str(o, cfg->remote_url, strlen(cfg->remote_url));
+		if (cfg->remote_token_file) {
+			shunt_buf_puts(o, "\n  token_file: ");
+			shunt_buf_json_str(o, cfg->remote_token_file,
+					   strlen(cfg->remote_token_file));
+		}
+		shunt_buf_printf(o, "\n  insecure: %s\n", cfg->remote_insecure ? "true" : "false");
+	}
 	shunt_buf_printf(o, "pool:\n  microvm: %u\n  gvisor: %u\n",
 			 cfg->pool_size[SHUNT_RUNTIME_MICROVM],
 			 cfg->pool_size[SHUNT_RUNTIME_GVISOR]);
@@ -1601,8 +1657,8 @@ static void dump_json(const struct shunt_config *cfg, struct shunt_buf *o)
 		shunt_buf_puts(o, "\"preset\":null,");
 	else
 		shunt_buf_printf(o, "\"preset\":\"%s\",", shunt_preset_name(cfg->preset));
-	shunt_buf_printf(
-	    o, "\"sandbox\":{\"runtime\":\"%s\",\"image\":", shunt_runtime_name(s->runtime));
+	shunt_buf_printf(o, "\"sandbox\":{\"runtime\":\"%s\",\"image\":",
+			 cfg->remote_runtime ? "remote" : shunt_runtime_name(s->runtime));
 	if (s->image)
 		shunt_buf_json_str(o, s->image, strlen(s->image));
 	else

@@ -81,6 +81,10 @@ struct shunt_config {
 	size_t npolicy_sources;
 	struct shunt_audit_forward audit_forward; /* audit.forward */
 	unsigned pool_size[7];	    /* pool: warm sandboxes shuntd keeps, by enum shunt_runtime */
+	bool remote_runtime;	    /* sandbox.runtime: remote (commands go to remote.url) */
+	char *remote_url;	    /* remote.url: a remote shuntd, https:// */
+	char *remote_token_file;    /* remote.token_file: its bearer token */
+	bool remote_insecure;	    /* remote.insecure: no TLS verification */
 	struct shunt_strv warnings; /* e.g. a workspace file's loosening ignored */
 };
 
