@@ -44,7 +44,8 @@ struct slot {
 };
 
 struct want {
-	atomic_int state; /* 0 empty, 1 being written, 2 set */
+	atomic_int state;     /* 0 empty, 1 being written, 2 set */
+	atomic_llong last_ms; /* last asked for (CLOCK_MONOTONIC) */
 	int rt;
 	char key[32];
 	char profile[24];
@@ -59,6 +60,7 @@ struct shared {
 	atomic_ulong warm_runs[NRT], cold_fallbacks[NRT], boots[NRT], boot_failures[NRT];
 	atomic_int in_use[NRT];
 	atomic_int cold_pid[32]; /* processes doing a cold start of a pooled runtime */
+	long long idle_ms;	 /* a key not asked for this long loses its sandboxes */
 };
 
 static struct shared *S;
@@ -110,6 +112,10 @@ int shunt_pool_init(const unsigned sizes[7], struct shunt_error **err)
 	}
 	for (int i = 0; i < NRT; i++)
 		S->size[i] = sizes[i];
+	/* idle keys give their sandboxes back after 30 min (tests: shorter) */
+	const char *idle = getenv("SHUNT_POOL_IDLE_S");
+	long long is = idle && *idle ? atoll(idle) : 1800;
+	S->idle_ms = (is > 0 ? is : 1800) * 1000;
 	for (int i = 0; i < SLOTS; i++) {
 		vms[i].out_fd = vms[i].err_fd = vms[i].ctl_fd = -1;
 		gvs[i].out_fd = gvs[i].err_fd = gvs[i].ctl_fd = -1;
@@ -201,8 +207,10 @@ static int want_register(int rt, const char *key, const struct shunt_plan *plan,
 {
 	for (int i = 0; i < WANTS; i++) {
 		struct want *w = &S->wants[i];
-		if (atomic_load(&w->state) == 2 && w->rt == rt && strcmp(w->key, key) == 0)
+		if (atomic_load(&w->state) == 2 && w->rt == rt && strcmp(w->key, key) == 0) {
+			atomic_store(&w->last_ms, now_ms());
 			return i;
+		}
 	}
 	if (tmpl->len >= TMPL_MAX)
 		return -1;
@@ -214,6 +222,7 @@ static int want_register(int rt, const char *key, const struct shunt_plan *plan,
 		memcpy(w->tmpl, tmpl->data, tmpl->len);
 		w->tmpl[tmpl->len] = 0;
 		w->rt = rt;
+		atomic_store(&w->last_ms, now_ms());
 		snprintf(w->key, sizeof(w->key), "%s", key);
 		snprintf(w->profile, sizeof(w->profile), "%s", shunt_profile_name(plan->profile));
 		snprintf(w->workspace, sizeof(w->workspace), "%s",
@@ -347,6 +356,7 @@ int shunt_pool_run(const struct shunt_plan *plan, bool *used, bool *cold, int *s
 			continue;
 		shunt_buf_free(&tmpl);
 		*used = true;
+		atomic_store(&S->wants[s->want].last_ms, now_ms());
 		atomic_fetch_add(&S->warm_runs[rt], 1);
 		atomic_fetch_add(&S->in_use[rt], 1);
 		/* the daemon refills as soon as it sees the claim */
@@ -600,6 +610,29 @@ int shunt_pool_tick(void)
 				booting = true;
 			}
 		}
+	}
+	for (int k = 0; k < WANTS; k++) {
+		/* a key nobody asked for in idle_ms: its sandboxes go */
+		struct want *w = &S->wants[k];
+		if (atomic_load(&w->state) != 2 || now_ms() - atomic_load(&w->last_ms) < S->idle_ms)
+			continue;
+		for (int i = 0; i < SLOTS; i++) {
+			unsigned st = st_of(atomic_load(&S->slots[i].word));
+			unsigned cur = mkword(gens[i], st);
+			if (S->slots[i].want != k || (st != S_READY && st != S_BOOTING) ||
+			    !atomic_compare_exchange_strong(&S->slots[i].word, &cur,
+							    mkword(gens[i], S_FREE)))
+				continue;
+			if (S->slots[i].rt == SHUNT_RUNTIME_GVISOR) {
+				if (!dead[i] && gvs[i].pid > 0)
+					kill((pid_t)gvs[i].pid, SIGKILL);
+				shunt_gvisor_warm_destroy(&gvs[i]);
+			} else {
+				shunt_microvm_warm_discard(&vms[i]);
+				close_fds(&vms[i]);
+			}
+		}
+		atomic_store(&w->state, 0);
 	}
 	if (!booting && !busy && !cold_running()) {
 		/* one boot at a time, and none while a pooled or cold command

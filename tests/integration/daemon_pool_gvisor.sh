@@ -3,7 +3,8 @@
 # template, a pre-started sandbox whose init waits for its command, the
 # warm run's output, stderr, exit codes (plain and by signal), stdin at
 # EOF, workspace writes, the plan's timeout, each sandbox used once,
-# and nothing left behind by `daemon stop`.
+# nothing left behind by `daemon stop`, and an idle key's sandbox given
+# back.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 setup_home
 
@@ -95,4 +96,17 @@ ok "daemon stop" -- "$SHUNT" daemon stop
 sleep 1
 left=$(ls "$XDG_RUNTIME_DIR/shunt/gvisor" 2>/dev/null | grep pool)
 is "$left" "" "no warm sandbox bundle left after stop"
+
+# a key nobody asks for gives its sandbox back (SHUNT_POOL_IDLE_S)
+SHUNT_POOL_IDLE_S=3 "$SHUNT" daemon start >/dev/null
+dx -- true
+ok "idle test: a warm sandbox becomes ready" -- wait_ready WORKSPACE_WRITE
+for _ in $(seq 1 40); do
+	get /v1/pools | grep -q '"runtime":"gvisor","size":1,"ready":0,"booting":0,.*"keys":\[\]' && break
+	sleep 0.25
+done
+like "$(get /v1/pools)" '"runtime":"gvisor","size":1,"ready":0,"booting":0,.*"keys":\[\]' \
+	"an idle key loses its sandbox and is forgotten"
+is "$(ls "$XDG_RUNTIME_DIR/shunt/gvisor" 2>/dev/null | grep pool)" "" "and its bundle is gone"
+"$SHUNT" daemon stop >/dev/null
 done_testing
