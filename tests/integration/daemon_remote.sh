@@ -41,6 +41,7 @@ like "$out" "https:// URL is required" "and says so"
 
 remote_cfg "http://127.0.0.1:$PORT" "$TEST_TMP/token"
 like "$("$SHUNT" config show)" "runtime: remote" "config show: runtime remote"
+like "$("$SHUNT" doctor 2>&1)" "tls: .*insecure: true.*127\.0\.0\.1:$PORT" "shunt doctor warns about remote.insecure"
 out=$("$SHUNT" run -- sh -c 'echo remote-out; echo remote-err >&2; exit 5' 2>"$TEST_TMP/err"); rc=$?
 is "$rc" 5 "runtime: remote: the command's exit code"
 is "$out" remote-out "its stdout"
