@@ -60,6 +60,7 @@ struct shared {
 	atomic_ulong warm_runs[NRT], cold_fallbacks[NRT], boots[NRT], boot_failures[NRT];
 	atomic_int in_use[NRT];
 	atomic_int cold_pid[32]; /* processes doing a cold start of a pooled runtime */
+	pid_t daemon;		 /* the pool keeper */
 	long long idle_ms;	 /* a key not asked for this long loses its sandboxes */
 };
 
@@ -110,6 +111,7 @@ int shunt_pool_init(const unsigned sizes[7], struct shunt_error **err)
 		S = NULL;
 		return shunt_error_sys(err, errno, "mmap");
 	}
+	S->daemon = getpid();
 	for (int i = 0; i < NRT; i++)
 		S->size[i] = sizes[i];
 	/* idle keys give their sandboxes back after 30 min (tests: shorter) */
@@ -262,19 +264,31 @@ static int gvisor_warm_run(int i, const struct shunt_plan *plan, int *status,
 	struct shunt_gvisor_warm *g = &gvs[i];
 	struct shunt_buf line = {0};
 	shunt_gvisor_warm_command(plan, &line);
+	/* a sandbox that died under us: EPIPE, not SIGPIPE */
+	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
 	bool sent = line.data && write(g->ctl_fd, line.data, line.len) == (ssize_t)line.len;
+	signal(SIGPIPE, old);
 	shunt_buf_free(&line);
 	close(g->ctl_fd);
 	g->ctl_fd = -1;
 	if (!sent)
 		shunt_gvisor_warm_kill(g);
 	long long deadline = plan->timeout ? now_ms() + (long long)plan->timeout * 1000 : 0;
-	bool oo = true, eo = true, timed_out = false;
+	long long closed_at = 0;
+	bool oo = true, eo = true, timed_out = false, lost = false;
 	struct slot *s = &S->slots[i];
 	for (;;) {
 		unsigned w = atomic_load(&s->word);
 		if (st_of(w) == S_DONE && gen_of(w) == gens[i])
 			break;
+		if (!oo && !eo && !closed_at)
+			closed_at = now_ms();
+		/* the output is closed and the daemon, which reaps `runsc
+		 * run`, says nothing: it is gone */
+		if (closed_at && (now_ms() - closed_at > 30000 || kill(S->daemon, 0) < 0)) {
+			lost = true;
+			break;
+		}
 		if (deadline && !timed_out && now_ms() >= deadline) {
 			timed_out = true;
 			shunt_gvisor_warm_kill(g);
@@ -306,8 +320,11 @@ static int gvisor_warm_run(int i, const struct shunt_plan *plan, int *status,
 	int ws = atomic_load(&s->result);
 	unsigned w = mkword(gens[i], S_DONE);
 	atomic_compare_exchange_strong(&s->word, &w, mkword(gens[i], S_FREE));
-	if (!sent) {
-		shunt_error_set(err, EIO, "could not hand the command to the warm gVisor sandbox");
+	if (!sent)
+		return -2; /* nothing ran: the caller starts it cold */
+	if (lost) {
+		shunt_error_set(err, EIO,
+				"shuntd did not report the warm gVisor sandbox's exit status");
 		(*err)->exitcode = 125;
 		return -1;
 	}
@@ -364,10 +381,18 @@ int shunt_pool_run(const struct shunt_plan *plan, bool *used, bool *cold, int *s
 			     ? shunt_microvm_warm_run(&vms[i], plan, status, err)
 			     : gvisor_warm_run(i, plan, status, err);
 		atomic_fetch_sub(&S->in_use[rt], 1);
-		return rc;
+		if (rc != -2)
+			return rc;
+		/* it died before it took the command: nothing ran, go cold */
+		shunt_error_free(err);
+		*used = false;
+		atomic_fetch_sub(&S->warm_runs[rt], 1);
+		atomic_fetch_add(&S->boot_failures[rt], 1);
+		break;
 	}
 	atomic_fetch_add(&S->cold_fallbacks[rt], 1);
-	want_register(rt, key, plan, &tmpl);
+	if (tmpl.data)
+		want_register(rt, key, plan, &tmpl);
 	shunt_buf_free(&tmpl);
 	for (int i = 0; i < 32; i++) {
 		int none = 0;

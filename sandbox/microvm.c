@@ -1152,12 +1152,13 @@ int shunt_microvm_warm_run(struct shunt_microvm_warm *vm, const struct shunt_pla
 	memcpy(j.nonce, vm->nonce, sizeof(j.nonce));
 	j.created = now_ms();
 	int rc = -1;
-	if (job_files(plan, &j, err) < 0 || write(vm->ctl_fd, "go\n", 3) != 3) {
-		if (err && !*err)
-			shunt_error_sys(err, errno, "handing the command to the warm microVM");
-		set_exit(err, 125);
+	/* a VMM that died under us: EPIPE, not SIGPIPE */
+	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+	bool sent = job_files(plan, &j, err) == 0 && write(vm->ctl_fd, "go\n", 3) == 3;
+	signal(SIGPIPE, old);
+	if (!sent) {
 		shunt_microvm_warm_discard(vm);
-		return -1;
+		return -2; /* nothing ran */
 	}
 	close(vm->ctl_fd);
 	vm->ctl_fd = -1;

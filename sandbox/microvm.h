@@ -115,7 +115,9 @@ int shunt_microvm_warm_state(const struct shunt_microvm_warm *vm);
 
 /* Hands plan's command to a ready warm VM booted for an equal key and
  * waits for it like shunt_microvm_run (its output on our stdout/stderr).
- * Closes vm's fds and removes its job directory; the VM is used once. */
+ * Closes vm's fds and removes its job directory; the VM is used once.
+ * -2 (with *err possibly set) when the VM could not take the command
+ * (it died): nothing ran, the caller may start it cold. */
 int shunt_microvm_warm_run(struct shunt_microvm_warm *vm, const struct shunt_plan *plan,
 			   int *status, struct shunt_error **err);
 
