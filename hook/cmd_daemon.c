@@ -43,7 +43,8 @@ static const char help[] =
     "\n"
     "The socket is $XDG_RUNTIME_DIR/shunt/shuntd.sock (mode 0600). A TCP listener\n"
     "requires a bearer token from --auth-token-file (mode 0600, >= 16 chars).\n"
-    "Endpoints: GET /v1/health, POST /v1/run, GET /metrics (Prometheus text).\n"
+    "Endpoints: GET /v1/health, POST /v1/run, GET /v1/pools, GET /metrics (Prometheus\n"
+    "text). pool: {microvm: N, gvisor: N} in the config keeps warm sandboxes.\n"
     "exec exits with the command's status; 126 when the daemon's policy refuses\n"
     "it; 125 when the daemon or the sandbox failed.\n";
 
