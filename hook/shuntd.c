@@ -1008,6 +1008,9 @@ int shunt_shuntd_serve(const struct shunt_shuntd_opts *o, struct shunt_error **e
 					close(tfd);
 				signal(SIGTERM, SIG_DFL);
 				signal(SIGINT, SIG_DFL);
+				/* the daemon's wake-up handler would only make the
+				 * runners' blocking calls fail with EINTR */
+				signal(SIGCHLD, SIG_DFL);
 				handle(c, i == 1);
 				shutdown(c, SHUT_WR);
 				close(c);
