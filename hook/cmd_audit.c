@@ -22,7 +22,10 @@ static const char help[] =
     "POSTs each batch as JSON lines to audit.forward.url (bearer token from\n"
     "audit.forward.token_file) and deletes it only after a 2xx answer. A collector\n"
     "that is down or failing loses nothing: the next flush sends what is left, in\n"
-    "order. Forwarding never runs on the shim's path.\n"
+    "order. The spool is kept under audit.forward.spool_max (default 64M) by\n"
+    "dropping its oldest batches; the dropped records are counted, reported here\n"
+    "and in shuntd's /metrics (shuntd_audit_dropped_total). Forwarding never runs\n"
+    "on the shim's path.\n"
     "\n"
     "Exit status: 0 when the spool is empty afterwards, 1 when batches remain,\n"
     "2 for config errors.\n";
@@ -56,6 +59,10 @@ int shunt_cmd_audit(int argc, char **argv, struct shunt_error **err)
 		shunt_config_free(&cfg);
 		return shunt_error_prefix(err, "spooling: ");
 	}
+	if (shunt_forward_cap(spool, cfg.audit_forward.spool_max, &st, err) < 0) {
+		shunt_config_free(&cfg);
+		return shunt_error_prefix(err, "capping the spool: ");
+	}
 	struct shunt_error *ferr = NULL;
 	int rc = shunt_forward_flush(&cfg.audit_forward, spool, &st, &ferr);
 	shunt_config_free(&cfg);
@@ -65,6 +72,10 @@ int shunt_cmd_audit(int argc, char **argv, struct shunt_error **err)
 	}
 	printf("spooled %zu, sent %zu records in %zu batches, %zu batches pending\n", st.spooled,
 	       st.sent, st.batches, st.pending);
+	if (st.dropped_total)
+		printf("dropped %zu records now, %llu in all: the spool was over "
+		       "audit.forward.spool_max (the collector was unreachable too long)\n",
+		       st.dropped, st.dropped_total);
 	if (rc == 1) {
 		if (ferr)
 			fprintf(stderr, "shunt audit: collector unreachable: %s; kept in %s\n",

@@ -18,6 +18,8 @@
 #include "cleanup.h"
 #include "commands.h"
 #include "config.h"
+#include "fsutil.h"
+#include "httpfetch.h"
 #include "paths.h"
 #include "shuntd.h"
 #include "types.h"
@@ -41,7 +43,8 @@ static const char help[] =
     "\n"
     "The socket is $XDG_RUNTIME_DIR/shunt/shuntd.sock (mode 0600). A TCP listener\n"
     "requires a bearer token from --auth-token-file (mode 0600, >= 16 chars).\n"
-    "Endpoints: GET /v1/health, POST /v1/run, GET /metrics (Prometheus text).\n"
+    "Endpoints: GET /v1/health, POST /v1/run, GET /v1/pools, GET /metrics (Prometheus\n"
+    "text). pool: {microvm: N, gvisor: N} in the config keeps warm sandboxes.\n"
     "exec exits with the command's status; 126 when the daemon's policy refuses\n"
     "it; 125 when the daemon or the sandbox failed.\n";
 
@@ -117,17 +120,45 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 
 /* Performs one request on the socket. Returns 0 when the daemon answered
  * (s->http set), -1 with *err when it could not be reached (exitcode 3). */
-static int request(const char *sock, const char *method, const char *path, const char *body,
-		   struct client_stream *s, struct shunt_error **err)
+/* Where a request goes: a unix socket, or a remote shuntd's base URL
+ * (with its bearer token; TLS verified unless insecure). */
+struct endpoint {
+	const char *sock;
+	const char *base; /* https://host:port, when sock is NULL */
+	const char *token;
+	bool insecure;
+};
+
+static int request_to(const struct endpoint *ep, const char *method, const char *path,
+		      const char *body, struct client_stream *s, struct shunt_error **err)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	CURL *c = curl_easy_init();
 	if (!c)
 		return shunt_error_set(err, ENOMEM, "curl_easy_init failed");
-	char url[256];
-	snprintf(url, sizeof(url), "http://localhost%s", path);
+	_cleanup_free_ char *url = NULL;
+	size_t bl = ep->base ? strlen(ep->base) : 0;
+	while (bl && ep->base[bl - 1] == '/')
+		bl--;
+	if (ep->sock ? asprintf(&url, "http://localhost%s", path) < 0
+		     : asprintf(&url, "%.*s%s", (int)bl, ep->base, path) < 0) {
+		url = NULL;
+		curl_easy_cleanup(c);
+		return shunt_error_set(err, ENOMEM, "out of memory");
+	}
 	struct curl_slist *h = NULL;
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
+	char auth[1100];
+	if (ep->sock) {
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, ep->sock);
+	} else {
+		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, ep->insecure ? "https,http" : "https");
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, ep->insecure ? 0L : 1L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, ep->insecure ? 0L : 2L);
+		if (ep->token) {
+			snprintf(auth, sizeof(auth), "Authorization: Bearer %s", ep->token);
+			h = curl_slist_append(h, auth);
+		}
+	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
@@ -138,16 +169,18 @@ static int request(const char *sock, const char *method, const char *path, const
 	if (strcmp(method, "POST") == 0) {
 		h = curl_slist_append(h, "Content-Type: application/json");
 		h = curl_slist_append(h, "Expect:");
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 	}
+	if (h)
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	CURLcode rc = curl_easy_perform(c);
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
+	explicit_bzero(auth, sizeof(auth));
 	if (rc != CURLE_OK && s->http == 0) {
-		shunt_error_set(err, ECONNREFUSED, "no daemon answering on %s: %s", sock,
-				curl_easy_strerror(rc));
+		shunt_error_set(err, ECONNREFUSED, "no daemon answering on %s: %s",
+				ep->sock ? ep->sock : ep->base, curl_easy_strerror(rc));
 		(*err)->exitcode = 3;
 		return -1;
 	}
@@ -158,6 +191,13 @@ static int request(const char *sock, const char *method, const char *path, const
 		return -1;
 	}
 	return 0;
+}
+
+static int request(const char *sock, const char *method, const char *path, const char *body,
+		   struct client_stream *s, struct shunt_error **err)
+{
+	struct endpoint ep = {.sock = sock};
+	return request_to(&ep, method, path, body, s, err);
 }
 
 struct dopts {
@@ -323,34 +363,26 @@ static int cmd_stop(const struct dopts *o, struct shunt_error **err)
 }
 
 /* No daemon: the same decide-and-run in this process (a cold start). */
-static int in_process(char **cmd, int profile, struct shunt_error **err)
+static int client_run(const struct endpoint *ep, char **cmd, int profile, int runtime,
+		      bool *answered, struct shunt_error **err)
 {
-	return shunt_shuntd_run_local(cmd, profile, err);
-}
-
-static int cmd_exec(const struct dopts *o, struct shunt_error **err)
-{
-	const char *nd = getenv("SHUNT_NO_DAEMON");
-	if (o->no_daemon || (nd && strcmp(nd, "1") == 0))
-		return in_process(o->cmd, o->profile, err);
-	_cleanup_free_ char *sock = sock_path(o);
-	struct stat st;
-	if (!sock || stat(sock, &st) < 0)
-		return in_process(o->cmd, o->profile, err);
+	*answered = false;
 	char cwd[PATH_MAX];
 	if (!getcwd(cwd, sizeof(cwd)))
 		return shunt_error_sys(err, errno, "getcwd");
 	struct shunt_buf b = {0};
 	shunt_buf_puts(&b, "{\"argv\":[");
-	for (int i = 0; o->cmd[i]; i++) {
+	for (int i = 0; cmd[i]; i++) {
 		if (i)
 			shunt_buf_putc(&b, ',');
-		shunt_buf_json_str(&b, o->cmd[i], strlen(o->cmd[i]));
+		shunt_buf_json_str(&b, cmd[i], strlen(cmd[i]));
 	}
 	shunt_buf_puts(&b, "],\"cwd\":");
 	shunt_buf_json_str(&b, cwd, strlen(cwd));
-	if (o->profile >= 0)
-		shunt_buf_printf(&b, ",\"profile\":\"%s\"", shunt_profile_name(o->profile));
+	if (profile >= 0)
+		shunt_buf_printf(&b, ",\"profile\":\"%s\"", shunt_profile_name(profile));
+	if (runtime >= 0)
+		shunt_buf_printf(&b, ",\"runtime\":\"%s\"", shunt_runtime_name(runtime));
 	shunt_buf_puts(&b, "}");
 	if (!b.data)
 		return shunt_error_set(err, ENOMEM, "out of memory");
@@ -364,14 +396,16 @@ static int cmd_exec(const struct dopts *o, struct shunt_error **err)
 	memset(&s, 0, sizeof(s));
 	s.records = true;
 	struct shunt_error *cerr = NULL;
-	int rc = request(sock, "POST", "/v1/run", b.data, &s, &cerr);
+	int rc = request_to(ep, "POST", "/v1/run", b.data, &s, &cerr);
 	shunt_buf_free(&b);
 	if (rc < 0 && cerr && cerr->exitcode == 3 && s.http == 0) {
-		/* nobody answering: in-process cold start */
+		/* nobody answering: the caller starts it cold in-process */
 		shunt_error_free(&cerr);
 		shunt_buf_free(&s.pending);
-		return in_process(o->cmd, o->profile, err);
+		shunt_buf_free(&s.body);
+		return 0;
 	}
+	*answered = true;
 	if (rc < 0) {
 		shunt_buf_free(&s.pending);
 		shunt_buf_free(&s.body);
@@ -385,12 +419,84 @@ static int cmd_exec(const struct dopts *o, struct shunt_error **err)
 		fprintf(stderr, "shunt: the daemon's stream ended without an exit status\n");
 		code = 125;
 	} else {
-		fprintf(stderr, "shunt: daemon refused (%ld): %s", s.http,
-			s.body.data ? s.body.data : "\n");
+		fprintf(stderr, "shunt: %sdaemon refused (%ld): %s", ep->sock ? "" : "the remote ",
+			s.http,
+			s.http == 401 ? "the token was not accepted; the command was not run\n"
+			: s.body.data ? s.body.data
+				      : "\n");
 		code = s.http == 403 ? 126 : s.http == 400 ? 2 : 125;
 	}
 	shunt_buf_free(&s.pending);
 	shunt_buf_free(&s.body);
+	return code;
+}
+
+int shunt_daemon_client_run(const char *sock, char **cmd, int profile, int runtime, bool *answered,
+			    struct shunt_error **err)
+{
+	struct endpoint ep = {.sock = sock};
+	return client_run(&ep, cmd, profile, runtime, answered, err);
+}
+
+int shunt_daemon_client_remote(const char *url, const char *token_file, bool insecure, char **cmd,
+			       int profile, struct shunt_error **err)
+{
+	if (!shunt_http_url_allowed(url, insecure)) {
+		shunt_error_set(err, EINVAL, "remote.url %s: https:// is required", url);
+		(*err)->exitcode = 2;
+		return -1;
+	}
+	_cleanup_free_ char *token = NULL;
+	size_t len = 0;
+	if (token_file) {
+		struct stat st;
+		if (shunt_fs_read(token_file, 4096, &token, &len, err) < 0 ||
+		    stat(token_file, &st) < 0) {
+			shunt_error_prefix(err, "remote.token_file: ");
+			(*err)->exitcode = 125;
+			return -1;
+		}
+		if (st.st_mode & 077) {
+			shunt_error_set(err, EPERM,
+					"remote.token_file %s is readable by others; chmod 600 it",
+					token_file);
+			(*err)->exitcode = 125;
+			return -1;
+		}
+		while (len &&
+		       (token[len - 1] == '\n' || token[len - 1] == '\r' || token[len - 1] == ' '))
+			token[--len] = 0;
+	}
+	struct endpoint ep = {.base = url, .token = token, .insecure = insecure};
+	bool answered = false;
+	int code = client_run(&ep, cmd, profile, -1, &answered, err);
+	if (token)
+		explicit_bzero(token, len);
+	if (!answered && code == 0) {
+		/* runtime: remote means there, never here: fail closed */
+		shunt_error_set(err, ECONNREFUSED,
+				"the remote shuntd at %s did not answer; the command was not run "
+				"(check remote.url, or run it locally with --runtime auto)",
+				url);
+		(*err)->exitcode = 125;
+		return -1;
+	}
+	return code;
+}
+
+static int cmd_exec(const struct dopts *o, struct shunt_error **err)
+{
+	const char *nd = getenv("SHUNT_NO_DAEMON");
+	if (o->no_daemon || (nd && strcmp(nd, "1") == 0))
+		return shunt_shuntd_run_local(o->cmd, o->profile, -1, err);
+	_cleanup_free_ char *sock = sock_path(o);
+	struct stat st;
+	if (!sock || stat(sock, &st) < 0)
+		return shunt_shuntd_run_local(o->cmd, o->profile, -1, err);
+	bool answered = false;
+	int code = shunt_daemon_client_run(sock, o->cmd, o->profile, -1, &answered, err);
+	if (!answered && code == 0)
+		return shunt_shuntd_run_local(o->cmd, o->profile, -1, err);
 	return code;
 }
 

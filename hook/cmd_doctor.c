@@ -551,13 +551,19 @@ static void check_tls(struct report *rep)
 		if (!first)
 			first = cfg.audit_forward.url;
 	}
+	if (cfg.remote_url && cfg.remote_insecure) {
+		insecure++;
+		if (!first)
+			first = cfg.remote_url;
+	}
 	if (insecure)
 		add(rep, "tls", ST_DEGRADED,
-		    "remove insecure: true from policy.sources / audit.forward",
+		    "remove insecure: true from policy.sources / audit.forward / remote",
 		    "%zu endpoint(s) configured with insecure: true (no TLS verification), e.g. %s",
 		    insecure, first);
 	else
-		add(rep, "tls", ST_OK, NULL, "policy sources and audit forwarding verify TLS");
+		add(rep, "tls", ST_OK, NULL,
+		    "policy sources, audit forwarding and the remote shuntd verify TLS");
 	shunt_config_free(&cfg);
 }
 

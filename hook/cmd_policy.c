@@ -23,7 +23,8 @@
 static const char help[] =
     "usage: shunt policy update\n"
     "\n"
-    "Fetches every policy.sources URL (a rule pack) with If-None-Match, checks its\n"
+    "Fetches every policy.sources URL (a rule pack) with If-None-Match and\n"
+    "If-Modified-Since (from the last answer's ETag / Last-Modified), checks its\n"
     "sha256: pin and that it parses as a rule pack, and only then replaces the\n"
     "cached copy under $XDG_CACHE_HOME/shunt/policy/. The cached packs are loaded\n"
     "like the config's rules: files. A failed or bad update keeps the last good copy\n"
@@ -38,24 +39,27 @@ enum outcome { UPDATED, UNCHANGED, FAILED };
 static enum outcome update_one(const struct shunt_policy_source *s)
 {
 	_cleanup_free_ char *cache = shunt_policysrc_cache_path(s->url);
-	_cleanup_free_ char *etagf = NULL;
+	_cleanup_free_ char *etagf = NULL, *lmf = NULL;
 	_cleanup_free_ char *dir = NULL;
-	if (!cache || asprintf(&etagf, "%s.etag", cache) < 0) {
-		etagf = NULL;
+	if (!cache || asprintf(&etagf, "%s.etag", cache) < 0 ||
+	    asprintf(&lmf, "%s.lastmod", cache) < 0) {
 		fprintf(stderr, "shunt policy: out of memory\n");
 		return FAILED;
 	}
 	bool have = access(cache, R_OK) == 0;
 	const char *keep = have ? "keeping the last good copy" : "no cached copy yet";
-	_cleanup_free_ char *etag = NULL;
+	_cleanup_free_ char *etag = NULL, *since = NULL;
 	size_t elen = 0;
 	struct shunt_error *err = NULL;
 	if (have && shunt_fs_read(etagf, 1024, &etag, &elen, &err) < 0)
 		etag = NULL;
 	shunt_error_free(&err);
+	if (have && shunt_fs_read(lmf, 1024, &since, NULL, &err) < 0)
+		since = NULL;
+	shunt_error_free(&err);
 
 	struct shunt_http_resp r;
-	if (shunt_http_get(s->url, etag, s->insecure, TIMEOUT_S, MAX_PACK, &r, &err) < 0) {
+	if (shunt_http_get(s->url, etag, since, s->insecure, TIMEOUT_S, MAX_PACK, &r, &err) < 0) {
 		fprintf(stderr, "%s: fetch failed: %s; %s\n", s->url, err ? err->msg : "?", keep);
 		shunt_error_free(&err);
 		shunt_http_resp_free(&r);
@@ -63,7 +67,11 @@ static enum outcome update_one(const struct shunt_policy_source *s)
 	}
 	enum outcome o = FAILED;
 	if (r.status == 304 && have) {
-		printf("%s: unchanged (ETag %s)\n", s->url, etag ? etag : "");
+		if (etag)
+			printf("%s: unchanged (ETag %s)\n", s->url, etag);
+		else
+			printf("%s: unchanged (not modified since %s)\n", s->url,
+			       since ? since : "?");
 		o = UNCHANGED;
 		goto out;
 	}
@@ -107,6 +115,12 @@ static enum outcome update_one(const struct shunt_policy_source *s)
 		(void)shunt_fs_write_atomic(etagf, r.etag, strlen(r.etag), 0600, &err);
 	else
 		unlink(etagf);
+	shunt_error_free(&err);
+	if (r.last_modified[0])
+		(void)shunt_fs_write_atomic(lmf, r.last_modified, strlen(r.last_modified), 0600,
+					    &err);
+	else
+		unlink(lmf);
 	shunt_error_free(&err);
 	printf("%s: updated (%zu rules, sha256 %s)\n", s->url, nrules, hex);
 	o = UPDATED;

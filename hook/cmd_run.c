@@ -5,14 +5,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "args.h"
 #include "buf.h"
+#include "cleanup.h"
 #include "commands.h"
 #include "config.h"
 #include "microvm.h"
 #include "runner.h"
+#include "shuntd.h"
 
 static const char help[] =
     "usage: shunt run [options] -- ARGV...\n"
@@ -20,7 +23,10 @@ static const char help[] =
     "Runs ARGV in a sandbox. Options left out come from the config and the profile.\n"
     "\n"
     "  --profile P            READ_ONLY | WORKSPACE_WRITE (default) | SYSTEM_WRITE | GODMODE\n"
-    "  --runtime R            auto, process, gvisor, podman, docker or microvm (see shunt doctor)\n"
+    "  --runtime R            auto, process, gvisor, podman, docker or microvm (see shunt "
+    "doctor),\n"
+    "                         or remote: the shuntd at remote.url (only --profile may\n"
+    "                         come along; when it does not answer nothing runs)\n"
     "  --workspace DIR        default: the git top level of the current directory, else it\n"
     "  --network M            none | allowlist | full. READ_ONLY defaults to none; otherwise\n"
     "                         the config's network_mode, else the security level's. The level's\n"
@@ -42,8 +48,16 @@ static const char help[] =
     "  --i-accept-weaker-isolation\n"
     "                         allow SYSTEM_WRITE/GODMODE on the process runner (a throwaway\n"
     "                         overlay root on the host kernel instead of a microVM)\n"
+    "  --no-daemon            run in this process even when shuntd is up (also\n"
+    "                         SHUNT_NO_DAEMON=1)\n"
     "  --dry-run              print the resolved plan and run nothing\n"
     "  --json                 with --dry-run: the plan as JSON\n"
+    "\n"
+    "When shuntd answers on its socket, stdin is /dev/null and no option other than\n"
+    "--profile/--runtime is given, the command goes through the daemon: it decides it\n"
+    "with its own policy (blocked commands are refused, exit 126; --profile and\n"
+    "--runtime may only ask for stricter) and may use a warm sandbox from its pool.\n"
+    "Otherwise, or when no daemon answers, it runs in this process (a cold start).\n"
     "\n"
     "Exit status: the command's (128+N when killed by signal N); 124 on timeout; 125 when\n"
     "the sandbox could not be set up (the command did not run); 126/127 when ARGV could\n"
@@ -125,6 +139,8 @@ static int parse(int argc, char **argv, struct shunt_plan_opts *o, long *pids, b
 			*dry = true;
 			continue;
 		}
+		if (strcmp(a, "--no-daemon") == 0)
+			continue; /* see via_daemon */
 		if (strcmp(a, "--json") == 0) {
 			*json = true;
 			continue;
@@ -207,12 +223,140 @@ static int parse(int argc, char **argv, struct shunt_plan_opts *o, long *pids, b
 	return 0;
 }
 
+/* fd 0 is /dev/null (or closed): the daemon's protocol carries no stdin */
+static bool stdin_is_null(void)
+{
+	struct stat a, b;
+	if (fstat(0, &a) < 0)
+		return errno == EBADF;
+	return S_ISCHR(a.st_mode) && stat("/dev/null", &b) == 0 && a.st_rdev == b.st_rdev;
+}
+
+/* Runs the command through shuntd when one answers and nothing in the
+ * request needs what the protocol does not carry (options other than
+ * --profile/--runtime, stdin). *done false: run it here. */
+static int via_daemon(int argc, char **argv, bool *done, struct shunt_error **err)
+{
+	*done = false;
+	const char *nd = getenv("SHUNT_NO_DAEMON");
+	if ((nd && strcmp(nd, "1") == 0) || !stdin_is_null())
+		return 0;
+	int profile = -1, runtime = -1, i;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (a[0] != '-')
+			break;
+		if (i + 1 < argc && strcmp(a, "--profile") == 0) {
+			if ((profile = shunt_profile_parse(argv[++i])) < 0)
+				return 0; /* the usage error comes from parse() */
+		} else if (i + 1 < argc && strcmp(a, "--runtime") == 0) {
+			runtime = shunt_runtime_parse(argv[++i]);
+			if (runtime < 0 || runtime == SHUNT_RUNTIME_AUTO)
+				return 0;
+		} else {
+			return 0; /* --no-daemon, or an option only a local plan has */
+		}
+	}
+	if (i >= argc)
+		return 0;
+	_cleanup_free_ char *sock = shunt_shuntd_socket_path();
+	struct stat st;
+	if (!sock || stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return 0;
+	int code = shunt_daemon_client_run(sock, &argv[i], profile, runtime, done, err);
+	return code;
+}
+
+/* sandbox.runtime: remote (or --runtime remote): the command goes to
+ * remote.url and nowhere else. Only --profile may come along. *done false:
+ * not remote, run it as usual. */
+static int via_remote(int argc, char **argv, bool *done, struct shunt_error **err)
+{
+	*done = false;
+	int profile = -1, i;
+	bool forced = false, other = false;
+	const char *other_opt = NULL;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (a[0] != '-')
+			break;
+		if (i + 1 < argc && strcmp(a, "--runtime") == 0) {
+			if (strcmp(argv[++i], "remote") != 0)
+				return 0; /* a local runtime asked for by name */
+			forced = true;
+		} else if (i + 1 < argc && strcmp(a, "--profile") == 0) {
+			if ((profile = shunt_profile_parse(argv[++i])) < 0)
+				return 0; /* parse() reports it */
+		} else {
+			other = true;
+			other_opt = a;
+			/* options with a value: skip it */
+			if (i + 1 < argc && strcmp(a, "--dry-run") && strcmp(a, "--json") &&
+			    strcmp(a, "--no-daemon") && strcmp(a, "--i-accept-weaker-isolation"))
+				i++;
+		}
+	}
+	char cwd[PATH_MAX];
+	_cleanup_free_ char *ws =
+	    getcwd(cwd, sizeof(cwd)) ? shunt_config_workspace_root(cwd) : NULL;
+	struct shunt_config_opts copts = {.workspace = ws};
+	struct shunt_config cfg;
+	if (!forced) {
+		struct shunt_error *e = NULL;
+		if (shunt_config_load(&cfg, &copts, &e) < 0) {
+			shunt_error_free(&e);
+			return 0; /* the usual path reports it */
+		}
+		bool remote = cfg.remote_runtime;
+		shunt_config_free(&cfg);
+		if (!remote)
+			return 0;
+	}
+	*done = true;
+	if (other)
+		return shunt_args_usage(err,
+					"runtime remote takes only --profile (not %s): the remote "
+					"shuntd builds the plan",
+					other_opt);
+	if (i >= argc)
+		return shunt_args_usage(err, "no command given: shunt run [options] -- ARGV...");
+	if (shunt_config_load(&cfg, &copts, err) < 0)
+		return -1;
+	int rc;
+	if (!cfg.remote_url) {
+		shunt_error_set(err, EINVAL,
+				"runtime remote needs remote.url in the configuration");
+		(*err)->exitcode = 2;
+		rc = -1;
+	} else {
+		rc = shunt_daemon_client_remote(cfg.remote_url, cfg.remote_token_file,
+						cfg.remote_insecure, &argv[i], profile, err);
+	}
+	shunt_config_free(&cfg);
+	return rc;
+}
+
 int shunt_cmd_run(int argc, char **argv, struct shunt_error **err)
 {
 	if (shunt_cmd_wants_help(argc, argv)) {
 		fputs(help, stdout);
 		return 0;
 	}
+	bool done = false;
+	int rrc = via_remote(argc, argv, &done, err);
+	if (done || rrc < 0)
+		return rrc;
+	int drc = via_daemon(argc, argv, &done, err);
+	if (done || drc < 0)
+		return drc;
 	struct shunt_plan_opts o = {.profile = -1,
 				    .runtime = -1,
 				    .network = -1,

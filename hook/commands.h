@@ -2,6 +2,8 @@
 #ifndef SHUNT_COMMANDS_H
 #define SHUNT_COMMANDS_H
 
+#include <stdbool.h>
+
 #include "error.h"
 
 /* A subcommand's entry point: argv[0] is the subcommand name. Returns the
@@ -46,5 +48,20 @@ SHUNT_COMMAND_LIST(SHUNT_CMD_DECL)
 
 /* True when argv holds -h or --help before any "--". */
 int shunt_cmd_wants_help(int argc, char **argv);
+
+/* Runs cmd through the shuntd listening on sock (which re-decides it;
+ * profile/runtime -1 = the policy's), streaming its output to our
+ * stdout/stderr. *answered false (and 0 returned) when no daemon answered:
+ * the caller runs it in-process. Else the command's exit status, 126
+ * refused, 125 daemon/sandbox failure, or -1 with *err. */
+int shunt_daemon_client_run(const char *sock, char **cmd, int profile, int runtime, bool *answered,
+			    struct shunt_error **err);
+
+/* Runs cmd on the remote shuntd at url (https://; http://127.0.0.1 only
+ * with insecure) with the bearer token in token_file (mode 0600). It
+ * re-decides the command with its own policy. When it does not answer the
+ * command is not run anywhere (-1, exitcode 125). Else as above. */
+int shunt_daemon_client_remote(const char *url, const char *token_file, bool insecure, char **cmd,
+			       int profile, struct shunt_error **err);
 
 #endif

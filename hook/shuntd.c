@@ -26,8 +26,10 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "context.h"
+#include "forward.h"
 #include "json.h"
 #include "paths.h"
+#include "pool.h"
 #include "record.h"
 #include "runner.h"
 #include "shuntd.h"
@@ -262,6 +264,12 @@ static void metrics_text(struct shunt_buf *b)
 	    b, "# HELP shuntd_rejected_total Requests refused (invalid, blocked, not granted).\n"
 	       "# TYPE shuntd_rejected_total counter\n");
 	shunt_buf_printf(b, "shuntd_rejected_total %lu\n", atomic_load(&M->rejected));
+	_cleanup_free_ char *spool = shunt_forward_spool_dir();
+	shunt_buf_puts(b, "# HELP shuntd_audit_dropped_total Audit records dropped from the "
+			  "forwarding spool to keep it under audit.forward.spool_max.\n"
+			  "# TYPE shuntd_audit_dropped_total counter\n");
+	shunt_buf_printf(b, "shuntd_audit_dropped_total %llu\n",
+			 spool ? shunt_forward_dropped(spool) : 0ull);
 	shunt_buf_puts(b, "# HELP shuntd_runs_total Commands handed to a runner, by runtime.\n"
 			  "# TYPE shuntd_runs_total counter\n");
 	for (int rt = 0; rt < NRT; rt++)
@@ -324,9 +332,41 @@ static void free_argv(char **argv)
 	free(argv);
 }
 
-/* Parses and validates {"argv":[...],"cwd":"/abs","profile":"..."}. */
+/* A runtime a client may ask for (sandboxing ones only), or -1. */
+static int runtime_parse(const char *s)
+{
+	static const enum shunt_runtime ok[] = {SHUNT_RUNTIME_PROCESS, SHUNT_RUNTIME_GVISOR,
+						SHUNT_RUNTIME_PODMAN, SHUNT_RUNTIME_DOCKER,
+						SHUNT_RUNTIME_MICROVM};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(*ok); i++)
+		if (strcmp(s, shunt_runtime_name(ok[i])) == 0)
+			return (int)ok[i];
+	return -1;
+}
+
+/* How strong a runtime's isolation boundary is: a client may ask for an
+ * equal or stronger one than the policy maps, never a weaker one. */
+static int strength(enum shunt_runtime rt)
+{
+	switch (rt) {
+	case SHUNT_RUNTIME_PROCESS:
+		return 1;
+	case SHUNT_RUNTIME_PODMAN:
+	case SHUNT_RUNTIME_DOCKER:
+		return 2;
+	case SHUNT_RUNTIME_GVISOR:
+		return 3;
+	case SHUNT_RUNTIME_MICROVM:
+		return 4;
+	default:
+		return 0;
+	}
+}
+
+/* Parses and validates {"argv":[...],"cwd":"/abs","profile":"...",
+ * "runtime":"..."}. */
 static int parse_run(const struct request *r, char ***argv_out, char **cwd_out, int *profile,
-		     char *msg, size_t msglen)
+		     int *runtime, char *msg, size_t msglen)
 {
 	struct shunt_error *e = NULL;
 	struct shunt_json *j = shunt_json_parse("request", r->body ? r->body : "", r->body_len, &e);
@@ -339,6 +379,7 @@ static int parse_run(const struct request *r, char ***argv_out, char **cwd_out, 
 	const struct shunt_json *av = shunt_json_get(j, "argv");
 	const struct shunt_json *cwd = shunt_json_get(j, "cwd");
 	const struct shunt_json *prof = shunt_json_get(j, "profile");
+	const struct shunt_json *rtj = shunt_json_get(j, "runtime");
 	if (j->type != SHUNT_JSON_OBJECT || !av || av->type != SHUNT_JSON_ARRAY || av->len == 0 ||
 	    av->len > 4096) {
 		snprintf(msg, msglen,
@@ -347,8 +388,8 @@ static int parse_run(const struct request *r, char ***argv_out, char **cwd_out, 
 	}
 	for (size_t i = 0; i < j->len; i++)
 		if (strcmp(j->keys[i], "argv") && strcmp(j->keys[i], "cwd") &&
-		    strcmp(j->keys[i], "profile")) {
-			snprintf(msg, msglen, "unknown field '%.64s' (argv, cwd, profile)",
+		    strcmp(j->keys[i], "profile") && strcmp(j->keys[i], "runtime")) {
+			snprintf(msg, msglen, "unknown field '%.64s' (argv, cwd, profile, runtime)",
 				 j->keys[i]);
 			goto out;
 		}
@@ -363,6 +404,14 @@ static int parse_run(const struct request *r, char ***argv_out, char **cwd_out, 
 		    (*profile = shunt_profile_parse(prof->str)) < 0) {
 			snprintf(msg, msglen,
 				 "profile: READ_ONLY, WORKSPACE_WRITE, SYSTEM_WRITE or GODMODE");
+			goto out;
+		}
+	}
+	*runtime = -1;
+	if (rtj && rtj->type != SHUNT_JSON_NULL) {
+		if (rtj->type != SHUNT_JSON_STRING || (*runtime = runtime_parse(rtj->str)) < 0) {
+			snprintf(msg, msglen,
+				 "runtime: process, gvisor, podman, docker or microvm");
 			goto out;
 		}
 	}
@@ -473,7 +522,8 @@ static void job_free(struct job *j)
 /* Decides argv with this process's own policy (loaded for the current
  * directory) and builds the plan. On refusal returns -1 with an HTTP
  * status in *code and the reason in msg; refusals are audited. */
-static int prepare(struct job *j, char **argv, int want, int *code, char *msg, size_t msglen)
+static int prepare(struct job *j, char **argv, int want, int want_rt, int *code, char *msg,
+		   size_t msglen)
 {
 	memset(j, 0, sizeof(*j));
 	struct shunt_buf cl = {0};
@@ -533,6 +583,19 @@ static int prepare(struct job *j, char **argv, int want, int *code, char *msg, s
 		rt = j->ctx.policy.profile_runtime[j->profile];
 	if (rt == SHUNT_RUNTIME_AUTO || rt == SHUNT_RUNTIME_NONE)
 		rt = j->ctx.policy.gvisor_available ? SHUNT_RUNTIME_GVISOR : SHUNT_RUNTIME_PROCESS;
+	if (want_rt >= 0 && want_rt != (int)rt) {
+		if (strength((enum shunt_runtime)want_rt) < strength(rt)) {
+			snprintf(msg, msglen,
+				 "runtime %s is weaker than the %s the policy maps %s to",
+				 shunt_runtime_name(want_rt), shunt_runtime_name(rt),
+				 shunt_profile_name(j->profile));
+			shunt_record_decision(&j->ctx, SHUNT_SOURCE_CLI, j->cmdline, &j->d, NULL,
+					      false);
+			*code = 403;
+			return -1;
+		}
+		rt = (enum shunt_runtime)want_rt;
+	}
 	j->rt = rt;
 	j->runner = shunt_runner_get(rt);
 	if (!j->runner) {
@@ -568,7 +631,12 @@ static int job_run(struct job *j)
 {
 	int status = 0;
 	struct shunt_error *rerr = NULL;
-	int rc = j->runner->run(&j->plan, &status, &rerr);
+	bool warm = false, cold = false;
+	int rc = shunt_pool_run(&j->plan, &warm, &cold, &status, &rerr);
+	if (!warm)
+		rc = j->runner->run(&j->plan, &status, &rerr);
+	if (cold)
+		shunt_pool_cold_done();
 	if (rc < 0) {
 		dprintf(2, "shunt: cannot sandbox: %s\nshunt: the command was not run\n",
 			rerr ? rerr->msg : "runner failed");
@@ -589,13 +657,13 @@ static void job_audit(struct job *j, int status, double t0)
 			     (long long)((now_s() - t0) * 1000), false, false);
 }
 
-int shunt_shuntd_run_local(char **argv, int profile, struct shunt_error **err)
+int shunt_shuntd_run_local(char **argv, int profile, int runtime, struct shunt_error **err)
 {
 	double t0 = now_s();
 	char msg[512];
 	int code = 0;
 	struct job j;
-	if (prepare(&j, argv, profile, &code, msg, sizeof(msg)) < 0) {
+	if (prepare(&j, argv, profile, runtime, &code, msg, sizeof(msg)) < 0) {
 		job_free(&j);
 		shunt_error_set(err, code == 403 ? EPERM : EINVAL, "%s", msg);
 		(*err)->exitcode = code == 403 ? 126 : code == 400 ? 2 : 125;
@@ -612,8 +680,8 @@ static void handle_run(int fd, const struct request *r, double t0)
 	char msg[512];
 	char **argv = NULL;
 	char *cwd = NULL;
-	int want = -1, code = 0;
-	if (parse_run(r, &argv, &cwd, &want, msg, sizeof(msg)) < 0) {
+	int want = -1, want_rt = -1, code = 0;
+	if (parse_run(r, &argv, &cwd, &want, &want_rt, msg, sizeof(msg)) < 0) {
 		respond_error(fd, 400, msg);
 		return;
 	}
@@ -626,7 +694,7 @@ static void handle_run(int fd, const struct request *r, double t0)
 	}
 	struct job j;
 	int outp[2] = {-1, -1}, errp[2] = {-1, -1};
-	if (prepare(&j, argv, want, &code, msg, sizeof(msg)) < 0) {
+	if (prepare(&j, argv, want, want_rt, &code, msg, sizeof(msg)) < 0) {
 		respond_error(fd, code, msg);
 		goto out;
 	}
@@ -708,6 +776,15 @@ static void handle(int fd, bool tcp)
 		snprintf(body, sizeof(body), "{\"status\":\"ok\",\"pid\":%ld,\"version\":\"%s\"}\n",
 			 (long)getppid(), SHUNT_VERSION);
 		respond(fd, 200, "application/json", body);
+	} else if (strcmp(r->path, "/v1/pools") == 0) {
+		if (!get) {
+			respond_error(fd, 405, "use GET");
+			goto out;
+		}
+		struct shunt_buf b = {0};
+		shunt_pool_json(&b);
+		respond(fd, 200, "application/json", b.data);
+		shunt_buf_free(&b);
 	} else if (strcmp(r->path, "/metrics") == 0) {
 		if (!get) {
 			respond_error(fd, 405, "use GET");
@@ -715,6 +792,7 @@ static void handle(int fd, bool tcp)
 		}
 		struct shunt_buf b = {0};
 		metrics_text(&b);
+		shunt_pool_metrics(&b);
 		respond(fd, 200, "text/plain; version=0.0.4", b.data);
 		shunt_buf_free(&b);
 	} else if (strcmp(r->path, "/v1/run") == 0) {
@@ -725,7 +803,8 @@ static void handle(int fd, bool tcp)
 		else
 			handle_run(fd, r, t0);
 	} else {
-		respond_error(fd, 404, "no such endpoint (/v1/health, /v1/run, /metrics)");
+		respond_error(fd, 404,
+			      "no such endpoint (/v1/health, /v1/run, /v1/pools, /metrics)");
 	}
 out:
 	free(r->body);
@@ -842,6 +921,14 @@ int shunt_shuntd_serve(const struct shunt_shuntd_opts *o, struct shunt_error **e
 	M = mmap(NULL, sizeof(*M), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (M == MAP_FAILED)
 		return shunt_error_sys(err, errno, "mmap");
+	/* pool sizes come from the daemon's own configuration */
+	struct shunt_ctx pctx;
+	if (shunt_ctx_load(&pctx, SHUNT_CTX_NO_SNAPSHOT, err) < 0)
+		return shunt_error_prefix(err, "loading the configuration: ");
+	int prc = shunt_pool_init(pctx.cfg.pool_size, err);
+	shunt_ctx_free(&pctx);
+	if (prc < 0)
+		return -1;
 	int ufd = listen_unix(path, err);
 	if (ufd < 0)
 		return -1;
@@ -868,7 +955,10 @@ int shunt_shuntd_serve(const struct shunt_shuntd_opts *o, struct shunt_error **e
 	double next_flush = now_s() + (o->flush_interval ? 1 : 0);
 	while (!stopping) {
 		pid_t w;
-		while ((w = waitpid(-1, NULL, WNOHANG)) > 0) {
+		int wst = 0;
+		while ((w = waitpid(-1, &wst, WNOHANG)) > 0) {
+			if (shunt_pool_reaped(w, wst))
+				continue;
 			if (w == flush_pid)
 				flush_pid = 0;
 			else
@@ -891,7 +981,7 @@ int shunt_shuntd_serve(const struct shunt_shuntd_opts *o, struct shunt_error **e
 			if (flush_pid < 0)
 				flush_pid = 0;
 		}
-		int n = poll(p, tfd >= 0 ? 2 : 1, 500);
+		int n = poll(p, tfd >= 0 ? 2 : 1, shunt_pool_tick());
 		if (n <= 0)
 			continue;
 		for (int i = 0; i < 2; i++) {
@@ -918,6 +1008,9 @@ int shunt_shuntd_serve(const struct shunt_shuntd_opts *o, struct shunt_error **e
 					close(tfd);
 				signal(SIGTERM, SIG_DFL);
 				signal(SIGINT, SIG_DFL);
+				/* the daemon's wake-up handler would only make the
+				 * runners' blocking calls fail with EINTR */
+				signal(SIGCHLD, SIG_DFL);
 				handle(c, i == 1);
 				shutdown(c, SHUT_WR);
 				close(c);
@@ -929,6 +1022,7 @@ int shunt_shuntd_serve(const struct shunt_shuntd_opts *o, struct shunt_error **e
 	close(ufd);
 	if (tfd >= 0)
 		close(tfd);
+	shunt_pool_stop();
 	unlink(path);
 	if (o->pidfile)
 		unlink(o->pidfile);

@@ -41,11 +41,12 @@ char *shunt_shuntd_pid_path(void);
 int shunt_shuntd_serve(const struct shunt_shuntd_opts *o, struct shunt_error **err);
 
 /* What the daemon does for /v1/run, in this process: decides argv with
- * the policy for the current directory, refuses blocked/prompt commands
- * and profiles looser than granted (-1 with *err, exitcode 126), else runs
- * it in the granted (or the asked, stricter) profile through the same
+ * the policy for the current directory, refuses blocked/prompt commands,
+ * profiles looser than granted and runtimes weaker than the policy's (-1
+ * with *err, exitcode 126), else runs it in the granted (or the asked,
+ * stricter) profile and runtime (-1 = the policy's) through the same
  * runner and returns its exit code. For --no-daemon / no daemon. */
-int shunt_shuntd_run_local(char **argv, int profile, struct shunt_error **err);
+int shunt_shuntd_run_local(char **argv, int profile, int runtime, struct shunt_error **err);
 
 /* Compares a and b (lengths la, lb) in time that depends only on lb (the
  * secret's length). True when equal. Async-signal-safe. */

@@ -183,6 +183,7 @@ void shunt_config_defaults(struct shunt_config *cfg)
 	cfg->audit_max_bytes = 10ULL * 1024 * 1024;
 	cfg->audit_forward.batch = 100;
 	cfg->audit_forward.interval = 60;
+	cfg->audit_forward.spool_max = 64ull << 20;
 }
 
 static void binds_free(struct shunt_bind *b, size_t n)
@@ -222,6 +223,8 @@ void shunt_config_free(struct shunt_config *cfg)
 	free(cfg->audit_forward.url);
 	free(cfg->audit_forward.format);
 	free(cfg->audit_forward.token_file);
+	free(cfg->remote_url);
+	free(cfg->remote_token_file);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -693,12 +696,16 @@ static int sandbox_pair(struct layer *L, size_t k, const yaml_node_t *key, const
 	unsigned long long u = 0;
 	switch (k) {
 	case SB_RUNTIME:
-		if (get_enum(L, v, "sandbox.runtime", shunt_runtime_names, USER_RUNTIMES, NULL, 0,
-			     &e) < 0)
+		/* remote: not a local runner; commands go to remote.url */
+		if (get_enum(L, v, "sandbox.runtime", shunt_runtime_names, USER_RUNTIMES, "remote",
+			     -2, &e) < 0)
 			return -1;
-		if (L->tighten && (int)s->runtime != e)
+		if (L->tighten &&
+		    (e == -2 ? !cfg->remote_runtime : cfg->remote_runtime || (int)s->runtime != e))
 			return loosen(L, v, "sandbox.runtime");
-		s->runtime = (enum shunt_runtime)e;
+		cfg->remote_runtime = e == -2;
+		if (e != -2)
+			s->runtime = (enum shunt_runtime)e;
 		return 0;
 	case SB_IMAGE:
 		return apply_string(L, v, "sandbox.image", false, &s->image);
@@ -810,8 +817,8 @@ static const char *const audit_keys[] = {"max_size", "forward"};
 
 /* ---- audit.forward and policy.sources (issue 10) ---- */
 
-static const char *const forward_keys[] = {"url",   "format",	"token_file",
-					   "batch", "insecure", "interval"};
+static const char *const forward_keys[] = {"url",      "format",   "token_file", "batch",
+					   "insecure", "interval", "spool_max"};
 
 static int set_str(struct layer *L, const yaml_node_t *v, const char *what, char **dst)
 {
@@ -850,9 +857,13 @@ static int forward_pair(struct layer *L, size_t k, const yaml_node_t *key, const
 	case 1:
 		if (set_str(L, v, "audit.forward.format", &f->format) < 0)
 			return -1;
-		if (strcmp(f->format, "jsonl") != 0)
-			return lerr(L, v, "audit.forward.format: only jsonl is supported, got '%s'",
-				    f->format);
+		if (strcmp(f->format, "jsonl") && strcmp(f->format, "loki") &&
+		    strcmp(f->format, "elasticsearch") && strcmp(f->format, "splunk-hec"))
+			return lerr(
+			    L, v,
+			    "audit.forward.format: jsonl, loki, elasticsearch or splunk-hec, "
+			    "got '%s'",
+			    f->format);
 		return 0;
 	case 2:
 		return set_str(L, v, "audit.forward.token_file", &f->token_file);
@@ -872,6 +883,41 @@ static int forward_pair(struct layer *L, size_t k, const yaml_node_t *key, const
 			return lerr(L, v, "audit.forward.interval: at least 1 second");
 		f->interval = (unsigned)n;
 		return 0;
+	case 6:
+		if (get_size(L, v, "audit.forward.spool_max", &n) < 0)
+			return -1;
+		if (n < 1024)
+			return lerr(L, v, "audit.forward.spool_max: at least 1K");
+		f->spool_max = n;
+		return 0;
+	}
+	return 0;
+}
+
+/* remote: {url, token_file, insecure}: the shuntd that sandbox.runtime:
+ * remote sends commands to. */
+static const char *const remote_keys[] = {"url", "token_file", "insecure"};
+
+static int remote_pair(struct layer *L, size_t k, const yaml_node_t *key, const yaml_node_t *v,
+		       void *ctx)
+{
+	struct shunt_config *c = L->cfg;
+	switch (k) {
+	case 0:
+		return set_str(L, v, "remote.url", &c->remote_url);
+	case 1:
+		if (set_str(L, v, "remote.token_file", &c->remote_token_file) < 0)
+			return -1;
+		if (c->remote_token_file[0] == '~') {
+			char *p = expand_tilde(c->remote_token_file);
+			if (!p)
+				return oom(L);
+			free(c->remote_token_file);
+			c->remote_token_file = p;
+		}
+		return 0;
+	case 2:
+		return get_bool(L, v, "remote.insecure", &c->remote_insecure);
 	}
 	return 0;
 }
@@ -882,7 +928,7 @@ static int apply_forward(struct layer *L, const yaml_node_t *v)
 		return 0;
 	if (L->tighten) /* a repository does not decide where the user's log goes */
 		return loosen(L, v, "audit.forward");
-	if (walk_map(L, v, "audit.forward", forward_keys, 6, forward_pair, NULL) < 0)
+	if (walk_map(L, v, "audit.forward", forward_keys, 7, forward_pair, NULL) < 0)
 		return -1;
 	struct shunt_audit_forward *f = &L->cfg->audit_forward;
 	if (!f->url)
@@ -1086,15 +1132,34 @@ enum {
 	K_FLOORS,
 	K_AUDIT,
 	K_POLICY,
+	K_POOL,
+	K_REMOTE,
 };
 static const char *const top_keys[] = {
-    "mode",	"security_level", "non_interactive", "on_error", "preset", "sandbox",
-    "policies", "rules",	  "risk_floors",     "audit",	 "policy",
+    "mode",  "security_level", "non_interactive", "on_error", "preset", "sandbox", "policies",
+    "rules", "risk_floors",    "audit",		  "policy",   "pool",	"remote",
 };
 #define NTOP_KEYS (sizeof(top_keys) / sizeof(*top_keys))
 
 static int apply_layer_buf(struct shunt_config *cfg, const char *name, const char *buf, size_t len,
 			   bool tighten, int depth, struct shunt_error **err);
+
+/* pool: {microvm: N, gvisor: N}: warm sandboxes shuntd keeps. The
+ * machine's resources, not policy: a workspace file cannot set it. */
+static const char *const pool_keys[] = {"gvisor", "microvm"};
+static const enum shunt_runtime pool_runtimes[] = {SHUNT_RUNTIME_GVISOR, SHUNT_RUNTIME_MICROVM};
+
+static int pool_pair(struct layer *L, size_t k, const yaml_node_t *key, const yaml_node_t *v,
+		     void *ctx)
+{
+	unsigned long long u = 0;
+	if (get_uint(L, v, "pool size", "sandboxes", 16, &u) < 0)
+		return -1;
+	if (L->tighten)
+		return loosen(L, v, "pool");
+	L->cfg->pool_size[pool_runtimes[k]] = (unsigned)u;
+	return 0;
+}
 
 static int top_pair(struct layer *L, size_t k, const yaml_node_t *key, const yaml_node_t *v,
 		    void *ctx)
@@ -1160,6 +1225,20 @@ static int top_pair(struct layer *L, size_t k, const yaml_node_t *key, const yam
 			    L, key,
 			    "unknown key 'policy' in the configuration, did you mean 'policies'?");
 		return apply_policy(L, v);
+	case K_POOL:
+		if (is_null(v))
+			return 0;
+		return walk_map(L, v, "pool", pool_keys, 2, pool_pair, NULL);
+	case K_REMOTE:
+		if (is_null(v))
+			return 0;
+		if (L->tighten)
+			return loosen(L, v, "remote");
+		if (walk_map(L, v, "remote", remote_keys, 3, remote_pair, NULL) < 0)
+			return -1;
+		if (!L->cfg->remote_url)
+			return lerr(L, v, "remote: url is required");
+		return url_ok(L, v, "remote.url", L->cfg->remote_url, L->cfg->remote_insecure);
 	}
 	return 0;
 }
@@ -1489,7 +1568,8 @@ static void dump_yaml(const struct shunt_config *cfg, struct shunt_buf *o)
 	if (cfg->preset != SHUNT_PRESET_NONE)
 		shunt_buf_printf(o, "# preset applied: %s\n", shunt_preset_name(cfg->preset));
 	shunt_buf_puts(o, "sandbox:\n");
-	shunt_buf_printf(o, "  runtime: %s\n", shunt_runtime_name(s->runtime));
+	shunt_buf_printf(o, "  runtime: %s\n",
+			 cfg->remote_runtime ? "remote" : shunt_runtime_name(s->runtime));
 	if (s->image) {
 		shunt_buf_puts(o, "  image: ");
 		shunt_buf_json_str(o, s->image, strlen(s->image));
@@ -1543,11 +1623,25 @@ static void dump_yaml(const struct shunt_config *cfg, struct shunt_buf *o)
 	if (cfg->audit_forward.url) {
 		shunt_buf_puts(o, "  forward:\n    url: ");
 		shunt_buf_json_str(o, cfg->audit_forward.url, strlen(cfg->audit_forward.url));
-		shunt_buf_printf(o, "\n    format: jsonl\n    batch: %u\n",
+		shunt_buf_printf(o, "\n    format: %s\n    batch: %u\n",
+				 cfg->audit_forward.format ? cfg->audit_forward.format : "jsonl",
 				 cfg->audit_forward.batch);
 		if (cfg->audit_forward.insecure)
 			shunt_buf_puts(o, "    insecure: true\n");
 	}
+	if (cfg->remote_url) {
+		shunt_buf_puts(o, "remote:\n  url: ");
+		shunt_buf_json_str(o, cfg->remote_url, strlen(cfg->remote_url));
+		if (cfg->remote_token_file) {
+			shunt_buf_puts(o, "\n  token_file: ");
+			shunt_buf_json_str(o, cfg->remote_token_file,
+					   strlen(cfg->remote_token_file));
+		}
+		shunt_buf_printf(o, "\n  insecure: %s\n", cfg->remote_insecure ? "true" : "false");
+	}
+	shunt_buf_printf(o, "pool:\n  microvm: %u\n  gvisor: %u\n",
+			 cfg->pool_size[SHUNT_RUNTIME_MICROVM],
+			 cfg->pool_size[SHUNT_RUNTIME_GVISOR]);
 	if (cfg->npolicy_sources)
 		shunt_buf_puts(o, "policy:\n  sources:\n");
 	for (size_t i = 0; i < cfg->npolicy_sources; i++) {
@@ -1575,8 +1669,8 @@ static void dump_json(const struct shunt_config *cfg, struct shunt_buf *o)
 		shunt_buf_puts(o, "\"preset\":null,");
 	else
 		shunt_buf_printf(o, "\"preset\":\"%s\",", shunt_preset_name(cfg->preset));
-	shunt_buf_printf(
-	    o, "\"sandbox\":{\"runtime\":\"%s\",\"image\":", shunt_runtime_name(s->runtime));
+	shunt_buf_printf(o, "\"sandbox\":{\"runtime\":\"%s\",\"image\":",
+			 cfg->remote_runtime ? "remote" : shunt_runtime_name(s->runtime));
 	if (s->image)
 		shunt_buf_json_str(o, s->image, strlen(s->image));
 	else
@@ -1632,7 +1726,8 @@ static void dump_json(const struct shunt_config *cfg, struct shunt_buf *o)
 	if (cfg->audit_forward.url) {
 		shunt_buf_puts(o, ",\"forward\":{\"url\":");
 		shunt_buf_json_str(o, cfg->audit_forward.url, strlen(cfg->audit_forward.url));
-		shunt_buf_printf(o, ",\"format\":\"jsonl\",\"batch\":%u,\"insecure\":%s}",
+		shunt_buf_printf(o, ",\"format\":\"%s\",\"batch\":%u,\"insecure\":%s}",
+				 cfg->audit_forward.format ? cfg->audit_forward.format : "jsonl",
 				 cfg->audit_forward.batch,
 				 cfg->audit_forward.insecure ? "true" : "false");
 	}
@@ -1648,7 +1743,9 @@ static void dump_json(const struct shunt_config *cfg, struct shunt_buf *o)
 			shunt_buf_puts(o, "null");
 		shunt_buf_printf(o, ",\"insecure\":%s}", ps->insecure ? "true" : "false");
 	}
-	shunt_buf_puts(o, "]},");
+	shunt_buf_printf(o, "]},\"pool\":{\"microvm\":%u,\"gvisor\":%u},",
+			 cfg->pool_size[SHUNT_RUNTIME_MICROVM],
+			 cfg->pool_size[SHUNT_RUNTIME_GVISOR]);
 	dump_strv_json(o, "sources", &cfg->sources);
 	shunt_buf_putc(o, ',');
 	dump_strv_json(o, "warnings", &cfg->warnings);

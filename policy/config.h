@@ -33,11 +33,12 @@ struct shunt_policy_source {
 
 /* audit.forward: where `shunt audit flush` ships the spooled records. */
 struct shunt_audit_forward {
-	char *url;	   /* NULL = forwarding off */
-	char *format;	   /* "jsonl" */
-	char *token_file;  /* bearer token for the collector, or NULL */
-	unsigned batch;	   /* records per request (default 100) */
-	unsigned interval; /* seconds between shuntd's flushes (default 60) */
+	char *url;		      /* NULL = forwarding off */
+	char *format;		      /* jsonl | loki | elasticsearch | splunk-hec */
+	char *token_file;	      /* bearer token for the collector, or NULL */
+	unsigned batch;		      /* records per request (default 100) */
+	unsigned interval;	      /* seconds between shuntd's flushes (default 60) */
+	unsigned long long spool_max; /* spool size cap in bytes (default 64 MiB) */
 	bool insecure;
 };
 
@@ -83,7 +84,12 @@ struct shunt_config {
 	struct shunt_policy_source *policy_sources; /* policy.sources */
 	size_t npolicy_sources;
 	struct shunt_audit_forward audit_forward; /* audit.forward */
-	struct shunt_strv warnings;		  /* e.g. a workspace file's loosening ignored */
+	unsigned pool_size[7];	    /* pool: warm sandboxes shuntd keeps, by enum shunt_runtime */
+	bool remote_runtime;	    /* sandbox.runtime: remote (commands go to remote.url) */
+	char *remote_url;	    /* remote.url: a remote shuntd, https:// */
+	char *remote_token_file;    /* remote.token_file: its bearer token */
+	bool remote_insecure;	    /* remote.insecure: no TLS verification */
+	struct shunt_strv warnings; /* e.g. a workspace file's loosening ignored */
 };
 
 /* Where to look. NULL members mean "use the environment/defaults". */

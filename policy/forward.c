@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -15,6 +16,7 @@
 #include "fsutil.h"
 #include "httpfetch.h"
 #include "paths.h"
+#include "sha256.h"
 
 #define MAX_BATCH_BYTES (8u << 20)
 
@@ -152,6 +154,87 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static int list_batches(const char *dir, char ***out, size_t *n, struct shunt_error **err);
+
+unsigned long long shunt_forward_dropped(const char *spool_dir)
+{
+	char p[4096];
+	snprintf(p, sizeof(p), "%s/dropped", spool_dir);
+	unsigned long long v = 0;
+	FILE *f = fopen(p, "re");
+	if (f) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+int shunt_forward_cap(const char *spool_dir, unsigned long long cap, struct shunt_forward_stats *st,
+		      struct shunt_error **err)
+{
+	if (shunt_fs_mkdirs(spool_dir, 0700, err) < 0)
+		return -1;
+	int lock = shunt_fs_lock(spool_dir, 10000, err);
+	if (lock < 0)
+		return -1;
+	char **names = NULL;
+	size_t n = 0;
+	int rc = list_batches(spool_dir, &names, &n, err);
+	unsigned long long total = 0;
+	unsigned long long *sizes = rc == 0 && n ? calloc(n, sizeof(*sizes)) : NULL;
+	if (rc == 0 && n && !sizes)
+		rc = shunt_error_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char p[4096];
+		struct stat sb;
+		snprintf(p, sizeof(p), "%s/%s", spool_dir, names[i]);
+		sizes[i] = stat(p, &sb) == 0 ? (unsigned long long)sb.st_size : 0;
+		total += sizes[i];
+	}
+	size_t dropped = 0;
+	/* oldest first; the newest batch always stays */
+	for (size_t i = 0; rc == 0 && total > cap && i + 1 < n; i++) {
+		char p[4096];
+		snprintf(p, sizeof(p), "%s/%s", spool_dir, names[i]);
+		char *body = NULL;
+		size_t len = 0;
+		struct shunt_error *e = NULL;
+		size_t records = 0;
+		if (shunt_fs_read(p, MAX_BATCH_BYTES + (1u << 20), &body, &len, &e) == 0)
+			for (size_t k = 0; k < len; k++)
+				records += body[k] == '\n';
+		shunt_error_free(&e);
+		free(body);
+		if (unlink(p) < 0) {
+			rc = shunt_error_sys(err, errno, "removing %s", p);
+			break;
+		}
+		total -= sizes[i];
+		dropped += records;
+	}
+	st->dropped += dropped;
+	st->dropped_total = shunt_forward_dropped(spool_dir) + dropped;
+	if (dropped) {
+		char p[4096], buf[32];
+		snprintf(p, sizeof(p), "%s/dropped", spool_dir);
+		int l = snprintf(buf, sizeof(buf), "%llu\n", st->dropped_total);
+		struct shunt_error *e = NULL;
+		if (shunt_fs_write_atomic(p, buf, (size_t)l, 0600, &e) < 0 && rc == 0) {
+			*err = e;
+			e = NULL;
+			rc = -1;
+		}
+		shunt_error_free(&e);
+	}
+	free(sizes);
+	for (size_t k = 0; k < n; k++)
+		free(names[k]);
+	free(names);
+	shunt_fs_unlock(lock);
+	return rc;
+}
+
 static int list_batches(const char *dir, char ***out, size_t *n, struct shunt_error **err)
 {
 	*out = NULL;
@@ -193,6 +276,60 @@ static char *read_token(const char *path, struct shunt_error **err)
 	return t;
 }
 
+/* A spooled batch (JSON lines) as the collector's format wants it. */
+static int encode(const char *format, const char *body, size_t len, struct shunt_buf *out,
+		  const char **ctype)
+{
+	*ctype = "application/x-ndjson";
+	if (!format || strcmp(format, "jsonl") == 0) {
+		shunt_buf_append(out, body, len);
+		return out->oom ? -1 : 0;
+	}
+	bool loki = strcmp(format, "loki") == 0, es = strcmp(format, "elasticsearch") == 0;
+	if (loki) {
+		/* Loki push API: one stream; distinct, increasing timestamps */
+		*ctype = "application/json";
+		shunt_buf_puts(out, "{\"streams\":[{\"stream\":{\"job\":\"shunt\"},\"values\":[");
+	} else if (!es) {
+		*ctype = "application/json"; /* splunk-hec: concatenated events */
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	unsigned long long ns =
+	    (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+	size_t k = 0;
+	for (const char *p = body; p < body + len;) {
+		const char *nl = memchr(p, '\n', (size_t)(body + len - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(body + len - p);
+		if (l) {
+			if (loki) {
+				shunt_buf_printf(out, "%s[\"%llu\",", k ? "," : "", ns + k);
+				shunt_buf_json_str(out, p, l);
+				shunt_buf_putc(out, ']');
+			} else if (es) {
+				/* _id from the record: a retried batch overwrites,
+				 * never duplicates */
+				uint8_t d[32];
+				char hex[65];
+				shunt_sha256(p, l, d);
+				shunt_sha256_hex(d, hex);
+				shunt_buf_printf(out, "{\"index\":{\"_id\":\"%.40s\"}}\n", hex);
+				shunt_buf_append(out, p, l);
+				shunt_buf_putc(out, '\n');
+			} else {
+				shunt_buf_puts(out, "{\"sourcetype\":\"shunt:audit\",\"event\":");
+				shunt_buf_append(out, p, l);
+				shunt_buf_puts(out, "}\n");
+			}
+			k++;
+		}
+		p += l + 1;
+	}
+	if (loki)
+		shunt_buf_puts(out, "]}]}");
+	return out->oom ? -1 : 0;
+}
+
 int shunt_forward_flush(const struct shunt_audit_forward *f, const char *spool_dir,
 			struct shunt_forward_stats *st, struct shunt_error **err)
 {
@@ -223,10 +360,28 @@ int shunt_forward_flush(const struct shunt_audit_forward *f, const char *spool_d
 			records += body[k] == '\n';
 		long status = 0;
 		struct shunt_error *herr = NULL;
-		int hr = shunt_http_post(f->url, "application/x-ndjson", token, body, len,
-					 f->insecure, 30, &status, &herr);
+		struct shunt_buf enc = {0}, resp = {0};
+		const char *ctype = NULL;
+		if (encode(f->format, body, len, &enc, &ctype) < 0) {
+			free(body);
+			shunt_buf_free(&enc);
+			rc = shunt_error_set(err, ENOMEM, "out of memory");
+			break;
+		}
 		free(body);
-		if (hr < 0 || status < 200 || status > 299) {
+		bool splunk = f->format && strcmp(f->format, "splunk-hec") == 0;
+		bool es = f->format && strcmp(f->format, "elasticsearch") == 0;
+		int hr = shunt_http_post(f->url, ctype, splunk ? "Splunk" : "Bearer", token,
+					 enc.data ? enc.data : "", enc.len, f->insecure, 30,
+					 &status, es ? &resp : NULL, &herr);
+		shunt_buf_free(&enc);
+		/* a bulk answer of 200 can still carry failed items: resend
+		 * the batch (same _ids) later */
+		if (hr == 0 && es && status >= 200 && status <= 299 && resp.data &&
+		    strstr(resp.data, "\"errors\":true"))
+			status = 207;
+		shunt_buf_free(&resp);
+		if (hr < 0 || status < 200 || status > 299 || (es && status == 207)) {
 			st->last_status = hr < 0 ? 0 : status;
 			if (hr < 0) {
 				shunt_error_set(err, herr ? herr->code : EIO, "%s",

@@ -40,22 +40,31 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
+/* Copies the value of header line p (n bytes) named name into dst when
+ * it fits (trimmed; CR/LF never kept). */
+static void header_value(const char *p, size_t n, const char *name, char *dst, size_t cap)
+{
+	size_t k = strlen(name);
+	if (n <= k || strncasecmp(p, name, k) != 0)
+		return;
+	const char *v = p + k;
+	size_t l = n - k;
+	while (l && (*v == ' ' || *v == '\t'))
+		v++, l--;
+	while (l && (v[l - 1] == '\r' || v[l - 1] == '\n' || v[l - 1] == ' '))
+		l--;
+	if (l < cap && !memchr(v, '\r', l) && !memchr(v, '\n', l)) {
+		memcpy(dst, v, l);
+		dst[l] = 0;
+	}
+}
+
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 {
 	struct shunt_http_resp *r = ud;
 	size_t n = size * nmemb;
-	if (n > 5 && strncasecmp(p, "ETag:", 5) == 0) {
-		const char *v = p + 5;
-		size_t l = n - 5;
-		while (l && (*v == ' ' || *v == '\t'))
-			v++, l--;
-		while (l && (v[l - 1] == '\r' || v[l - 1] == '\n' || v[l - 1] == ' '))
-			l--;
-		if (l < sizeof(r->etag)) {
-			memcpy(r->etag, v, l);
-			r->etag[l] = 0;
-		}
-	}
+	header_value(p, n, "ETag:", r->etag, sizeof(r->etag));
+	header_value(p, n, "Last-Modified:", r->last_modified, sizeof(r->last_modified));
 	return n;
 }
 
@@ -72,8 +81,9 @@ static void common(CURL *c, const char *url, bool insecure, long timeout_s)
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "shunt/" SHUNT_VERSION);
 }
 
-int shunt_http_get(const char *url, const char *etag, bool insecure, long timeout_s,
-		   size_t max_bytes, struct shunt_http_resp *out, struct shunt_error **err)
+int shunt_http_get(const char *url, const char *etag, const char *since, bool insecure,
+		   long timeout_s, size_t max_bytes, struct shunt_http_resp *out,
+		   struct shunt_error **err)
 {
 	memset(out, 0, sizeof(*out));
 	if (!shunt_http_url_allowed(url, insecure))
@@ -88,6 +98,12 @@ int shunt_http_get(const char *url, const char *etag, bool insecure, long timeou
 	if (etag && *etag) {
 		snprintf(hdr, sizeof(hdr), "If-None-Match: %s", etag);
 		h = curl_slist_append(h, hdr);
+	}
+	/* a value with a line break would inject a header: never sent */
+	if (since && *since && !strpbrk(since, "\r\n")) {
+		char ims[200];
+		snprintf(ims, sizeof(ims), "If-Modified-Since: %s", since);
+		h = curl_slist_append(h, ims);
 	}
 	common(c, url, insecure, timeout_s);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -106,14 +122,18 @@ int shunt_http_get(const char *url, const char *etag, bool insecure, long timeou
 	return 0;
 }
 
-static size_t discard(char *p, size_t size, size_t nmemb, void *ud)
+static size_t keep_head(char *p, size_t size, size_t nmemb, void *ud)
 {
-	return size * nmemb;
+	struct shunt_buf *b = ud;
+	size_t n = size * nmemb;
+	if (b && b->len < 65536)
+		shunt_buf_append(b, p, n < 65536 - b->len ? n : 65536 - b->len);
+	return n;
 }
 
-int shunt_http_post(const char *url, const char *ctype, const char *token, const char *body,
-		    size_t len, bool insecure, long timeout_s, long *status,
-		    struct shunt_error **err)
+int shunt_http_post(const char *url, const char *ctype, const char *scheme, const char *token,
+		    const char *body, size_t len, bool insecure, long timeout_s, long *status,
+		    struct shunt_buf *resp, struct shunt_error **err)
 {
 	*status = 0;
 	if (!shunt_http_url_allowed(url, insecure))
@@ -128,14 +148,16 @@ int shunt_http_post(const char *url, const char *ctype, const char *token, const
 	h = curl_slist_append(h, hdr);
 	h = curl_slist_append(h, "Expect:");
 	if (token && *token) {
-		snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", token);
+		snprintf(hdr, sizeof(hdr), "Authorization: %s %s", scheme ? scheme : "Bearer",
+			 token);
 		h = curl_slist_append(h, hdr);
 	}
 	common(c, url, insecure, timeout_s);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_head);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
 	CURLcode rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 	curl_slist_free_all(h);

@@ -25,6 +25,40 @@ int shunt_gvisor_sweep(const char *runsc, const char *bundles, const char *state
 int shunt_gvisor_describe(const struct shunt_plan *plan, struct shunt_buf *out,
 			  struct shunt_error **err);
 
+/* A sandbox started ahead of its command for shuntd's warm pool: its
+ * init printed SHUNT_GVISOR_WARM_READY on stdout and reads one line of
+ * shell from stdin, which becomes the command. */
+struct shunt_gvisor_warm {
+	long pid;	    /* `runsc run` (a child of whoever booted it) */
+	int out_fd, err_fd; /* read ends of the container's stdout/stderr */
+	int ctl_fd;	    /* write end of its stdin */
+	char id[64];
+	char bundle[4300];
+};
+
+#define SHUNT_GVISOR_WARM_READY "shunt-warm-ready\n"
+
+/* The boot template of plan for a warm sandbox: runsc flags and the
+ * config.json whose process is the waiting init (cwd, argv and the
+ * command's env come later). 0, or -1 when plan cannot use one (network
+ * other than none) or on OOM. */
+int shunt_gvisor_warm_template(const struct shunt_plan *plan, struct shunt_buf *out);
+
+/* Starts a warm sandbox from a template under container id; its fds are
+ * close-on-exec. 0, or -1 with *err. */
+int shunt_gvisor_warm_boot(const char *tmpl, const char *id, struct shunt_gvisor_warm *w,
+			   struct shunt_error **err);
+
+/* The line that hands plan's command to a warm sandbox (stdin /dev/null). */
+void shunt_gvisor_warm_command(const struct shunt_plan *plan, struct shunt_buf *out);
+
+/* Kills every process of a warm sandbox (its `runsc run` then returns). */
+void shunt_gvisor_warm_kill(const struct shunt_gvisor_warm *w);
+
+/* Removes what is left of a warm sandbox once its `runsc run` returned
+ * (or kills it first when it still runs): container state, bundle. */
+void shunt_gvisor_warm_destroy(struct shunt_gvisor_warm *w);
+
 /* True when runsc is installed AND runs ordinary commands correctly here
  * (a functional probe, cached per runsc binary in $XDG_CACHE_HOME/shunt).
  * When false, why (if given) says what failed and what to do.

@@ -34,6 +34,7 @@
 #include "netrelay.h"
 #include "paths.h"
 #include "wsimage.h"
+#include "sha256.h"
 
 #define VM_KVM_PROBE_SECONDS 8
 #define VM_DEFAULT_MEM_MIB   512
@@ -194,6 +195,11 @@ int shunt_microvm_qemu_argv(const struct shunt_vm_spec *s, struct shunt_strv *v,
 	    push(v, err, "local,id=job,path=%s,security_model=none", j) < 0 ||
 	    push(v, err, "-device") < 0 ||
 	    push(v, err, "virtio-9p-device,fsdev=job,mount_tag=job") < 0)
+		goto out;
+	/* after hvc0..hvc2 so it is hvc3 in the guest */
+	if (s->ctl_path &&
+	    (push(v, err, "-chardev") < 0 || push(v, err, "pipe,id=ctl,path=%s", s->ctl_path) < 0 ||
+	     push(v, err, "-device") < 0 || push(v, err, "virtconsole,chardev=ctl") < 0))
 		goto out;
 	/* allowlist: a user-mode network restricted to one forward, the proxy;
 	 * otherwise no NIC at all */
@@ -719,6 +725,23 @@ static int vm_setup(const struct shunt_plan *plan, struct vm_job *j, struct shun
 	snprintf(share, sizeof(share), "%s/share", j->dir);
 	if (mkdir(share, 0700) < 0)
 		return shunt_error_sys(err, errno, "microVM job share: %s", share);
+	struct shunt_buf boot = {0};
+	shunt_buf_printf(&boot, "WS_RW=%d\nWS=", plan->workspace_rw ? 1 : 0);
+	if (plan->workspace)
+		shell_quote(&boot, plan->workspace);
+	shunt_buf_putc(&boot, '\n');
+	int rc = write_file(share, "boot", boot.data, boot.len, err);
+	shunt_buf_free(&boot);
+	return rc;
+}
+
+/* The command's half of the share: env (the nonce) and cmd.sh. cmd.sh
+ * last: a warm guest starts once it sees it after "go". */
+static int job_files(const struct shunt_plan *plan, const struct vm_job *j,
+		     struct shunt_error **err)
+{
+	char share[PATH_MAX + 8];
+	snprintf(share, sizeof(share), "%s/share", j->dir);
 	struct shunt_buf env = {0}, cmd = {0};
 	shunt_buf_printf(&env, "NONCE=%s\nWS_RW=%d\nNET=%s\nWS=", j->nonce,
 			 plan->workspace_rw ? 1 : 0,
@@ -787,9 +810,11 @@ static int hide_in_child(const struct shunt_plan *plan)
 	return 0;
 }
 
-/* Boots the VM; 0 with *status, 1 on deadline, -1 when it did not boot. */
-static int vm_boot(const struct shunt_plan *plan, struct vm_job *j, struct shunt_vm_spec *s,
-		   const char *digest, int *status, struct shunt_error **err)
+/* Starts the VMM for job j: *pid, and the read ends of hvc0/hvc1 in
+ * outfd and errfd. ctl_rd >= 0 (a warm VM) becomes hvc3, the channel the
+ * guest waits on for its command. 0, or -1 with *err. */
+static int vm_start(const struct shunt_plan *plan, struct vm_job *j, struct shunt_vm_spec *s,
+		    int ctl_rd, pid_t *pid_out, int *outfd, int *errfd, struct shunt_error **err)
 {
 	int outp[2] = {-1, -1}, errp[2] = {-1, -1};
 	char share[PATH_MAX + 8], st[PATH_MAX + 8], con[PATH_MAX + 16];
@@ -801,13 +826,12 @@ static int vm_boot(const struct shunt_plan *plan, struct vm_job *j, struct shunt
 	s->jobshare = "/proc/self/fd/5";
 	s->status_path = "/proc/self/fd/6";
 	s->console_path = "/proc/self/fd/7";
+	s->ctl_path = ctl_rd >= 0 ? "/proc/self/fd/8" : NULL;
 	s->out_fd = 3;
 	s->err_fd = 4;
 	struct shunt_strv argv = {0};
-	_cleanup_free_ char *text = NULL;
 	_cleanup_close_ int sharefd = -1, stfd = -1, confd = -1;
 	int rc = -1;
-	pid_t pid = -1;
 	if (shunt_microvm_qemu_argv(s, &argv, err) < 0)
 		goto out;
 	sharefd = open(share, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -822,7 +846,7 @@ static int vm_boot(const struct shunt_plan *plan, struct vm_job *j, struct shunt
 		goto out;
 	}
 	pid_t parent = getpid();
-	pid = fork();
+	pid_t pid = fork();
 	if (pid < 0) {
 		shunt_error_sys(err, errno, "fork");
 		goto out;
@@ -841,37 +865,62 @@ static int vm_boot(const struct shunt_plan *plan, struct vm_job *j, struct shunt
 				_exit(VM_HIDE_FAILED);
 			_exit(VM_HIDE_FAILED);
 		}
-		/* fds 0..7: null, null, console (QEMU's own diagnostics, not the
+		/* fds 0..8: null, null, console (QEMU's own diagnostics, not the
 		 * command's stderr), stdout pipe, stderr pipe, share, status,
-		 * console; moved above 7 first so no dup2 clobbers a source */
-		int src[8] = {open("/dev/null", O_RDWR | O_CLOEXEC),
+		 * console, control; moved above 8 first so no dup2 clobbers a
+		 * source */
+		int src[9] = {open("/dev/null", O_RDWR | O_CLOEXEC),
 			      -1,
 			      confd,
 			      outp[1],
 			      errp[1],
 			      sharefd,
 			      stfd,
-			      confd};
+			      confd,
+			      ctl_rd};
 		src[1] = src[0];
-		for (int i = 0; i < 8; i++)
-			if (src[i] < 0 || (src[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 8)) < 0)
+		int nfd = ctl_rd >= 0 ? 9 : 8;
+		for (int i = 0; i < nfd; i++)
+			if (src[i] < 0 || (src[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 9)) < 0)
 				_exit(125);
-		for (int i = 0; i < 8; i++)
+		for (int i = 0; i < nfd; i++)
 			if (dup2(src[i], i) < 0)
 				_exit(125);
 		execv(argv.v[0], argv.v);
 		_exit(127);
 	}
-	close(outp[1]);
-	close(errp[1]);
-	outp[1] = errp[1] = -1;
-	if (job_write_json(j, plan, "qemu", pid, digest, err) < 0)
-		goto kill;
+	*pid_out = pid;
+	*outfd = outp[0];
+	*errfd = errp[0];
+	outp[0] = errp[0] = -1;
+	rc = 0;
+out:
+	for (int i = 0; i < 2; i++) {
+		if (outp[i] >= 0)
+			close(outp[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+	shunt_strv_free(&argv);
+	return rc;
+}
+
+/* Copies the command's output to our stdout/stderr until the VM closes
+ * it, then reads the exit marker. own: pid is our child (else it belongs
+ * to shuntd's pool keeper and EOF says it ended). Closes outfd/errfd.
+ * 0 with *status, 1 on deadline, -1 when the VM failed. */
+static int vm_finish(const struct vm_job *j, pid_t pid, bool own, int outfd, int errfd,
+		     long long start_ms, unsigned timeout, int *status, struct shunt_error **err)
+{
+	char st[PATH_MAX + 8], con[PATH_MAX + 16];
+	snprintf(st, sizeof(st), "%s/status", j->dir);
+	snprintf(con, sizeof(con), "%s/console.log", j->dir);
+	_cleanup_free_ char *text = NULL;
 	bool oo = true, eo = true, timed_out = false;
-	long long deadline = plan->timeout ? j->created + (long long)plan->timeout * 1000 : 0;
+	long long deadline = timeout ? start_ms + (long long)timeout * 1000 : 0;
+	int rc = -1;
 	while (oo || eo) {
-		struct pollfd pf[2] = {{oo ? outp[0] : -1, POLLIN, 0},
-				       {eo ? errp[0] : -1, POLLIN, 0}};
+		struct pollfd pf[2] = {{oo ? outfd : -1, POLLIN, 0}, {eo ? errfd : -1, POLLIN, 0}};
 		int wait_ms = -1;
 		if (deadline) {
 			long long left = deadline - now_ms();
@@ -887,59 +936,71 @@ static int vm_boot(const struct shunt_plan *plan, struct vm_job *j, struct shunt
 		if (n <= 0)
 			continue;
 		if (pf[0].revents)
-			copy_fd(outp[0], 1, &oo);
+			copy_fd(outfd, 1, &oo);
 		if (pf[1].revents)
-			copy_fd(errp[0], 2, &eo);
+			copy_fd(errfd, 2, &eo);
 	}
+	close(outfd);
+	close(errfd);
 	if (timed_out) {
 		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		pid = -1;
+		if (own)
+			waitpid(pid, NULL, 0);
 		*status = 124;
-		rc = 1;
-		goto out;
+		return 1;
 	}
 	int ws = 0;
-	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-		;
-	pid = -1;
+	if (own)
+		while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+			;
 	struct shunt_error *e = NULL;
 	int code = 0;
-	if (WIFEXITED(ws) && WEXITSTATUS(ws) == VM_HIDE_FAILED) {
+	if (own && WIFEXITED(ws) && WEXITSTATUS(ws) == VM_HIDE_FAILED) {
 		shunt_error_set(
 		    err, EPERM,
 		    "could not hide credentials (~/.ssh, ~/.aws, ...) from the microVM: no "
 		    "mount namespace here (unprivileged user namespaces disabled?); the command "
 		    "was not run");
 		set_exit(err, 125);
-		goto out;
+		return -1;
 	}
 	if (shunt_fs_read(st, 1 << 16, &text, NULL, &e) < 0 ||
 	    shunt_microvm_parse_status(text, j->nonce, &code) < 0) {
 		shunt_error_free(&e);
-		shunt_error_set(err, EIO,
-				"the microVM did not report an exit status (QEMU %s %d); see %s",
-				WIFEXITED(ws) ? "exited" : "killed by signal",
-				WIFEXITED(ws) ? WEXITSTATUS(ws) : WTERMSIG(ws), con);
+		if (own)
+			shunt_error_set(
+			    err, EIO,
+			    "the microVM did not report an exit status (QEMU %s %d); see %s",
+			    WIFEXITED(ws) ? "exited" : "killed by signal",
+			    WIFEXITED(ws) ? WEXITSTATUS(ws) : WTERMSIG(ws), con);
+		else
+			shunt_error_set(err, EIO,
+					"the warm microVM did not report an exit status; see %s",
+					con);
 		set_exit(err, 125);
-		goto out;
+		return -1;
 	}
 	*status = code;
 	rc = 0;
-	goto out;
-kill:
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	pid = -1;
-out:
-	for (int i = 0; i < 2; i++) {
-		if (outp[i] >= 0)
-			close(outp[i]);
-		if (errp[i] >= 0)
-			close(errp[i]);
-	}
-	shunt_strv_free(&argv);
 	return rc;
+}
+
+/* Boots the VM; 0 with *status, 1 on deadline, -1 when it did not boot. */
+static int vm_boot(const struct shunt_plan *plan, struct vm_job *j, struct shunt_vm_spec *s,
+		   const char *digest, int *status, struct shunt_error **err)
+{
+	pid_t pid = -1;
+	int outfd = -1, errfd = -1;
+	if (vm_start(plan, j, s, -1, &pid, &outfd, &errfd, err) < 0)
+		return -1;
+	if (job_write_json(j, plan, "qemu", pid, digest, err) < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		close(outfd);
+		close(errfd);
+		return -1;
+	}
+	return vm_finish(j, pid, true, outfd, errfd, j->created, plan->timeout, status, err);
 }
 
 /* Does KVM really boot our guest? /dev/kvm can accept VM creation and
@@ -986,7 +1047,8 @@ static bool kvm_usable(const struct shunt_vm_spec *base, const char *digest)
 	struct vm_job j;
 	int status = -1, rc = -1;
 	if (vm_setup(&p, &j, &e) == 0) {
-		rc = vm_boot(&p, &j, &s, digest, &status, &e);
+		if (job_files(&p, &j, &e) == 0)
+			rc = vm_boot(&p, &j, &s, digest, &status, &e);
 		shunt_fs_rmtree(j.dir, &e);
 	}
 	shunt_error_free(&e);
@@ -1378,7 +1440,7 @@ int shunt_microvm_run(const struct shunt_plan *plan, int *status, struct shunt_e
 	/* full: only the permissive level or an explicit --network full */
 	s.full_net = plan->network == SHUNT_NET_FULL;
 	struct vm_job j;
-	if (vm_setup(plan, &j, err) < 0) {
+	if (vm_setup(plan, &j, err) < 0 || job_files(plan, &j, err) < 0) {
 		shunt_netproxy_stop(&proxy);
 		if (err && *err)
 			set_exit(err, 125);
@@ -1398,6 +1460,168 @@ int shunt_microvm_run(const struct shunt_plan *plan, int *status, struct shunt_e
 		shunt_fs_rmtree(j.dir, &e);
 	}
 	shunt_error_free(&e);
+	return rc;
+}
+
+/* ---- warm VMs (shuntd's pool) ---- */
+
+int shunt_microvm_pool_key(const struct shunt_plan *plan, char key[32])
+{
+	/* warm VMs boot without a NIC (the allowlist's proxy is per run) and
+	 * only on QEMU's 9p transport */
+	const char *chan = getenv("SHUNT_VM_QEMU_CHANNEL");
+	if (plan->network != SHUNT_NET_NONE || (chan && strcmp(chan, "agent") == 0) ||
+	    choose_backend(false, plan->vm_backend) == SHUNT_VM_FIRECRACKER)
+		return -1;
+	_cleanup_free_ char *kernel = NULL, *initrd = NULL, *digest = NULL;
+	struct shunt_error *e = NULL;
+	if (image_paths(&kernel, &initrd, &digest, &e) < 0) {
+		shunt_error_free(&e);
+		return -1;
+	}
+	struct shunt_vm_spec s = {0};
+	spec_from_plan(plan, &s);
+	struct shunt_buf b = {0};
+	shunt_buf_printf(&b, "img=%s\nws=%s\nrw=%d\nmem=%u\ncpus=%u\n", digest,
+			 s.workspace ? s.workspace : "", s.workspace_rw, s.mem_mib, s.vcpus);
+	for (size_t i = 0; i < plan->nmounts; i++)
+		if (plan->mounts[i].kind != SHUNT_MOUNT_BIND)
+			shunt_buf_printf(&b, "hide%d=%s\n", (int)plan->mounts[i].kind,
+					 plan->mounts[i].guest);
+	if (!b.data)
+		return -1;
+	uint8_t d[32];
+	char hex[65];
+	shunt_sha256(b.data, b.len, d);
+	shunt_sha256_hex(d, hex);
+	shunt_buf_free(&b);
+	memcpy(key, hex, 24);
+	key[24] = 0;
+	return 0;
+}
+
+int shunt_microvm_warm_boot(const struct shunt_plan *plan, struct shunt_microvm_warm *vm,
+			    struct shunt_error **err)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->out_fd = vm->err_fd = vm->ctl_fd = -1;
+	if (shunt_microvm_pool_key(plan, vm->key) < 0)
+		return shunt_error_set(err, ENOTSUP,
+				       "warm VMs need the QEMU backend and a built guest image");
+	_cleanup_free_ char *qemu = find_qemu();
+	if (!qemu)
+		return shunt_error_set(err, ENOENT, "qemu-system-x86_64 is not installed; %s",
+				       qemu_how);
+	_cleanup_free_ char *kernel = NULL, *initrd = NULL, *digest = NULL;
+	if (image_paths(&kernel, &initrd, &digest, err) < 0)
+		return -1;
+	struct shunt_vm_spec s = {.vmm = qemu, .kernel = kernel, .initrd = initrd};
+	spec_from_plan(plan, &s);
+	s.kvm = kvm_usable(&s, digest);
+	struct vm_job j;
+	if (vm_setup(plan, &j, err) < 0)
+		return -1;
+	int ctl[2];
+	pid_t pid = -1;
+	int outfd = -1, errfd = -1;
+	if (pipe2(ctl, O_CLOEXEC) < 0) {
+		shunt_error_sys(err, errno, "pipe");
+		goto fail;
+	}
+	int rc = vm_start(plan, &j, &s, ctl[0], &pid, &outfd, &errfd, err);
+	close(ctl[0]);
+	if (rc < 0) {
+		close(ctl[1]);
+		goto fail;
+	}
+	vm->pid = pid;
+	vm->out_fd = outfd;
+	vm->err_fd = errfd;
+	vm->ctl_fd = ctl[1];
+	snprintf(vm->dir, sizeof(vm->dir), "%s", j.dir);
+	memcpy(vm->nonce, j.nonce, sizeof(vm->nonce));
+	if (job_write_json(&j, plan, "qemu-warm", pid, digest, err) < 0) {
+		shunt_microvm_warm_discard(vm);
+		return -1;
+	}
+	return 0;
+fail:;
+	struct shunt_error *e = NULL;
+	shunt_fs_rmtree(j.dir, &e);
+	shunt_error_free(&e);
+	return -1;
+}
+
+int shunt_microvm_warm_state(const struct shunt_microvm_warm *vm)
+{
+	if (vm->pid <= 0 || kill((pid_t)vm->pid, 0) < 0)
+		return -1;
+	char st[PATH_MAX + 8];
+	snprintf(st, sizeof(st), "%s/status", vm->dir);
+	_cleanup_free_ char *text = NULL;
+	struct shunt_error *e = NULL;
+	if (shunt_fs_read(st, 1 << 16, &text, NULL, &e) < 0) {
+		shunt_error_free(&e);
+		return 0;
+	}
+	if (strstr(text, "SHUNT-INIT-FAIL") || strstr(text, "SHUNT-EXIT-"))
+		return -1;
+	return strncmp(text, "warm ", 5) == 0 || strstr(text, "\nwarm ") ? 1 : 0;
+}
+
+void shunt_microvm_warm_discard(struct shunt_microvm_warm *vm)
+{
+	if (vm->pid > 0)
+		kill((pid_t)vm->pid, SIGKILL);
+	if (vm->out_fd >= 0)
+		close(vm->out_fd);
+	if (vm->err_fd >= 0)
+		close(vm->err_fd);
+	if (vm->ctl_fd >= 0)
+		close(vm->ctl_fd);
+	vm->out_fd = vm->err_fd = vm->ctl_fd = -1;
+	struct shunt_error *e = NULL;
+	if (vm->dir[0])
+		shunt_fs_rmtree(vm->dir, &e);
+	shunt_error_free(&e);
+	vm->pid = 0;
+}
+
+int shunt_microvm_warm_run(struct shunt_microvm_warm *vm, const struct shunt_plan *plan,
+			   int *status, struct shunt_error **err)
+{
+	if (check_network(plan, err) < 0) {
+		shunt_microvm_warm_discard(vm);
+		return -1;
+	}
+	struct vm_job j = {0};
+	snprintf(j.dir, sizeof(j.dir), "%s", vm->dir);
+	memcpy(j.nonce, vm->nonce, sizeof(j.nonce));
+	j.created = now_ms();
+	int rc = -1;
+	/* a VMM that died under us: EPIPE, not SIGPIPE */
+	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+	bool sent = job_files(plan, &j, err) == 0 && write(vm->ctl_fd, "go\n", 3) == 3;
+	signal(SIGPIPE, old);
+	if (!sent) {
+		shunt_microvm_warm_discard(vm);
+		return -2; /* nothing ran */
+	}
+	close(vm->ctl_fd);
+	vm->ctl_fd = -1;
+	rc = vm_finish(&j, (pid_t)vm->pid, false, vm->out_fd, vm->err_fd, j.created, plan->timeout,
+		       status, err);
+	vm->out_fd = vm->err_fd = -1;
+	struct shunt_error *e = NULL;
+	if (getenv("SHUNT_VM_KEEP_JOB")) {
+		char done[PATH_MAX + 8];
+		snprintf(done, sizeof(done), "%s/done", j.dir);
+		shunt_fs_write_atomic(done, "", 0, 0600, &e);
+	} else {
+		shunt_fs_rmtree(j.dir, &e);
+	}
+	shunt_error_free(&e);
+	vm->pid = 0;
 	return rc;
 }
 

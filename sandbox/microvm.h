@@ -32,6 +32,7 @@ struct shunt_vm_spec {
 	const char *ws_image;	  /* firecracker: the workspace as an ext4 image */
 	const char *status_path;  /* host file receiving hvc2 (ready + exit marker) */
 	const char *console_path; /* host file receiving the serial console */
+	const char *ctl_path;	  /* warm VM: pipe the guest reads "go" from (hvc3); NULL */
 	int out_fd, err_fd;	  /* fds (in the VMM) receiving hvc0 / hvc1 */
 	const char *vsock_path;	  /* firecracker: the vsock unix socket */
 	const char *rootfs_image; /* firecracker: optional read-only root drive (ext4) */
@@ -95,6 +96,44 @@ int shunt_microvm_run(const struct shunt_plan *plan, int *status, struct shunt_e
  * config, mounts, network) for --dry-run. */
 int shunt_microvm_describe(const struct shunt_plan *plan, struct shunt_buf *out,
 			   struct shunt_error **err);
+
+/* A QEMU VM booted ahead of its command for shuntd's warm pool: the
+ * guest has mounted its root and workspace and waits on hvc3. */
+struct shunt_microvm_warm {
+	long pid;	    /* the VMM (a child of whoever booted it) */
+	int out_fd, err_fd; /* read ends of hvc0 / hvc1 */
+	int ctl_fd;	    /* write end of hvc3 */
+	char dir[4096];	    /* job directory */
+	char nonce[33];
+	char key[32]; /* what shunt_microvm_pool_key gave for the boot plan */
+};
+
+/* The pool key of plan: a digest of everything fixed at boot (image,
+ * workspace and its mode, memory, vCPUs, hidden paths, KVM). Plans with
+ * equal keys can share warm VMs. 0, or -1 when plan cannot use a warm VM
+ * (Firecracker backend, agent channel, any network, no image). */
+int shunt_microvm_pool_key(const struct shunt_plan *plan, char key[32]);
+
+/* Boots a warm VM for plan's sandbox (plan->argv is not used); fds are
+ * close-on-exec. 0, or -1 with *err. */
+int shunt_microvm_warm_boot(const struct shunt_plan *plan, struct shunt_microvm_warm *vm,
+			    struct shunt_error **err);
+
+/* 1 when the guest waits for its command, 0 while it boots, -1 when it
+ * failed or its VMM is gone. */
+int shunt_microvm_warm_state(const struct shunt_microvm_warm *vm);
+
+/* Hands plan's command to a ready warm VM booted for an equal key and
+ * waits for it like shunt_microvm_run (its output on our stdout/stderr).
+ * Closes vm's fds and removes its job directory; the VM is used once.
+ * -2 (with *err possibly set) when the VM could not take the command
+ * (it died): nothing ran, the caller may start it cold. */
+int shunt_microvm_warm_run(struct shunt_microvm_warm *vm, const struct shunt_plan *plan,
+			   int *status, struct shunt_error **err);
+
+/* Stops a warm VM that was not used (kills the VMM, closes the fds,
+ * removes the job directory; the booter reaps the pid). */
+void shunt_microvm_warm_discard(struct shunt_microvm_warm *vm);
 
 /* Removes the job state of VM runs whose shunt died: no done marker and
  * past the deadline or with a dead VMM; kills the VMM when

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # shuntd overhead: wall time of `shunt daemon exec -- true` through the
 # daemon (decide + plan + process runner, streamed back) against the same
-# command in-process (SHUNT_NO_DAEMON=1, i.e. `shunt run`), median of N
-# runs, plus the daemon's own start latency from /metrics. No warm pools
-# yet: both paths are cold starts.
+# command in-process (SHUNT_NO_DAEMON=1), median of N runs, plus the
+# daemon's own start latency from /metrics.
+# Warm pools: `shunt run --runtime microvm -- true` and the same for
+# gvisor, cold (SHUNT_NO_DAEMON=1: in-process, a fresh VM/sandbox) against
+# warm (through shuntd, pool.size 1, a pre-booted VM/sandbox), medians and
+# the speed-up. Each measured run starts with the pool full and idle (no
+# refill booting beside it). Target: warm microVM <= 10 % of cold.
 set -u
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BUILD=${BUILD:-build}
@@ -31,6 +35,16 @@ median() {
 	sort -n "$WORK/$1.times" | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print int((a[NR/2]+a[NR/2+1])/2)}'
 }
 
+mkdir -p "$XDG_CONFIG_HOME/shunt"
+cat >"$XDG_CONFIG_HOME/shunt/config.yaml" <<'EOF2'
+sandbox:
+  network_mode: none
+pool:
+  microvm: 1
+  gvisor: 1
+EOF2
+export SHUNT_VM_BACKEND=qemu SHUNT_VM_BUILD_SCRIPT="$TOP/sandbox/firecracker/build-guest.sh"
+export SHUNT_VM_CACHE=${SHUNT_VM_CACHE:-/var/tmp/shunt-vm-test-cache}
 "$SHUNT" daemon start >/dev/null || { echo "shuntd did not start"; exit 1; }
 for _ in $(seq 1 "$N"); do
 	time_one daemon "$SHUNT" daemon exec -- true
@@ -44,4 +58,48 @@ printf 'daemon exec -- true (SHUNT_NO_DAEMON=1, in-process): %8s us (median of %
 [ -n "$cnt" ] && [ "$cnt" -gt 0 ] &&
 	printf 'shuntd start latency (request -> runner), mean:       %8.0f us over %d runs\n' \
 		"$(echo "$sum $cnt" | awk '{print $1 / $2 * 1e6}')" "$cnt"
+
+SOCK="$XDG_RUNTIME_DIR/shunt/shuntd.sock"
+ready() { # RUNTIME: its pool has a VM/sandbox ready and none booting
+	curl -s --unix-socket "$SOCK" http://x/v1/pools |
+		grep -q "{\"runtime\":\"$1\",\"size\":1,\"ready\":1,\"booting\":0"
+}
+wait_ready() {
+	local i
+	for i in $(seq 1 1200); do
+		ready "$1" && return 0
+		sleep 0.25
+	done
+	return 1
+}
+warm_cold() { # RUNTIME RUNS
+	local rt=$1 n=$2 i
+	rm -f "$WORK/$rt-warm.times" "$WORK/$rt-cold.times"
+	# the first run through the daemon is cold and leaves the template
+	"$SHUNT" run --runtime "$rt" -- true </dev/null >/dev/null 2>&1 || { echo "$rt: cannot run here"; return; }
+	for i in $(seq 1 "$n"); do
+		wait_ready "$rt" || { echo "$rt: the pool never became ready"; return; }
+		time_one "$rt-warm" "$SHUNT" run --runtime "$rt" -- true </dev/null
+		wait_ready "$rt" || { echo "$rt: the pool never became ready"; return; }
+		SHUNT_NO_DAEMON=1 time_one "$rt-cold" "$SHUNT" run --runtime "$rt" -- true </dev/null
+	done
+	local w c
+	w=$(median "$rt-warm") c=$(median "$rt-cold")
+	printf 'shunt run --runtime %-7s -- true, cold (in-process):   %9s us (median of %d)\n' "$rt" "$c" "$n"
+	printf 'shunt run --runtime %-7s -- true, warm (shuntd pool):  %9s us (median of %d)\n' "$rt" "$w" "$n"
+	case "$w$c" in *FAILED*) return ;; esac
+	printf '%s: speed-up %.1fx; warm is %.1f %% of cold\n' "$rt" \
+		"$(echo "$c $w" | awk '{print $1 / $2}')" "$(echo "$c $w" | awk '{print 100 * $2 / $1}')"
+}
+if command -v qemu-system-x86_64 >/dev/null && { [ -r "$SHUNT_VM_CACHE/current/initrd.cpio" ] &&
+	"$SHUNT_VM_BUILD_SCRIPT" >/dev/null 2>&1 || "$SHUNT" vm build >/dev/null 2>&1; }; then
+	warm_cold microvm "${BENCH_VM_RUNS:-5}"
+else
+	echo "microvm: skipped (no qemu-system-x86_64 or no guest image: shunt vm build)"
+fi
+if command -v runsc >/dev/null; then
+	warm_cold gvisor "${BENCH_GVISOR_RUNS:-10}"
+else
+	echo "gvisor: skipped (runsc is not installed)"
+fi
 exit 0

@@ -3,7 +3,10 @@
 # collector (tests/helpers/collector.py) that fails its first 3 requests;
 # every record arrives exactly once, in order, across retries, appends,
 # a half-written line, a log rotation, a wrong token and a collector
-# that is down.
+# that is down; then the loki, elasticsearch (bulk) and splunk-hec
+# formats, each against a collector that checks its auth scheme; and the
+# spool cap: a collector away too long costs the oldest records, counted
+# (shunt audit flush, shuntd's /metrics), never the newest.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 setup_home
 command -v python3 >/dev/null || { skip "python3 is not installed (apt-get install python3)"; done_testing; exit; }
@@ -116,5 +119,95 @@ for _ in $(seq 1 200); do [ "$(grep -c . "$OUT")" -ge 38 ] && break; sleep 0.1; 
 "$SHUNT" daemon stop >/dev/null 2>&1
 like "$(tail -n 1 "$OUT")" '"seq":38' "the daemon forwarded the new record without a manual flush"
 is "$(grep -c . "$OUT")" 38 "exactly once"
+
+# the other formats: three records each, a fresh state directory per format
+kill "$COL_PID" 2>/dev/null; wait "$COL_PID" 2>/dev/null
+fmt_setup() { # FORMAT SCHEME BULKFAIL
+	export XDG_STATE_HOME="$TEST_TMP/state-$1"
+	AUDIT="$XDG_STATE_HOME/shunt/audit.jsonl"
+	OUT="$TEST_TMP/out-$1"
+	mkdir -p "$XDG_STATE_HOME/shunt"
+	rm -f "$TEST_TMP/port"
+	python3 "$TOP/tests/helpers/collector.py" "$OUT" "$TEST_TMP/port" 0 "$TOKEN" "$2" "$3" &
+	COL_PID=$!
+	for _ in $(seq 1 100); do [ -s "$TEST_TMP/port" ] && break; sleep 0.05; done
+	PORT=$(cat "$TEST_TMP/port")
+	printf 'audit:\n  forward:\n    url: http://127.0.0.1:%s/in\n    format: %s\n    insecure: true\n    token_file: %s\n' \
+		"$PORT" "$1" "$TEST_TMP/token" >"$CFG"
+	for i in 1 2 3; do rec "$i"; done
+}
+fmt_done() { kill "$COL_PID" 2>/dev/null; wait "$COL_PID" 2>/dev/null; }
+
+fmt_setup loki Bearer 0
+like "$("$SHUNT" config show)" "format: loki" "config show: format loki"
+"$SHUNT" audit flush >/dev/null 2>&1; rc=$?
+is "$rc" 0 "loki: flush exits 0"
+got=$(python3 -c 'import json,sys
+d=json.load(open(sys.argv[1])); s=d["streams"][0]; v=s["values"]
+ts=[int(t) for t,_ in v]
+print(s["stream"]["job"], len(v), ts == sorted(set(ts)), " ".join(str(json.loads(l)["seq"]) for _,l in v))' "$OUT" 2>&1)
+is "$got" "shunt 3 True 1 2 3" "loki: one push, stream job=shunt, 3 lines in order with increasing timestamps"
+fmt_done
+
+fmt_setup elasticsearch Bearer 1
+"$SHUNT" audit flush >/dev/null 2>&1; rc=$?
+is "$rc" 1 "elasticsearch: a bulk answer with errors:true keeps the batch (exit 1)"
+ok "elasticsearch: nothing taken yet" -- test ! -s "$OUT"
+"$SHUNT" audit flush >/dev/null 2>&1; rc=$?
+is "$rc" 0 "elasticsearch: the retry is accepted"
+got=$(python3 -c 'import json,sys
+ls=[json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+acts=ls[0::2]; docs=ls[1::2]
+print(len(acts), all("_id" in a["index"] for a in acts), " ".join(str(d["seq"]) for d in docs))' "$OUT" 2>&1)
+is "$got" "3 True 1 2 3" "elasticsearch: _bulk NDJSON, an index action with an _id per record, in order"
+fmt_done
+
+fmt_setup splunk-hec Splunk 0
+"$SHUNT" audit flush >/dev/null 2>&1; rc=$?
+is "$rc" 0 "splunk-hec: flush exits 0 (Authorization: Splunk <token>)"
+got=$(python3 -c 'import json,sys
+ls=[json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+print(len(ls), {e["sourcetype"] for e in ls}, " ".join(str(e["event"]["seq"]) for e in ls))' "$OUT" 2>&1)
+is "$got" "3 {'shunt:audit'} 1 2 3" "splunk-hec: one event object per record, in order"
+fmt_done
+
+printf 'audit:\n  forward:\n    url: https://x.invalid/\n    format: syslog\n' >"$CFG"
+out=$("$SHUNT" config show 2>&1); rc=$?
+is "$rc" 2 "an unknown format is a config error"
+like "$out" "jsonl, loki, elasticsearch or splunk-hec" "naming the formats"
+
+# the spool cap (2K) with the collector away
+export XDG_STATE_HOME="$TEST_TMP/state-cap"
+AUDIT="$XDG_STATE_HOME/shunt/audit.jsonl"
+SPOOL="$XDG_STATE_HOME/shunt/spool"
+OUT="$TEST_TMP/out-cap"
+mkdir -p "$XDG_STATE_HOME/shunt"
+cap_cfg() {
+	printf 'audit:\n  forward:\n    url: http://127.0.0.1:%s/in\n    insecure: true\n    batch: 10\n    spool_max: 2K\n    token_file: %s\n' \
+		"$PORT" "$TEST_TMP/token" >"$CFG"
+}
+start_collector 0
+kill "$COL_PID"; wait "$COL_PID" 2>/dev/null # its port: nobody listens there now
+cap_cfg
+for i in $(seq 1 200); do rec "$i"; done
+out=$("$SHUNT" audit flush 2>&1); rc=$?
+is "$rc" 1 "collector away: exits 1"
+like "$out" "dropped [0-9]+ records now, [0-9]+ in all" "the flush reports dropped records"
+bytes=$(cat "$SPOOL"/*.jsonl | wc -c)
+ok "the spool is under its cap ($bytes bytes)" -- test "$bytes" -le 2048
+D=$(cat "$SPOOL/dropped")
+ok "the dropped count ($D) is kept in the spool" -- test "$D" -gt 0
+start_collector 0
+cap_cfg
+out=$("$SHUNT" audit flush 2>&1); rc=$?
+is "$rc" 0 "collector back: exits 0"
+R=$(grep -c . "$OUT")
+is "$((R + D))" 200 "received ($R) + dropped ($D) = all 200 records"
+is "$(sed 's/.*"seq":\([0-9]*\).*/\1/' "$OUT" | tr '\n' ' ')" "$(seq -s ' ' $((201 - R)) 200) " \
+	"the newest records arrived, once each, in order"
+"$SHUNT" daemon start >/dev/null 2>&1
+like "$(curl -s --max-time 10 --unix-socket "$XDG_RUNTIME_DIR/shunt/shuntd.sock" http://x/metrics)" \
+	"shuntd_audit_dropped_total $D" "shuntd's /metrics reports the dropped records"
+"$SHUNT" daemon stop >/dev/null 2>&1
 
 done_testing

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # shunt policy update: policy.sources fetched from a loopback policy
 # server (tests/helpers/policyd.py): a first fetch applied, an ETag hit
-# (304), a changed pack applied, a sha256 pin mismatch and an invalid pack
+# (304), a changed pack applied, If-Modified-Since against a server with
+# Last-Modified only (304, then a newer pack), a sha256 pin mismatch and an invalid pack
 # rejected with the last good copy kept, the server down (last good kept),
 # and plain http refused unless insecure: true.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -74,6 +75,25 @@ is "$rc" 0 "changed pack: exits 0"
 like "$out" "updated" "changed pack: updated"
 is "$(tail -n 1 "$SRV/requests.log")" "GET /pack.yaml 200" "the server sent the new pack"
 like "$(decision)" 'org says no \(v2\)' "the changed pack is in force"
+
+# a server that sends Last-Modified and no ETag: If-Modified-Since
+touch "$SRV/pack.yaml.lastmod-only"
+pack block "org says no (v2, dated)"
+touch -d "@$(($(date +%s) - 100))" "$SRV/pack.yaml"
+out=$("$SHUNT" policy update 2>&1); rc=$?
+is "$rc" 0 "Last-Modified server: first fetch exits 0"
+like "$out" "updated" "Last-Modified server: updated"
+out=$("$SHUNT" policy update 2>&1); rc=$?
+is "$rc" 0 "If-Modified-Since: exits 0"
+like "$out" "unchanged \(not modified since .*GMT\)" "If-Modified-Since: unchanged, says since when"
+is "$(tail -n 1 "$SRV/requests.log")" "GET /pack.yaml 304" "the server answered 304 (not modified)"
+pack block "org says no (v2)"
+touch -d "@$(($(date +%s) - 10))" "$SRV/pack.yaml"
+out=$("$SHUNT" policy update 2>&1); rc=$?
+like "$out" "updated" "a newer Last-Modified: updated"
+is "$(tail -n 1 "$SRV/requests.log")" "GET /pack.yaml 200" "the server sent the newer pack"
+like "$(decision)" 'org says no \(v2\)' "the newer pack is in force"
+rm -f "$SRV/pack.yaml.lastmod-only"
 GOOD=$(sha256sum "$CACHE" | cut -d' ' -f1)
 
 # a pin that does not match
