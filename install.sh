@@ -11,7 +11,7 @@ BUILD_PKGS=(build-essential pkg-config libpcre2-dev libyaml-dev libseccomp-dev l
 # real shells and terminals for the hook tests
 TEST_PKGS=(clang libclang-rt-14-dev bubblewrap tmux zsh python3 git util-linux iproute2 strace
 	uidmap procps psmisc curl qemu-system-x86 busybox-static cpio xz-utils e2fsprogs runsc podman
-	catatonit runc debootstrap docker.io)
+	catatonit runc debootstrap docker.io socat openssl)
 want_shell=0
 prefix=""
 while [ $# -gt 0 ]; do

@@ -126,6 +126,7 @@ struct endpoint {
 	const char *sock;
 	const char *base; /* https://host:port, when sock is NULL */
 	const char *token;
+	const char *ca_file; /* verify the server against this CA bundle */
 	bool insecure;
 };
 
@@ -154,6 +155,8 @@ static int request_to(const struct endpoint *ep, const char *method, const char 
 		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, ep->insecure ? "https,http" : "https");
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, ep->insecure ? 0L : 1L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, ep->insecure ? 0L : 2L);
+		if (ep->ca_file)
+			curl_easy_setopt(c, CURLOPT_CAINFO, ep->ca_file);
 		if (ep->token) {
 			snprintf(auth, sizeof(auth), "Authorization: Bearer %s", ep->token);
 			h = curl_slist_append(h, auth);
@@ -399,10 +402,23 @@ static int client_run(const struct endpoint *ep, char **cmd, int profile, int ru
 	int rc = request_to(ep, "POST", "/v1/run", b.data, &s, &cerr);
 	shunt_buf_free(&b);
 	if (rc < 0 && cerr && cerr->exitcode == 3 && s.http == 0) {
-		/* nobody answering: the caller starts it cold in-process */
-		shunt_error_free(&cerr);
 		shunt_buf_free(&s.pending);
 		shunt_buf_free(&s.body);
+		if (ep->base) {
+			/* remote means there, never here: fail closed, with curl's
+			 * reason (refused, TLS verification, ...) */
+			shunt_error_set(
+			    err, cerr->code,
+			    "the remote shuntd could not be reached (%s); the command "
+			    "was not run (check remote.url and remote.ca_file, or run it "
+			    "locally with --runtime auto)",
+			    cerr->msg);
+			shunt_error_free(&cerr);
+			(*err)->exitcode = 125;
+			return -1;
+		}
+		/* nobody answering: the caller starts it cold in-process */
+		shunt_error_free(&cerr);
 		return 0;
 	}
 	*answered = true;
@@ -438,8 +454,8 @@ int shunt_daemon_client_run(const char *sock, char **cmd, int profile, int runti
 	return client_run(&ep, cmd, profile, runtime, answered, err);
 }
 
-int shunt_daemon_client_remote(const char *url, const char *token_file, bool insecure, char **cmd,
-			       int profile, struct shunt_error **err)
+int shunt_daemon_client_remote(const char *url, const char *token_file, const char *ca_file,
+			       bool insecure, char **cmd, int profile, struct shunt_error **err)
 {
 	if (!shunt_http_url_allowed(url, insecure)) {
 		shunt_error_set(err, EINVAL, "remote.url %s: https:// is required", url);
@@ -467,7 +483,13 @@ int shunt_daemon_client_remote(const char *url, const char *token_file, bool ins
 		       (token[len - 1] == '\n' || token[len - 1] == '\r' || token[len - 1] == ' '))
 			token[--len] = 0;
 	}
-	struct endpoint ep = {.base = url, .token = token, .insecure = insecure};
+	if (ca_file && access(ca_file, R_OK) < 0) {
+		shunt_error_sys(err, errno, "remote.ca_file %s", ca_file);
+		(*err)->exitcode = 125;
+		return -1;
+	}
+	struct endpoint ep = {
+	    .base = url, .token = token, .ca_file = ca_file, .insecure = insecure};
 	bool answered = false;
 	int code = client_run(&ep, cmd, profile, -1, &answered, err);
 	if (token)

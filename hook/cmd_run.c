@@ -338,7 +338,8 @@ static int via_remote(int argc, char **argv, bool *done, struct shunt_error **er
 		rc = -1;
 	} else {
 		rc = shunt_daemon_client_remote(cfg.remote_url, cfg.remote_token_file,
-						cfg.remote_insecure, &argv[i], profile, err);
+						cfg.remote_ca_file, cfg.remote_insecure, &argv[i],
+						profile, err);
 	}
 	shunt_config_free(&cfg);
 	return rc;

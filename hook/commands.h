@@ -58,10 +58,12 @@ int shunt_daemon_client_run(const char *sock, char **cmd, int profile, int runti
 			    struct shunt_error **err);
 
 /* Runs cmd on the remote shuntd at url (https://; http://127.0.0.1 only
- * with insecure) with the bearer token in token_file (mode 0600). It
- * re-decides the command with its own policy. When it does not answer the
- * command is not run anywhere (-1, exitcode 125). Else as above. */
-int shunt_daemon_client_remote(const char *url, const char *token_file, bool insecure, char **cmd,
-			       int profile, struct shunt_error **err);
+ * with insecure) with the bearer token in token_file (mode 0600), its TLS
+ * certificate verified against ca_file (NULL: the system's CAs). It
+ * re-decides the command with its own policy. When it does not answer,
+ * or TLS verification fails, the command is not run anywhere (-1,
+ * exitcode 125). Else as above. */
+int shunt_daemon_client_remote(const char *url, const char *token_file, const char *ca_file,
+			       bool insecure, char **cmd, int profile, struct shunt_error **err);
 
 #endif

@@ -225,6 +225,7 @@ void shunt_config_free(struct shunt_config *cfg)
 	free(cfg->audit_forward.token_file);
 	free(cfg->remote_url);
 	free(cfg->remote_token_file);
+	free(cfg->remote_ca_file);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -894,9 +895,10 @@ static int forward_pair(struct layer *L, size_t k, const yaml_node_t *key, const
 	return 0;
 }
 
-/* remote: {url, token_file, insecure}: the shuntd that sandbox.runtime:
- * remote sends commands to. */
-static const char *const remote_keys[] = {"url", "token_file", "insecure"};
+/* remote: {url, token_file, ca_file, insecure}: the shuntd that
+ * sandbox.runtime: remote sends commands to (ca_file: the CA bundle its
+ * TLS certificate is verified against, instead of the system's). */
+static const char *const remote_keys[] = {"url", "token_file", "insecure", "ca_file"};
 
 static int remote_pair(struct layer *L, size_t k, const yaml_node_t *key, const yaml_node_t *v,
 		       void *ctx)
@@ -918,6 +920,17 @@ static int remote_pair(struct layer *L, size_t k, const yaml_node_t *key, const 
 		return 0;
 	case 2:
 		return get_bool(L, v, "remote.insecure", &c->remote_insecure);
+	case 3:
+		if (set_str(L, v, "remote.ca_file", &c->remote_ca_file) < 0)
+			return -1;
+		if (c->remote_ca_file[0] == '~') {
+			char *p = expand_tilde(c->remote_ca_file);
+			if (!p)
+				return oom(L);
+			free(c->remote_ca_file);
+			c->remote_ca_file = p;
+		}
+		return 0;
 	}
 	return 0;
 }
@@ -1234,7 +1247,7 @@ static int top_pair(struct layer *L, size_t k, const yaml_node_t *key, const yam
 			return 0;
 		if (L->tighten)
 			return loosen(L, v, "remote");
-		if (walk_map(L, v, "remote", remote_keys, 3, remote_pair, NULL) < 0)
+		if (walk_map(L, v, "remote", remote_keys, 4, remote_pair, NULL) < 0)
 			return -1;
 		if (!L->cfg->remote_url)
 			return lerr(L, v, "remote: url is required");
@@ -1636,6 +1649,10 @@ static void dump_yaml(const struct shunt_config *cfg, struct shunt_buf *o)
 			shunt_buf_puts(o, "\n  token_file: ");
 			shunt_buf_json_str(o, cfg->remote_token_file,
 					   strlen(cfg->remote_token_file));
+		}
+		if (cfg->remote_ca_file) {
+			shunt_buf_puts(o, "\n  ca_file: ");
+			shunt_buf_json_str(o, cfg->remote_ca_file, strlen(cfg->remote_ca_file));
 		}
 		shunt_buf_printf(o, "\n  insecure: %s\n", cfg->remote_insecure ? "true" : "false");
 	}

@@ -88,6 +88,7 @@ struct shunt_config {
 	bool remote_runtime;	    /* sandbox.runtime: remote (commands go to remote.url) */
 	char *remote_url;	    /* remote.url: a remote shuntd, https:// */
 	char *remote_token_file;    /* remote.token_file: its bearer token */
+	char *remote_ca_file;	    /* remote.ca_file: CA bundle for its certificate */
 	bool remote_insecure;	    /* remote.insecure: no TLS verification */
 	struct shunt_strv warnings; /* e.g. a workspace file's loosening ignored */
 };
