@@ -309,6 +309,24 @@ static bool own_cgroup_dir(const char *ctrl, const char *mnt, char *out, size_t 
 	return false;
 }
 
+/* Whether the mount at path lists opt among its options. */
+static bool mount_has_option(const char *path, const char *opt)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mounts", "re");
+	char line[1024];
+	size_t n = strlen(opt);
+	while (f && fgets(line, sizeof(line), f)) {
+		char dev[256], mnt[256], type[64], opts[512];
+		if (sscanf(line, "%255s %255s %63s %511s", dev, mnt, type, opts) != 4 ||
+		    strcmp(mnt, path) != 0)
+			continue;
+		for (char *p = opts; (p = strstr(p, opt)); p += n)
+			if ((p == opts || p[-1] == ',') && (p[n] == 0 || p[n] == ','))
+				return true;
+	}
+	return false;
+}
+
 static void check_cgroups(struct report *rep)
 {
 	static const char *const ctrls[] = {"memory", "pids", "cpu"};
@@ -357,11 +375,22 @@ static void check_cgroups(struct report *rep)
 	char versions[32];
 	snprintf(versions, sizeof(versions), "%s%s%s", v1 ? "v1" : "", v1 && *v2mnt ? "+" : "",
 		 *v2mnt ? "v2" : "");
+	/* Moving a process between v1 cgroups waits for an RCU grace period
+	 * (milliseconds on some VMs) unless some cgroup2 mount has
+	 * favordynmods, which keeps the threadgroup lock in writer-friendly
+	 * mode system-wide. */
+	char tip[256] = "";
+	if (r == 0 && ver == 1 && *v2mnt && !mount_has_option(v2mnt, "favordynmods"))
+		snprintf(tip, sizeof(tip),
+			 "each run waits for an RCU grace period to enter its v1 cgroup; "
+			 "mount -o remount,favordynmods %s removes that wait",
+			 v2mnt);
 	struct check *c;
 	if (r == 0)
 		c = add(rep, "cgroups", ST_OK, NULL,
-			"%s mounted; limits via cgroup v%d (writable: %s)",
-			*versions ? versions : "none", ver, *writable ? writable : "-");
+			"%s mounted; limits via cgroup v%d (writable: %s)%s%s",
+			*versions ? versions : "none", ver, *writable ? writable : "-",
+			*tip ? "; tip: " : "", tip);
 	else
 		c = add(rep, "cgroups", ST_DEGRADED,
 			v1 && !strstr(v2ctrl, "memory")
@@ -377,6 +406,8 @@ static void check_cgroups(struct report *rep)
 	extra_str(c, "v2_controllers", v2ctrl);
 	extra_str(c, "writable", writable);
 	extra_raw(c, "limits_version", "%d", ver);
+	if (*tip)
+		extra_str(c, "tip", tip);
 }
 
 static void check_overlay(struct report *rep, const int *ns)

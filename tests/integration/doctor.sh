@@ -49,6 +49,17 @@ if [ "$cgst" = '"ok"' ]; then
 else
 	is "$cgv" 0 "cgroups not writable: no limits version (rlimits fallback)"
 fi
+# v1 limits with a cgroup2 mount lacking favordynmods: the attach waits
+# for an RCU grace period, and doctor says how to avoid it (and only then)
+v2opts=$(awk '$3 == "cgroup2" {print $4; exit}' /proc/self/mounts)
+if [ "$cgv" = 1 ] && [ -n "$v2opts" ]; then
+	case ",$v2opts," in
+	*,favordynmods,*) is "$(jget checks.cgroups.tip)" "" "favordynmods already set: no tip" ;;
+	*) like "$(jget checks.cgroups.tip)" "remount,favordynmods" "cgroup v1 limits: a tip on avoiding the attach wait" ;;
+	esac
+else
+	is "$(jget checks.cgroups.tip)" "" "no v1 limits here: no favordynmods tip"
+fi
 if [ -n "${SHUNT_UNPRIV:-}" ] && [ -d /sys/fs/cgroup/memory ] && ! [ -w /sys/fs/cgroup/memory ]; then
 	is "$cgst" '"degraded"' "unprivileged on cgroup v1: degraded (rlimits)"
 fi
