@@ -34,11 +34,23 @@ proxied() { # CURL-ARGS... (run N times in one sandbox)
 	"$SHUNT" run --workspace "$WORK" "${ALLOW[@]}" -- sh -c 'n=$1; shift; for i in $(seq $n); do curl "$@"; done' sh "$@"
 }
 
+# a reference middlebox: a plain userspace TCP relay (socat) with no
+# policy at all, to show what any proxy hop costs on this machine
+RELAY=
+if command -v socat >/dev/null; then
+	RP=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	socat "TCP-LISTEN:$RP,bind=127.0.0.1,reuseaddr,fork" "TCP:127.0.0.2:$P" 2>/dev/null &
+	RELAY=$!
+	trap '[ -n "$SRV" ] && kill $SRV 2>/dev/null; [ -n "$RELAY" ] && kill $RELAY 2>/dev/null; rm -rf "$WORK"' EXIT
+	for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$RP") 2>/dev/null && break; sleep 0.05; done
+fi
 : >"$WORK/tp"
 for _ in $(seq "$ROUNDS"); do
 	d=$(curl -s -o /dev/null -w '%{speed_download}\n' "http://127.0.0.2:$P/big")
 	p=$(proxied 1 -s -o /dev/null -w '%{speed_download}\n' "http://bench.test:$P/big")
-	echo "$d ${p:-0}" >>"$WORK/tp"
+	s=0
+	[ -n "$RELAY" ] && s=$(curl -s -o /dev/null -w '%{speed_download}\n' "http://127.0.0.1:$RP/big")
+	echo "$d ${p:-0} ${s:-0}" >>"$WORK/tp"
 done
 if awk '$2 == 0 {bad = 1} END {exit !bad}' "$WORK/tp"; then
 	echo "network: FAILED (no download through the proxy)"
@@ -52,6 +64,12 @@ awk -v d="$d" -v p="$p" -v r="$r" -v n="$ROUNDS" 'BEGIN {
 	printf "%-46s %8.0f MB/s\n", "200 MB download, sandbox -> filtering proxy", p / 1048576
 	printf "%-46s %8.2f (median of per-round ratios; target >= 0.80)\n", "ratio proxied / direct", r
 }'
+if [ -n "$RELAY" ]; then
+	sr=$(awk '{print $3 / $1}' "$WORK/tp" | median)
+	awk -v s="$(awk '{print $3}' "$WORK/tp" | median)" -v r="$sr" 'BEGIN {
+	printf "%-46s %8.0f MB/s, ratio %.2f to direct\n", "reference: plain relay (socat), no policy", s / 1048576, r
+}'
+fi
 
 : >"$WORK/lat"
 for _ in $(seq "$ROUNDS"); do
