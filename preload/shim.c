@@ -188,22 +188,95 @@ static void *resolve(const char *name, void *self)
 /* LD_PRELOAD as it was at load time ("LD_PRELOAD=..."), raw */
 static char env_preload_raw[PATH_MAX + 16];
 
-/* Constructor: copy what the environment says before the program can
- * change it. Plain string work, no syscalls (every process pays this). */
-static void capture_env(void)
+/* What the constructor saw: pointers into the initial environment block.
+ * Only pointers are kept (setenv/unsetenv move array slots, never the
+ * strings), and the struct is initialised so it lands in .data, on the
+ * page the loader already dirties: a process that never starts anything
+ * pays no page fault for it. init() copies the strings out. */
+static struct {
+	unsigned char loaded; /* nonzero: keeps this in .data */
+	unsigned char nshunt, nctx;
+	const char *shunt[MAX_SAVED_ENV], *ctx[MAX_SAVED_ENV];
+	const char *preload, *home, *xdg_state, *snapshot, *counters;
+} boot = {1, 0, 0, {NULL}, {NULL}, NULL, NULL, NULL, NULL, NULL};
+
+/* s starts with the literal p */
+#define HAS_PREFIX(s, p) (strncmp((s), (p), sizeof(p) - 1) == 0)
+
+/* Constructor work: one pass over the initial environment, reading only.
+ * Copies and paths wait for the first exec or fork (init). */
+static void capture_env(char **envp)
 {
-	for (char **e = environ; e && *e; e++) {
-		size_t n = strlen(*e);
-		if (n >= sizeof(saved_env[0]))
-			continue;
-		if (strncmp(*e, "SHUNT_", 6) == 0 && nsaved_env < MAX_SAVED_ENV)
-			memcpy(saved_env[nsaved_env++], *e, n + 1);
-		else if ((strncmp(*e, "HOME=", 5) == 0 || strncmp(*e, "XDG_", 4) == 0) &&
-			 nsaved_ctx < MAX_SAVED_ENV)
-			memcpy(saved_ctx[nsaved_ctx++], *e, n + 1);
-		else if (strncmp(*e, "LD_PRELOAD=", 11) == 0 && n < sizeof(env_preload_raw))
-			memcpy(env_preload_raw, *e, n + 1);
+	for (char **e = envp; e && *e; e++) {
+		const char *v = *e;
+		switch (v[0]) {
+		case 'S':
+			if (v[1] != 'H' || v[2] != 'U' || v[3] != 'N' || v[4] != 'T' || v[5] != '_')
+				break;
+			if (boot.nshunt < MAX_SAVED_ENV)
+				boot.shunt[boot.nshunt++] = v;
+			break;
+		case 'H':
+			if (v[1] == 'O' && v[2] == 'M' && v[3] == 'E' && v[4] == '=') {
+				boot.home = v;
+				if (boot.nctx < MAX_SAVED_ENV)
+					boot.ctx[boot.nctx++] = v;
+			}
+			break;
+		case 'X':
+			if (v[1] == 'D' && v[2] == 'G' && v[3] == '_' && boot.nctx < MAX_SAVED_ENV)
+				boot.ctx[boot.nctx++] = v;
+			break;
+		case 'L':
+			if (v[1] == 'D' && v[2] == '_' && v[3] == 'P' && v[4] == 'R' &&
+			    v[5] == 'E' && v[6] == 'L' && v[7] == 'O' && v[8] == 'A' &&
+			    v[9] == 'D' && v[10] == '=')
+				boot.preload = v;
+			break;
+		}
 	}
+}
+
+/* The value of NAME=value from the boot environment, or NULL. A string
+ * the program has since overwritten (setproctitle-style) no longer starts
+ * with its name and counts as absent. */
+static const char *boot_value(const char *kv, const char *name, size_t nlen)
+{
+	if (!kv || strncmp(kv, name, nlen) != 0 || kv[nlen] != '=')
+		return NULL;
+	return kv + nlen + 1;
+}
+
+static const char *boot_lookup(const char *const *v, size_t n, const char *name)
+{
+	size_t nlen = strlen(name);
+	for (size_t i = 0; i < n; i++) {
+		const char *val = boot_value(v[i], name, nlen);
+		if (val)
+			return val;
+	}
+	return NULL;
+}
+
+/* init: copies the boot environment into the saved arrays. */
+static void copy_boot_env(void)
+{
+	for (size_t i = 0; i < boot.nshunt; i++) {
+		const char *e = boot.shunt[i];
+		size_t n = strlen(e);
+		if (HAS_PREFIX(e, "SHUNT_") && strchr(e, '=') && n < sizeof(saved_env[0]))
+			memcpy(saved_env[nsaved_env++], e, n + 1);
+	}
+	for (size_t i = 0; i < boot.nctx; i++) {
+		const char *e = boot.ctx[i];
+		size_t n = strlen(e);
+		if ((HAS_PREFIX(e, "HOME=") || HAS_PREFIX(e, "XDG_")) && strchr(e, '=') &&
+		    n < sizeof(saved_ctx[0]))
+			memcpy(saved_ctx[nsaved_ctx++], e, n + 1);
+	}
+	const char *p = boot.preload;
+	if (p && HAS_PREFIX(p, "LD_PRELOAD=") && strlen(p) < sizeof(env_preload_raw))
+		memcpy(env_preload_raw, p, strlen(p) + 1);
 }
 
 /* Lazy init: what LD_PRELOAD to put back into scrubbed environments. */
@@ -219,9 +292,10 @@ static void choose_env_preload(void)
 
 static void find_snapshot_path(void)
 {
-	const char *s = getenv("SHUNT_SNAPSHOT");
-	const char *xdg = getenv("XDG_STATE_HOME");
-	const char *home = getenv("HOME");
+	const char *s = boot_lookup((const char *const *)boot.shunt, boot.nshunt, "SHUNT_SNAPSHOT");
+	const char *c = boot_lookup((const char *const *)boot.shunt, boot.nshunt, "SHUNT_COUNTERS");
+	const char *xdg = boot_lookup((const char *const *)boot.ctx, boot.nctx, "XDG_STATE_HOME");
+	const char *home = boot_value(boot.home, "HOME", 4);
 	int n;
 	if (s && *s)
 		n = snprintf(snap_path, sizeof(snap_path), "%s", s);
@@ -235,7 +309,6 @@ static void find_snapshot_path(void)
 			     "/tmp/shunt-%u/.local/state/shunt/policy.snap", (unsigned)getuid());
 	if (n < 0 || (size_t)n >= sizeof(snap_path))
 		snap_path[0] = '\0';
-	const char *c = getenv("SHUNT_COUNTERS");
 	if (c && *c)
 		n = snprintf(counters_path, sizeof(counters_path), "%s", c);
 	else if (xdg && xdg[0] == '/')
@@ -266,10 +339,12 @@ static void find_gate(void)
 	snprintf(gate_path, sizeof(gate_path), "%s", SHUNT_PREFIX "/bin/shunt");
 }
 
-/* The rest of the set-up, once, at the first exec or fork: processes that
- * never start anything (most of an exec storm) never pay for it. */
+/* The set-up, once, at the first exec or fork: processes that never start
+ * anything (most of an exec storm) never pay for it. */
 static void init(void)
 {
+	copy_boot_env();
+	find_snapshot_path();
 	real.execve = resolve("execve", (void *)execve);
 	real.execvpe = resolve("execvpe", (void *)execvpe);
 	real.execveat = resolve("execveat", (void *)execveat);
@@ -289,26 +364,37 @@ static void init(void)
 }
 
 static struct slot *current_slot(void);
+static void counters_ready(void);
+static void cache_ready(void);
 
-/* Shells fork and exec in the child: load the snapshot in the parent at
- * its first fork so every child inherits it instead of loading its own.
- * Still lazy (processes that never fork or exec never load it). */
+/* Shells fork and exec in the child: at each fork the parent brings the
+ * snapshot up to date (one stat), maps the counters and the decision
+ * cache, so every child inherits them instead of setting them up itself.
+ * Still lazy: processes that never fork or exec never load anything. */
 static void prefork(void)
 {
-	if (atomic_load_explicit(&g_slot, memory_order_acquire))
-		return;
 	int e = errno;
 	pthread_once(&init_once, init);
-	if (!inert)
+	if (!inert) {
 		current_slot();
+		counters_ready();
+		cache_ready();
+	}
 	errno = e;
 }
 
-__attribute__((constructor)) static void shim_ctor(void)
+/* glibc passes (argc, argv, envp) to constructors; envp is the initial
+ * environment, before the program could change it. */
+__attribute__((constructor)) static void shim_ctor(int argc, char **argv, char **envp)
 {
+	(void)argc;
+	(void)argv;
 	int e = errno;
-	capture_env();
-	find_snapshot_path();
+#ifdef __GLIBC__
+	capture_env(envp);
+#else
+	capture_env(environ);
+#endif
 	pthread_atfork(prefork, NULL, NULL);
 	errno = e;
 }
@@ -420,62 +506,192 @@ static void warn_unusable(int status)
 	say(buf);
 }
 
+/* Maps the shared counters once per process (never creates the file).
+ * A parent calls this at each fork, so its children inherit the mapping;
+ * a missing file is looked for again at most once a second. */
+static void counters_ready(void)
+{
+	static _Atomic int64_t next_try;
+	struct shunt_counters *c = atomic_load_explicit(&g_counters, memory_order_acquire);
+	if (c && c != COUNTERS_NONE)
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	int64_t t = now.tv_sec, due = atomic_load_explicit(&next_try, memory_order_relaxed);
+	if (c && t < due)
+		return;
+	atomic_store_explicit(&next_try, t + 1, memory_order_relaxed);
+	struct shunt_counters *m =
+	    counters_path[0] ? shunt_counters_map(counters_path, false) : NULL;
+	if (!m)
+		m = COUNTERS_NONE;
+	if (atomic_compare_exchange_strong_explicit(&g_counters, &c, m, memory_order_acq_rel,
+						    memory_order_acquire))
+		return;
+	if (m != COUNTERS_NONE)
+		shunt_counters_unmap(m);
+}
+
 /* Counts a host exec in the shared counters (the gate counts the rest).
- * Maps the file once per process; never creates it. */
-static void count_host(const struct shunt_decision *d)
+ * A process that did not inherit a mapping tries once to map it. */
+static void count_host(enum shunt_risk risk, bool trusted, bool cache_hit)
 {
 	struct shunt_counters *c = atomic_load_explicit(&g_counters, memory_order_acquire);
 	if (!c) {
-		struct shunt_counters *m =
-		    counters_path[0] ? shunt_counters_map(counters_path, false) : NULL;
-		struct shunt_counters *expected = NULL;
-		if (!m)
-			m = COUNTERS_NONE;
-		if (atomic_compare_exchange_strong_explicit(
-			&g_counters, &expected, m, memory_order_acq_rel, memory_order_acquire)) {
-			c = m;
-		} else {
-			if (m != COUNTERS_NONE)
-				shunt_counters_unmap(m);
-			c = expected;
-		}
+		counters_ready();
+		c = atomic_load_explicit(&g_counters, memory_order_acquire);
 	}
-	if (c != COUNTERS_NONE)
-		shunt_counters_record(c, SHUNT_ACTION_HOST, d->risk, SHUNT_RUNTIME_NONE,
-				      SHUNT_SOURCE_SHIM, d->trusted, -1, false);
+	if (c && c != COUNTERS_NONE)
+		shunt_counters_record(c, SHUNT_ACTION_HOST, risk, SHUNT_RUNTIME_NONE,
+				      SHUNT_SOURCE_SHIM, trusted, -1, cache_hit);
+}
+
+/* ---- decision cache ----
+ *
+ * Host decisions, shared by a process and every child it forks: one
+ * anonymous MAP_SHARED region made by the parent before its first fork
+ * (prefork) or spawn. A shell's children exec the same few commands over
+ * and over; a hit skips the lexer and every regex. Exec drops the mapping,
+ * so the cache never outlives the program that made it.
+ *
+ * The key is every input of the decision, byte for byte (policy identity,
+ * exe, argv, cwd, workspace, HOME), compared in full: a hash collision is
+ * a miss, never a wrong answer. Only untrusted host decisions are kept:
+ * they depend on nothing else (trust entries also depend on the clock and
+ * on the executable's inode, so they are decided afresh every time).
+ *
+ * Each entry is a seqlock that never waits: a writer that finds it busy
+ * skips caching, a reader that sees it change treats it as a miss. No
+ * malloc, no locks: safe between fork/vfork and exec. */
+
+#define CACHE_ENTRIES 256
+#define CACHE_KEY_MAX 496
+
+struct centry {
+	atomic_uint seq; /* odd while written; 0 never written */
+	uint16_t len;
+	uint8_t risk;
+	uint8_t pad;
+	uint64_t hash;
+	unsigned char key[CACHE_KEY_MAX];
+};
+
+_Static_assert(sizeof(struct centry) == 512, "cache entries tile pages");
+
+#define CACHE_NONE ((struct centry *)1)
+static _Atomic(struct centry *) g_cache;
+
+static void cache_ready(void)
+{
+	if (atomic_load_explicit(&g_cache, memory_order_acquire))
+		return;
+	size_t len = CACHE_ENTRIES * sizeof(struct centry);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct centry *c = p == MAP_FAILED ? CACHE_NONE : p;
+	struct centry *expected = NULL;
+	if (!atomic_compare_exchange_strong_explicit(&g_cache, &expected, c, memory_order_acq_rel,
+						     memory_order_acquire) &&
+	    c != CACHE_NONE)
+		munmap(c, len);
+}
+
+struct ckey {
+	unsigned char b[CACHE_KEY_MAX];
+	size_t n;
+	bool overflow;
+};
+
+static void ck_put(struct ckey *k, const void *p, size_t n)
+{
+	if (k->overflow || n > sizeof(k->b) - k->n) {
+		k->overflow = true;
+		return;
+	}
+	memcpy(k->b + k->n, p, n);
+	k->n += n;
+}
+
+static void ck_str(struct ckey *k, const char *s)
+{
+	ck_put(k, s, strlen(s) + 1);
+}
+
+static uint64_t ck_hash(const struct ckey *k)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+	for (size_t i = 0; i < k->n; i++)
+		h = (h ^ k->b[i]) * 0x100000001b3ULL;
+	return h ^ (h >> 29);
+}
+
+static struct centry *cache_entry(uint64_t h)
+{
+	struct centry *c = atomic_load_explicit(&g_cache, memory_order_acquire);
+	if (!c || c == CACHE_NONE)
+		return NULL;
+	return &c[h % CACHE_ENTRIES];
+}
+
+/* The cached risk of a host decision for k, or -1. */
+static int cache_get(const struct ckey *k, uint64_t h)
+{
+	struct centry *e = cache_entry(h);
+	if (!e)
+		return -1;
+	unsigned s1 = atomic_load_explicit(&e->seq, memory_order_acquire);
+	if (s1 == 0 || (s1 & 1))
+		return -1;
+	bool same = e->hash == h && e->len == k->n && memcmp(e->key, k->b, k->n) == 0;
+	int risk = e->risk;
+	atomic_thread_fence(memory_order_acquire);
+	if (atomic_load_explicit(&e->seq, memory_order_relaxed) != s1 || !same)
+		return -1;
+	return risk;
+}
+
+static void cache_put(const struct ckey *k, uint64_t h, enum shunt_risk risk)
+{
+	struct centry *e = cache_entry(h);
+	if (!e)
+		return;
+	unsigned s = atomic_load_explicit(&e->seq, memory_order_relaxed);
+	if ((s & 1) || !atomic_compare_exchange_strong_explicit(
+			   &e->seq, &s, s + 1, memory_order_acq_rel, memory_order_relaxed))
+		return; /* someone else is writing it: skip, never wait */
+	e->hash = h;
+	e->len = (uint16_t)k->n;
+	e->risk = (uint8_t)risk;
+	memcpy(e->key, k->b, k->n);
+	atomic_store_explicit(&e->seq, s + 2, memory_order_release);
 }
 
 /* ---- deciding ---- */
 
 enum verdict { V_HOST, V_GATE, V_BLOCK };
 
-/* Nearest ancestor of cwd holding .git, else cwd. */
-static void find_workspace(const char *cwd, char *out, size_t cap)
+/* Length of the workspace prefix of cwd: the nearest ancestor holding
+ * .git, else cwd itself. cwd (capacity cap) is used as scratch for the
+ * probes and given back unchanged: no second path buffer to fault in. */
+static size_t workspace_len(char *cwd, size_t cap)
 {
-	size_t n = strlen(cwd);
-	if (n + 6 >= cap) {
-		snprintf(out, cap, "%s", cwd);
-		return;
-	}
-	memcpy(out, cwd, n + 1);
+	size_t len = strlen(cwd), n = len;
+	if (n + 6 > cap)
+		return len;
 	for (;;) {
+		char keep[6];
 		struct stat st;
-		memcpy(out + n, "/.git", 6);
-		if (stat(out, &st) == 0) {
-			out[n ? n : 1] = '\0';
-			if (n == 0)
-				out[0] = '/';
-			return;
-		}
-		out[n] = '\0';
-		while (n > 0 && out[n - 1] != '/')
+		memcpy(keep, cwd + n, 6);
+		memcpy(cwd + n, "/.git", 6);
+		int rc = stat(cwd, &st);
+		memcpy(cwd + n, keep, 6);
+		if (rc == 0)
+			return n ? n : 1;
+		while (n > 0 && cwd[n - 1] != '/')
 			n--;
 		if (n <= 1)
-			break;
+			return len;
 		n--; /* drop the slash */
-		out[n] = '\0';
 	}
-	memcpy(out, cwd, strlen(cwd) + 1);
 }
 
 static void block_message(const struct shunt_decision *d, const char *fallback, char *msg,
@@ -498,21 +714,16 @@ static void block_message(const struct shunt_decision *d, const char *fallback, 
 	msg[b.n + 1] = '\0';
 }
 
-/* Decides an argv (exe resolved) or a shell line. Fills msg for V_BLOCK. */
-static enum verdict judge(const char *exe, char *const argv[], const char *line, char *msg,
-			  size_t cap)
+/* The full decision (lexer, rules) and what follows from it. noinline
+ * keeps its large frame off the stack of a cache hit. */
+__attribute__((noinline)) static enum verdict
+judge_slow(struct slot *s, const char *exe, char *const argv[], const char *line, const char *cwd,
+	   size_t wslen, const struct ckey *key, char *msg, size_t cap)
 {
-	if (inert)
-		return V_HOST;
-	struct slot *s = current_slot();
-	if (!s)
-		return V_GATE;
 	bool unusable = s->status != 0 && s->status != -ENOENT;
-
-	char cwd[PATH_MAX], ws[PATH_MAX];
-	if (!getcwd(cwd, sizeof(cwd)))
-		memcpy(cwd, "/", 2);
-	find_workspace(cwd, ws, sizeof(ws));
+	char ws[PATH_MAX];
+	memcpy(ws, cwd, wslen);
+	ws[wslen] = '\0';
 	struct timespec now = {0};
 	clock_gettime(CLOCK_REALTIME, &now);
 
@@ -540,16 +751,18 @@ static enum verdict judge(const char *exe, char *const argv[], const char *line,
 	if (shunt_decide(s->policy, &req, &a, &d) < 0)
 		return V_GATE; /* too big for the fast path */
 	if (d.action == SHUNT_ACTION_HOST) {
-		count_host(&d);
+		if (key && !d.trusted)
+			cache_put(key, ck_hash(key), d.risk);
+		count_host(d.risk, d.trusted, false);
 		return V_HOST;
 	}
 	/* A command of a line a human just approved (shunt exec serves the
 	 * approval over an inherited socket; see policy/approval.h): no
 	 * second prompt. Forged variables or sockets fail the check. */
 	if (getenv(SHUNT_APPROVAL_ENV)) {
-		uint8_t key[32];
-		shunt_approval_key(d.cmdline.line ? d.cmdline.line : "", key);
-		if (shunt_approval_check(gate_path, key) == 1)
+		uint8_t k[32];
+		shunt_approval_key(d.cmdline.line ? d.cmdline.line : "", k);
+		if (shunt_approval_check(gate_path, k) == 1)
 			return V_HOST;
 	}
 	/* only said when it changes what happens: low-risk commands behave
@@ -561,6 +774,65 @@ static enum verdict judge(const char *exe, char *const argv[], const char *line,
 		return V_BLOCK;
 	}
 	return V_GATE;
+}
+
+/* The cache key of an argv decision: every input shunt_decide reads. */
+static void make_key(struct ckey *k, const struct slot *s, const char *exe, char *const argv[],
+		     const char *cwd, size_t wslen, const char *home)
+{
+	k->n = 0;
+	k->overflow = false;
+	struct {
+		uint64_t dev, ino, size;
+		int64_t mtime_ns;
+		int32_t status;
+		uint32_t argc, wslen;
+		uint8_t have_id, have_home;
+	} id;
+	memset(&id, 0, sizeof(id));
+	id.dev = s->dev;
+	id.ino = s->ino;
+	id.size = s->size;
+	id.mtime_ns = s->mtime_ns;
+	id.status = s->status;
+	id.argc = (uint32_t)count(argv);
+	id.wslen = (uint32_t)wslen;
+	id.have_id = s->have_id;
+	id.have_home = home != NULL;
+	ck_put(k, &id, sizeof(id));
+	ck_str(k, exe);
+	for (size_t i = 0; argv && argv[i]; i++)
+		ck_str(k, argv[i]);
+	ck_str(k, cwd);
+	if (home)
+		ck_str(k, home);
+}
+
+/* Decides an argv (exe resolved) or a shell line. Fills msg for V_BLOCK. */
+static enum verdict judge(const char *exe, char *const argv[], const char *line, char *msg,
+			  size_t cap)
+{
+	if (inert)
+		return V_HOST;
+	struct slot *s = current_slot();
+	if (!s)
+		return V_GATE;
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof(cwd)))
+		memcpy(cwd, "/", 2);
+	size_t wslen = workspace_len(cwd, sizeof(cwd));
+	if (line || !atomic_load_explicit(&g_cache, memory_order_relaxed))
+		return judge_slow(s, exe, argv, line, cwd, wslen, NULL, msg, cap);
+	struct ckey k;
+	make_key(&k, s, exe, argv, cwd, wslen, getenv("HOME"));
+	if (k.overflow)
+		return judge_slow(s, exe, argv, line, cwd, wslen, NULL, msg, cap);
+	int risk = cache_get(&k, ck_hash(&k));
+	if (risk >= 0) {
+		count_host((enum shunt_risk)risk, false, true);
+		return V_HOST;
+	}
+	return judge_slow(s, exe, argv, line, cwd, wslen, &k, msg, cap);
 }
 
 /* ---- paths ---- */
@@ -694,6 +966,25 @@ static bool has_var(char *const *envp, const char *kv)
 		if (strncmp(envp[i], kv, nl) == 0)
 			return true;
 	return false;
+}
+
+/* envp already carries the shim and the SHUNT_* variables it had at load
+ * time, so a host exec can pass it on untouched (what fix_env checks,
+ * without building anything). */
+static bool env_intact(char *const *envp)
+{
+	if (!env_preload[0] || inert)
+		return true;
+	const char *shim = env_preload + strlen("LD_PRELOAD=");
+	bool ok = false;
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0)
+			ok = strstr(envp[i] + 11, self_path) != NULL ||
+			     strstr(envp[i] + 11, shim) != NULL;
+	for (size_t k = 0; ok && k < nsaved_env; k++)
+		if (!has_var(envp, saved_env[k]))
+			ok = false;
+	return ok;
 }
 
 /* Returns envp, or a copy in v (strings in ldbuf) with LD_PRELOAD and the
@@ -888,9 +1179,46 @@ static int exec_family(const struct call *c, const char *exe, char *const envp_i
 	return rc;
 }
 
+/* The common case, execve of an absolute path, decided from the cache in
+ * a small stack frame: a forked child faults in every stack page it
+ * touches, so the buffers of the full path would cost more than the
+ * decision. False (errno as it was) when the full path has to decide. */
+static bool exec_fast(const char *path, char *const argv[], char *const envp[], int *rc)
+{
+	int saved = errno;
+	struct centry *cache = atomic_load_explicit(&g_cache, memory_order_acquire);
+	if (!path || path[0] != '/' || !cache || cache == CACHE_NONE || inert)
+		return false;
+	ensure_init();
+	struct stat st;
+	struct slot *s;
+	char cwd[512];
+	bool hit = false;
+	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0 &&
+	    (s = current_slot()) && getcwd(cwd, sizeof(cwd)) && strlen(cwd) + 6 <= sizeof(cwd)) {
+		size_t wslen = workspace_len(cwd, sizeof(cwd));
+		struct ckey k;
+		make_key(&k, s, path, argv, cwd, wslen, getenv("HOME"));
+		int risk = k.overflow ? -1 : cache_get(&k, ck_hash(&k));
+		char *const *env = envp ? envp : environ;
+		if (risk >= 0 && env_intact(env)) {
+			count_host((enum shunt_risk)risk, false, true);
+			hit = true;
+			errno = saved;
+			*rc = real.execve ? real.execve(path, argv, env)
+					  : (int)syscall(SYS_execve, path, argv, env);
+		}
+	}
+	if (!hit)
+		errno = saved;
+	return hit;
+}
+
 /* Internal entry points, so one wrapper never calls another through the
- * PLT (where a different preload could sit in between). */
-static int do_execve(const char *path, char *const argv[], char *const envp[])
+ * PLT (where a different preload could sit in between). noinline: their
+ * path buffers stay out of exec_fast's way. */
+__attribute__((noinline)) static int do_execve(const char *path, char *const argv[],
+					       char *const envp[])
 {
 	char buf[PATH_MAX];
 	const char *exe = path && *path ? absolute(path, buf, sizeof(buf)) : NULL;
@@ -908,11 +1236,17 @@ static int do_execvpe(const char *file, char *const argv[], char *const envp[])
 
 EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
+	int rc;
+	if (exec_fast(path, argv, envp, &rc))
+		return rc;
 	return do_execve(path, argv, envp);
 }
 
 EXPORT int execv(const char *path, char *const argv[])
 {
+	int rc;
+	if (exec_fast(path, argv, environ, &rc))
+		return rc;
 	return do_execve(path, argv, environ);
 }
 
