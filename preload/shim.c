@@ -45,7 +45,12 @@ extern const unsigned char shunt_default_snap_end[] __attribute__((visibility("h
 
 /* ---- state set once in the constructor ---- */
 
-static struct {
+/* Small state read on every exec lives in .data, on the page the loader
+ * dirties anyway: a forked child would fault in a .bss page just to read
+ * a zero there. */
+#define STATE __attribute__((section(".data")))
+
+static STATE struct {
 	int (*execve)(const char *, char *const[], char *const[]);
 	int (*execvpe)(const char *, char *const[], char *const[]);
 	int (*execveat)(int, const char *, char *const[], char *const[], int);
@@ -58,7 +63,7 @@ static struct {
 	FILE *(*popen)(const char *, const char *);
 } real;
 
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static STATE pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static char gate_path[PATH_MAX];
 static char snap_path[PATH_MAX];
 static char counters_path[PATH_MAX];
@@ -68,12 +73,12 @@ static char env_preload[PATH_MAX + 16];
 /* SHUNT_* variables present at load time */
 #define MAX_SAVED_ENV 8
 static char saved_env[MAX_SAVED_ENV][1024];
-static size_t nsaved_env;
+static STATE size_t nsaved_env;
 /* HOME and XDG_* at load time: the gate needs them to find the same
  * config, trust store and audit log after a program scrubbed its env */
 static char saved_ctx[MAX_SAVED_ENV][1024];
-static size_t nsaved_ctx;
-static bool inert; /* we are loaded into the shunt binary itself */
+static STATE size_t nsaved_ctx;
+static STATE bool inert; /* we are loaded into the shunt binary itself */
 
 /* ---- state published with atomics ---- */
 
@@ -86,10 +91,10 @@ struct slot {
 	int64_t mtime_ns;
 };
 
-static _Atomic(struct slot *) g_slot;
+static STATE _Atomic(struct slot *) g_slot;
 /* counters mapping; COUNTERS_NONE once mapping failed (not retried) */
 #define COUNTERS_NONE ((struct shunt_counters *)1)
-static _Atomic(struct shunt_counters *) g_counters;
+static STATE _Atomic(struct shunt_counters *) g_counters;
 static _Atomic(struct shunt_snapshot *) g_embedded;
 static atomic_int g_warned;
 
@@ -125,6 +130,128 @@ static void say(const char *msg)
 			break;
 		off += (size_t)w;
 	}
+}
+
+/* ---- the cached exec path's own primitives ----
+ * A forked child faults in every page of libc text it runs before exec
+ * (fork copies no page tables of file mappings), so the cached path uses
+ * raw syscalls, which also leave errno alone, and these small loops
+ * instead of libc's string functions. */
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define NO_LIBCALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define NO_LIBCALLS
+#endif
+
+#if defined(__x86_64__)
+static long rsys4(long n, long a, long b, long c, long d)
+{
+	long ret;
+	register long r10 __asm__("r10") = d;
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+/* 0, or -errno */
+static int fs_stat(const char *p, struct stat *st, bool nofollow)
+{
+	return (int)rsys4(SYS_newfstatat, AT_FDCWD, (long)p, (long)st,
+			  nofollow ? AT_SYMLINK_NOFOLLOW : 0);
+}
+
+static bool fs_executable(const char *p)
+{
+	return rsys4(SYS_faccessat, AT_FDCWD, (long)p, X_OK, 0) == 0;
+}
+
+/* The kernel's getcwd: the path only when it is absolute (not
+ * "(unreachable)..."), like glibc's. */
+static bool fs_getcwd(char *buf, size_t cap)
+{
+	return rsys4(SYS_getcwd, (long)buf, (long)cap, 0, 0) > 0 && buf[0] == '/';
+}
+#else
+static int fs_stat(const char *p, struct stat *st, bool nofollow)
+{
+	int e = errno, rc = nofollow ? lstat(p, st) : stat(p, st);
+	if (rc < 0)
+		rc = -errno;
+	errno = e;
+	return rc;
+}
+
+static bool fs_executable(const char *p)
+{
+	int e = errno;
+	bool ok = access(p, X_OK) == 0;
+	errno = e;
+	return ok;
+}
+
+static bool fs_getcwd(char *buf, size_t cap)
+{
+	int e = errno;
+	bool ok = getcwd(buf, cap) && buf[0] == '/';
+	errno = e;
+	return ok;
+}
+#endif
+
+static NO_LIBCALLS size_t slen(const char *s)
+{
+	size_t n = 0;
+	while (s[n])
+		n++;
+	return n;
+}
+
+static NO_LIBCALLS void scopy(void *dst, const void *src, size_t n)
+{
+	unsigned char *d = dst;
+	const unsigned char *p = src;
+	for (size_t i = 0; i < n; i++)
+		d[i] = p[i];
+}
+
+static NO_LIBCALLS bool sequal(const void *a, const void *b, size_t n)
+{
+	const unsigned char *x = a, *y = b;
+	for (size_t i = 0; i < n; i++)
+		if (x[i] != y[i])
+			return false;
+	return true;
+}
+
+/* s starts with the first n bytes of p */
+static bool sprefix(const char *s, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != p[i])
+			return false;
+	return true;
+}
+
+static bool scontains(const char *hay, const char *needle)
+{
+	size_t n = slen(needle);
+	for (; *hay; hay++)
+		if (*hay == *needle && sprefix(hay, needle, n))
+			return true;
+	return !*needle;
+}
+
+/* getenv over an explicit environment */
+static const char *env_get(char *const *envp, const char *name)
+{
+	size_t n = slen(name);
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (sprefix(envp[i], name, n) && envp[i][n] == '=')
+			return envp[i] + n + 1;
+	return NULL;
 }
 
 /* Pointer vector on the stack, spilling to mmap for huge argv/envp. */
@@ -455,8 +582,9 @@ static struct slot *current_slot(void)
 	struct stat st;
 	int src = -1, src_errno = ENOENT;
 	if (snap_path[0]) {
-		src = stat(snap_path, &st);
-		src_errno = src < 0 ? errno : 0;
+		int r = fs_stat(snap_path, &st, false); /* errno untouched */
+		src = r < 0 ? -1 : 0;
+		src_errno = r < 0 ? -r : 0;
 	}
 	struct slot *cur = atomic_load_explicit(&g_slot, memory_order_acquire);
 	if (cur && slot_current(cur, src, src_errno, &st))
@@ -579,7 +707,7 @@ struct centry {
 _Static_assert(sizeof(struct centry) == 512, "cache entries tile pages");
 
 #define CACHE_NONE ((struct centry *)1)
-static _Atomic(struct centry *) g_cache;
+static STATE _Atomic(struct centry *) g_cache;
 
 static void cache_ready(void)
 {
@@ -607,13 +735,13 @@ static void ck_put(struct ckey *k, const void *p, size_t n)
 		k->overflow = true;
 		return;
 	}
-	memcpy(k->b + k->n, p, n);
+	scopy(k->b + k->n, p, n);
 	k->n += n;
 }
 
 static void ck_str(struct ckey *k, const char *s)
 {
-	ck_put(k, s, strlen(s) + 1);
+	ck_put(k, s, slen(s) + 1);
 }
 
 static uint64_t ck_hash(const struct ckey *k)
@@ -641,7 +769,7 @@ static int cache_get(const struct ckey *k, uint64_t h)
 	unsigned s1 = atomic_load_explicit(&e->seq, memory_order_acquire);
 	if (s1 == 0 || (s1 & 1))
 		return -1;
-	bool same = e->hash == h && e->len == k->n && memcmp(e->key, k->b, k->n) == 0;
+	bool same = e->hash == h && e->len == k->n && sequal(e->key, k->b, k->n);
 	int risk = e->risk;
 	atomic_thread_fence(memory_order_acquire);
 	if (atomic_load_explicit(&e->seq, memory_order_relaxed) != s1 || !same)
@@ -674,16 +802,16 @@ enum verdict { V_HOST, V_GATE, V_BLOCK };
  * probes and given back unchanged: no second path buffer to fault in. */
 static size_t workspace_len(char *cwd, size_t cap)
 {
-	size_t len = strlen(cwd), n = len;
+	size_t len = slen(cwd), n = len;
 	if (n + 6 > cap)
 		return len;
 	for (;;) {
 		char keep[6];
 		struct stat st;
-		memcpy(keep, cwd + n, 6);
-		memcpy(cwd + n, "/.git", 6);
-		int rc = stat(cwd, &st);
-		memcpy(cwd + n, keep, 6);
+		scopy(keep, cwd + n, 6);
+		scopy(cwd + n, "/.git", 6);
+		int rc = fs_stat(cwd, &st, false);
+		scopy(cwd + n, keep, 6);
 		if (rc == 0)
 			return n ? n : 1;
 		while (n > 0 && cwd[n - 1] != '/')
@@ -824,7 +952,7 @@ static enum verdict judge(const char *exe, char *const argv[], const char *line,
 	if (line || !atomic_load_explicit(&g_cache, memory_order_relaxed))
 		return judge_slow(s, exe, argv, line, cwd, wslen, NULL, msg, cap);
 	struct ckey k;
-	make_key(&k, s, exe, argv, cwd, wslen, getenv("HOME"));
+	make_key(&k, s, exe, argv, cwd, wslen, env_get(environ, "HOME"));
 	if (k.overflow)
 		return judge_slow(s, exe, argv, line, cwd, wslen, NULL, msg, cap);
 	int risk = cache_get(&k, ck_hash(&k));
@@ -975,15 +1103,21 @@ static bool env_intact(char *const *envp)
 {
 	if (!env_preload[0] || inert)
 		return true;
-	const char *shim = env_preload + strlen("LD_PRELOAD=");
+	const char *shim = env_preload + 11; /* after "LD_PRELOAD=" */
 	bool ok = false;
 	for (size_t i = 0; envp && envp[i]; i++)
-		if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0)
-			ok = strstr(envp[i] + 11, self_path) != NULL ||
-			     strstr(envp[i] + 11, shim) != NULL;
-	for (size_t k = 0; ok && k < nsaved_env; k++)
-		if (!has_var(envp, saved_env[k]))
-			ok = false;
+		if (sprefix(envp[i], "LD_PRELOAD=", 11))
+			ok = scontains(envp[i] + 11, self_path) || scontains(envp[i] + 11, shim);
+	for (size_t k = 0; ok && k < nsaved_env; k++) {
+		const char *kv = saved_env[k];
+		size_t nl = 0;
+		while (kv[nl] && kv[nl] != '=')
+			nl++;
+		bool found = false;
+		for (size_t i = 0; !found && envp[i]; i++)
+			found = sprefix(envp[i], kv, nl + 1);
+		ok = found;
+	}
 	return ok;
 }
 
@@ -1185,33 +1319,27 @@ static int exec_family(const struct call *c, const char *exe, char *const envp_i
  * decision. False (errno as it was) when the full path has to decide. */
 static bool exec_fast(const char *path, char *const argv[], char *const envp[], int *rc)
 {
-	int saved = errno;
+	/* the cache exists only after init ran (prefork, spawn) */
 	struct centry *cache = atomic_load_explicit(&g_cache, memory_order_acquire);
 	if (!path || path[0] != '/' || !cache || cache == CACHE_NONE || inert)
 		return false;
-	ensure_init();
 	struct stat st;
 	struct slot *s;
 	char cwd[512];
-	bool hit = false;
-	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0 &&
-	    (s = current_slot()) && getcwd(cwd, sizeof(cwd)) && strlen(cwd) + 6 <= sizeof(cwd)) {
-		size_t wslen = workspace_len(cwd, sizeof(cwd));
-		struct ckey k;
-		make_key(&k, s, path, argv, cwd, wslen, getenv("HOME"));
-		int risk = k.overflow ? -1 : cache_get(&k, ck_hash(&k));
-		char *const *env = envp ? envp : environ;
-		if (risk >= 0 && env_intact(env)) {
-			count_host((enum shunt_risk)risk, false, true);
-			hit = true;
-			errno = saved;
-			*rc = real.execve ? real.execve(path, argv, env)
-					  : (int)syscall(SYS_execve, path, argv, env);
-		}
-	}
-	if (!hit)
-		errno = saved;
-	return hit;
+	if (fs_stat(path, &st, true) != 0 || !S_ISREG(st.st_mode) || !fs_executable(path) ||
+	    !(s = current_slot()) || !fs_getcwd(cwd, sizeof(cwd)) || slen(cwd) + 6 > sizeof(cwd))
+		return false;
+	size_t wslen = workspace_len(cwd, sizeof(cwd));
+	struct ckey k;
+	make_key(&k, s, path, argv, cwd, wslen, env_get(environ, "HOME"));
+	int risk = k.overflow ? -1 : cache_get(&k, ck_hash(&k));
+	char *const *env = envp ? envp : environ;
+	if (risk < 0 || !env_intact(env))
+		return false;
+	count_host((enum shunt_risk)risk, false, true);
+	*rc =
+	    real.execve ? real.execve(path, argv, env) : (int)syscall(SYS_execve, path, argv, env);
+	return true;
 }
 
 /* Internal entry points, so one wrapper never calls another through the
