@@ -25,27 +25,39 @@ cc -O2 -shared -fPIC -o "$WORK/empty.so" "$TOP/tests/bench/empty.c" || exit 1
 "$SHUNT" snapshot --output "$WORK/policy.snap" >/dev/null || exit 1
 
 ms() { echo $(($(date +%s%N) / 1000000)); }
-# wall time (ms) of: bash running STORM /bin/true with $1 preloaded
+# "wall cpu" in ms for: bash running STORM /bin/true with $1 preloaded.
+# cpu = user+sys of the shell and its children (bash's times builtin):
+# other helpers' load on this machine moves wall time far more than it
+# moves the CPU time the storm itself burns.
 storm_once() {
-	local t0 t1
+	local t0 t1 cpu
 	t0=$(ms)
-	LD_PRELOAD=$1 bash -c "for ((i = 0; i < $STORM; i++)); do /bin/true; done"
+	cpu=$(LD_PRELOAD=$1 bash -c "for ((i = 0; i < $STORM; i++)); do /bin/true; done; times" |
+		awk '{ for (i = 1; i <= NF; i++) { split($i, p, /[ms]/); t += p[1] * 60 + p[2] } } END { printf "%d", t * 1000 }')
 	t1=$(ms)
-	echo $((t1 - t0))
+	echo "$((t1 - t0)) $cpu"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
 min() { [ "$1" -lt "$2" ] && echo "$1" || echo "$2"; }
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-echo "-- exec storm: bash running $STORM /bin/true (best of $ROUNDS, interleaved)"
+echo "-- exec storm: bash running $STORM /bin/true ($ROUNDS rounds, interleaved)"
 none=999999999 empty=999999999 shim=999999999
+: >"$WORK/r_se" && : >"$WORK/r_en" && : >"$WORK/c_se" && : >"$WORK/c_en"
 for ((r = 0; r < ROUNDS; r++)); do
-	none=$(min "$none" "$(storm_once "")")
-	empty=$(min "$empty" "$(storm_once "$WORK/empty.so")")
-	shim=$(min "$shim" "$(storm_once "$SHIM")")
+	read -r wn cn <<<"$(storm_once "")"
+	read -r we ce <<<"$(storm_once "$WORK/empty.so")"
+	read -r ws cs <<<"$(storm_once "$SHIM")"
+	none=$(min "$none" "$wn") empty=$(min "$empty" "$we") shim=$(min "$shim" "$ws")
+	ratio "$ws" "$we" >>"$WORK/r_se"; echo >>"$WORK/r_se"
+	ratio "$we" "$wn" >>"$WORK/r_en"; echo >>"$WORK/r_en"
+	ratio "$cs" "$ce" >>"$WORK/c_se"; echo >>"$WORK/c_se"
+	ratio "$ce" "$cn" >>"$WORK/c_en"; echo >>"$WORK/c_en"
 done
-printf '  nothing preloaded   %6d ms\n  empty preload .so   %6d ms\n  shunt shim          %6d ms\n' "$none" "$empty" "$shim"
-echo "  shim/empty = $(ratio "$shim" "$empty")   (target <= 1.02)"
-echo "  shim/none  = $(ratio "$shim" "$none")   empty/none = $(ratio "$empty" "$none")"
+printf '  nothing preloaded   %6d ms\n  empty preload .so   %6d ms\n  shunt shim          %6d ms   (wall, best of %d)\n' \
+	"$none" "$empty" "$shim" "$ROUNDS"
+echo "  shim/empty = $(median <"$WORK/r_se")   (target <= 1.02)   empty/none = $(median <"$WORK/r_en")   (wall, median of per-round ratios)"
+echo "  shim/empty = $(median <"$WORK/c_se")   (target <= 1.02)   empty/none = $(median <"$WORK/c_en")   (cpu user+sys, median of per-round ratios)"
 
 echo "-- per-process cost: a process doing one exec (spawner execve /bin/true), best of $ROUNDS x200"
 SPAWNER=$BUILD/tests/helpers/spawner
