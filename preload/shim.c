@@ -49,6 +49,9 @@ extern const unsigned char shunt_default_snap_end[] __attribute__((visibility("h
  * dirties anyway: a forked child would fault in a .bss page just to read
  * a zero there. */
 #define STATE __attribute__((section(".data")))
+/* Code a forked child runs between fork and exec, and the constructor:
+ * kept together (.text.hot) so it faults in as one chunk of text. */
+#define HOT __attribute__((hot))
 
 static STATE struct {
 	int (*execve)(const char *, char *const[], char *const[]);
@@ -145,7 +148,7 @@ static void say(const char *msg)
 #endif
 
 #if defined(__x86_64__)
-static long rsys4(long n, long a, long b, long c, long d)
+static HOT long rsys4(long n, long a, long b, long c, long d)
 {
 	long ret;
 	register long r10 __asm__("r10") = d;
@@ -157,20 +160,20 @@ static long rsys4(long n, long a, long b, long c, long d)
 }
 
 /* 0, or -errno */
-static int fs_stat(const char *p, struct stat *st, bool nofollow)
+static HOT int fs_stat(const char *p, struct stat *st, bool nofollow)
 {
 	return (int)rsys4(SYS_newfstatat, AT_FDCWD, (long)p, (long)st,
 			  nofollow ? AT_SYMLINK_NOFOLLOW : 0);
 }
 
-static bool fs_executable(const char *p)
+static HOT bool fs_executable(const char *p)
 {
 	return rsys4(SYS_faccessat, AT_FDCWD, (long)p, X_OK, 0) == 0;
 }
 
 /* The kernel's getcwd: the path only when it is absolute (not
  * "(unreachable)..."), like glibc's. */
-static bool fs_getcwd(char *buf, size_t cap)
+static HOT bool fs_getcwd(char *buf, size_t cap)
 {
 	return rsys4(SYS_getcwd, (long)buf, (long)cap, 0, 0) > 0 && buf[0] == '/';
 }
@@ -201,7 +204,7 @@ static bool fs_getcwd(char *buf, size_t cap)
 }
 #endif
 
-static NO_LIBCALLS size_t slen(const char *s)
+static HOT NO_LIBCALLS size_t slen(const char *s)
 {
 	size_t n = 0;
 	while (s[n])
@@ -209,7 +212,7 @@ static NO_LIBCALLS size_t slen(const char *s)
 	return n;
 }
 
-static NO_LIBCALLS void scopy(void *dst, const void *src, size_t n)
+static HOT NO_LIBCALLS void scopy(void *dst, const void *src, size_t n)
 {
 	unsigned char *d = dst;
 	const unsigned char *p = src;
@@ -217,7 +220,7 @@ static NO_LIBCALLS void scopy(void *dst, const void *src, size_t n)
 		d[i] = p[i];
 }
 
-static NO_LIBCALLS bool sequal(const void *a, const void *b, size_t n)
+static HOT NO_LIBCALLS bool sequal(const void *a, const void *b, size_t n)
 {
 	const unsigned char *x = a, *y = b;
 	for (size_t i = 0; i < n; i++)
@@ -227,7 +230,7 @@ static NO_LIBCALLS bool sequal(const void *a, const void *b, size_t n)
 }
 
 /* s starts with the first n bytes of p */
-static bool sprefix(const char *s, const char *p, size_t n)
+static HOT bool sprefix(const char *s, const char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (s[i] != p[i])
@@ -235,7 +238,7 @@ static bool sprefix(const char *s, const char *p, size_t n)
 	return true;
 }
 
-static bool scontains(const char *hay, const char *needle)
+static HOT bool scontains(const char *hay, const char *needle)
 {
 	size_t n = slen(needle);
 	for (; *hay; hay++)
@@ -244,13 +247,25 @@ static bool scontains(const char *hay, const char *needle)
 	return !*needle;
 }
 
-/* getenv over an explicit environment */
-static const char *env_get(char *const *envp, const char *name)
+/* Literal prefixes as character compares: no string constant to fault in. */
+static HOT bool is_ld_preload(const char *v)
 {
-	size_t n = slen(name);
+	return v[0] == 'L' && v[1] == 'D' && v[2] == '_' && v[3] == 'P' && v[4] == 'R' &&
+	       v[5] == 'E' && v[6] == 'L' && v[7] == 'O' && v[8] == 'A' && v[9] == 'D' &&
+	       v[10] == '=';
+}
+
+static HOT bool is_home(const char *v)
+{
+	return v[0] == 'H' && v[1] == 'O' && v[2] == 'M' && v[3] == 'E' && v[4] == '=';
+}
+
+/* getenv("HOME") over an explicit environment */
+static HOT const char *env_home(char *const *envp)
+{
 	for (size_t i = 0; envp && envp[i]; i++)
-		if (sprefix(envp[i], name, n) && envp[i][n] == '=')
-			return envp[i] + n + 1;
+		if (is_home(envp[i]))
+			return envp[i] + 5;
 	return NULL;
 }
 
@@ -332,7 +347,7 @@ static struct {
 
 /* Constructor work: one pass over the initial environment, reading only.
  * Copies and paths wait for the first exec or fork (init). */
-static void capture_env(char **envp)
+static HOT void capture_env(char **envp)
 {
 	for (char **e = envp; e && *e; e++) {
 		const char *v = *e;
@@ -344,7 +359,7 @@ static void capture_env(char **envp)
 				boot.shunt[boot.nshunt++] = v;
 			break;
 		case 'H':
-			if (v[1] == 'O' && v[2] == 'M' && v[3] == 'E' && v[4] == '=') {
+			if (is_home(v)) {
 				boot.home = v;
 				if (boot.nctx < MAX_SAVED_ENV)
 					boot.ctx[boot.nctx++] = v;
@@ -355,9 +370,7 @@ static void capture_env(char **envp)
 				boot.ctx[boot.nctx++] = v;
 			break;
 		case 'L':
-			if (v[1] == 'D' && v[2] == '_' && v[3] == 'P' && v[4] == 'R' &&
-			    v[5] == 'E' && v[6] == 'L' && v[7] == 'O' && v[8] == 'A' &&
-			    v[9] == 'D' && v[10] == '=')
+			if (is_ld_preload(v))
 				boot.preload = v;
 			break;
 		}
@@ -510,9 +523,27 @@ static void prefork(void)
 	errno = e;
 }
 
+#ifdef __GLIBC__
+/* What glibc's pthread_atfork (a static stub at the far end of our text)
+ * calls: going there directly saves every process a page fault. */
+extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
+			     void *dso_handle);
+extern void *__dso_handle;
+
+static HOT void register_prefork(void)
+{
+	__register_atfork(prefork, NULL, NULL, &__dso_handle);
+}
+#else
+static void register_prefork(void)
+{
+	pthread_atfork(prefork, NULL, NULL);
+}
+#endif
+
 /* glibc passes (argc, argv, envp) to constructors; envp is the initial
  * environment, before the program could change it. */
-__attribute__((constructor)) static void shim_ctor(int argc, char **argv, char **envp)
+__attribute__((constructor)) static HOT void shim_ctor(int argc, char **argv, char **envp)
 {
 	(void)argc;
 	(void)argv;
@@ -522,7 +553,7 @@ __attribute__((constructor)) static void shim_ctor(int argc, char **argv, char *
 #else
 	capture_env(environ);
 #endif
-	pthread_atfork(prefork, NULL, NULL);
+	register_prefork();
 	errno = e;
 }
 
@@ -561,12 +592,12 @@ static const struct shunt_policy *embedded_policy(void)
 	return &expected->policy;
 }
 
-static int64_t st_mtime_ns(const struct stat *st)
+static HOT int64_t st_mtime_ns(const struct stat *st)
 {
 	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 }
 
-static bool slot_current(const struct slot *s, int src, int src_errno, const struct stat *st)
+static HOT bool slot_current(const struct slot *s, int src, int src_errno, const struct stat *st)
 {
 	if (src < 0)
 		return !s->have_id && s->status == (src_errno == ENOENT ? -ENOENT : -src_errno);
@@ -577,7 +608,7 @@ static bool slot_current(const struct slot *s, int src, int src_errno, const str
 /* The slot to decide with; NULL only when not even the embedded default
  * can be loaded (then everything goes to the gate). Old slots are never
  * unmapped: another thread may still be deciding with one. */
-static struct slot *current_slot(void)
+static HOT struct slot *current_slot(void)
 {
 	struct stat st;
 	int src = -1, src_errno = ENOENT;
@@ -662,7 +693,7 @@ static void counters_ready(void)
 
 /* Counts a host exec in the shared counters (the gate counts the rest).
  * A process that did not inherit a mapping tries once to map it. */
-static void count_host(enum shunt_risk risk, bool trusted, bool cache_hit)
+static HOT void count_host(enum shunt_risk risk, bool trusted)
 {
 	struct shunt_counters *c = atomic_load_explicit(&g_counters, memory_order_acquire);
 	if (!c) {
@@ -671,7 +702,7 @@ static void count_host(enum shunt_risk risk, bool trusted, bool cache_hit)
 	}
 	if (c && c != COUNTERS_NONE)
 		shunt_counters_record(c, SHUNT_ACTION_HOST, risk, SHUNT_RUNTIME_NONE,
-				      SHUNT_SOURCE_SHIM, trusted, -1, cache_hit);
+				      SHUNT_SOURCE_SHIM, trusted, -1, false);
 }
 
 /* ---- decision cache ----
@@ -729,7 +760,7 @@ struct ckey {
 	bool overflow;
 };
 
-static void ck_put(struct ckey *k, const void *p, size_t n)
+static HOT void ck_put(struct ckey *k, const void *p, size_t n)
 {
 	if (k->overflow || n > sizeof(k->b) - k->n) {
 		k->overflow = true;
@@ -739,12 +770,12 @@ static void ck_put(struct ckey *k, const void *p, size_t n)
 	k->n += n;
 }
 
-static void ck_str(struct ckey *k, const char *s)
+static HOT void ck_str(struct ckey *k, const char *s)
 {
 	ck_put(k, s, slen(s) + 1);
 }
 
-static uint64_t ck_hash(const struct ckey *k)
+static HOT uint64_t ck_hash(const struct ckey *k)
 {
 	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
 	for (size_t i = 0; i < k->n; i++)
@@ -752,7 +783,7 @@ static uint64_t ck_hash(const struct ckey *k)
 	return h ^ (h >> 29);
 }
 
-static struct centry *cache_entry(uint64_t h)
+static HOT struct centry *cache_entry(uint64_t h)
 {
 	struct centry *c = atomic_load_explicit(&g_cache, memory_order_acquire);
 	if (!c || c == CACHE_NONE)
@@ -761,7 +792,7 @@ static struct centry *cache_entry(uint64_t h)
 }
 
 /* The cached risk of a host decision for k, or -1. */
-static int cache_get(const struct ckey *k, uint64_t h)
+static HOT int cache_get(const struct ckey *k, uint64_t h)
 {
 	struct centry *e = cache_entry(h);
 	if (!e)
@@ -800,7 +831,7 @@ enum verdict { V_HOST, V_GATE, V_BLOCK };
 /* Length of the workspace prefix of cwd: the nearest ancestor holding
  * .git, else cwd itself. cwd (capacity cap) is used as scratch for the
  * probes and given back unchanged: no second path buffer to fault in. */
-static size_t workspace_len(char *cwd, size_t cap)
+static HOT size_t workspace_len(char *cwd, size_t cap)
 {
 	size_t len = slen(cwd), n = len;
 	if (n + 6 > cap)
@@ -809,7 +840,12 @@ static size_t workspace_len(char *cwd, size_t cap)
 		char keep[6];
 		struct stat st;
 		scopy(keep, cwd + n, 6);
-		scopy(cwd + n, "/.git", 6);
+		cwd[n] = '/';
+		cwd[n + 1] = '.';
+		cwd[n + 2] = 'g';
+		cwd[n + 3] = 'i';
+		cwd[n + 4] = 't';
+		cwd[n + 5] = '\0';
 		int rc = fs_stat(cwd, &st, false);
 		scopy(cwd + n, keep, 6);
 		if (rc == 0)
@@ -881,7 +917,7 @@ judge_slow(struct slot *s, const char *exe, char *const argv[], const char *line
 	if (d.action == SHUNT_ACTION_HOST) {
 		if (key && !d.trusted)
 			cache_put(key, ck_hash(key), d.risk);
-		count_host(d.risk, d.trusted, false);
+		count_host(d.risk, d.trusted);
 		return V_HOST;
 	}
 	/* A command of a line a human just approved (shunt exec serves the
@@ -905,7 +941,7 @@ judge_slow(struct slot *s, const char *exe, char *const argv[], const char *line
 }
 
 /* The cache key of an argv decision: every input shunt_decide reads. */
-static void make_key(struct ckey *k, const struct slot *s, const char *exe, char *const argv[],
+static HOT void make_key(struct ckey *k, const struct slot *s, const char *exe, char *const argv[],
 		     const char *cwd, size_t wslen, const char *home)
 {
 	k->n = 0;
@@ -952,12 +988,12 @@ static enum verdict judge(const char *exe, char *const argv[], const char *line,
 	if (line || !atomic_load_explicit(&g_cache, memory_order_relaxed))
 		return judge_slow(s, exe, argv, line, cwd, wslen, NULL, msg, cap);
 	struct ckey k;
-	make_key(&k, s, exe, argv, cwd, wslen, env_get(environ, "HOME"));
+	make_key(&k, s, exe, argv, cwd, wslen, env_home(environ));
 	if (k.overflow)
 		return judge_slow(s, exe, argv, line, cwd, wslen, NULL, msg, cap);
 	int risk = cache_get(&k, ck_hash(&k));
 	if (risk >= 0) {
-		count_host((enum shunt_risk)risk, false, true);
+		count_host((enum shunt_risk)risk, false);
 		return V_HOST;
 	}
 	return judge_slow(s, exe, argv, line, cwd, wslen, &k, msg, cap);
@@ -1099,14 +1135,14 @@ static bool has_var(char *const *envp, const char *kv)
 /* envp already carries the shim and the SHUNT_* variables it had at load
  * time, so a host exec can pass it on untouched (what fix_env checks,
  * without building anything). */
-static bool env_intact(char *const *envp)
+static HOT bool env_intact(char *const *envp)
 {
 	if (!env_preload[0] || inert)
 		return true;
 	const char *shim = env_preload + 11; /* after "LD_PRELOAD=" */
 	bool ok = false;
 	for (size_t i = 0; envp && envp[i]; i++)
-		if (sprefix(envp[i], "LD_PRELOAD=", 11))
+		if (is_ld_preload(envp[i]))
 			ok = scontains(envp[i] + 11, self_path) || scontains(envp[i] + 11, shim);
 	for (size_t k = 0; ok && k < nsaved_env; k++) {
 		const char *kv = saved_env[k];
@@ -1317,7 +1353,7 @@ static int exec_family(const struct call *c, const char *exe, char *const envp_i
  * a small stack frame: a forked child faults in every stack page it
  * touches, so the buffers of the full path would cost more than the
  * decision. False (errno as it was) when the full path has to decide. */
-static bool exec_fast(const char *path, char *const argv[], char *const envp[], int *rc)
+static HOT bool exec_fast(const char *path, char *const argv[], char *const envp[], int *rc)
 {
 	/* the cache exists only after init ran (prefork, spawn) */
 	struct centry *cache = atomic_load_explicit(&g_cache, memory_order_acquire);
@@ -1331,12 +1367,12 @@ static bool exec_fast(const char *path, char *const argv[], char *const envp[], 
 		return false;
 	size_t wslen = workspace_len(cwd, sizeof(cwd));
 	struct ckey k;
-	make_key(&k, s, path, argv, cwd, wslen, env_get(environ, "HOME"));
+	make_key(&k, s, path, argv, cwd, wslen, env_home(environ));
 	int risk = k.overflow ? -1 : cache_get(&k, ck_hash(&k));
 	char *const *env = envp ? envp : environ;
 	if (risk < 0 || !env_intact(env))
 		return false;
-	count_host((enum shunt_risk)risk, false, true);
+	count_host((enum shunt_risk)risk, false);
 	*rc =
 	    real.execve ? real.execve(path, argv, env) : (int)syscall(SYS_execve, path, argv, env);
 	return true;
@@ -1362,7 +1398,7 @@ static int do_execvpe(const char *file, char *const argv[], char *const envp[])
 	return exec_family(&c, exe, envp);
 }
 
-EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+EXPORT HOT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	int rc;
 	if (exec_fast(path, argv, envp, &rc))
@@ -1370,7 +1406,7 @@ EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 	return do_execve(path, argv, envp);
 }
 
-EXPORT int execv(const char *path, char *const argv[])
+EXPORT HOT int execv(const char *path, char *const argv[])
 {
 	int rc;
 	if (exec_fast(path, argv, environ, &rc))
@@ -1492,6 +1528,8 @@ static int spawn_common(bool search, pid_t *pid, const char *file,
 {
 	int saved = errno;
 	ensure_init();
+	if (!inert)
+		cache_ready(); /* a spawning parent decides again and again */
 	char buf[PATH_MAX];
 	const char *exe;
 	if (search) {
