@@ -339,8 +339,8 @@ static struct {
 	unsigned char loaded; /* nonzero: keeps this in .data */
 	unsigned char nshunt, nctx;
 	const char *shunt[MAX_SAVED_ENV], *ctx[MAX_SAVED_ENV];
-	const char *preload, *home, *xdg_state, *snapshot, *counters;
-} boot = {1, 0, 0, {NULL}, {NULL}, NULL, NULL, NULL, NULL, NULL};
+	const char *preload, *home;
+} boot = {1, 0, 0, {NULL}, {NULL}, NULL, NULL};
 
 /* s starts with the literal p */
 #define HAS_PREFIX(s, p) (strncmp((s), (p), sizeof(p) - 1) == 0)
@@ -436,6 +436,13 @@ static void find_snapshot_path(void)
 	const char *c = boot_lookup((const char *const *)boot.shunt, boot.nshunt, "SHUNT_COUNTERS");
 	const char *xdg = boot_lookup((const char *const *)boot.ctx, boot.nctx, "XDG_STATE_HOME");
 	const char *home = boot_value(boot.home, "HOME", 4);
+	/* more variables than the constructor kept pointers for */
+	if (boot.nshunt == MAX_SAVED_ENV) {
+		s = s ? s : getenv("SHUNT_SNAPSHOT");
+		c = c ? c : getenv("SHUNT_COUNTERS");
+	}
+	if (!xdg && boot.nctx == MAX_SAVED_ENV)
+		xdg = getenv("XDG_STATE_HOME");
 	int n;
 	if (s && *s)
 		n = snprintf(snap_path, sizeof(snap_path), "%s", s);
@@ -532,7 +539,7 @@ extern void *__dso_handle;
 
 static HOT void register_prefork(void)
 {
-	__register_atfork(prefork, NULL, NULL, &__dso_handle);
+	__register_atfork(prefork, NULL, NULL, __dso_handle);
 }
 #else
 static void register_prefork(void)
@@ -942,7 +949,7 @@ judge_slow(struct slot *s, const char *exe, char *const argv[], const char *line
 
 /* The cache key of an argv decision: every input shunt_decide reads. */
 static HOT void make_key(struct ckey *k, const struct slot *s, const char *exe, char *const argv[],
-		     const char *cwd, size_t wslen, const char *home)
+			 const char *cwd, size_t wslen, const char *home)
 {
 	k->n = 0;
 	k->overflow = false;
