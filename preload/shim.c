@@ -728,7 +728,12 @@ static HOT void count_host(enum shunt_risk risk, bool trusted)
  *
  * Each entry is a seqlock that never waits: a writer that finds it busy
  * skips caching, a reader that sees it change treats it as a miss. No
- * malloc, no locks: safe between fork/vfork and exec. */
+ * malloc, no locks: safe between fork/vfork and exec.
+ *
+ * Whoever shares the region can write it: a forked child that drops
+ * privileges without exec could plant host decisions for its parent's
+ * later execs. Such a child runs the parent's own code and can already
+ * exec anything with a raw syscall; the shim is no boundary against it. */
 
 #define CACHE_ENTRIES 256
 #define CACHE_KEY_MAX 496
