@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # LD_PRELOAD shim overhead (issue 5): exec storm three ways (shim, an
-# empty preloaded library, nothing), a real build with and without the
+# empty preloaded library, nothing), split into the cost of loading the
+# library and of the exec wrapper, a real build with and without the
 # shim, decision latency, and the per-process cost of loading the
 # snapshot. Figures and ratios side by side; no pass/fail on timing.
 set -u
