@@ -113,11 +113,14 @@ $(VM_AGENT): sandbox/firecracker/agent.c sandbox/vmchan.c sandbox/vmchan.h
 	$(CC) $(ALL_CFLAGS) -o $@ sandbox/firecracker/agent.c sandbox/vmchan.c
 
 # The shim links PCRE2 statically and hides it; it never links libyaml,
-# libseccomp or libcurl.
+# libseccomp or libcurl. Lazy binding: the shim is loaded into every
+# process, and -z now would make each one look up ~80 libc symbols and
+# run 16 IFUNC resolvers (faulting in their pages) for code that only
+# runs when it execs. The .got stays read-only (relro).
 $(PRELOAD_SO): $(PRELOAD_OBJ) $(PRELOAD_SNAP_OBJ) $(POLICY_LIB) preload/shim.map
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -shared -Wl,--version-script=preload/shim.map -Wl,--exclude-libs,ALL \
-		-Wl,--gc-sections -Wl,-z,now -o $@ $(PRELOAD_OBJ) $(PRELOAD_SNAP_OBJ) $(POLICY_LIB) $(PCRE2_A) -ldl -lpthread
+		-Wl,--gc-sections -Wl,-z,lazy -o $@ $(PRELOAD_OBJ) $(PRELOAD_SNAP_OBJ) $(POLICY_LIB) $(PCRE2_A) -ldl -lpthread
 
 # The shim embeds the default policy snapshot (built-in config + rules, no
 # user files, no trust) for users who have no snapshot yet.

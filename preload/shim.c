@@ -45,7 +45,15 @@ extern const unsigned char shunt_default_snap_end[] __attribute__((visibility("h
 
 /* ---- state set once in the constructor ---- */
 
-static struct {
+/* Small state read on every exec lives in .data, on the page the loader
+ * dirties anyway: a forked child would fault in a .bss page just to read
+ * a zero there. */
+#define STATE __attribute__((section(".data")))
+/* Code a forked child runs between fork and exec, and the constructor:
+ * kept together (.text.hot) so it faults in as one chunk of text. */
+#define HOT __attribute__((hot))
+
+static STATE struct {
 	int (*execve)(const char *, char *const[], char *const[]);
 	int (*execvpe)(const char *, char *const[], char *const[]);
 	int (*execveat)(int, const char *, char *const[], char *const[], int);
@@ -58,7 +66,7 @@ static struct {
 	FILE *(*popen)(const char *, const char *);
 } real;
 
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static STATE pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static char gate_path[PATH_MAX];
 static char snap_path[PATH_MAX];
 static char counters_path[PATH_MAX];
@@ -68,12 +76,12 @@ static char env_preload[PATH_MAX + 16];
 /* SHUNT_* variables present at load time */
 #define MAX_SAVED_ENV 8
 static char saved_env[MAX_SAVED_ENV][1024];
-static size_t nsaved_env;
+static STATE size_t nsaved_env;
 /* HOME and XDG_* at load time: the gate needs them to find the same
  * config, trust store and audit log after a program scrubbed its env */
 static char saved_ctx[MAX_SAVED_ENV][1024];
-static size_t nsaved_ctx;
-static bool inert; /* we are loaded into the shunt binary itself */
+static STATE size_t nsaved_ctx;
+static STATE bool inert; /* we are loaded into the shunt binary itself */
 
 /* ---- state published with atomics ---- */
 
@@ -86,10 +94,10 @@ struct slot {
 	int64_t mtime_ns;
 };
 
-static _Atomic(struct slot *) g_slot;
+static STATE _Atomic(struct slot *) g_slot;
 /* counters mapping; COUNTERS_NONE once mapping failed (not retried) */
 #define COUNTERS_NONE ((struct shunt_counters *)1)
-static _Atomic(struct shunt_counters *) g_counters;
+static STATE _Atomic(struct shunt_counters *) g_counters;
 static _Atomic(struct shunt_snapshot *) g_embedded;
 static atomic_int g_warned;
 
@@ -125,6 +133,140 @@ static void say(const char *msg)
 			break;
 		off += (size_t)w;
 	}
+}
+
+/* ---- the cached exec path's own primitives ----
+ * A forked child faults in every page of libc text it runs before exec
+ * (fork copies no page tables of file mappings), so the cached path uses
+ * raw syscalls, which also leave errno alone, and these small loops
+ * instead of libc's string functions. */
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define NO_LIBCALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define NO_LIBCALLS
+#endif
+
+#if defined(__x86_64__)
+static HOT long rsys4(long n, long a, long b, long c, long d)
+{
+	long ret;
+	register long r10 __asm__("r10") = d;
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+/* 0, or -errno */
+static HOT int fs_stat(const char *p, struct stat *st, bool nofollow)
+{
+	return (int)rsys4(SYS_newfstatat, AT_FDCWD, (long)p, (long)st,
+			  nofollow ? AT_SYMLINK_NOFOLLOW : 0);
+}
+
+static HOT bool fs_executable(const char *p)
+{
+	return rsys4(SYS_faccessat, AT_FDCWD, (long)p, X_OK, 0) == 0;
+}
+
+/* The kernel's getcwd: the path only when it is absolute (not
+ * "(unreachable)..."), like glibc's. */
+static HOT bool fs_getcwd(char *buf, size_t cap)
+{
+	return rsys4(SYS_getcwd, (long)buf, (long)cap, 0, 0) > 0 && buf[0] == '/';
+}
+#else
+static int fs_stat(const char *p, struct stat *st, bool nofollow)
+{
+	int e = errno, rc = nofollow ? lstat(p, st) : stat(p, st);
+	if (rc < 0)
+		rc = -errno;
+	errno = e;
+	return rc;
+}
+
+static bool fs_executable(const char *p)
+{
+	int e = errno;
+	bool ok = access(p, X_OK) == 0;
+	errno = e;
+	return ok;
+}
+
+static bool fs_getcwd(char *buf, size_t cap)
+{
+	int e = errno;
+	bool ok = getcwd(buf, cap) && buf[0] == '/';
+	errno = e;
+	return ok;
+}
+#endif
+
+static HOT NO_LIBCALLS size_t slen(const char *s)
+{
+	size_t n = 0;
+	while (s[n])
+		n++;
+	return n;
+}
+
+static HOT NO_LIBCALLS void scopy(void *dst, const void *src, size_t n)
+{
+	unsigned char *d = dst;
+	const unsigned char *p = src;
+	for (size_t i = 0; i < n; i++)
+		d[i] = p[i];
+}
+
+static HOT NO_LIBCALLS bool sequal(const void *a, const void *b, size_t n)
+{
+	const unsigned char *x = a, *y = b;
+	for (size_t i = 0; i < n; i++)
+		if (x[i] != y[i])
+			return false;
+	return true;
+}
+
+/* s starts with the first n bytes of p */
+static HOT bool sprefix(const char *s, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != p[i])
+			return false;
+	return true;
+}
+
+static HOT bool scontains(const char *hay, const char *needle)
+{
+	size_t n = slen(needle);
+	for (; *hay; hay++)
+		if (*hay == *needle && sprefix(hay, needle, n))
+			return true;
+	return !*needle;
+}
+
+/* Literal prefixes as character compares: no string constant to fault in. */
+static HOT bool is_ld_preload(const char *v)
+{
+	return v[0] == 'L' && v[1] == 'D' && v[2] == '_' && v[3] == 'P' && v[4] == 'R' &&
+	       v[5] == 'E' && v[6] == 'L' && v[7] == 'O' && v[8] == 'A' && v[9] == 'D' &&
+	       v[10] == '=';
+}
+
+static HOT bool is_home(const char *v)
+{
+	return v[0] == 'H' && v[1] == 'O' && v[2] == 'M' && v[3] == 'E' && v[4] == '=';
+}
+
+/* getenv("HOME") over an explicit environment */
+static HOT const char *env_home(char *const *envp)
+{
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (is_home(envp[i]))
+			return envp[i] + 5;
+	return NULL;
 }
 
 /* Pointer vector on the stack, spilling to mmap for huge argv/envp. */
@@ -188,22 +330,93 @@ static void *resolve(const char *name, void *self)
 /* LD_PRELOAD as it was at load time ("LD_PRELOAD=..."), raw */
 static char env_preload_raw[PATH_MAX + 16];
 
-/* Constructor: copy what the environment says before the program can
- * change it. Plain string work, no syscalls (every process pays this). */
-static void capture_env(void)
+/* What the constructor saw: pointers into the initial environment block.
+ * Only pointers are kept (setenv/unsetenv move array slots, never the
+ * strings), and the struct is initialised so it lands in .data, on the
+ * page the loader already dirties: a process that never starts anything
+ * pays no page fault for it. init() copies the strings out. */
+static struct {
+	unsigned char loaded; /* nonzero: keeps this in .data */
+	unsigned char nshunt, nctx;
+	const char *shunt[MAX_SAVED_ENV], *ctx[MAX_SAVED_ENV];
+	const char *preload, *home;
+} boot = {1, 0, 0, {NULL}, {NULL}, NULL, NULL};
+
+/* s starts with the literal p */
+#define HAS_PREFIX(s, p) (strncmp((s), (p), sizeof(p) - 1) == 0)
+
+/* Constructor work: one pass over the initial environment, reading only.
+ * Copies and paths wait for the first exec or fork (init). */
+static HOT void capture_env(char **envp)
 {
-	for (char **e = environ; e && *e; e++) {
-		size_t n = strlen(*e);
-		if (n >= sizeof(saved_env[0]))
-			continue;
-		if (strncmp(*e, "SHUNT_", 6) == 0 && nsaved_env < MAX_SAVED_ENV)
-			memcpy(saved_env[nsaved_env++], *e, n + 1);
-		else if ((strncmp(*e, "HOME=", 5) == 0 || strncmp(*e, "XDG_", 4) == 0) &&
-			 nsaved_ctx < MAX_SAVED_ENV)
-			memcpy(saved_ctx[nsaved_ctx++], *e, n + 1);
-		else if (strncmp(*e, "LD_PRELOAD=", 11) == 0 && n < sizeof(env_preload_raw))
-			memcpy(env_preload_raw, *e, n + 1);
+	for (char **e = envp; e && *e; e++) {
+		const char *v = *e;
+		switch (v[0]) {
+		case 'S':
+			if (v[1] != 'H' || v[2] != 'U' || v[3] != 'N' || v[4] != 'T' || v[5] != '_')
+				break;
+			if (boot.nshunt < MAX_SAVED_ENV)
+				boot.shunt[boot.nshunt++] = v;
+			break;
+		case 'H':
+			if (is_home(v)) {
+				boot.home = v;
+				if (boot.nctx < MAX_SAVED_ENV)
+					boot.ctx[boot.nctx++] = v;
+			}
+			break;
+		case 'X':
+			if (v[1] == 'D' && v[2] == 'G' && v[3] == '_' && boot.nctx < MAX_SAVED_ENV)
+				boot.ctx[boot.nctx++] = v;
+			break;
+		case 'L':
+			if (is_ld_preload(v))
+				boot.preload = v;
+			break;
+		}
 	}
+}
+
+/* The value of NAME=value from the boot environment, or NULL. A string
+ * the program has since overwritten (setproctitle-style) no longer starts
+ * with its name and counts as absent. */
+static const char *boot_value(const char *kv, const char *name, size_t nlen)
+{
+	if (!kv || strncmp(kv, name, nlen) != 0 || kv[nlen] != '=')
+		return NULL;
+	return kv + nlen + 1;
+}
+
+static const char *boot_lookup(const char *const *v, size_t n, const char *name)
+{
+	size_t nlen = strlen(name);
+	for (size_t i = 0; i < n; i++) {
+		const char *val = boot_value(v[i], name, nlen);
+		if (val)
+			return val;
+	}
+	return NULL;
+}
+
+/* init: copies the boot environment into the saved arrays. */
+static void copy_boot_env(void)
+{
+	for (size_t i = 0; i < boot.nshunt; i++) {
+		const char *e = boot.shunt[i];
+		size_t n = strlen(e);
+		if (HAS_PREFIX(e, "SHUNT_") && strchr(e, '=') && n < sizeof(saved_env[0]))
+			memcpy(saved_env[nsaved_env++], e, n + 1);
+	}
+	for (size_t i = 0; i < boot.nctx; i++) {
+		const char *e = boot.ctx[i];
+		size_t n = strlen(e);
+		if ((HAS_PREFIX(e, "HOME=") || HAS_PREFIX(e, "XDG_")) && strchr(e, '=') &&
+		    n < sizeof(saved_ctx[0]))
+			memcpy(saved_ctx[nsaved_ctx++], e, n + 1);
+	}
+	const char *p = boot.preload;
+	if (p && HAS_PREFIX(p, "LD_PRELOAD=") && strlen(p) < sizeof(env_preload_raw))
+		memcpy(env_preload_raw, p, strlen(p) + 1);
 }
 
 /* Lazy init: what LD_PRELOAD to put back into scrubbed environments. */
@@ -219,9 +432,17 @@ static void choose_env_preload(void)
 
 static void find_snapshot_path(void)
 {
-	const char *s = getenv("SHUNT_SNAPSHOT");
-	const char *xdg = getenv("XDG_STATE_HOME");
-	const char *home = getenv("HOME");
+	const char *s = boot_lookup((const char *const *)boot.shunt, boot.nshunt, "SHUNT_SNAPSHOT");
+	const char *c = boot_lookup((const char *const *)boot.shunt, boot.nshunt, "SHUNT_COUNTERS");
+	const char *xdg = boot_lookup((const char *const *)boot.ctx, boot.nctx, "XDG_STATE_HOME");
+	const char *home = boot_value(boot.home, "HOME", 4);
+	/* more variables than the constructor kept pointers for */
+	if (boot.nshunt == MAX_SAVED_ENV) {
+		s = s ? s : getenv("SHUNT_SNAPSHOT");
+		c = c ? c : getenv("SHUNT_COUNTERS");
+	}
+	if (!xdg && boot.nctx == MAX_SAVED_ENV)
+		xdg = getenv("XDG_STATE_HOME");
 	int n;
 	if (s && *s)
 		n = snprintf(snap_path, sizeof(snap_path), "%s", s);
@@ -235,7 +456,6 @@ static void find_snapshot_path(void)
 			     "/tmp/shunt-%u/.local/state/shunt/policy.snap", (unsigned)getuid());
 	if (n < 0 || (size_t)n >= sizeof(snap_path))
 		snap_path[0] = '\0';
-	const char *c = getenv("SHUNT_COUNTERS");
 	if (c && *c)
 		n = snprintf(counters_path, sizeof(counters_path), "%s", c);
 	else if (xdg && xdg[0] == '/')
@@ -266,10 +486,12 @@ static void find_gate(void)
 	snprintf(gate_path, sizeof(gate_path), "%s", SHUNT_PREFIX "/bin/shunt");
 }
 
-/* The rest of the set-up, once, at the first exec or fork: processes that
- * never start anything (most of an exec storm) never pay for it. */
+/* The set-up, once, at the first exec or fork: processes that never start
+ * anything (most of an exec storm) never pay for it. */
 static void init(void)
 {
+	copy_boot_env();
+	find_snapshot_path();
 	real.execve = resolve("execve", (void *)execve);
 	real.execvpe = resolve("execvpe", (void *)execvpe);
 	real.execveat = resolve("execveat", (void *)execveat);
@@ -289,27 +511,56 @@ static void init(void)
 }
 
 static struct slot *current_slot(void);
+static void counters_ready(void);
+static void cache_ready(void);
 
-/* Shells fork and exec in the child: load the snapshot in the parent at
- * its first fork so every child inherits it instead of loading its own.
- * Still lazy (processes that never fork or exec never load it). */
+/* Shells fork and exec in the child: at each fork the parent brings the
+ * snapshot up to date (one stat), maps the counters and the decision
+ * cache, so every child inherits them instead of setting them up itself.
+ * Still lazy: processes that never fork or exec never load anything. */
 static void prefork(void)
 {
-	if (atomic_load_explicit(&g_slot, memory_order_acquire))
-		return;
 	int e = errno;
 	pthread_once(&init_once, init);
-	if (!inert)
+	if (!inert) {
 		current_slot();
+		counters_ready();
+		cache_ready();
+	}
 	errno = e;
 }
 
-__attribute__((constructor)) static void shim_ctor(void)
+#ifdef __GLIBC__
+/* What glibc's pthread_atfork (a static stub at the far end of our text)
+ * calls: going there directly saves every process a page fault. */
+extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
+			     void *dso_handle);
+extern void *__dso_handle;
+
+static HOT void register_prefork(void)
 {
-	int e = errno;
-	capture_env();
-	find_snapshot_path();
+	__register_atfork(prefork, NULL, NULL, __dso_handle);
+}
+#else
+static void register_prefork(void)
+{
 	pthread_atfork(prefork, NULL, NULL);
+}
+#endif
+
+/* glibc passes (argc, argv, envp) to constructors; envp is the initial
+ * environment, before the program could change it. */
+__attribute__((constructor)) static HOT void shim_ctor(int argc, char **argv, char **envp)
+{
+	(void)argc;
+	(void)argv;
+	int e = errno;
+#ifdef __GLIBC__
+	capture_env(envp);
+#else
+	capture_env(environ);
+#endif
+	register_prefork();
 	errno = e;
 }
 
@@ -348,12 +599,12 @@ static const struct shunt_policy *embedded_policy(void)
 	return &expected->policy;
 }
 
-static int64_t st_mtime_ns(const struct stat *st)
+static HOT int64_t st_mtime_ns(const struct stat *st)
 {
 	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 }
 
-static bool slot_current(const struct slot *s, int src, int src_errno, const struct stat *st)
+static HOT bool slot_current(const struct slot *s, int src, int src_errno, const struct stat *st)
 {
 	if (src < 0)
 		return !s->have_id && s->status == (src_errno == ENOENT ? -ENOENT : -src_errno);
@@ -364,13 +615,14 @@ static bool slot_current(const struct slot *s, int src, int src_errno, const str
 /* The slot to decide with; NULL only when not even the embedded default
  * can be loaded (then everything goes to the gate). Old slots are never
  * unmapped: another thread may still be deciding with one. */
-static struct slot *current_slot(void)
+static HOT struct slot *current_slot(void)
 {
 	struct stat st;
 	int src = -1, src_errno = ENOENT;
 	if (snap_path[0]) {
-		src = stat(snap_path, &st);
-		src_errno = src < 0 ? errno : 0;
+		int r = fs_stat(snap_path, &st, false); /* errno untouched */
+		src = r < 0 ? -1 : 0;
+		src_errno = r < 0 ? -r : 0;
 	}
 	struct slot *cur = atomic_load_explicit(&g_slot, memory_order_acquire);
 	if (cur && slot_current(cur, src, src_errno, &st))
@@ -420,62 +672,202 @@ static void warn_unusable(int status)
 	say(buf);
 }
 
+/* Maps the shared counters once per process (never creates the file).
+ * A parent calls this at each fork, so its children inherit the mapping;
+ * a missing file is looked for again at most once a second. */
+static void counters_ready(void)
+{
+	static _Atomic int64_t next_try;
+	struct shunt_counters *c = atomic_load_explicit(&g_counters, memory_order_acquire);
+	if (c && c != COUNTERS_NONE)
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	int64_t t = now.tv_sec, due = atomic_load_explicit(&next_try, memory_order_relaxed);
+	if (c && t < due)
+		return;
+	atomic_store_explicit(&next_try, t + 1, memory_order_relaxed);
+	struct shunt_counters *m =
+	    counters_path[0] ? shunt_counters_map(counters_path, false) : NULL;
+	if (!m)
+		m = COUNTERS_NONE;
+	if (atomic_compare_exchange_strong_explicit(&g_counters, &c, m, memory_order_acq_rel,
+						    memory_order_acquire))
+		return;
+	if (m != COUNTERS_NONE)
+		shunt_counters_unmap(m);
+}
+
 /* Counts a host exec in the shared counters (the gate counts the rest).
- * Maps the file once per process; never creates it. */
-static void count_host(const struct shunt_decision *d)
+ * A process that did not inherit a mapping tries once to map it. */
+static HOT void count_host(enum shunt_risk risk, bool trusted)
 {
 	struct shunt_counters *c = atomic_load_explicit(&g_counters, memory_order_acquire);
 	if (!c) {
-		struct shunt_counters *m =
-		    counters_path[0] ? shunt_counters_map(counters_path, false) : NULL;
-		struct shunt_counters *expected = NULL;
-		if (!m)
-			m = COUNTERS_NONE;
-		if (atomic_compare_exchange_strong_explicit(
-			&g_counters, &expected, m, memory_order_acq_rel, memory_order_acquire)) {
-			c = m;
-		} else {
-			if (m != COUNTERS_NONE)
-				shunt_counters_unmap(m);
-			c = expected;
-		}
+		counters_ready();
+		c = atomic_load_explicit(&g_counters, memory_order_acquire);
 	}
-	if (c != COUNTERS_NONE)
-		shunt_counters_record(c, SHUNT_ACTION_HOST, d->risk, SHUNT_RUNTIME_NONE,
-				      SHUNT_SOURCE_SHIM, d->trusted, -1, false);
+	if (c && c != COUNTERS_NONE)
+		shunt_counters_record(c, SHUNT_ACTION_HOST, risk, SHUNT_RUNTIME_NONE,
+				      SHUNT_SOURCE_SHIM, trusted, -1, false);
+}
+
+/* ---- decision cache ----
+ *
+ * Host decisions, shared by a process and every child it forks: one
+ * anonymous MAP_SHARED region made by the parent before its first fork
+ * (prefork) or spawn. A shell's children exec the same few commands over
+ * and over; a hit skips the lexer and every regex. Exec drops the mapping,
+ * so the cache never outlives the program that made it.
+ *
+ * The key is every input of the decision, byte for byte (policy identity,
+ * exe, argv, cwd, workspace, HOME), compared in full: a hash collision is
+ * a miss, never a wrong answer. Only untrusted host decisions are kept:
+ * they depend on nothing else (trust entries also depend on the clock and
+ * on the executable's inode, so they are decided afresh every time).
+ *
+ * Each entry is a seqlock that never waits: a writer that finds it busy
+ * skips caching, a reader that sees it change treats it as a miss. No
+ * malloc, no locks: safe between fork/vfork and exec.
+ *
+ * Whoever shares the region can write it: a forked child that drops
+ * privileges without exec could plant host decisions for its parent's
+ * later execs. Such a child runs the parent's own code and can already
+ * exec anything with a raw syscall; the shim is no boundary against it. */
+
+#define CACHE_ENTRIES 256
+#define CACHE_KEY_MAX 496
+
+struct centry {
+	atomic_uint seq; /* odd while written; 0 never written */
+	uint16_t len;
+	uint8_t risk;
+	uint8_t pad;
+	uint64_t hash;
+	unsigned char key[CACHE_KEY_MAX];
+};
+
+_Static_assert(sizeof(struct centry) == 512, "cache entries tile pages");
+
+#define CACHE_NONE ((struct centry *)1)
+static STATE _Atomic(struct centry *) g_cache;
+
+static void cache_ready(void)
+{
+	if (atomic_load_explicit(&g_cache, memory_order_acquire))
+		return;
+	size_t len = CACHE_ENTRIES * sizeof(struct centry);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct centry *c = p == MAP_FAILED ? CACHE_NONE : p;
+	struct centry *expected = NULL;
+	if (!atomic_compare_exchange_strong_explicit(&g_cache, &expected, c, memory_order_acq_rel,
+						     memory_order_acquire) &&
+	    c != CACHE_NONE)
+		munmap(c, len);
+}
+
+struct ckey {
+	unsigned char b[CACHE_KEY_MAX];
+	size_t n;
+	bool overflow;
+};
+
+static HOT void ck_put(struct ckey *k, const void *p, size_t n)
+{
+	if (k->overflow || n > sizeof(k->b) - k->n) {
+		k->overflow = true;
+		return;
+	}
+	scopy(k->b + k->n, p, n);
+	k->n += n;
+}
+
+static HOT void ck_str(struct ckey *k, const char *s)
+{
+	ck_put(k, s, slen(s) + 1);
+}
+
+static HOT uint64_t ck_hash(const struct ckey *k)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+	for (size_t i = 0; i < k->n; i++)
+		h = (h ^ k->b[i]) * 0x100000001b3ULL;
+	return h ^ (h >> 29);
+}
+
+static HOT struct centry *cache_entry(uint64_t h)
+{
+	struct centry *c = atomic_load_explicit(&g_cache, memory_order_acquire);
+	if (!c || c == CACHE_NONE)
+		return NULL;
+	return &c[h % CACHE_ENTRIES];
+}
+
+/* The cached risk of a host decision for k, or -1. */
+static HOT int cache_get(const struct ckey *k, uint64_t h)
+{
+	struct centry *e = cache_entry(h);
+	if (!e)
+		return -1;
+	unsigned s1 = atomic_load_explicit(&e->seq, memory_order_acquire);
+	if (s1 == 0 || (s1 & 1))
+		return -1;
+	bool same = e->hash == h && e->len == k->n && sequal(e->key, k->b, k->n);
+	int risk = e->risk;
+	atomic_thread_fence(memory_order_acquire);
+	if (atomic_load_explicit(&e->seq, memory_order_relaxed) != s1 || !same)
+		return -1;
+	return risk;
+}
+
+static void cache_put(const struct ckey *k, uint64_t h, enum shunt_risk risk)
+{
+	struct centry *e = cache_entry(h);
+	if (!e)
+		return;
+	unsigned s = atomic_load_explicit(&e->seq, memory_order_relaxed);
+	if ((s & 1) || !atomic_compare_exchange_strong_explicit(
+			   &e->seq, &s, s + 1, memory_order_acq_rel, memory_order_relaxed))
+		return; /* someone else is writing it: skip, never wait */
+	e->hash = h;
+	e->len = (uint16_t)k->n;
+	e->risk = (uint8_t)risk;
+	memcpy(e->key, k->b, k->n);
+	atomic_store_explicit(&e->seq, s + 2, memory_order_release);
 }
 
 /* ---- deciding ---- */
 
 enum verdict { V_HOST, V_GATE, V_BLOCK };
 
-/* Nearest ancestor of cwd holding .git, else cwd. */
-static void find_workspace(const char *cwd, char *out, size_t cap)
+/* Length of the workspace prefix of cwd: the nearest ancestor holding
+ * .git, else cwd itself. cwd (capacity cap) is used as scratch for the
+ * probes and given back unchanged: no second path buffer to fault in. */
+static HOT size_t workspace_len(char *cwd, size_t cap)
 {
-	size_t n = strlen(cwd);
-	if (n + 6 >= cap) {
-		snprintf(out, cap, "%s", cwd);
-		return;
-	}
-	memcpy(out, cwd, n + 1);
+	size_t len = slen(cwd), n = len;
+	if (n + 6 > cap)
+		return len;
 	for (;;) {
+		char keep[6];
 		struct stat st;
-		memcpy(out + n, "/.git", 6);
-		if (stat(out, &st) == 0) {
-			out[n ? n : 1] = '\0';
-			if (n == 0)
-				out[0] = '/';
-			return;
-		}
-		out[n] = '\0';
-		while (n > 0 && out[n - 1] != '/')
+		scopy(keep, cwd + n, 6);
+		cwd[n] = '/';
+		cwd[n + 1] = '.';
+		cwd[n + 2] = 'g';
+		cwd[n + 3] = 'i';
+		cwd[n + 4] = 't';
+		cwd[n + 5] = '\0';
+		int rc = fs_stat(cwd, &st, false);
+		scopy(cwd + n, keep, 6);
+		if (rc == 0)
+			return n ? n : 1;
+		while (n > 0 && cwd[n - 1] != '/')
 			n--;
 		if (n <= 1)
-			break;
+			return len;
 		n--; /* drop the slash */
-		out[n] = '\0';
 	}
-	memcpy(out, cwd, strlen(cwd) + 1);
 }
 
 static void block_message(const struct shunt_decision *d, const char *fallback, char *msg,
@@ -498,21 +890,16 @@ static void block_message(const struct shunt_decision *d, const char *fallback, 
 	msg[b.n + 1] = '\0';
 }
 
-/* Decides an argv (exe resolved) or a shell line. Fills msg for V_BLOCK. */
-static enum verdict judge(const char *exe, char *const argv[], const char *line, char *msg,
-			  size_t cap)
+/* The full decision (lexer, rules) and what follows from it. noinline
+ * keeps its large frame off the stack of a cache hit. */
+__attribute__((noinline)) static enum verdict
+judge_slow(struct slot *s, const char *exe, char *const argv[], const char *line, const char *cwd,
+	   size_t wslen, const struct ckey *key, char *msg, size_t cap)
 {
-	if (inert)
-		return V_HOST;
-	struct slot *s = current_slot();
-	if (!s)
-		return V_GATE;
 	bool unusable = s->status != 0 && s->status != -ENOENT;
-
-	char cwd[PATH_MAX], ws[PATH_MAX];
-	if (!getcwd(cwd, sizeof(cwd)))
-		memcpy(cwd, "/", 2);
-	find_workspace(cwd, ws, sizeof(ws));
+	char ws[PATH_MAX];
+	memcpy(ws, cwd, wslen);
+	ws[wslen] = '\0';
 	struct timespec now = {0};
 	clock_gettime(CLOCK_REALTIME, &now);
 
@@ -540,16 +927,18 @@ static enum verdict judge(const char *exe, char *const argv[], const char *line,
 	if (shunt_decide(s->policy, &req, &a, &d) < 0)
 		return V_GATE; /* too big for the fast path */
 	if (d.action == SHUNT_ACTION_HOST) {
-		count_host(&d);
+		if (key && !d.trusted)
+			cache_put(key, ck_hash(key), d.risk);
+		count_host(d.risk, d.trusted);
 		return V_HOST;
 	}
 	/* A command of a line a human just approved (shunt exec serves the
 	 * approval over an inherited socket; see policy/approval.h): no
 	 * second prompt. Forged variables or sockets fail the check. */
 	if (getenv(SHUNT_APPROVAL_ENV)) {
-		uint8_t key[32];
-		shunt_approval_key(d.cmdline.line ? d.cmdline.line : "", key);
-		if (shunt_approval_check(gate_path, key) == 1)
+		uint8_t k[32];
+		shunt_approval_key(d.cmdline.line ? d.cmdline.line : "", k);
+		if (shunt_approval_check(gate_path, k) == 1)
 			return V_HOST;
 	}
 	/* only said when it changes what happens: low-risk commands behave
@@ -561,6 +950,65 @@ static enum verdict judge(const char *exe, char *const argv[], const char *line,
 		return V_BLOCK;
 	}
 	return V_GATE;
+}
+
+/* The cache key of an argv decision: every input shunt_decide reads. */
+static HOT void make_key(struct ckey *k, const struct slot *s, const char *exe, char *const argv[],
+			 const char *cwd, size_t wslen, const char *home)
+{
+	k->n = 0;
+	k->overflow = false;
+	struct {
+		uint64_t dev, ino, size;
+		int64_t mtime_ns;
+		int32_t status;
+		uint32_t argc, wslen;
+		uint8_t have_id, have_home;
+	} id;
+	memset(&id, 0, sizeof(id));
+	id.dev = s->dev;
+	id.ino = s->ino;
+	id.size = s->size;
+	id.mtime_ns = s->mtime_ns;
+	id.status = s->status;
+	id.argc = (uint32_t)count(argv);
+	id.wslen = (uint32_t)wslen;
+	id.have_id = s->have_id;
+	id.have_home = home != NULL;
+	ck_put(k, &id, sizeof(id));
+	ck_str(k, exe);
+	for (size_t i = 0; argv && argv[i]; i++)
+		ck_str(k, argv[i]);
+	ck_str(k, cwd);
+	if (home)
+		ck_str(k, home);
+}
+
+/* Decides an argv (exe resolved) or a shell line. Fills msg for V_BLOCK. */
+static enum verdict judge(const char *exe, char *const argv[], const char *line, char *msg,
+			  size_t cap)
+{
+	if (inert)
+		return V_HOST;
+	struct slot *s = current_slot();
+	if (!s)
+		return V_GATE;
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof(cwd)))
+		memcpy(cwd, "/", 2);
+	size_t wslen = workspace_len(cwd, sizeof(cwd));
+	if (line || !atomic_load_explicit(&g_cache, memory_order_relaxed))
+		return judge_slow(s, exe, argv, line, cwd, wslen, NULL, msg, cap);
+	struct ckey k;
+	make_key(&k, s, exe, argv, cwd, wslen, env_home(environ));
+	if (k.overflow)
+		return judge_slow(s, exe, argv, line, cwd, wslen, NULL, msg, cap);
+	int risk = cache_get(&k, ck_hash(&k));
+	if (risk >= 0) {
+		count_host((enum shunt_risk)risk, false);
+		return V_HOST;
+	}
+	return judge_slow(s, exe, argv, line, cwd, wslen, &k, msg, cap);
 }
 
 /* ---- paths ---- */
@@ -694,6 +1142,31 @@ static bool has_var(char *const *envp, const char *kv)
 		if (strncmp(envp[i], kv, nl) == 0)
 			return true;
 	return false;
+}
+
+/* envp already carries the shim and the SHUNT_* variables it had at load
+ * time, so a host exec can pass it on untouched (what fix_env checks,
+ * without building anything). */
+static HOT bool env_intact(char *const *envp)
+{
+	if (!env_preload[0] || inert)
+		return true;
+	const char *shim = env_preload + 11; /* after "LD_PRELOAD=" */
+	bool ok = false;
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (is_ld_preload(envp[i]))
+			ok = scontains(envp[i] + 11, self_path) || scontains(envp[i] + 11, shim);
+	for (size_t k = 0; ok && k < nsaved_env; k++) {
+		const char *kv = saved_env[k];
+		size_t nl = 0;
+		while (kv[nl] && kv[nl] != '=')
+			nl++;
+		bool found = false;
+		for (size_t i = 0; !found && envp[i]; i++)
+			found = sprefix(envp[i], kv, nl + 1);
+		ok = found;
+	}
+	return ok;
 }
 
 /* Returns envp, or a copy in v (strings in ldbuf) with LD_PRELOAD and the
@@ -888,9 +1361,40 @@ static int exec_family(const struct call *c, const char *exe, char *const envp_i
 	return rc;
 }
 
+/* The common case, execve of an absolute path, decided from the cache in
+ * a small stack frame: a forked child faults in every stack page it
+ * touches, so the buffers of the full path would cost more than the
+ * decision. False (errno as it was) when the full path has to decide. */
+static HOT bool exec_fast(const char *path, char *const argv[], char *const envp[], int *rc)
+{
+	/* the cache exists only after init ran (prefork, spawn) */
+	struct centry *cache = atomic_load_explicit(&g_cache, memory_order_acquire);
+	if (!path || path[0] != '/' || !cache || cache == CACHE_NONE || inert)
+		return false;
+	struct stat st;
+	struct slot *s;
+	char cwd[512];
+	if (fs_stat(path, &st, true) != 0 || !S_ISREG(st.st_mode) || !fs_executable(path) ||
+	    !(s = current_slot()) || !fs_getcwd(cwd, sizeof(cwd)) || slen(cwd) + 6 > sizeof(cwd))
+		return false;
+	size_t wslen = workspace_len(cwd, sizeof(cwd));
+	struct ckey k;
+	make_key(&k, s, path, argv, cwd, wslen, env_home(environ));
+	int risk = k.overflow ? -1 : cache_get(&k, ck_hash(&k));
+	char *const *env = envp ? envp : environ;
+	if (risk < 0 || !env_intact(env))
+		return false;
+	count_host((enum shunt_risk)risk, false);
+	*rc =
+	    real.execve ? real.execve(path, argv, env) : (int)syscall(SYS_execve, path, argv, env);
+	return true;
+}
+
 /* Internal entry points, so one wrapper never calls another through the
- * PLT (where a different preload could sit in between). */
-static int do_execve(const char *path, char *const argv[], char *const envp[])
+ * PLT (where a different preload could sit in between). noinline: their
+ * path buffers stay out of exec_fast's way. */
+__attribute__((noinline)) static int do_execve(const char *path, char *const argv[],
+					       char *const envp[])
 {
 	char buf[PATH_MAX];
 	const char *exe = path && *path ? absolute(path, buf, sizeof(buf)) : NULL;
@@ -906,13 +1410,19 @@ static int do_execvpe(const char *file, char *const argv[], char *const envp[])
 	return exec_family(&c, exe, envp);
 }
 
-EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+EXPORT HOT int execve(const char *path, char *const argv[], char *const envp[])
 {
+	int rc;
+	if (exec_fast(path, argv, envp, &rc))
+		return rc;
 	return do_execve(path, argv, envp);
 }
 
-EXPORT int execv(const char *path, char *const argv[])
+EXPORT HOT int execv(const char *path, char *const argv[])
 {
+	int rc;
+	if (exec_fast(path, argv, environ, &rc))
+		return rc;
 	return do_execve(path, argv, environ);
 }
 
@@ -1030,6 +1540,8 @@ static int spawn_common(bool search, pid_t *pid, const char *file,
 {
 	int saved = errno;
 	ensure_init();
+	if (!inert)
+		cache_ready(); /* a spawning parent decides again and again */
 	char buf[PATH_MAX];
 	const char *exe;
 	if (search) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # LD_PRELOAD shim overhead (issue 5): exec storm three ways (shim, an
-# empty preloaded library, nothing), a real build with and without the
+# empty preloaded library, nothing), split into the cost of loading the
+# library and of the exec wrapper, a real build with and without the
 # shim, decision latency, and the per-process cost of loading the
 # snapshot. Figures and ratios side by side; no pass/fail on timing.
 set -u
@@ -25,27 +26,64 @@ cc -O2 -shared -fPIC -o "$WORK/empty.so" "$TOP/tests/bench/empty.c" || exit 1
 "$SHUNT" snapshot --output "$WORK/policy.snap" >/dev/null || exit 1
 
 ms() { echo $(($(date +%s%N) / 1000000)); }
-# wall time (ms) of: bash running STORM /bin/true with $1 preloaded
+# storm_once MODE LIB: "wall cpu" in ms for bash running STORM programs.
+#   storm: bash with LIB preloaded runs /bin/true (the issue's storm)
+#   load:  plain bash runs LD_PRELOAD=LIB /bin/true (only the loading)
+#   wrap:  bash with LIB preloaded runs static busybox true (only the exec
+#          wrapper in the forked child: nothing is loaded after exec)
+# cpu = user+sys of the shell and its children (bash's times builtin):
+# other helpers' load on this machine moves wall time far more than it
+# moves the CPU time the storm itself burns.
 storm_once() {
-	local t0 t1
+	local mode=$1 lib=$2 t0 t1 cpu pre=$2 cmd=/bin/true
+	case "$mode" in
+	load) pre= cmd="LD_PRELOAD=$lib /bin/true" ;;
+	wrap) cmd="$BUSYBOX true" ;;
+	esac
 	t0=$(ms)
-	LD_PRELOAD=$1 bash -c "for ((i = 0; i < $STORM; i++)); do /bin/true; done"
+	cpu=$(LD_PRELOAD=$pre bash -c "for ((i = 0; i < $STORM; i++)); do $cmd; done; times" |
+		awk '{ for (i = 1; i <= NF; i++) { split($i, p, /[ms]/); t += p[1] * 60 + p[2] } } END { printf "%d", t * 1000 }')
 	t1=$(ms)
-	echo $((t1 - t0))
+	echo "$((t1 - t0)) $cpu"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
 min() { [ "$1" -lt "$2" ] && echo "$1" || echo "$2"; }
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-echo "-- exec storm: bash running $STORM /bin/true (best of $ROUNDS, interleaved)"
+# the shim counts host execs: give it the counters file a user has
+"$SHUNT" metrics reset >/dev/null 2>&1 || echo "  (no counters file: host execs are not counted in this run)"
+BUSYBOX=$(command -v busybox || true)
+if [ -n "$BUSYBOX" ] && ldd "$BUSYBOX" >/dev/null 2>&1; then # dynamic: loads the library
+	BUSYBOX=
+fi
+
+echo "-- exec storm: bash running $STORM /bin/true ($ROUNDS rounds, interleaved)"
 none=999999999 empty=999999999 shim=999999999
+for f in r_se r_en c_se c_en c_load c_wrap; do : >"$WORK/$f"; done
 for ((r = 0; r < ROUNDS; r++)); do
-	none=$(min "$none" "$(storm_once "")")
-	empty=$(min "$empty" "$(storm_once "$WORK/empty.so")")
-	shim=$(min "$shim" "$(storm_once "$SHIM")")
+	read -r wn cn <<<"$(storm_once storm "")"
+	read -r we ce <<<"$(storm_once storm "$WORK/empty.so")"
+	read -r ws cs <<<"$(storm_once storm "$SHIM")"
+	none=$(min "$none" "$wn") empty=$(min "$empty" "$we") shim=$(min "$shim" "$ws")
+	echo "$(ratio "$ws" "$we")" >>"$WORK/r_se"
+	echo "$(ratio "$we" "$wn")" >>"$WORK/r_en"
+	echo "$(ratio "$cs" "$ce")" >>"$WORK/c_se"
+	echo "$(ratio "$ce" "$cn")" >>"$WORK/c_en"
+	read -r _ le <<<"$(storm_once load "$WORK/empty.so")"
+	read -r _ ls <<<"$(storm_once load "$SHIM")"
+	echo "$(ratio "$ls" "$le")" >>"$WORK/c_load"
+	if [ -n "$BUSYBOX" ]; then
+		read -r _ xe <<<"$(storm_once wrap "$WORK/empty.so")"
+		read -r _ xs <<<"$(storm_once wrap "$SHIM")"
+		echo "$(ratio "$xs" "$xe")" >>"$WORK/c_wrap"
+	fi
 done
-printf '  nothing preloaded   %6d ms\n  empty preload .so   %6d ms\n  shunt shim          %6d ms\n' "$none" "$empty" "$shim"
-echo "  shim/empty = $(ratio "$shim" "$empty")   (target <= 1.02)"
-echo "  shim/none  = $(ratio "$shim" "$none")   empty/none = $(ratio "$empty" "$none")"
+printf '  nothing preloaded   %6d ms\n  empty preload .so   %6d ms\n  shunt shim          %6d ms   (wall, best of %d)\n' \
+	"$none" "$empty" "$shim" "$ROUNDS"
+echo "  shim/empty = $(median <"$WORK/r_se")   (target <= 1.02)   empty/none = $(median <"$WORK/r_en")   (wall, median of per-round ratios)"
+echo "  shim/empty = $(median <"$WORK/c_se")   (target <= 1.02)   empty/none = $(median <"$WORK/c_en")   (cpu user+sys, median of per-round ratios)"
+echo "  split (cpu, shim/empty): loading the library $(median <"$WORK/c_load"),  exec wrapper in the forked child $(
+	[ -n "$BUSYBOX" ] && median <"$WORK/c_wrap" || echo "n/a (no static busybox)")"
 
 echo "-- per-process cost: a process doing one exec (spawner execve /bin/true), best of $ROUNDS x200"
 SPAWNER=$BUILD/tests/helpers/spawner

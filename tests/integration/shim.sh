@@ -181,6 +181,24 @@ LD_PRELOAD=$SHIM bash -c '/bin/true; /bin/true; /bin/true'
 c1=$(shim_count)
 is "$((${c1:-0} - ${c0:-0}))" 3 "three host execs counted with source shim"
 
+# ---- the shared decision cache: host decisions only, exact inputs ----
+# a shell whose children just ran low-risk commands (cached) on the canary
+expect_guarded "after cached host decisions, a different argv is decided afresh" \
+	bash -c "/bin/ls '$CANARY' >/dev/null; /bin/ls '$CANARY' >/dev/null; /bin/rm -rf '$CANARY'; true"
+# the same argv after the snapshot was replaced under the running shell
+mkdir -p "$XDG_CONFIG_HOME/shunt"
+rm -f "$XDG_CONFIG_HOME/shunt/config.yaml"
+"$SHUNT" snapshot >/dev/null 2>&1
+out=$(LD_PRELOAD=$SHIM CFG="$XDG_CONFIG_HOME/shunt/config.yaml" SHUNT_BIN="$SHUNT" bash -c '
+	/bin/echo shunt-test-denied-cached; /bin/echo shunt-test-denied-cached
+	printf "policies:\n  denylist:\n    - \"echo shunt-test-denied*\"\n" >"$CFG"
+	"$SHUNT_BIN" snapshot >/dev/null 2>&1
+	/bin/echo shunt-test-denied-cached; echo rc=$?' 2>&1)
+is "$(printf '%s\n' "$out" | grep -c '^shunt-test-denied-cached$')" 2 "cached host decision used while the snapshot is unchanged"
+like "$out" "rc=126" "a replaced snapshot is honoured at once: the cached command is now blocked"
+rm -f "$XDG_CONFIG_HOME/shunt/config.yaml"
+"$SHUNT" snapshot >/dev/null 2>&1
+
 # ---- blocked in the fast path: EACCES / exit 126, one-line reason ----
 mkdir -p "$XDG_CONFIG_HOME/shunt"
 printf 'policies:\n  denylist:\n    - "echo shunt-test-denied*"\n' >"$XDG_CONFIG_HOME/shunt/config.yaml"
