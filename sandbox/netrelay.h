@@ -23,7 +23,9 @@
  * SHUNT_NET_BUF heap buffer when splice is not supported. The sockets are
  * non-blocking while it runs.
  * Does not close a or b. Returns 0 at a clean end, -1 otherwise
- * (errno set; ETIMEDOUT for the idle limit). Thread-safe. */
+ * (errno set; ETIMEDOUT for the idle limit). Thread-safe. The caller
+ * must ignore SIGPIPE: splice(2) into a closed socket raises it (there
+ * is no MSG_NOSIGNAL for splice). */
 int shunt_netrelay_pump(int a, int b, int idle_ms);
 
 /* A listening TCP socket on 127.0.0.1:port (CLOEXEC). -1 with *err. */

@@ -1,6 +1,7 @@
 /* The filtering proxy: allowlist matching (names, wildcards, ports, IP
  * and CIDR), the private-address check behind the rebinding defence,
  * presets, and a real proxy on a unix socket refusing and tunnelling. */
+#include <signal.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -90,6 +91,8 @@ static void ask(const char *sock, const char *req, char *out, size_t cap)
 
 int main(void)
 {
+	/* like the proxy and relay processes: a peer closing early is EPIPE */
+	signal(SIGPIPE, SIG_IGN);
 	static const char *const entries[] = {"example.com",	"*.npmjs.org", "api.test:8443",
 					      "any.test:*",	"10.1.0.0/16", "203.0.113.7:22",
 					      "[fd00::]/8:443", "bad/8",       "*.*.evil",
