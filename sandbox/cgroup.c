@@ -388,6 +388,46 @@ int shunt_cgroup_attach(struct shunt_cgroup *cg, pid_t pid, struct shunt_error *
 	return 0;
 }
 
+int shunt_cgroup_open_self(const struct shunt_cgroup *cg, int fds[3], struct shunt_error **err)
+{
+	const char *dirs[3] = {cg->path, cg->pids_path, cg->cpu_path};
+	for (int i = 0; i < 3; i++)
+		fds[i] = -1;
+	if (!cg->active)
+		return 0;
+	for (int i = 0; i < 3; i++) {
+		if (!dirs[i][0])
+			continue;
+		char p[4200];
+		snprintf(p, sizeof(p), "%s/%s", dirs[i],
+			 cg->version == 1 ? "tasks" : "cgroup.procs");
+		fds[i] = open(p, O_WRONLY | O_CLOEXEC);
+		if (fds[i] < 0) {
+			int e = errno;
+			for (int j = 0; j < i; j++)
+				if (fds[j] >= 0)
+					close(fds[j]);
+			return shunt_error_sys(err, e, "opening %s", p);
+		}
+	}
+	return 0;
+}
+
+int shunt_cgroup_enter_self(int fds[3])
+{
+	int ret = 0;
+	for (int i = 0; i < 3; i++) {
+		if (fds[i] < 0)
+			continue;
+		/* "0" is the caller */
+		if (ret == 0 && write(fds[i], "0", 1) != 1)
+			ret = -errno;
+		close(fds[i]);
+		fds[i] = -1;
+	}
+	return ret;
+}
+
 void shunt_cgroup_destroy(struct shunt_cgroup *cg)
 {
 	if (!cg || !cg->active)

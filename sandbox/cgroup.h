@@ -33,6 +33,19 @@ int shunt_cgroup_setup(struct shunt_cgroup *cg, unsigned long long mem_bytes, do
  * itself with getpid(); err may then be NULL. */
 int shunt_cgroup_attach(struct shunt_cgroup *cg, pid_t pid, struct shunt_error **err);
 
+/* Opens, for each hierarchy of cg, the file through which a process
+ * moves itself in: v1 "tasks" (one thread: no global threadgroup lock,
+ * so no wait for an RCU grace period, which costs milliseconds on some
+ * machines), v2 "cgroup.procs". Unused entries are -1. Call before
+ * clone: a child in a new user namespace then writes with the opener's
+ * credentials. 0 when not active or done, -1 with *err. */
+int shunt_cgroup_open_self(const struct shunt_cgroup *cg, int fds[3], struct shunt_error **err);
+
+/* In a single-threaded child: moves the calling process into the cgroup
+ * through the fds from shunt_cgroup_open_self, and closes them.
+ * Async-signal-safe. 0, or -errno of the first failure. */
+int shunt_cgroup_enter_self(int fds[3]);
+
 /* Kills whatever is left in the cgroup and releases the slot (the
  * directory stays for reuse). NULL-safe, idempotent; never fails. */
 void shunt_cgroup_destroy(struct shunt_cgroup *cg);

@@ -79,7 +79,8 @@ static const int forwarded_signals[] = {SIGINT,	 SIGTERM, SIGHUP,  SIGQUIT,
 static int g_errfd = -1;
 static bool g_host_root;	/* the caller is uid 0 on the host; set before clone */
 static const char *g_proxy_dir; /* allowlist: the proxy socket's directory; set before clone */
-static bool g_cgroup_wait;	/* a cgroup is set up: wait for the parent to attach us */
+static int g_cg_fds[3] = {-1, -1, -1};	  /* the cgroup's self-attach files; set before clone */
+static bool g_cgroup_active;		  /* limits by cgroup (else rlimits); set before clone */
 static char g_uid_map[64], g_gid_map[64]; /* our own id maps; set before clone */
 
 static void child_send(int code, int exitcode, bool add_strerror, const char *fmt, va_list ap)
@@ -589,12 +590,12 @@ static void write_own_maps(void)
 	}
 }
 
-/* pid 1 of the sandbox. When a cgroup is set up (g_cgroup_wait), one byte
- * arrives on syncfd once the parent moved us into it, while we build the
- * file system; EOF means the parent died or gave up. */
+/* pid 1 of the sandbox. It needs nothing from the parent after clone:
+ * it writes its own id maps and moves itself into its cgroup, so no round
+ * trip waits for the parent to be scheduled. syncfd only tells it whether
+ * the parent is still there (EOF: it died). */
 __attribute__((noreturn)) static void sandbox_init(const struct shunt_plan *plan, int syncfd)
 {
-	char c;
 	/* pid 1 only receives signals it handles: install the forwarder first */
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -608,6 +609,11 @@ __attribute__((noreturn)) static void sandbox_init(const struct shunt_plan *plan
 	struct pollfd pf = {.fd = syncfd, .events = POLLIN};
 	if (poll(&pf, 1, 0) > 0 && (pf.revents & POLLHUP) && !(pf.revents & POLLIN))
 		_exit(EXIT_SETUP);
+	/* single-threaded here, so moving this thread moves the process; every
+	 * process of the sandbox is forked after it */
+	int r = shunt_cgroup_enter_self(g_cg_fds);
+	if (r < 0)
+		child_fail(-r, EXIT_SETUP, "moving the sandbox into its cgroup");
 	write_own_maps();
 	/* no controlling terminal: no TIOCSTI into the user's shell */
 	if (setsid() < 0)
@@ -621,10 +627,8 @@ __attribute__((noreturn)) static void sandbox_init(const struct shunt_plan *plan
 	setup_fs(plan);
 	if (chdir(plan->cwd) < 0 && chdir(plan->workspace) < 0 && chdir("/") < 0)
 		child_fail(errno, EXIT_SETUP, "chdir");
-	if (g_cgroup_wait && read(syncfd, &c, 1) != 1)
-		_exit(EXIT_SETUP);
 	close(syncfd);
-	bool cgroup_active = g_cgroup_wait;
+	bool cgroup_active = g_cgroup_active;
 	/* after the parent moved us into the cgroup, so it becomes our root */
 	if (unshare(CLONE_NEWCGROUP) < 0)
 		child_fail(errno, EXIT_SETUP, "creating a cgroup namespace");
@@ -701,6 +705,15 @@ static int setup_error(struct shunt_error **err, int exitcode, int code, const c
 	return -1;
 }
 
+static void close_cg_fds(void)
+{
+	for (int i = 0; i < 3; i++) {
+		if (g_cg_fds[i] >= 0)
+			close(g_cg_fds[i]);
+		g_cg_fds[i] = -1;
+	}
+}
+
 /* The sandbox's own uid/gid maps: the requested ids (or ours) inside,
  * our real ids outside. */
 static int compute_maps(const struct shunt_plan *plan, struct shunt_error **err)
@@ -761,8 +774,16 @@ int shunt_process_run(const struct shunt_plan *plan, int *status, struct shunt_e
 	shunt_error_free(&cgerr); /* 1: not writable here, rlimits in the child */
 	if (cgr != 0 || !cg.active)
 		memset(&cg, 0, sizeof(cg));
-	g_cgroup_wait = cg.active;
+	g_cgroup_active = cg.active;
+	if (shunt_cgroup_open_self(&cg, g_cg_fds, err) < 0) {
+		if (err && *err)
+			(*err)->exitcode = EXIT_SETUP;
+		shunt_cgroup_destroy(&cg);
+		shunt_netproxy_stop(&proxy);
+		return -1;
+	}
 	if (compute_maps(plan, err) < 0) {
+		close_cg_fds();
 		shunt_cgroup_destroy(&cg);
 		shunt_netproxy_stop(&proxy);
 		return -1;
@@ -774,6 +795,7 @@ int shunt_process_run(const struct shunt_plan *plan, int *status, struct shunt_e
 			close(syncp[0]);
 			close(syncp[1]);
 		}
+		close_cg_fds();
 		shunt_cgroup_destroy(&cg);
 		shunt_netproxy_stop(&proxy);
 		return setup_error(err, EXIT_SETUP, e, "%s", "pipe");
@@ -794,6 +816,7 @@ int shunt_process_run(const struct shunt_plan *plan, int *status, struct shunt_e
 	int ret = -1;
 	close(syncp[0]);
 	close(errp[1]);
+	close_cg_fds(); /* init has its own copies */
 	if (pid < 0) {
 		int e = errno;
 		shunt_error_sys(
@@ -821,14 +844,6 @@ int shunt_process_run(const struct shunt_plan *plan, int *status, struct shunt_e
 		alarm(plan->timeout);
 
 	bool setup_ok = true;
-	if (cg.active) {
-		/* while init builds the file system */
-		char go = 'C';
-		if (shunt_cgroup_attach(&cg, pid, err) < 0)
-			setup_ok = false;
-		else if (write(syncp[1], &go, 1) != 1)
-			setup_ok = false; /* init is gone; its message explains */
-	}
 	if (!setup_ok && err && *err) {
 		(*err)->exitcode = EXIT_SETUP;
 		kill(pid, SIGKILL);

@@ -226,17 +226,26 @@ static void test_cgroup(void)
 	is_str(cg.path, first, "a released slot is reused");
 	ok(cg.active && (cg.version == 1 || cg.version == 2), "cgroup v%d active at %s", cg.version,
 	   cg.path);
+	/* the way the process runner enters it: files opened by the parent,
+	 * written by the child itself */
+	int fds[3];
+	ok(shunt_cgroup_open_self(&cg, fds, &err) == 0 && fds[0] >= 0,
+	   "self-attach files opened (%s)", err ? err->msg : "ok");
+	shunt_error_free(&err);
 	fflush(stdout);
 	pid_t pid = fork();
 	if (pid == 0) {
-		if (shunt_cgroup_attach(&cg, getpid(), NULL) < 0)
+		if (shunt_cgroup_enter_self(fds) < 0)
 			_exit(3);
 		eat_memory();
 	}
+	for (int i = 0; i < 3; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 	int st = 0;
 	waitpid(pid, &st, 0);
 	ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
-	   "2 GiB allocation under a 256 MiB cgroup is killed (status %#x)", st);
+	   "2 GiB allocation in a 256 MiB cgroup it entered itself is killed (status %#x)", st);
 	/* pids.max = 64: forking far past it fails with EAGAIN. */
 	int pfd[2];
 	if (pipe(pfd) == 0) {
