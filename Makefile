@@ -58,6 +58,17 @@ HELPER_SRC  := $(sort $(wildcard tests/helpers/*.c))
 HELPER_BIN  := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 # libcurl is dlopen()ed on first use (policy/curl_lazy.c): linking it costs ~3 ms per start
 LIBS        := $(filter-out -lcurl,$(PKG_LIBS)) -lpthread -ldl
+# shunt starts for every gated exec and every sandbox: with PCRE2, libyaml
+# and libseccomp linked in statically the dynamic loader has less to do
+# (~0.5 ms CPU per start here). Falls back to shared libraries.
+STATIC_ARCHIVES := $(wildcard $(PCRE2_A) \
+	$(shell pkg-config --variable=libdir yaml-0.1 2>/dev/null)/libyaml.a \
+	$(shell pkg-config --variable=libdir libseccomp 2>/dev/null)/libseccomp.a)
+ifeq ($(words $(STATIC_ARCHIVES)),3)
+SHUNT_LIBS  := $(STATIC_ARCHIVES) -lpthread -ldl
+else
+SHUNT_LIBS  := $(LIBS)
+endif
 
 .PHONY: all test unit bench fuzz install uninstall clean format check-format asan
 all: $(SHUNT_BIN) $(PRELOAD_SO) $(HELPER_BIN) $(VM_AGENT)
@@ -106,7 +117,7 @@ $(SANDBOX_LIB): $(SANDBOX_OBJ)
 
 $(SHUNT_BIN): $(HOOK_OBJ) $(SANDBOX_LIB) $(POLICY_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $(HOOK_OBJ) $(SANDBOX_LIB) $(POLICY_LIB) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(HOOK_OBJ) $(SANDBOX_LIB) $(POLICY_LIB) $(SHUNT_LIBS)
 
 $(VM_AGENT): sandbox/firecracker/agent.c sandbox/vmchan.c sandbox/vmchan.h
 	@mkdir -p $(dir $@)
