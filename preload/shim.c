@@ -1440,13 +1440,16 @@ EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const
 {
 	char buf[PATH_MAX], dir[PATH_MAX];
 	const char *exe = NULL;
-	/* glibc declares path nonnull; programs still pass NULL (EFAULT) */
-	__asm__("" : "+r"(path));
-	if (path && path[0] == '/') {
+	/* glibc declares path nonnull; programs still pass NULL (EFAULT), so
+	 * the check goes through a copy the compiler knows nothing about */
+	const char *given = path;
+	__asm__("" : "+r"(given));
+	path = given;
+	if (given && path[0] == '/') {
 		exe = path;
-	} else if (path && !path[0] && (flags & AT_EMPTY_PATH)) {
+	} else if (given && !path[0] && (flags & AT_EMPTY_PATH)) {
 		exe = fd_path(dirfd, buf, sizeof(buf));
-	} else if (path) {
+	} else if (given) {
 		const char *d =
 		    dirfd == AT_FDCWD ? getcwd(dir, sizeof(dir)) : fd_path(dirfd, dir, sizeof(dir));
 		if (d) {
