@@ -435,6 +435,27 @@ static void drain(int from, int to)
 	}
 }
 
+/* Starts runsc with argv, its stdin/stdout/stderr on in (-1: inherited),
+ * out and errfd, killed if we die. Returns its pid, or -1 with *err. */
+static pid_t spawn_runsc(const char *runsc, char **argv, int in, int out, int errfd,
+			 struct shunt_error **err)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0)
+		return shunt_error_sys(err, errno, "fork");
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(125);
+		if ((in >= 0 && dup2(in, 0) < 0) || dup2(out, 1) < 0 || dup2(errfd, 2) < 0)
+			_exit(125);
+		execv(runsc, argv);
+		_exit(127);
+	}
+	return pid;
+}
+
 static int gvisor_run_plan(const struct shunt_plan *plan, int *status, struct shunt_error **err)
 {
 	_cleanup_free_ char *runsc = NULL;
@@ -509,21 +530,9 @@ static int gvisor_run_plan(const struct shunt_plan *plan, int *status, struct sh
 		shunt_error_sys(err, errno, "pipe");
 		goto fail;
 	}
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid < 0) {
-		shunt_error_sys(err, errno, "fork");
+	pid_t pid = spawn_runsc(runsc, argv, -1, out[1], errp[1], err);
+	if (pid < 0)
 		goto fail;
-	}
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(125);
-		dup2(out[1], 1);
-		dup2(errp[1], 2);
-		execv(runsc, argv);
-		_exit(127);
-	}
 	close(out[1]);
 	close(errp[1]);
 	struct sigaction chld = {.sa_handler = on_chld, .sa_flags = SA_RESTART | SA_NOCLDSTOP},
@@ -780,21 +789,9 @@ int shunt_gvisor_warm_boot(const char *tmpl, const char *id, struct shunt_gvisor
 		shunt_error_sys(err, errno, "pipe");
 		goto fail;
 	}
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid < 0) {
-		shunt_error_sys(err, errno, "fork");
+	pid_t pid = spawn_runsc(runsc, argv, in[0], out[1], errp[1], err);
+	if (pid < 0)
 		goto fail;
-	}
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(125);
-		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(errp[1], 2) < 0)
-			_exit(125);
-		execv(runsc, argv);
-		_exit(127);
-	}
 	close(in[0]);
 	close(out[1]);
 	close(errp[1]);
