@@ -1,5 +1,5 @@
 # shunt - plain Makefile, pkg-config for dependencies.
-# make            -> build/bin/shunt, build/lib/libshunt-preload.so
+# make            -> build/bin/shunt, build/lib/libshunt-preload.so (+ libshunt-shim-core.so)
 # make test       -> every test, plus unit tests under ASan+UBSan
 # make bench      -> performance figures
 # make fuzz       -> libFuzzer targets (clang)
@@ -35,7 +35,9 @@ ALL_CFLAGS = $(SHUNT_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 POLICY_SRC  := $(sort $(wildcard policy/*.c))
 SANDBOX_SRC := $(sort $(wildcard sandbox/*.c))
 HOOK_SRC    := $(sort $(wildcard hook/*.c))
-PRELOAD_SRC := $(sort $(wildcard preload/*.c))
+# preload/interpose.c is the LD_PRELOAD library; the rest is the shim core
+PRELOAD_SRC := preload/interpose.c
+CORE_SRC    := $(filter-out $(PRELOAD_SRC),$(sort $(wildcard preload/*.c)))
 RULE_PACKS  := $(sort $(wildcard policy/rules/*.yaml))
 
 POLICY_OBJ  := $(POLICY_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/rules_embedded.o
@@ -43,11 +45,13 @@ SECURITY_JSON := $(sort $(wildcard sandbox/security/*.json))
 SANDBOX_OBJ := $(SANDBOX_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/security_embedded.o
 HOOK_OBJ    := $(HOOK_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/shells_embedded.o
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(BUILD)/obj/%.o)
+CORE_OBJ    := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 
 POLICY_LIB  := $(BUILD)/lib/libshunt-policy.a
 SANDBOX_LIB := $(BUILD)/lib/libshunt-sandbox.a
 SHUNT_BIN   := $(BUILD)/bin/shunt
 PRELOAD_SO  := $(BUILD)/lib/libshunt-preload.so
+CORE_SO     := $(BUILD)/lib/libshunt-shim-core.so
 PRELOAD_SNAP_OBJ := $(BUILD)/obj/gen/default_snap.o
 # The microVM guest agent; build-guest.sh links its own static copy.
 VM_AGENT    := $(BUILD)/bin/shunt-vm-agent
@@ -71,7 +75,7 @@ SHUNT_LIBS  := $(LIBS)
 endif
 
 .PHONY: all test unit bench fuzz install uninstall clean format check-format asan
-all: $(SHUNT_BIN) $(PRELOAD_SO) $(HELPER_BIN) $(VM_AGENT)
+all: $(SHUNT_BIN) $(PRELOAD_SO) $(CORE_SO) $(HELPER_BIN) $(VM_AGENT)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -123,15 +127,20 @@ $(VM_AGENT): sandbox/firecracker/agent.c sandbox/vmchan.c sandbox/vmchan.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ sandbox/firecracker/agent.c sandbox/vmchan.c
 
-# The shim links PCRE2 statically and hides it; it never links libyaml,
-# libseccomp or libcurl. Lazy binding: the shim is loaded into every
-# process, and -z now would make each one look up ~80 libc symbols and
-# run 16 IFUNC resolvers (faulting in their pages) for code that only
-# runs when it execs. The .got stays read-only (relro).
-$(PRELOAD_SO): $(PRELOAD_OBJ) $(PRELOAD_SNAP_OBJ) $(POLICY_LIB) preload/shim.map
+# Every process loads the interposer: small, few relocations, lazy
+# binding (its libc calls only run when the process forks or execs).
+$(PRELOAD_SO): $(PRELOAD_OBJ) preload/shim.map
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -shared -Wl,--version-script=preload/shim.map -Wl,--exclude-libs,ALL \
-		-Wl,--gc-sections -Wl,-z,lazy -o $@ $(PRELOAD_OBJ) $(PRELOAD_SNAP_OBJ) $(POLICY_LIB) $(PCRE2_A) -ldl -lpthread
+	$(CC) $(ALL_CFLAGS) -shared -Wl,--version-script=preload/shim.map \
+		-Wl,--gc-sections -Wl,-z,lazy -o $@ $(PRELOAD_OBJ) -ldl -lpthread
+
+# The shim core is dlopen()ed once per forking process: PCRE2 linked in
+# statically and hidden, never libyaml, libseccomp or libcurl. Bound at
+# load (-z now), so forked children inherit a bound, read-only .got.
+$(CORE_SO): $(CORE_OBJ) $(PRELOAD_SNAP_OBJ) $(POLICY_LIB) preload/core.map
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -shared -Wl,--version-script=preload/core.map -Wl,--exclude-libs,ALL \
+		-Wl,--gc-sections -Wl,-z,now -o $@ $(CORE_OBJ) $(PRELOAD_SNAP_OBJ) $(POLICY_LIB) $(PCRE2_A) -ldl -lpthread
 
 # The shim embeds the default policy snapshot (built-in config + rules, no
 # user files, no trust) for users who have no snapshot yet.
@@ -189,6 +198,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/shunt/presets $(DESTDIR)$(PREFIX)/share/shunt/security $(DESTDIR)$(PREFIX)/share/shunt/shells
 	install -m 0755 $(SHUNT_BIN) $(DESTDIR)$(PREFIX)/bin/shunt
 	install -m 0644 $(PRELOAD_SO) $(DESTDIR)$(PREFIX)/lib/libshunt-preload.so
+	install -m 0644 $(CORE_SO) $(DESTDIR)$(PREFIX)/lib/libshunt-shim-core.so
 	install -m 0644 $(RULE_PACKS) $(DESTDIR)$(PREFIX)/share/shunt/rules/
 	install -m 0644 presets/*.yaml $(DESTDIR)$(PREFIX)/share/shunt/presets/
 	if ls sandbox/security/*.json >/dev/null 2>&1; then install -m 0644 sandbox/security/*.json $(DESTDIR)$(PREFIX)/share/shunt/security/; fi
@@ -198,7 +208,8 @@ install: all
 	install -m 0644 sandbox/firecracker/agent.c sandbox/vmchan.c sandbox/vmchan.h $(DESTDIR)$(PREFIX)/share/shunt/firecracker/
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/shunt $(DESTDIR)$(PREFIX)/lib/libshunt-preload.so
+	rm -f $(DESTDIR)$(PREFIX)/bin/shunt $(DESTDIR)$(PREFIX)/lib/libshunt-preload.so \
+		$(DESTDIR)$(PREFIX)/lib/libshunt-shim-core.so
 	rm -rf $(DESTDIR)$(PREFIX)/share/shunt
 
 format:

@@ -711,16 +711,52 @@ static void check_editor(struct report *rep)
 	extra_str(c, "term_program", tp);
 }
 
+/* The LD_PRELOAD entry naming our interposer, copied into buf. */
+static const char *preload_entry(const char *pre, char *buf, size_t cap)
+{
+	for (const char *p = pre; p && *p;) {
+		size_t n = strcspn(p, ": ");
+		if (n && n < cap) {
+			memcpy(buf, p, n);
+			buf[n] = '\0';
+			if (strstr(buf, "libshunt-preload.so"))
+				return buf;
+		}
+		p += n;
+		p += strspn(p, ": ");
+	}
+	return NULL;
+}
+
 static void check_shim(struct report *rep)
 {
 	const char *pre = getenv("LD_PRELOAD");
-	bool loaded = pre && strstr(pre, "libshunt-preload.so");
-	struct check *c =
-	    loaded ? add(rep, "shim", ST_OK, NULL, "libshunt-preload.so is in LD_PRELOAD")
-		   : add(rep, "shim", ST_MISSING,
-			 "eval \"$(shunt init bash)\" (or zsh) in your shell rc",
-			 "LD_PRELOAD does not contain libshunt-preload.so");
+	char lib[PATH_MAX], core[PATH_MAX + 32];
+	const char *entry = preload_entry(pre, lib, sizeof(lib));
+	bool loaded = entry != NULL;
+	/* the interposer decides nothing without its core next to it */
+	bool core_ok = true;
+	if (loaded) {
+		const char *slash = strrchr(entry, '/');
+		snprintf(core, sizeof(core), "%.*slibshunt-shim-core.so",
+			 slash ? (int)(slash - entry + 1) : 0, entry);
+		core_ok = access(core, R_OK) == 0;
+	}
+	struct check *c;
+	if (!loaded)
+		c = add(rep, "shim", ST_MISSING,
+			"eval \"$(shunt init bash)\" (or zsh) in your shell rc",
+			"LD_PRELOAD does not contain libshunt-preload.so");
+	else if (!core_ok)
+		c = add(rep, "shim", ST_DEGRADED,
+			"reinstall shunt (make install): the two libraries belong together",
+			"%s is in LD_PRELOAD, but %s is missing: every exec is refused", entry,
+			core);
+	else
+		c = add(rep, "shim", ST_OK, NULL, "libshunt-preload.so is in LD_PRELOAD");
 	extra_raw(c, "loaded", "%s", loaded ? "true" : "false");
+	if (loaded)
+		extra_raw(c, "core", "%s", core_ok ? "true" : "false");
 }
 
 /* ---- output ---- */

@@ -1,5 +1,7 @@
-/* LD_PRELOAD shim: every exec of the host program is decided against the
- * precompiled policy snapshot. Host commands run untouched; anything else
+/* The shim core: every exec of the host program is decided against the
+ * precompiled policy snapshot. The small interposer (interpose.c) loads
+ * this object in a process's first fork, vfork, spawn or exec, so the
+ * many processes that never start anything never map it. Host commands run untouched; anything else
  * is re-routed to `shunt gate`, which sandboxes, prompts or blocks.
  *
  * Rules this file lives by (it runs inside arbitrary programs, in vfork
@@ -8,7 +10,6 @@
  * restored; globals written only in the constructor (before any fork) or
  * published with atomic compare-and-swap. Not a security boundary on its
  * own: static binaries, setuid programs and raw syscalls bypass it. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -28,11 +29,11 @@
 #include <unistd.h>
 
 #include "counters.h"
+#include "iface.h"
 #include "approval.h"
 #include "policy.h"
 #include "snapshot.h"
 
-#define EXPORT		__attribute__((visibility("default")))
 #define ARENA_SIZE	(64 * 1024)
 #define STACK_VEC	512
 #define LINE_MAX_QUOTED 16384
@@ -53,18 +54,7 @@ extern const unsigned char shunt_default_snap_end[] __attribute__((visibility("h
  * kept together (.text.hot) so it faults in as one chunk of text. */
 #define HOT __attribute__((hot))
 
-static STATE struct {
-	int (*execve)(const char *, char *const[], char *const[]);
-	int (*execvpe)(const char *, char *const[], char *const[]);
-	int (*execveat)(int, const char *, char *const[], char *const[], int);
-	int (*fexecve)(int, char *const[], char *const[]);
-	int (*posix_spawn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
-			   const posix_spawnattr_t *, char *const[], char *const[]);
-	int (*posix_spawnp)(pid_t *, const char *, const posix_spawn_file_actions_t *,
-			    const posix_spawnattr_t *, char *const[], char *const[]);
-	int (*system)(const char *);
-	FILE *(*popen)(const char *, const char *);
-} real;
+static STATE struct shunt_shim_real real;
 
 static STATE pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static char gate_path[PATH_MAX];
@@ -321,61 +311,15 @@ static size_t count(char *const *v)
 
 /* ---- constructor ---- */
 
-static void *resolve(const char *name, void *self)
-{
-	void *f = dlsym(RTLD_NEXT, name);
-	return f == self ? NULL : f; /* our own symbol back: treat as missing */
-}
-
 /* LD_PRELOAD as it was at load time ("LD_PRELOAD=..."), raw */
 static char env_preload_raw[PATH_MAX + 16];
 
-/* What the constructor saw: pointers into the initial environment block.
- * Only pointers are kept (setenv/unsetenv move array slots, never the
- * strings), and the struct is initialised so it lands in .data, on the
- * page the loader already dirties: a process that never starts anything
- * pays no page fault for it. init() copies the strings out. */
-static struct {
-	unsigned char loaded; /* nonzero: keeps this in .data */
-	unsigned char nshunt, nctx;
-	const char *shunt[MAX_SAVED_ENV], *ctx[MAX_SAVED_ENV];
-	const char *preload, *home;
-} boot = {1, 0, 0, {NULL}, {NULL}, NULL, NULL};
+/* What the interposer saw at process start (see iface.h); init() copies
+ * the strings out. */
+static struct shunt_shim_boot boot;
 
 /* s starts with the literal p */
 #define HAS_PREFIX(s, p) (strncmp((s), (p), sizeof(p) - 1) == 0)
-
-/* Constructor work: one pass over the initial environment, reading only.
- * Copies and paths wait for the first exec or fork (init). */
-static HOT void capture_env(char **envp)
-{
-	for (char **e = envp; e && *e; e++) {
-		const char *v = *e;
-		switch (v[0]) {
-		case 'S':
-			if (v[1] != 'H' || v[2] != 'U' || v[3] != 'N' || v[4] != 'T' || v[5] != '_')
-				break;
-			if (boot.nshunt < MAX_SAVED_ENV)
-				boot.shunt[boot.nshunt++] = v;
-			break;
-		case 'H':
-			if (is_home(v)) {
-				boot.home = v;
-				if (boot.nctx < MAX_SAVED_ENV)
-					boot.ctx[boot.nctx++] = v;
-			}
-			break;
-		case 'X':
-			if (v[1] == 'D' && v[2] == 'G' && v[3] == '_' && boot.nctx < MAX_SAVED_ENV)
-				boot.ctx[boot.nctx++] = v;
-			break;
-		case 'L':
-			if (is_ld_preload(v))
-				boot.preload = v;
-			break;
-		}
-	}
-}
 
 /* The value of NAME=value from the boot environment, or NULL. A string
  * the program has since overwritten (setproctitle-style) no longer starts
@@ -471,11 +415,12 @@ static void find_snapshot_path(void)
 
 static void find_gate(void)
 {
-	Dl_info info;
-	if (dladdr((void *)find_gate, &info) && info.dli_fname && info.dli_fname[0] == '/') {
-		snprintf(self_path, sizeof(self_path), "%s", info.dli_fname);
+	/* relative to the interposer, the file named in LD_PRELOAD */
+	const char *me = boot.self_path;
+	if (me && me[0] == '/') {
+		snprintf(self_path, sizeof(self_path), "%s", me);
 		char dir[PATH_MAX];
-		snprintf(dir, sizeof(dir), "%s", info.dli_fname);
+		snprintf(dir, sizeof(dir), "%s", me);
 		char *slash = strrchr(dir, '/');
 		if (slash)
 			*slash = '\0';
@@ -492,14 +437,6 @@ static void init(void)
 {
 	copy_boot_env();
 	find_snapshot_path();
-	real.execve = resolve("execve", (void *)execve);
-	real.execvpe = resolve("execvpe", (void *)execvpe);
-	real.execveat = resolve("execveat", (void *)execveat);
-	real.fexecve = resolve("fexecve", (void *)fexecve);
-	real.posix_spawn = resolve("posix_spawn", (void *)posix_spawn);
-	real.posix_spawnp = resolve("posix_spawnp", (void *)posix_spawnp);
-	real.system = resolve("system", (void *)system);
-	real.popen = resolve("popen", (void *)popen);
 	find_gate();
 	choose_env_preload();
 	/* Inside shunt itself the shim stands aside: the gate already decided,
@@ -527,40 +464,6 @@ static void prefork(void)
 		counters_ready();
 		cache_ready();
 	}
-	errno = e;
-}
-
-#ifdef __GLIBC__
-/* What glibc's pthread_atfork (a static stub at the far end of our text)
- * calls: going there directly saves every process a page fault. */
-extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
-			     void *dso_handle);
-extern void *__dso_handle;
-
-static HOT void register_prefork(void)
-{
-	__register_atfork(prefork, NULL, NULL, __dso_handle);
-}
-#else
-static void register_prefork(void)
-{
-	pthread_atfork(prefork, NULL, NULL);
-}
-#endif
-
-/* glibc passes (argc, argv, envp) to constructors; envp is the initial
- * environment, before the program could change it. */
-__attribute__((constructor)) static HOT void shim_ctor(int argc, char **argv, char **envp)
-{
-	(void)argc;
-	(void)argv;
-	int e = errno;
-#ifdef __GLIBC__
-	capture_env(envp);
-#else
-	capture_env(environ);
-#endif
-	register_prefork();
 	errno = e;
 }
 
@@ -1410,7 +1313,7 @@ static int do_execvpe(const char *file, char *const argv[], char *const envp[])
 	return exec_family(&c, exe, envp);
 }
 
-EXPORT HOT int execve(const char *path, char *const argv[], char *const envp[])
+static HOT int core_execve(const char *path, char *const argv[], char *const envp[])
 {
 	int rc;
 	if (exec_fast(path, argv, envp, &rc))
@@ -1418,7 +1321,7 @@ EXPORT HOT int execve(const char *path, char *const argv[], char *const envp[])
 	return do_execve(path, argv, envp);
 }
 
-EXPORT HOT int execv(const char *path, char *const argv[])
+static HOT int core_execv(const char *path, char *const argv[])
 {
 	int rc;
 	if (exec_fast(path, argv, environ, &rc))
@@ -1426,17 +1329,18 @@ EXPORT HOT int execv(const char *path, char *const argv[])
 	return do_execve(path, argv, environ);
 }
 
-EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+static int core_execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	return do_execvpe(file, argv, envp);
 }
 
-EXPORT int execvp(const char *file, char *const argv[])
+static int core_execvp(const char *file, char *const argv[])
 {
 	return do_execvpe(file, argv, environ);
 }
 
-EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
+static int core_execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+			 int flags)
 {
 	char buf[PATH_MAX], dir[PATH_MAX];
 	const char *exe = NULL;
@@ -1465,7 +1369,7 @@ EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const
 	return exec_family(&c, exe ? exe : "/proc/self/fd/unknown", envp);
 }
 
-EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+static int core_fexecve(int fd, char *const argv[], char *const envp[])
 {
 	char buf[PATH_MAX];
 	const char *exe = fd_path(fd, buf, sizeof(buf));
@@ -1483,7 +1387,6 @@ EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	va_end(cp_);                                                                               \
 	struct vec vecname;                                                                        \
 	if (vec_init(&vecname, n_ + 1) < 0) {                                                      \
-		va_end(ap);                                                                        \
 		errno = E2BIG;                                                                     \
 		return -1;                                                                         \
 	}                                                                                          \
@@ -1493,42 +1396,16 @@ EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	(void)va_arg(ap, char *);                                                                  \
 	if (with_envp)                                                                             \
 		envp_out = va_arg(ap, char *const *);                                              \
-	va_end(ap);                                                                                \
 	vec_push(&vecname, NULL)
 
-EXPORT int execl(const char *path, const char *arg, ...)
+/* execl, execle, execlp: the interposer hands over the variable
+ * arguments after arg. */
+static int core_execl(enum shunt_shim_execl kind, const char *path, const char *arg, va_list ap)
 {
-	va_list ap;
-	va_start(ap, arg);
 	char *const *envp = environ;
-	COLLECT_ARGS(arg, ap, v, false, envp);
-	int rc = do_execve(path, v.v, envp);
-	int e = errno;
-	vec_free(&v);
-	errno = e;
-	return rc;
-}
-
-EXPORT int execle(const char *path, const char *arg, ...)
-{
-	va_list ap;
-	va_start(ap, arg);
-	char *const *envp = environ;
-	COLLECT_ARGS(arg, ap, v, true, envp);
-	int rc = do_execve(path, v.v, envp);
-	int e = errno;
-	vec_free(&v);
-	errno = e;
-	return rc;
-}
-
-EXPORT int execlp(const char *file, const char *arg, ...)
-{
-	va_list ap;
-	va_start(ap, arg);
-	char *const *envp = environ;
-	COLLECT_ARGS(arg, ap, v, false, envp);
-	int rc = do_execvpe(file, v.v, envp);
+	COLLECT_ARGS(arg, ap, v, kind == SHUNT_SHIM_EXECLE, envp);
+	int rc =
+	    kind == SHUNT_SHIM_EXECLP ? do_execvpe(path, v.v, envp) : do_execve(path, v.v, envp);
 	int e = errno;
 	vec_free(&v);
 	errno = e;
@@ -1594,21 +1471,21 @@ static int spawn_common(bool search, pid_t *pid, const char *file,
 	return rc;
 }
 
-EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
-		       const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+static int core_posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+			    const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	return spawn_common(false, pid, path, fa, attr, argv, envp);
 }
 
-EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
-			const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+static int core_posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+			     const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	return spawn_common(true, pid, file, fa, attr, argv, envp);
 }
 
 /* ---- system and popen: judged as shell lines ---- */
 
-EXPORT int system(const char *line)
+static int core_system(const char *line)
 {
 	int saved = errno;
 	ensure_init();
@@ -1637,7 +1514,7 @@ EXPORT int system(const char *line)
 	return real.system(q);
 }
 
-EXPORT FILE *popen(const char *line, const char *type)
+static FILE *core_popen(const char *line, const char *type)
 {
 	int saved = errno;
 	ensure_init();
@@ -1664,4 +1541,29 @@ EXPORT FILE *popen(const char *line, const char *type)
 	if (!gate_usable())
 		return real.popen("exit 126", type);
 	return real.popen(q, type);
+}
+
+/* ---- the entry the interposer looks up ---- */
+
+static const struct shunt_shim_ops ops = {
+    .execve = core_execve,
+    .execv = core_execv,
+    .execvpe = core_execvpe,
+    .execvp = core_execvp,
+    .execveat = core_execveat,
+    .fexecve = core_fexecve,
+    .execl = core_execl,
+    .posix_spawn = core_posix_spawn,
+    .posix_spawnp = core_posix_spawnp,
+    .system = core_system,
+    .popen = core_popen,
+    .prefork = prefork,
+};
+
+__attribute__((visibility("default"))) const struct shunt_shim_ops *
+shunt_shim_core_v1(const struct shunt_shim_boot *b)
+{
+	boot = *b;
+	real = b->real;
+	return &ops;
 }

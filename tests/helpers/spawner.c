@@ -14,6 +14,22 @@
 
 extern char **environ;
 
+/* SPAWNER_SHOW_CORE=1: at exit, say whether the shim core is mapped in
+ * this (parent) process. */
+static void show_core(void)
+{
+	char line[4096];
+	int mapped = 0;
+	FILE *f = fopen("/proc/self/maps", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, "libshunt-shim-core"))
+			mapped = 1;
+	if (f)
+		fclose(f);
+	printf("core %s\n", mapped ? "mapped" : "not mapped");
+	fflush(stdout);
+}
+
 static int report_status(int st)
 {
 	int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -165,6 +181,8 @@ int main(int argc, char **argv)
 	}
 	const char *m = argv[1];
 	char **a = argv + 2;
+	if (getenv("SPAWNER_SHOW_CORE"))
+		atexit(show_core);
 	/* execl-style: pad to 9 slots with NULLs (at most 8 arguments after the name) */
 	char *l[10] = {0};
 	for (int i = 0; i < argc - 2 && i < 9; i++)

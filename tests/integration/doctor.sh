@@ -75,6 +75,13 @@ is "$shim" False "shim not loaded without LD_PRELOAD"
 if [ -f "$SHIM" ]; then
 	shim=$(LD_PRELOAD="$SHIM" "$SHUNT" doctor --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["checks"]["shim"]["loaded"])' 2>/dev/null)
 	is "$shim" True "shim detected when LD_PRELOAD has libshunt-preload.so"
+	core=$(LD_PRELOAD="$SHIM" "$SHUNT" doctor --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["checks"]["shim"]["core"])' 2>/dev/null)
+	is "$core" True "the shim core is found next to the interposer"
+	lone=$(mktemp -d)
+	cp "$SHIM" "$lone/"
+	out=$(LD_PRELOAD="$lone/libshunt-preload.so" "$SHUNT" doctor 2>/dev/null)
+	like "$out" "libshunt-shim-core.so is missing" "doctor: an interposer without its core is reported"
+	rm -rf "$lone"
 else
 	skip "shim library not built"
 fi

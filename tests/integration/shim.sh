@@ -35,8 +35,20 @@ cd "$WORK" || exit 1
 
 # ---- the library itself ----
 syms=$(nm -D --defined-only "$SHIM" | awk '{print $3}' | sort | tr '\n' ' ')
-is "$syms" "execl execle execlp execv execve execveat execvp execvpe fexecve popen posix_spawn posix_spawnp system " \
+is "$syms" "execl execle execlp execv execve execveat execvp execvpe fexecve popen posix_spawn posix_spawnp system vfork " \
 	"only the interposed symbols are exported"
+CORE=$(dirname "$SHIM")/libshunt-shim-core.so
+is "$(nm -D --defined-only "$CORE" | awk '{print $3}' | tr '\n' ' ')" "shunt_shim_core_v1 " \
+	"the shim core exports only its entry point"
+unlike "$(ldd "$CORE" 2>&1)" 'libyaml|libseccomp|libcurl|libpcre2' "the core needs no libyaml/libseccomp/libcurl/libpcre2"
+# the split: a process that starts nothing never maps the core; one that
+# forks maps it once, in the parent, and its children inherit it
+is "$(LD_PRELOAD=$SHIM grep -c libshunt-shim-core /proc/self/maps)" 0 \
+	"a process that starts nothing does not map the shim core"
+like "$(LD_PRELOAD=$SHIM bash -c '/bin/true; grep -c libshunt-shim-core /proc/$$/maps; true')" '^[1-9]' \
+	"a shell that forked has the core mapped"
+is "$(LD_PRELOAD=$SHIM SPAWNER_SHOW_CORE=1 "$SPAWNER" vfork /bin/true 2>&1 | tr '\n' ' ')" 'status 0 core mapped ' \
+	"vfork: the core is loaded in the parent, the child's exec is decided"
 deps=$(ldd "$SHIM" 2>&1)
 unlike "$deps" 'libyaml|libseccomp|libcurl|libpcre2' "no libyaml/libseccomp/libcurl/libpcre2 at run time"
 like "$(LD_PRELOAD=$SHIM /bin/echo loaded 2>&1)" '^loaded$' "a program starts with the shim preloaded"
@@ -235,7 +247,7 @@ reset_canary
 # ---- the gate must exist: a missing gate fails closed ----
 FAKE=$HOME/fakeprefix
 mkdir -p "$FAKE/lib" "$FAKE/bin"
-cp "$SHIM" "$FAKE/lib/"
+cp "$SHIM" "$CORE" "$FAKE/lib/"
 if [ ! -e /usr/local/bin/shunt ]; then
 	out=$(LD_PRELOAD=$FAKE/lib/libshunt-preload.so "$SPAWNER" execve /bin/rm -rf "$CANARY" 2>&1)
 	like "$out" "error EACCES" "no gate next to the library: risky exec fails with EACCES"
@@ -243,5 +255,22 @@ if [ ! -e /usr/local/bin/shunt ]; then
 else
 	skip "a shunt is installed at the build prefix; cannot test a missing gate"
 fi
+
+# ---- the core must sit next to the interposer: without it nothing starts ----
+NOCORE=$HOME/nocore
+mkdir -p "$NOCORE/lib"
+cp "$SHIM" "$NOCORE/lib/"
+reset_canary
+like "$(LD_PRELOAD=$NOCORE/lib/libshunt-preload.so /bin/echo starts 2>&1)" '^starts$' \
+	"no core: a program that starts nothing still runs"
+out=$(LD_PRELOAD=$NOCORE/lib/libshunt-preload.so "$SPAWNER" execve /bin/rm -rf "$CANARY" 2>&1)
+like "$out" "error EACCES" "no core: an exec fails closed with EACCES"
+like "$out" "cannot load the shim core $NOCORE/lib/libshunt-shim-core.so" "no core: stderr names the missing file"
+like "$out" "unset LD_PRELOAD" "no core: stderr says what to do"
+ok "no core: canary survives" test -f "$CANARY/file"
+out=$(LD_PRELOAD=$NOCORE/lib/libshunt-preload.so "$SPAWNER" posix_spawn /bin/true 2>&1)
+like "$out" "error EACCES" "no core: posix_spawn fails closed too"
+out=$(LD_PRELOAD=$NOCORE/lib/libshunt-preload.so "$SPAWNER" threads /bin/true 2>&1)
+is "$(printf '%s\n' "$out" | grep -c 'cannot load the shim core')" 1 "no core: one line per process, not per exec"
 
 done_testing
