@@ -7,7 +7,7 @@
  * Rules this file lives by (it runs inside arbitrary programs, in vfork
  * children and in multi-threaded parents): no malloc, no stdio, no locks
  * on the exec path; buffers on the stack or mmap; errno saved and
- * restored; globals written only in the constructor (before any fork) or
+ * restored; globals written only in init (once, under pthread_once) or
  * published with atomic compare-and-swap. Not a security boundary on its
  * own: static binaries, setuid programs and raw syscalls bypass it. */
 #include <errno.h>
@@ -44,14 +44,14 @@ extern char **environ;
 extern const unsigned char shunt_default_snap[] __attribute__((visibility("hidden")));
 extern const unsigned char shunt_default_snap_end[] __attribute__((visibility("hidden")));
 
-/* ---- state set once in the constructor ---- */
+/* ---- state set once, when the core is loaded or in init ---- */
 
 /* Small state read on every exec lives in .data, on the page the loader
  * dirties anyway: a forked child would fault in a .bss page just to read
  * a zero there. */
 #define STATE __attribute__((section(".data")))
-/* Code a forked child runs between fork and exec, and the constructor:
- * kept together (.text.hot) so it faults in as one chunk of text. */
+/* Code a forked child runs between fork and exec, kept together
+ * (.text.hot) so it faults in as one chunk of text. */
 #define HOT __attribute__((hot))
 
 static STATE struct shunt_shim_real real;
@@ -309,7 +309,7 @@ static size_t count(char *const *v)
 	return n;
 }
 
-/* ---- constructor ---- */
+/* ---- set-up ---- */
 
 /* LD_PRELOAD as it was at load time ("LD_PRELOAD=..."), raw */
 static char env_preload_raw[PATH_MAX + 16];
@@ -380,7 +380,7 @@ static void find_snapshot_path(void)
 	const char *c = boot_lookup((const char *const *)boot.shunt, boot.nshunt, "SHUNT_COUNTERS");
 	const char *xdg = boot_lookup((const char *const *)boot.ctx, boot.nctx, "XDG_STATE_HOME");
 	const char *home = boot_value(boot.home, "HOME", 4);
-	/* more variables than the constructor kept pointers for */
+	/* more variables than the interposer kept pointers for */
 	if (boot.nshunt == MAX_SAVED_ENV) {
 		s = s ? s : getenv("SHUNT_SNAPSHOT");
 		c = c ? c : getenv("SHUNT_COUNTERS");
