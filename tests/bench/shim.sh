@@ -100,7 +100,7 @@ if [ -x "$SPAWNER" ]; then
 		e1=$(min "$e1" "$(one "$WORK/empty.so")")
 		s1=$(min "$s1" "$(one "$SHIM")")
 	done
-	printf '  empty .so %d us, shim %d us per process: +%d us (constructor + snapshot load + one decision)\n' \
+	printf '  empty .so %d us, shim %d us per process: +%d us (loading the shim core + snapshot + one decision)\n' \
 		"$e1" "$s1" $((s1 - e1))
 else
 	echo "  (spawner not built)"
