@@ -5,10 +5,13 @@
 #ifndef SHUNT_PRELOAD_IFACE_H
 #define SHUNT_PRELOAD_IFACE_H
 
+#include <errno.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #define SHUNT_SHIM_MAX_SAVED_ENV 8
 #define SHUNT_SHIM_CORE_ENTRY	 "shunt_shim_core_v1"
@@ -66,5 +69,20 @@ struct shunt_shim_ops {
 /* The core's one exported symbol (SHUNT_SHIM_CORE_ENTRY): copies *boot
  * and returns its wrappers. Called once per process, in the parent. */
 typedef const struct shunt_shim_ops *(*shunt_shim_core_entry_fn)(const struct shunt_shim_boot *);
+
+/* One message to stderr with write(2): no stdio in the host program.
+ * Async-signal-safe; errno may change. */
+static inline void shunt_shim_say(const char *msg)
+{
+	size_t n = strlen(msg), off = 0;
+	while (off < n) {
+		ssize_t w = write(STDERR_FILENO, msg + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+}
 
 #endif

@@ -111,19 +111,6 @@ __attribute__((constructor)) static void interpose_ctor(int argc, char **argv, c
 
 /* ---- loading the core, once per process ---- */
 
-static void say(const char *msg)
-{
-	size_t n = strlen(msg), off = 0;
-	while (off < n) {
-		ssize_t w = write(STDERR_FILENO, msg + off, n - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-}
-
 static void append(char *dst, size_t cap, const char *s)
 {
 	size_t n = strlen(dst);
@@ -172,8 +159,8 @@ static void load_core(void)
 	 * its forked children inherit the bound table. RTLD_LOCAL: none of
 	 * the core's symbols can be seen by the host program. */
 	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	shunt_shim_core_entry_fn entry = h ? (shunt_shim_core_entry_fn)dlsym(h, SHUNT_SHIM_CORE_ENTRY)
-					   : NULL;
+	shunt_shim_core_entry_fn entry =
+	    h ? (shunt_shim_core_entry_fn)dlsym(h, SHUNT_SHIM_CORE_ENTRY) : NULL;
 	if (!entry) {
 		const char *err = dlerror();
 		core_why[0] = '\0';
@@ -204,7 +191,8 @@ static const struct shunt_shim_ops *core_get(void)
 static void refuse(void)
 {
 	if (!atomic_exchange(&warned, 1))
-		say(core_why[0] ? core_why : "shunt: the shim core is not loaded; refusing\n");
+		shunt_shim_say(core_why[0] ? core_why
+					   : "shunt: the shim core is not loaded; refusing\n");
 	errno = EACCES;
 }
 

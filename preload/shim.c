@@ -112,19 +112,6 @@ static void sb_puts(struct sbuf *b, const char *s)
 		b->p[b->n < b->cap ? b->n : b->cap - 1] = '\0';
 }
 
-static void say(const char *msg)
-{
-	size_t n = strlen(msg), off = 0;
-	while (off < n) {
-		ssize_t w = write(STDERR_FILENO, msg + off, n - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-}
-
 /* ---- the cached exec path's own primitives ----
  * A forked child faults in every page of libc text it runs before exec
  * (fork copies no page tables of file mappings), so the cached path uses
@@ -572,7 +559,7 @@ static void warn_unusable(int status)
 	sb_puts(&b, shunt_snapshot_strerror(status));
 	sb_puts(&b, "); using built-in defaults, risky commands go through the gate; fix with: "
 		    "shunt snapshot\n");
-	say(buf);
+	shunt_shim_say(buf);
 }
 
 /* Maps the shared counters once per process (never creates the file).
@@ -1139,7 +1126,7 @@ static bool gate_usable(void)
 	sb_puts(&b, "shunt: cannot run the gate ");
 	sb_puts(&b, gate_path);
 	sb_puts(&b, ": refusing a command that needs it (reinstall shunt)\n");
-	say(msg);
+	shunt_shim_say(msg);
 	return false;
 }
 
@@ -1230,7 +1217,7 @@ static int exec_family(const struct call *c, const char *exe, char *const envp_i
 	char msg[1024];
 	enum verdict v = exe ? judge(exe, c->argv, NULL, msg, sizeof(msg)) : V_HOST;
 	if (v == V_BLOCK) {
-		say(msg);
+		shunt_shim_say(msg);
 		errno = EACCES;
 		return -1;
 	}
@@ -1437,7 +1424,7 @@ static int spawn_common(bool search, pid_t *pid, const char *file,
 	char msg[1024];
 	enum verdict v = exe ? judge(exe, argv, NULL, msg, sizeof(msg)) : V_HOST;
 	if (v == V_BLOCK) {
-		say(msg);
+		shunt_shim_say(msg);
 		errno = saved;
 		return EACCES;
 	}
@@ -1501,12 +1488,13 @@ static int core_system(const char *line)
 	if (v == V_HOST)
 		return real.system(line);
 	if (v == V_BLOCK) {
-		say(msg);
+		shunt_shim_say(msg);
 		return W_EXITCODE(126, 0);
 	}
 	char q[LINE_MAX_QUOTED];
 	if (!gate_line(line, q, sizeof(q))) {
-		say("shunt: command line too long to re-route through the gate; refused\n");
+		shunt_shim_say(
+		    "shunt: command line too long to re-route through the gate; refused\n");
 		return W_EXITCODE(126, 0);
 	}
 	if (!gate_usable())
@@ -1530,12 +1518,13 @@ static FILE *core_popen(const char *line, const char *type)
 	if (v == V_HOST)
 		return real.popen(line, type);
 	if (v == V_BLOCK) {
-		say(msg);
+		shunt_shim_say(msg);
 		return real.popen("exit 126", type); /* the caller sees a refused shell */
 	}
 	char q[LINE_MAX_QUOTED];
 	if (!gate_line(line, q, sizeof(q))) {
-		say("shunt: command line too long to re-route through the gate; refused\n");
+		shunt_shim_say(
+		    "shunt: command line too long to re-route through the gate; refused\n");
 		return real.popen("exit 126", type);
 	}
 	if (!gate_usable())
