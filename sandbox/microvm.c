@@ -1297,8 +1297,9 @@ static int agent_boot(const struct shunt_plan *plan, struct vm_job *j, struct sh
 		}
 		for (size_t i = 0; i < st.refused.n; i++)
 			fprintf(stderr,
-				"shunt: microVM: not copied back (special file or symlink "
-				"leaving the workspace): %s\n",
+				"shunt: microVM: not copied back (special file, symlink "
+				"leaving the workspace, or another user's file this user "
+				"cannot write): %s\n",
 				st.refused.v[i]);
 		shunt_strv_free(&st.refused);
 	}
