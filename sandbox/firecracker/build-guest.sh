@@ -69,7 +69,7 @@ rdigest=$(echo "$rrecipe" | sha256sum | cut -c1-16)
 rdir=$cache/rootfs/$rdigest
 build_rootfs() {
 	[ -s "$rdir/rootfs.ext4" ] && return 0
-	[ "$(id -u)" = 0 ] || die "building the debootstrap root needs root (debootstrap chroots and makes device nodes): run 'sudo shunt vm build --rootfs debootstrap' once; later builds by any user reuse it"
+	[ "$(id -u)" = 0 ] || die "building the debootstrap root needs root (debootstrap chroots and makes device nodes): run 'sudo shunt vm build --rootfs debootstrap --cache $cache' once; later builds reuse it"
 	command -v debootstrap >/dev/null || die "debootstrap is missing: apt-get install debootstrap"
 	command -v mke2fs >/dev/null || die "mke2fs is missing: apt-get install e2fsprogs"
 	mkdir -p "$cache/rootfs"
@@ -113,6 +113,8 @@ build_rootfs() {
 	for d in "$cache"/rootfs/*; do
 		[ "${d##*/}" = "$rdigest" ] || [ "${d##*/}" = current ] || rm -rf "$d"
 	done
+	# sudo into a user's cache: the root is theirs to link and replace
+	chown -hR --reference="$cache" "$cache/rootfs" 2>/dev/null || true
 }
 # the image's root drive: the one requested, else the one built before
 link_rootfs() {
