@@ -116,21 +116,24 @@ build_rootfs() {
 	# sudo into a user's cache: the root is theirs to link and replace
 	chown -hR --reference="$cache" "$cache/rootfs" 2>/dev/null || true
 }
+# a link left as it is when right: a cache built by another user
+# (root) stays usable read-only
+relink() { [ "$(readlink "$2" 2>/dev/null)" = "$1" ] || ln -sfn "$1" "$2"; }
 # the image's root drive: the one requested, else the one built before
 link_rootfs() {
 	case $rootfs in
 	none) rm -f "$out/rootfs.ext4" "$cache/rootfs/current" ;;
-	debootstrap) ln -sfn "../rootfs/$rdigest/rootfs.ext4" "$out/rootfs.ext4" ;;
+	debootstrap) relink "../rootfs/$rdigest/rootfs.ext4" "$out/rootfs.ext4" ;;
 	*)
 		if [ -s "$cache/rootfs/current/rootfs.ext4" ]; then
-			ln -sfn "../rootfs/$(readlink "$cache/rootfs/current")/rootfs.ext4" "$out/rootfs.ext4"
+			relink "../rootfs/$(readlink "$cache/rootfs/current")/rootfs.ext4" "$out/rootfs.ext4"
 		fi ;;
 	esac
 }
 [ "$rootfs" != debootstrap ] || build_rootfs
 if [ -s "$out/vmlinux" ] && [ -s "$out/initrd.cpio" ]; then
 	link_rootfs
-	ln -sfn "$digest" "$cache/current"
+	relink "$digest" "$cache/current"
 	echo "$out"
 	exit 0
 fi
