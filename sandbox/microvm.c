@@ -1435,8 +1435,6 @@ static bool fc_usable(const char *fc, bool may_probe)
 	return yes;
 }
 
-static char *fc_rootfs(const char *kernel);
-
 void shunt_microvm_fc_state(struct shunt_microvm_fc_state *st, bool may_probe)
 {
 	memset(st, 0, sizeof(*st));
