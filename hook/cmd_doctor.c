@@ -33,6 +33,7 @@
 #include "config.h"
 #include "gvisor.h"
 #include "landlock.h"
+#include "microvm.h"
 #include "paths.h"
 #include "seccomp.h"
 
@@ -47,7 +48,7 @@ struct check {
 	struct shunt_buf extra; /* extra JSON members: ,"key":value... */
 };
 
-#define NCHECKS 24
+#define NCHECKS 28
 struct report {
 	struct check c[NCHECKS];
 	size_t n;
@@ -671,6 +672,66 @@ static void check_kvm(struct report *rep)
 	close(fd);
 }
 
+/* The Firecracker backend: binary, KVM, guest image, and the cached boot
+ * probe that decides (doctor never boots a VM; shunt vm probe --boot does). */
+static void check_firecracker_boot(struct report *rep)
+{
+	struct shunt_microvm_fc_state st;
+	shunt_microvm_fc_state(&st, false);
+	struct check *c;
+	if (!st.binary)
+		c = add(rep, "vm-firecracker", ST_MISSING,
+			"install a firecracker release binary on PATH or set SHUNT_FIRECRACKER; "
+			"microVMs use QEMU meanwhile",
+			"no firecracker binary: the microVM backend is QEMU");
+	else if (!st.kvm)
+		c = add(rep, "vm-firecracker", ST_MISSING, "see kvm above",
+			"%s found, but /dev/kvm is not usable by this user: the backend is QEMU",
+			st.binary);
+	else if (!st.digest)
+		c = add(rep, "vm-firecracker", ST_MISSING, "shunt vm build",
+			"%s found and /dev/kvm opens, but the guest image is not built", st.binary);
+	else if (st.probe == 1)
+		c = add(rep, "vm-firecracker", ST_OK, NULL,
+			"%s boots guest image %s (cached boot probe)", st.binary, st.digest);
+	else if (st.probe == 0)
+		c = add(rep, "vm-firecracker", ST_MISSING,
+			"fix KVM (nested virtualisation?), then rm the probe cache and run "
+			"'shunt vm probe --boot'",
+			"%s did not boot guest image %s (cached boot probe: %s): the backend is "
+			"QEMU",
+			st.binary, st.digest, st.why ? st.why : "no reason recorded");
+	else
+		c = add(rep, "vm-firecracker", ST_DEGRADED, "shunt vm probe --boot",
+			"%s found and /dev/kvm opens, but no boot probe for guest image %s yet "
+			"(the first microVM run probes)",
+			st.binary, st.digest);
+	if (st.binary && st.kvm && st.digest && st.probe == 0 && st.cache)
+		snprintf(c->fix, sizeof(c->fix),
+			 "fix KVM (nested virtualisation?), then rm %s and run 'shunt vm probe "
+			 "--boot'",
+			 st.cache);
+	extra_str(c, "binary", st.binary);
+	extra_raw(c, "kvm", "%s", st.kvm ? "true" : "false");
+	extra_str(c, "image", st.digest);
+	extra_raw(c, "probe", "%s", st.probe == 1 ? "true" : st.probe == 0 ? "false" : "null");
+	extra_str(c, "why", st.why);
+	extra_str(c, "probe_cache", st.cache);
+	extra_raw(c, "usable", "%s", st.probe == 1 && st.kvm && st.binary ? "true" : "false");
+	/* the guest's root: a debootstrap drive, else the initramfs (Firecracker)
+	 * or the host's root (QEMU) */
+	if (st.rootfs)
+		c = add(rep, "vm-rootfs", ST_OK, NULL,
+			"the microVM guest root is the debootstrap image %s", st.rootfs);
+	else
+		c = add(rep, "vm-rootfs", st.digest ? ST_DEGRADED : ST_MISSING,
+			"sudo shunt vm build --rootfs debootstrap",
+			"no debootstrap guest root: Firecracker guests get only the busybox "
+			"initramfs, QEMU's the host's root read-only");
+	extra_str(c, "rootfs", st.rootfs);
+	shunt_microvm_fc_state_free(&st);
+}
+
 static void check_process_runner(struct report *rep, const int *ns)
 {
 	struct check *c;
@@ -850,6 +911,7 @@ int shunt_cmd_doctor(int argc, char **argv, struct shunt_error **err)
 	check_binary(rep, "firecracker", "firecracker", "--version",
 		     "download a release from github.com/firecracker-microvm/firecracker/releases");
 	check_kvm(rep);
+	check_firecracker_boot(rep);
 	check_editor(rep);
 	check_shim(rep);
 	check_tls(rep);

@@ -23,7 +23,9 @@ static const char image_usage[] =
     "Builds a Debian minbase tree with debootstrap (from the distribution's archive) and\n"
     "imports it as T (default " SHUNT_ENGINE_IMAGE ") into the engine's local store.\n"
     "The suite defaults to this system's (/etc/os-release), the mirror to $SHUNT_DEBIAN_MIRROR\n"
-    "or http://deb.debian.org/debian. Needs root (debootstrap). --dry-run prints the steps.\n";
+    "or http://deb.debian.org/debian. Needs root (debootstrap). --dry-run prints the steps.\n"
+    "\n"
+    "       shunt image build-vm [--rootfs debootstrap|none] ...   = shunt vm build\n";
 
 static char *os_codename(void)
 {
@@ -77,6 +79,11 @@ static int import_tree(const char *engine, const char *dir, const char *tag)
 
 int shunt_cmd_image(int argc, char **argv, struct shunt_error **err)
 {
+	/* the microVM guest (the name for `shunt vm build`) */
+	if (argc >= 2 && strcmp(argv[1], "build-vm") == 0) {
+		argv[1] = "build";
+		return shunt_cmd_vm(argc, argv, err);
+	}
 	if (argc < 2 || strcmp(argv[1], "build") != 0) {
 		fputs(image_usage,
 		      argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)

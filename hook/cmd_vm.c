@@ -13,21 +13,27 @@
 #include "microvm.h"
 
 static const char vm_usage[] =
-    "usage: shunt vm build          build (or reuse) the guest image: the Debian kernel's\n"
+    "usage: shunt vm build [--rootfs debootstrap|none] [--suite NAME] [--mirror URL]\n"
+    "                               build (or reuse) the guest image: the Debian kernel's\n"
     "                               vmlinux + a busybox initramfs, cached in\n"
-    "                               $SHUNT_VM_CACHE or $XDG_CACHE_HOME/shunt/vm\n"
-    "       shunt vm probe          exit 0 when a microVM can run here, else say what is missing\n"
+    "                               $SHUNT_VM_CACHE or $XDG_CACHE_HOME/shunt/vm;\n"
+    "                               --rootfs debootstrap adds a Debian minbase root as a\n"
+    "                               read-only ext4 drive (building it needs root; later\n"
+    "                               builds by any user reuse it)\n"
+    "       shunt vm probe [--boot] exit 0 when a microVM can run here, else say what is missing;\n"
+    "                               --boot first runs Firecracker's boot probe (cached)\n"
     "       shunt vm sweep          remove the state of VM jobs whose shunt died\n"
     "       shunt vm plan [--workspace DIR] [--rw] [--timeout S] [--mem MiB] [--vcpus N]\n"
     "                     [--network none|restricted|full] CMD...\n"
     "                               print the backend, the QEMU command line or Firecracker\n"
     "                               config, the mounts and the network\n"
     "Environment: SHUNT_VM_BACKEND=auto|qemu|firecracker, SHUNT_QEMU, SHUNT_VM_KVM=1,\n"
-    "  SHUNT_FIRECRACKER (the binary), SHUNT_VM_ROOTFS (Firecracker: a read-only ext4 root\n"
-    "  drive), SHUNT_VM_QEMU_CHANNEL=agent (QEMU with Firecracker's transport: the\n"
+    "  SHUNT_FIRECRACKER (the binary), SHUNT_VM_ROOTFS (Firecracker and the agent channel:\n"
+    "  a read-only ext4 root drive, or none), SHUNT_VM_QEMU_CHANNEL=agent (QEMU with Firecracker's "
+    "transport: the\n"
     "  workspace as an ext4 drive, the command over the guest agent's channel).\n";
 
-static int vm_build(struct shunt_error **err)
+static int vm_build(char **argv, struct shunt_error **err)
 {
 	_cleanup_free_ char *script = shunt_microvm_build_script();
 	if (!script) {
@@ -35,7 +41,10 @@ static int vm_build(struct shunt_error **err)
 		return -1;
 	}
 	fflush(stdout);
-	execl("/bin/sh", "sh", script, (char *)NULL);
+	/* sh script [options...]: argv[0..1] ("vm" "build") make room */
+	argv[0] = "sh";
+	argv[1] = script;
+	execv("/bin/sh", argv);
 	return shunt_error_sys(err, errno, "exec %s", script);
 }
 
@@ -104,12 +113,23 @@ int shunt_cmd_vm(int argc, char **argv, struct shunt_error **err)
 	}
 	const char *sub = argv[1];
 	if (strcmp(sub, "build") == 0)
-		return vm_build(err);
+		return vm_build(argv, err);
 	if (strcmp(sub, "sweep") == 0) {
 		printf("%d\n", shunt_microvm_sweep());
 		return 0;
 	}
 	if (strcmp(sub, "probe") == 0) {
+		if (argc > 2 && strcmp(argv[2], "--boot") == 0) {
+			/* run (or reuse) Firecracker's boot probe, then answer as usual */
+			struct shunt_microvm_fc_state st;
+			shunt_microvm_fc_state(&st, true);
+			printf("firecracker: %s%s%s\n",
+			       st.probe == 1   ? "boots the guest"
+			       : st.probe == 0 ? "does not boot the guest"
+					       : "not probed (no binary, KVM or image)",
+			       st.why ? ": " : "", st.why ? st.why : "");
+			shunt_microvm_fc_state_free(&st);
+		}
 		if (shunt_microvm_probe(err) < 0)
 			return -1;
 		printf("microvm: usable\n");

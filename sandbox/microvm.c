@@ -109,35 +109,49 @@ void shunt_microvm_cmdline(const struct shunt_vm_spec *spec, struct shunt_buf *o
 		shunt_buf_puts(out, "console=ttyS0 quiet loglevel=1 panic=-1 reboot=t");
 		if (spec->chan_path)
 			shunt_buf_puts(out, " shunt.agent=hvc");
+		/* drives enumerate in command-line order: the root drive,
+		 * added after the workspace, is vdb as under Firecracker */
+		if (spec->chan_path && spec->rootfs_image)
+			shunt_buf_printf(out, " shunt.rootfs=/dev/vd%c",
+					 spec->ws_image ? 'b' : 'a');
 	}
 	if (!spec->kvm && spec->tsc_khz)
 		shunt_buf_printf(out, " tsc_early_khz=%u", spec->tsc_khz);
 }
 
 /* The command-channel devices: the host root over 9p (read-only, for
- * the guest's overlay root), the guest agent on hvc0 behind a unix
- * socket, the workspace as an ext4 drive: Firecracker's transport, on
- * QEMU. */
+ * the guest's overlay root) or the root drive, the guest agent on hvc0
+ * behind a unix socket, the workspace as an ext4 drive: Firecracker's
+ * transport, on QEMU. */
 static int qemu_chan_args(const struct shunt_vm_spec *s, struct shunt_strv *v,
 			  struct shunt_error **err)
 {
 	_cleanup_free_ char *ch = qemu_escape(s->chan_path);
 	_cleanup_free_ char *wi = s->ws_image ? qemu_escape(s->ws_image) : NULL;
-	if (!ch || (s->ws_image && !wi))
+	_cleanup_free_ char *ri = s->rootfs_image ? qemu_escape(s->rootfs_image) : NULL;
+	if (!ch || (s->ws_image && !wi) || (s->rootfs_image && !ri))
 		return shunt_error_set(err, ENOMEM, "out of memory");
 	if (push(v, err, "-chardev") < 0 ||
 	    push(v, err, "socket,id=ch,path=%s,server=on,wait=off", ch) < 0 ||
-	    push(v, err, "-device") < 0 || push(v, err, "virtconsole,chardev=ch") < 0 ||
-	    push(v, err, "-fsdev") < 0 ||
-	    push(v, err, "local,id=root,path=/,readonly=on,security_model=none,multidevs=remap") <
-		0 ||
-	    push(v, err, "-device") < 0 ||
-	    push(v, err, "virtio-9p-device,fsdev=root,mount_tag=root") < 0)
+	    push(v, err, "-device") < 0 || push(v, err, "virtconsole,chardev=ch") < 0)
+		return -1;
+	if (!ri && (push(v, err, "-fsdev") < 0 ||
+		    push(v, err,
+			 "local,id=root,path=/,readonly=on,security_model=none,"
+			 "multidevs=remap") < 0 ||
+		    push(v, err, "-device") < 0 ||
+		    push(v, err, "virtio-9p-device,fsdev=root,mount_tag=root") < 0))
 		return -1;
 	if (wi && (push(v, err, "-drive") < 0 ||
 		   push(v, err, "id=ws,file=%s,format=raw,if=none%s", wi,
 			s->workspace_rw ? "" : ",readonly=on") < 0 ||
 		   push(v, err, "-device") < 0 || push(v, err, "virtio-blk-device,drive=ws") < 0))
+		return -1;
+	/* after the workspace, so that stays vda (see shunt_microvm_cmdline) */
+	if (ri &&
+	    (push(v, err, "-drive") < 0 ||
+	     push(v, err, "id=rootfs,file=%s,format=raw,if=none,readonly=on", ri) < 0 ||
+	     push(v, err, "-device") < 0 || push(v, err, "virtio-blk-device,drive=rootfs") < 0))
 		return -1;
 	return 0;
 }
@@ -1077,11 +1091,15 @@ static int hide_prep(void *arg)
 	return chdir(h->dir) < 0 || hide_in_child(h->plan) < 0 ? -1 : 0;
 }
 
-/* An optional read-only root drive: $SHUNT_VM_ROOTFS, else rootfs.ext4
- * next to the kernel. NULL: the guest's root is its initramfs. */
+/* An optional read-only root drive: $SHUNT_VM_ROOTFS ("none": none),
+ * else rootfs.ext4 next to the kernel (shunt vm build --rootfs
+ * debootstrap). NULL: the guest's root is its initramfs (Firecracker) or
+ * the host's (QEMU). */
 static char *fc_rootfs(const char *kernel)
 {
 	const char *env = getenv("SHUNT_VM_ROOTFS");
+	if (env && strcmp(env, "none") == 0)
+		return NULL;
 	if (env && *env)
 		return access(env, R_OK) == 0 ? strdup(env) : NULL;
 	char *p = NULL;
@@ -1279,18 +1297,83 @@ static int agent_boot(const struct shunt_plan *plan, struct vm_job *j, struct sh
 		}
 		for (size_t i = 0; i < st.refused.n; i++)
 			fprintf(stderr,
-				"shunt: microVM: not copied back (special file or symlink "
-				"leaving the workspace): %s\n",
+				"shunt: microVM: not copied back (special file, symlink "
+				"leaving the workspace, or another user's file this user "
+				"cannot write): %s\n",
 				st.refused.v[i]);
 		shunt_strv_free(&st.refused);
 	}
 	return 0;
 }
 
+/* The probe cache's key: the binary (path, size, mtime), the host kernel
+ * release and the image digest; "" when fc cannot be stat'ed. */
+static void fc_probe_key(const char *fc, const char *digest, char *key, size_t size)
+{
+	struct stat sb;
+	char rel[128] = "?";
+	key[0] = 0;
+	FILE *f = fopen("/proc/sys/kernel/osrelease", "re");
+	if (f) {
+		if (!fgets(rel, sizeof(rel), f))
+			rel[0] = 0;
+		rel[strcspn(rel, "\n")] = 0;
+		fclose(f);
+	}
+	if (stat(fc, &sb) == 0)
+		snprintf(key, size, "%s %lld %lld %s %s ", fc, (long long)sb.st_size,
+			 (long long)sb.st_mtime, rel, digest);
+}
+
+/* The cached answer for key: 1 boots, 0 does not (*why: the reason
+ * recorded, malloc'd), -1 not probed for this key. */
+static int fc_probe_cached(const char *key, char **why)
+{
+	_cleanup_free_ char *cache = shunt_paths_probe_cache("vm-firecracker");
+	_cleanup_free_ char *cached = NULL;
+	struct shunt_error *e = NULL;
+	if (!cache || shunt_fs_read(cache, PATH_MAX + 1024, &cached, NULL, &e) < 0 ||
+	    strncmp(cached, key, strlen(key)) != 0) {
+		shunt_error_free(&e);
+		return -1;
+	}
+	const char *ans = cached + strlen(key);
+	if (strncmp(ans, "yes", 3) == 0)
+		return 1;
+	if (why && strncmp(ans, "no ", 3) == 0) {
+		*why = strdup(ans + 3);
+		if (*why)
+			(*why)[strcspn(*why, "\n")] = 0;
+	}
+	return 0;
+}
+
+/* The last non-empty line of a job's console log, for the probe's reason. */
+static void console_last_line(const char *dir, char *out, size_t size)
+{
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/console.log", dir);
+	_cleanup_free_ char *text = NULL;
+	struct shunt_error *e = NULL;
+	out[0] = 0;
+	if (shunt_fs_read(path, 1 << 20, &text, NULL, &e) < 0) {
+		shunt_error_free(&e);
+		return;
+	}
+	size_t n = strlen(text);
+	while (n && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
+		text[--n] = 0;
+	char *nl = strrchr(text, '\n');
+	snprintf(out, size, "%s", nl ? nl + 1 : text);
+	for (char *c = out; *c; c++)
+		if ((unsigned char)*c < 0x20)
+			*c = ' ';
+}
+
 /* Does Firecracker really boot our guest here? Boots `true` with a
- * deadline once and caches the answer per binary, kernel release and
- * image; a /dev/kvm that accepts VMs and never runs them counts as
- * absent. may_probe false: the cached answer only. */
+ * deadline once and caches the answer (and why not) per binary, kernel
+ * release and image; a /dev/kvm that accepts VMs and never runs them
+ * counts as absent. may_probe false: the cached answer only. */
 static bool fc_usable(const char *fc, bool may_probe)
 {
 	if (!fc || !kvm_rw())
@@ -1301,27 +1384,13 @@ static bool fc_usable(const char *fc, bool may_probe)
 		shunt_error_free(&e);
 		return false;
 	}
-	struct stat sb;
-	char rel[128] = "?", key[PATH_MAX + 256];
-	FILE *f = fopen("/proc/sys/kernel/osrelease", "re");
-	if (f) {
-		if (!fgets(rel, sizeof(rel), f))
-			rel[0] = 0;
-		rel[strcspn(rel, "\n")] = 0;
-		fclose(f);
-	}
-	if (stat(fc, &sb) < 0)
+	char key[PATH_MAX + 256];
+	fc_probe_key(fc, digest, key, sizeof(key));
+	if (!key[0])
 		return false;
-	snprintf(key, sizeof(key), "%s %lld %lld %s %s ", fc, (long long)sb.st_size,
-		 (long long)sb.st_mtime, rel, digest);
-	_cleanup_free_ char *cache = shunt_paths_probe_cache("vm-firecracker");
-	_cleanup_free_ char *cached = NULL;
-	if (cache && shunt_fs_read(cache, PATH_MAX + 512, &cached, NULL, &e) == 0 &&
-	    strncmp(cached, key, strlen(key)) == 0)
-		return strncmp(cached + strlen(key), "yes", 3) == 0;
-	shunt_error_free(&e);
-	if (!may_probe)
-		return false;
+	int cached = fc_probe_cached(key, NULL);
+	if (cached >= 0 || !may_probe)
+		return cached == 1;
 	char *argv[] = {"true", NULL};
 	struct shunt_plan p;
 	memset(&p, 0, sizeof(p));
@@ -1333,19 +1402,75 @@ static bool fc_usable(const char *fc, bool may_probe)
 	s.vcpus = 1;
 	struct vm_job j;
 	int status = -1, rc = -1;
+	char why[400] = "";
+	char last[160] = "";
 	if (vm_setup(&p, &j, &e) == 0) {
 		rc = agent_boot(&p, &j, &s, digest, false, &status, &e);
-		shunt_fs_rmtree(j.dir, &e);
+		console_last_line(j.dir, last, sizeof(last));
+		shunt_fs_rmtree(j.dir, NULL);
 	}
+	if (rc == 1)
+		snprintf(why, sizeof(why), "the guest did not run `true` within %d s",
+			 VM_KVM_PROBE_SECONDS);
+	else if (rc < 0)
+		/* the message up to its "; see <console.log>": the job is gone */
+		snprintf(why, sizeof(why), "%.*s%s%s", e ? (int)strcspn(e->msg, ";") : 17,
+			 e ? e->msg : "the boot failed", last[0] ? "; console: " : "", last);
+	else if (status != 0)
+		snprintf(why, sizeof(why), "`true` in the guest exited %d", status);
+	/* one line in the cache */
+	for (char *c = why; *c; c++)
+		if (*c == '\n')
+			*c = ' ';
 	shunt_error_free(&e);
 	bool yes = rc == 0 && status == 0;
+	_cleanup_free_ char *cache = shunt_paths_probe_cache("vm-firecracker");
 	if (cache) {
-		char line[PATH_MAX + 300];
-		snprintf(line, sizeof(line), "%s%s\n", key, yes ? "yes" : "no");
+		char line[PATH_MAX + 700];
+		snprintf(line, sizeof(line), "%s%s%s%s\n", key, yes ? "yes" : "no", yes ? "" : " ",
+			 why);
 		shunt_fs_write_atomic(cache, line, strlen(line), 0600, &e);
 		shunt_error_free(&e);
 	}
 	return yes;
+}
+
+void shunt_microvm_fc_state(struct shunt_microvm_fc_state *st, bool may_probe)
+{
+	memset(st, 0, sizeof(*st));
+	st->probe = -1;
+	st->binary = find_firecracker();
+	st->kvm = kvm_rw();
+	st->cache = shunt_paths_probe_cache("vm-firecracker");
+	_cleanup_free_ char *kernel = NULL, *initrd = NULL;
+	struct shunt_error *e = NULL;
+	if (image_paths(&kernel, &initrd, &st->digest, &e) < 0) {
+		shunt_error_free(&e);
+		/* no image: only an explicit root drive */
+		const char *env = getenv("SHUNT_VM_ROOTFS");
+		if (env && *env && strcmp(env, "none") != 0)
+			st->rootfs = fc_rootfs("/");
+		return;
+	}
+	st->rootfs = fc_rootfs(kernel);
+	if (!st->binary || !st->kvm)
+		return;
+	if (may_probe)
+		fc_usable(st->binary, true);
+	char key[PATH_MAX + 256];
+	fc_probe_key(st->binary, st->digest, key, sizeof(key));
+	if (key[0])
+		st->probe = fc_probe_cached(key, &st->why);
+}
+
+void shunt_microvm_fc_state_free(struct shunt_microvm_fc_state *st)
+{
+	free(st->binary);
+	free(st->digest);
+	free(st->rootfs);
+	free(st->why);
+	free(st->cache);
+	memset(st, 0, sizeof(*st));
 }
 
 /* SHUNT_VM_BACKEND, else the config's sandbox.vm_backend (cfg_choice:
@@ -1427,6 +1552,9 @@ int shunt_microvm_run(const struct shunt_plan *plan, int *status, struct shunt_e
 	struct shunt_vm_spec s = {.vmm = qemu, .kernel = kernel, .initrd = initrd};
 	spec_from_plan(plan, &s);
 	s.kvm = kvm_usable(&s, digest);
+	/* the agent channel boots the root drive Firecracker would */
+	_cleanup_free_ char *rootfs = agent ? fc_rootfs(kernel) : NULL;
+	s.rootfs_image = rootfs;
 	struct shunt_netproxy proxy = {0};
 	_cleanup_free_ char *proxy_cmd = NULL;
 	if (plan->network == SHUNT_NET_RESTRICTED) {
@@ -1651,9 +1779,16 @@ int shunt_microvm_describe(const struct shunt_plan *plan, struct shunt_buf *out,
 	s.err_fd = 4;
 	shunt_buf_printf(out, "backend: %s\n", be == SHUNT_VM_FIRECRACKER ? "firecracker" : "qemu");
 	shunt_buf_printf(out, "image: %s\n", digest ? digest : "(not built)");
-	if (be == SHUNT_VM_FIRECRACKER)
-		shunt_buf_printf(out, "mounts: / (the guest's initramfs, or a read-only rootfs "
-				      "drive under tmpfs: ephemeral)\n");
+	const char *chan = getenv("SHUNT_VM_QEMU_CHANNEL");
+	bool agent = chan && strcmp(chan, "agent") == 0;
+	_cleanup_free_ char *rootfs =
+	    be == SHUNT_VM_FIRECRACKER || agent ? fc_rootfs(kernel) : NULL;
+	if (rootfs)
+		shunt_buf_printf(out,
+				 "mounts: / (root drive %s, read-only, tmpfs overlay: ephemeral)\n",
+				 rootfs);
+	else if (be == SHUNT_VM_FIRECRACKER)
+		shunt_buf_printf(out, "mounts: / (the guest's initramfs: ephemeral)\n");
 	else
 		shunt_buf_printf(out,
 				 "mounts: / (host root, read-only 9p, tmpfs overlay: ephemeral)\n");
@@ -1685,7 +1820,6 @@ int shunt_microvm_describe(const struct shunt_plan *plan, struct shunt_buf *out,
 			     : "tcg");
 	if (be == SHUNT_VM_FIRECRACKER) {
 		_cleanup_free_ char *fc = find_firecracker();
-		_cleanup_free_ char *rootfs = fc_rootfs(kernel);
 		s.vmm = fc ? fc : "firecracker";
 		s.kvm = true;
 		s.ws_image = plan->workspace ? "workspace.ext4" : NULL;
@@ -1707,9 +1841,9 @@ int shunt_microvm_describe(const struct shunt_plan *plan, struct shunt_buf *out,
 		return 0;
 	}
 	s.vmm = qemu ? qemu : "qemu-system-x86_64";
-	const char *chan = getenv("SHUNT_VM_QEMU_CHANNEL");
-	if (chan && strcmp(chan, "agent") == 0) {
+	if (agent) {
 		s.chan_path = "ch.sock";
+		s.rootfs_image = rootfs;
 		s.console_path = "console.log";
 		s.ws_image = plan->workspace ? "workspace.ext4" : NULL;
 		shunt_buf_printf(out,

@@ -89,6 +89,24 @@ enum shunt_vm_backend shunt_microvm_backend(void);
  * (exitcode 125) saying what is missing and how to get it. */
 int shunt_microvm_probe(struct shunt_error **err);
 
+/* What decides whether Firecracker is used, for shunt doctor. */
+struct shunt_microvm_fc_state {
+	char *binary; /* the firecracker binary found, or NULL */
+	bool kvm;     /* /dev/kvm opens read-write for this user */
+	char *digest; /* the guest image's digest, or NULL when not built */
+	char *rootfs; /* the root drive a run would attach, or NULL (initramfs) */
+	int probe;    /* the cached boot probe for this binary, host kernel and
+			 image: 1 boots, 0 failed, -1 not probed */
+	char *why;    /* probe 0: the reason recorded, or NULL */
+	char *cache;  /* the probe cache file, or NULL */
+};
+
+/* Fills *st (all strings malloc'd, freed by shunt_microvm_fc_state_free).
+ * may_probe: boot-probe now when binary, KVM and image exist and no
+ * answer is cached (up to ~8 s); false: never boots anything. */
+void shunt_microvm_fc_state(struct shunt_microvm_fc_state *st, bool may_probe);
+void shunt_microvm_fc_state_free(struct shunt_microvm_fc_state *st);
+
 /* Runs the plan in a microVM; see struct shunt_runner.run. */
 int shunt_microvm_run(const struct shunt_plan *plan, int *status, struct shunt_error **err);
 

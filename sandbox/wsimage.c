@@ -244,8 +244,59 @@ static bool same_file(int sfd, int dfd, const char *name, const struct stat *ss)
 
 static const char tmp_prefix[] = ".shunt-copyback.";
 
+/* Copies src's bytes into an open file (at offset 0, truncating it). */
+static int copy_bytes(int in, int out)
+{
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return 0;
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(out, buf + off, (size_t)(n - off));
+			if (w < 0)
+				return -1;
+			off += w;
+		}
+	}
+}
+
+/* Someone else's file, copied back by a non-root caller: replacing it
+ * would make it ours, so it is rewritten in place (its owner, group and
+ * mode stay) when we may write it, else refused. Not atomic: the price
+ * of keeping the owner. */
+static int rewrite_in_place(struct sync_ctx *c, int sfd, int dfd, const char *name, const char *rel)
+{
+	_cleanup_close_ int out = openat(dfd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (out < 0) {
+		if (errno != EACCES && errno != EPERM)
+			return sync_err(c, "opening", rel);
+		refuse(c, rel);
+		return 0;
+	}
+	struct stat os;
+	if (fstat(out, &os) < 0 || !S_ISREG(os.st_mode)) {
+		refuse(c, rel);
+		return 0;
+	}
+	_cleanup_close_ int in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (in < 0)
+		return sync_err(c, "reading", rel);
+	if (ftruncate(out, 0) < 0 || copy_bytes(in, out) < 0 || fsync(out) < 0)
+		return sync_err(c, "rewriting", rel);
+	c->st->copied++;
+	return 0;
+}
+
+/* Replaces name with src's bytes and mode by rename of a temp file. old:
+ * the regular file it replaces, or NULL. Its owner carries over where we
+ * may set it: root gives the file back to its owner and group; others
+ * keep their own file's group when they are in it. A new file is the
+ * caller's. */
 static int copy_file(struct sync_ctx *c, int sfd, int dfd, const char *name, const char *rel,
-		     mode_t mode)
+		     mode_t mode, const struct stat *old)
 {
 	char tmp[NAME_MAX + 1];
 	snprintf(tmp, sizeof(tmp), "%s%ld", tmp_prefix, (long)getpid());
@@ -257,24 +308,18 @@ static int copy_file(struct sync_ctx *c, int sfd, int dfd, const char *name, con
 	    openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (out < 0)
 		return sync_err(c, "creating", rel);
-	char buf[65536];
-	for (;;) {
-		ssize_t n = read(in, buf, sizeof(buf));
-		if (n < 0) {
-			unlinkat(dfd, tmp, 0);
-			return sync_err(c, "reading", rel);
-		}
-		if (n == 0)
-			break;
-		for (ssize_t off = 0; off < n;) {
-			ssize_t w = write(out, buf + off, (size_t)(n - off));
-			if (w < 0) {
-				unlinkat(dfd, tmp, 0);
-				return sync_err(c, "writing", rel);
-			}
-			off += w;
-		}
+	if (copy_bytes(in, out) < 0) {
+		unlinkat(dfd, tmp, 0);
+		return sync_err(c, "copying", rel);
 	}
+	if (old && geteuid() == 0 && fchown(out, old->st_uid, old->st_gid) < 0) {
+		unlinkat(dfd, tmp, 0);
+		return sync_err(c, "keeping the owner of", rel);
+	}
+	/* not our group: the file keeps ours */
+	if (old && geteuid() != 0 && old->st_gid != getegid() &&
+	    fchown(out, (uid_t)-1, old->st_gid) < 0)
+		errno = 0;
 	if (fchmod(out, mode & 0777) < 0 || fsync(out) < 0) {
 		unlinkat(dfd, tmp, 0);
 		return sync_err(c, "writing", rel);
@@ -315,10 +360,16 @@ static int copy_link(struct sync_ctx *c, int sfd, int dfd, const char *name, con
 	if (symlinkat(target, dfd, tmp) < 0)
 		return sync_err(c, "creating the link", rel);
 	struct stat ds;
-	if (fstatat(dfd, name, &ds, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(ds.st_mode) &&
-	    rm_at(dfd, name) < 0) {
+	bool have = fstatat(dfd, name, &ds, AT_SYMLINK_NOFOLLOW) == 0;
+	if (have && S_ISDIR(ds.st_mode) && rm_at(dfd, name) < 0) {
 		unlinkat(dfd, tmp, 0);
 		return sync_err(c, "replacing the directory", rel);
+	}
+	/* a link that replaces one keeps its owner (root only may set it) */
+	if (have && S_ISLNK(ds.st_mode) && geteuid() == 0 &&
+	    fchownat(dfd, tmp, ds.st_uid, ds.st_gid, AT_SYMLINK_NOFOLLOW) < 0) {
+		unlinkat(dfd, tmp, 0);
+		return sync_err(c, "keeping the owner of", rel);
 	}
 	if (renameat(dfd, tmp, dfd, name) < 0) {
 		unlinkat(dfd, tmp, 0);
@@ -337,10 +388,14 @@ static int sync_entry(struct sync_ctx *c, int sfd, int dfd, const char *name, co
 	if (fstatat(sfd, name, &ss, AT_SYMLINK_NOFOLLOW) < 0)
 		return sync_err(c, "reading", rel);
 	bool have = fstatat(dfd, name, &ds, AT_SYMLINK_NOFOLLOW) == 0;
-	if (S_ISREG(ss.st_mode))
-		return same_file(sfd, dfd, name, &ss)
-			   ? 0
-			   : copy_file(c, sfd, dfd, name, rel, ss.st_mode);
+	if (S_ISREG(ss.st_mode)) {
+		if (same_file(sfd, dfd, name, &ss))
+			return 0;
+		bool was_file = have && S_ISREG(ds.st_mode);
+		if (was_file && geteuid() != 0 && ds.st_uid != geteuid())
+			return rewrite_in_place(c, sfd, dfd, name, rel);
+		return copy_file(c, sfd, dfd, name, rel, ss.st_mode, was_file ? &ds : NULL);
+	}
 	if (S_ISLNK(ss.st_mode))
 		return copy_link(c, sfd, dfd, name, rel, rel_dir);
 	if (!S_ISDIR(ss.st_mode)) {

@@ -22,14 +22,19 @@ struct shunt_wsimage_sync {
 	unsigned copied;	   /* files, links and directories written */
 	unsigned removed;	   /* entries the guest deleted, removed on the host */
 	struct shunt_strv refused; /* workspace-relative paths left alone (escaping
-				      symlinks, special files) */
+				      symlinks, special files, another user's
+				      file a non-root caller cannot write) */
 };
 
 /* Copies the guest's changes from image back into dir: unpacks it with
  * debugfs rdump into a private directory next to the image, then makes
  * dir match it. Every step works on directory fds with O_NOFOLLOW, files
  * are replaced by rename of a complete temp file, unchanged files are
- * left untouched. Symlinks whose target leaves dir and special files
+ * left untouched. Owners: a replaced file keeps its owner and group when
+ * the caller is root; a non-root caller keeps its own files' group and
+ * rewrites another user's file in place (owner and mode stay) when it
+ * may write it, else refuses it; new files are the caller's. The image's
+ * owners are never applied. Symlinks whose target leaves dir and special files
  * (devices, fifos, sockets) are refused and listed. Paths in exclude
  * (absolute host paths, NULL-terminated, may be NULL) and a top-level
  * lost+found are never written or removed. 0 with *st filled (free

@@ -4,14 +4,14 @@
 . "$(dirname "$0")/../lib.sh"
 setup_home
 
-names="userns landlock seccomp cgroups overlayfs process runsc podman docker qemu firecracker kvm editor shim"
+names="userns landlock seccomp cgroups overlayfs process runsc podman docker qemu firecracker kvm vm-firecracker vm-rootfs editor shim"
 
 out=$("$SHUNT" doctor 2>&1); rc=$?
 is "$rc" 0 "doctor exits 0 (it is a report)"
 for n in $names; do
 	like "$out" "^$n: +(ok|missing|degraded) +— " "human output has a '$n' line"
 done
-bad=$(printf '%s\n' "$out" | grep -Ev '^[a-z]+: +(ok|missing|degraded) +— .+' || true)
+bad=$(printf '%s\n' "$out" | grep -Ev '^[a-z][a-z-]*: +(ok|missing|degraded) +— .+' || true)
 is "$bad" "" "every line is 'name: status — detail'"
 # aligned: the status column starts at the same offset on every line
 cols=$(printf '%s\n' "$out" | awk '{ match($0, /: +/); print RSTART + RLENGTH }' | sort -u | wc -l)
@@ -97,6 +97,48 @@ like "$(SHUNT_CONFIG="$tlsdir/c.yaml" "$SHUNT" doctor 2>&1)" 'tls: +degraded .*i
 	"doctor warns about insecure: true policy sources"
 like "$("$SHUNT" doctor 2>&1)" 'tls: +ok' "doctor: TLS verified by default"
 rm -rf "$tlsdir"
+
+# The Firecracker backend: binary, KVM, image and the cached boot probe
+fcj() { "$SHUNT" doctor --json | python3 -c 'import json,sys
+c=json.load(sys.stdin)["checks"][sys.argv[1]]
+print(" ".join(json.dumps(c.get(k)) for k in sys.argv[2:]))' "$@"; }
+export SHUNT_VM_CACHE="$TEST_TMP/no-vm-cache"
+out=$(SHUNT_FIRECRACKER="$TEST_TMP/no-fc" "$SHUNT" doctor 2>&1)
+like "$out" "vm-firecracker: +missing +— no firecracker binary: the microVM backend is QEMU" \
+	"vm-firecracker: no binary"
+is "$(SHUNT_FIRECRACKER="$TEST_TMP/no-fc" fcj vm-firecracker status binary usable)" '"missing" null false' \
+	"json: vm-firecracker missing, binary null, not usable"
+like "$out" "vm-rootfs: +missing .*sudo shunt vm build --rootfs debootstrap" \
+	"vm-rootfs: no root drive, and how to build one"
+printf '#!/bin/sh\necho "cannot create the VM" >&2\nexit 1\n' >"$TEST_TMP/fc-broken"
+chmod +x "$TEST_TMP/fc-broken"
+export SHUNT_FIRECRACKER="$TEST_TMP/fc-broken"
+if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
+	like "$("$SHUNT" doctor 2>&1)" "vm-firecracker: +missing +— .*fc-broken found, but /dev/kvm is not usable by this user" \
+		"vm-firecracker: a binary but no usable /dev/kvm for $(id -un)"
+	is "$(fcj vm-firecracker kvm probe)" "false null" "json: kvm false, not probed"
+elif ! [ -r "${SHUNT_VM_SHARED_CACHE:-/var/tmp/shunt-vm-test-cache}/current/vmlinux" ]; then
+	like "$("$SHUNT" doctor 2>&1)" "vm-firecracker: +missing +— .*guest image is not built \(shunt vm build\)" \
+		"vm-firecracker: binary and KVM, no guest image"
+	skip "the boot probe needs the guest image sandbox_microvm.sh builds"
+else
+	export SHUNT_VM_CACHE=${SHUNT_VM_SHARED_CACHE:-/var/tmp/shunt-vm-test-cache}
+	like "$("$SHUNT" doctor 2>&1)" "vm-firecracker: +degraded +— .*fc-broken found and /dev/kvm opens, but no boot probe" \
+		"vm-firecracker: not probed yet"
+	is "$(fcj vm-firecracker probe usable)" "null false" "json: probe null"
+	out=$("$SHUNT" vm probe --boot 2>&1)
+	like "$out" "firecracker: does not boot the guest: .*console: cannot create the VM" \
+		"vm probe --boot: runs the boot probe and says why it failed"
+	like "$("$SHUNT" doctor 2>&1)" "vm-firecracker: +missing +— .*fc-broken did not boot guest image .*cached boot probe: .*cannot create the VM.*rm /tmp/shunt-probe-$(id -u)/vm-firecracker" \
+		"vm-firecracker: the cached failed probe, why, and how to retry"
+	is "$(fcj vm-firecracker probe usable)" "false false" "json: probe false, not usable"
+	like "$(fcj vm-firecracker why)" "cannot create the VM" "json: why"
+fi
+unset SHUNT_FIRECRACKER
+: >"$TEST_TMP/root.ext4"
+like "$(SHUNT_VM_ROOTFS="$TEST_TMP/root.ext4" "$SHUNT" doctor 2>&1)" "vm-rootfs: +ok +— .*root.ext4" \
+	"vm-rootfs: a root drive is reported"
+unset SHUNT_VM_CACHE
 
 "$SHUNT" doctor --bogus >/dev/null 2>&1; rc=$?
 is "$rc" 2 "unknown option: exit 2"

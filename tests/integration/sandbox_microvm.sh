@@ -10,6 +10,9 @@ setup_home
 
 FC="$TOP/sandbox/firecracker"
 export SHUNT_VM_BUILD_SCRIPT="$FC/build-guest.sh"
+# the root drive (a debootstrap root) is sandbox_microvm_rootfs.sh's;
+# here the guest's root is the host's (QEMU) or the initramfs (Firecracker)
+export SHUNT_VM_ROOTFS=none
 # Firecracker's plan needs no binary: the generated config and VMM command
 out=$(SHUNT="$SHUNT" SHUNT_VM_CACHE="$TEST_TMP/no-cache" "$FC/start.sh" --backend firecracker \
 	--dry-run --mem 256 --vcpus 2 "$TEST_TMP" make install 2>&1)

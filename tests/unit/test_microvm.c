@@ -117,6 +117,25 @@ static void test_qemu(void)
 	       !strstr(opt_val(&v, "-drive", "id=ws"), "readonly"),
 	   "agent channel: read-write workspace drive");
 	shunt_strv_free(&v);
+	/* with the debootstrap root drive instead of the host's root */
+	s.rootfs_image = "/c/vm/rootfs/r1/rootfs.ext4";
+	ok(shunt_microvm_qemu_argv(&s, &v, &err) == 0, "agent channel with a root drive builds");
+	is_str(opt_val(&v, "-drive", "id=rootfs"),
+	       "id=rootfs,file=/c/vm/rootfs/r1/rootfs.ext4,format=raw,if=none,readonly=on",
+	       "root drive: read-only");
+	ok(!opt_val(&v, "-fsdev", "local,id=root"), "root drive: the host root is not shared");
+	size_t iw = 0, ir = 0;
+	for (size_t i = 0; i < v.n; i++) {
+		if (strcmp(v.v[i], "virtio-blk-device,drive=ws") == 0)
+			iw = i;
+		if (strcmp(v.v[i], "virtio-blk-device,drive=rootfs") == 0)
+			ir = i;
+	}
+	ok(iw && ir > iw, "root drive: after the workspace (vda), so it is vdb");
+	app = opt_val(&v, "-append", "");
+	ok(app && strstr(app, "shunt.rootfs=/dev/vdb"), "root drive: the guest mounts vdb");
+	shunt_strv_free(&v);
+	s.rootfs_image = NULL;
 	s.chan_path = NULL;
 	s.ws_image = NULL;
 

@@ -2,11 +2,13 @@
  * without root, changed the way a guest would (debugfs -w: write, rm,
  * mkdir, symlink, mknod), then copied back into the host workspace. */
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -56,6 +58,131 @@ static int guest(const char *requests)
 	fputs(requests, o);
 	fclose(o);
 	return sh("PATH=$PATH:/usr/sbin:/sbin debugfs -w -f %s %s >/dev/null 2>&1", f, img);
+}
+
+static bool owned(const char *rel, uid_t uid, gid_t gid, mode_t mode)
+{
+	char p[PATH_MAX * 2];
+	struct stat sb;
+	snprintf(p, sizeof(p), "%s/%s", ws, rel);
+	return lstat(p, &sb) == 0 && sb.st_uid == uid && sb.st_gid == gid &&
+	       (sb.st_mode & 07777) == mode;
+}
+
+/* A workspace whose files belong to several users, changed by the guest
+ * and copied back by root and (in a child that drops to nobody) by a
+ * non-root caller. Root only: making other users' files needs chown. */
+static void test_owners(void)
+{
+	if (geteuid() != 0) {
+		skip("copy-back owners: making other users' files needs root");
+		return;
+	}
+	snprintf(ws, sizeof(ws), "%s/ows", top);
+	snprintf(img, sizeof(img), "%s/ojob/workspace.ext4", top);
+	char host_new[PATH_MAX];
+	snprintf(host_new, sizeof(host_new), "%.200s/newcontent", top);
+	ok(sh("mkdir -p %s %s/ojob && cd %s && echo old > other.txt && chown 12345:54321 other.txt "
+	      "&& chmod 0640 other.txt && echo old > mine.txt && chmod 0604 mine.txt && ln -s "
+	      "mine.txt lnk && chown -h 12345:54321 lnk",
+	      ws, top, ws) == 0,
+	   "owners fixture (root)");
+	struct shunt_error *err = NULL;
+	struct shunt_wsimage_sync st;
+	ok(shunt_wsimage_build(ws, img, NULL, NULL, &err) == 0, "owners: image built");
+	char req[PATH_MAX * 5];
+	snprintf(req, sizeof(req),
+		 "rm /other.txt\nwrite %s /other.txt\nsif /other.txt uid 0\nsif /other.txt mode "
+		 "0100640\n"
+		 "rm /mine.txt\nwrite %s /mine.txt\nsif /mine.txt mode 0100604\n"
+		 "write %s /new.txt\nrm /lnk\nsymlink /lnk other.txt\n",
+		 host_new, host_new, host_new);
+	ok(guest(req) == 0,
+	   "owners: the guest rewrote other.txt (as uid 0), mine.txt, added new.txt");
+	ok(shunt_wsimage_copyback(img, ws, NULL, &st, &err) == 0, "owners: copy-back as root");
+	shunt_error_free(&err);
+	shunt_strv_free(&st.refused);
+	char *s = slurp("other.txt");
+	is_str(s, "new\nlines\n", "root: another user's file gets the guest's content");
+	free(s);
+	ok(owned("other.txt", 12345, 54321, 0640),
+	   "root: ... and keeps its owner, group and mode (12345:54321 0640), not the image's uid");
+	ok(owned("mine.txt", 0, 0, 0604), "root: its own file keeps owner and mode 0604");
+	ok(owned("new.txt", 0, 0, 0644) || owned("new.txt", 0, 0, 0600) ||
+	       owned("new.txt", 0, 0, 0664),
+	   "root: a new file belongs to the invoking user (root)");
+	struct stat lsb;
+	char lp[PATH_MAX * 2];
+	snprintf(lp, sizeof(lp), "%s/lnk", ws);
+	ok(lstat(lp, &lsb) == 0 && S_ISLNK(lsb.st_mode) && lsb.st_uid == 12345,
+	   "root: a replaced symlink keeps its owner");
+
+	/* the non-root caller: nobody's workspace with someone else's files */
+	chmod(top, 0755);
+	const uid_t nb = 65534;
+	const gid_t ng = 65534;
+	snprintf(ws, sizeof(ws), "%s/nws", top);
+	snprintf(img, sizeof(img), "%s/njob/workspace.ext4", top);
+	ok(sh("mkdir -p %s %s/njob && cd %s && echo old > other-w.txt && chmod 0666 other-w.txt "
+	      "&& echo old > other-ro.txt && chmod 0644 other-ro.txt && chown 12345:54321 "
+	      "other-w.txt other-ro.txt && echo old > own.txt && chmod 0604 own.txt && chown "
+	      "%u:%u own.txt . %s/njob",
+	      ws, top, ws, (unsigned)nb, (unsigned)ng, top) == 0,
+	   "owners fixture (nobody's workspace)");
+	struct stat wbefore;
+	char wp[PATH_MAX * 2];
+	snprintf(wp, sizeof(wp), "%s/other-w.txt", ws);
+	stat(wp, &wbefore);
+	ok(shunt_wsimage_build(ws, img, NULL, NULL, &err) == 0 && chmod(img, 0644) == 0 &&
+	       chown(img, nb, ng) == 0,
+	   "nobody: image built");
+	shunt_error_free(&err);
+	snprintf(req, sizeof(req),
+		 "rm /other-w.txt\nwrite %s /other-w.txt\nrm /other-ro.txt\nwrite %s "
+		 "/other-ro.txt\nrm /own.txt\nwrite %s /own.txt\nsif /own.txt mode 0100604\n"
+		 "write %s /new.txt\n",
+		 host_new, host_new, host_new, host_new);
+	ok(guest(req) == 0, "nobody: the guest rewrote all three files and added new.txt");
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (setgroups(0, NULL) < 0 || setresgid(ng, ng, ng) < 0 ||
+		    setresuid(nb, nb, nb) < 0)
+			_exit(3);
+		struct shunt_error *e = NULL;
+		struct shunt_wsimage_sync cs;
+		if (shunt_wsimage_copyback(img, ws, NULL, &cs, &e) < 0) {
+			fprintf(stderr, "# %s\n", e->msg);
+			_exit(1);
+		}
+		bool listed = cs.refused.n == 1 && strcmp(cs.refused.v[0], "other-ro.txt") == 0;
+		_exit(listed ? 0 : 2);
+	}
+	int wst = -1;
+	waitpid(pid, &wst, 0);
+	ok(WIFEXITED(wst) && WEXITSTATUS(wst) == 0,
+	   "nobody: copy-back succeeds; only the unwritable file of another user is refused "
+	   "(status %d)",
+	   WIFEXITED(wst) ? WEXITSTATUS(wst) : -1);
+	s = slurp("other-w.txt");
+	is_str(s, "new\nlines\n", "nobody: another user's writable file gets the content");
+	free(s);
+	struct stat wafter;
+	stat(wp, &wafter);
+	ok(owned("other-w.txt", 12345, 54321, 0666) && wafter.st_ino == wbefore.st_ino,
+	   "nobody: ... rewritten in place: same inode, owner 12345:54321, mode 0666");
+	s = slurp("other-ro.txt");
+	is_str(s, "old\n", "nobody: another user's read-only file is left alone");
+	free(s);
+	ok(owned("other-ro.txt", 12345, 54321, 0644), "nobody: ... with its owner");
+	s = slurp("own.txt");
+	is_str(s, "new\nlines\n", "nobody: its own file gets the content");
+	free(s);
+	ok(owned("own.txt", nb, ng, 0604), "nobody: ... and keeps owner and mode 0604");
+	char np[PATH_MAX * 2];
+	struct stat nsb;
+	snprintf(np, sizeof(np), "%s/new.txt", ws);
+	ok(lstat(np, &nsb) == 0 && nsb.st_uid == nb && nsb.st_gid == ng,
+	   "nobody: a new file belongs to the invoking user (nobody)");
 }
 
 int main(void)
@@ -171,6 +298,7 @@ int main(void)
 	       err->exitcode == 125,
 	   "a missing workspace: error, exit 125");
 	shunt_error_free(&err);
+	test_owners();
 	shunt_fs_rmtree(top, &err);
 	shunt_error_free(&err);
 	return done_testing();
