@@ -12,13 +12,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include "buf.h"
 #include "cleanup.h"
 #include "explain.h"
+#include "fdrun.h"
 #include "prompt.h"
 #include "record.h"
 #include "process.h"
 #include "runner.h"
+#include "shuntd.h"
 
 extern char **environ;
 
@@ -247,6 +251,76 @@ static int act_plan(struct shunt_ctx *ctx, const struct shunt_act_req *r,
 	return shunt_plan_build(plan, &ctx->cfg, &o, r->line ? line_argv : r->argv, err);
 }
 
+/* The one-line notice before a sandboxed command runs. */
+static void print_notice(const struct shunt_decision *d, const char *runtime, const char *profile,
+			 const char *suffix)
+{
+	struct shunt_buf b = {0};
+	shunt_buf_printf(&b, "shunt: sandboxed (%s, %s): %s", runtime, profile, d->why);
+	rules_suffix(&b, d);
+	shunt_buf_printf(&b, "%s\n", suffix);
+	fputs(b.data, stderr);
+	shunt_buf_free(&b);
+}
+
+static void on_daemon_accept(void *ud, const char *runtime, const char *profile)
+{
+	print_notice(ud, runtime, profile, " (via shuntd)");
+}
+
+/* Hands the sandboxed run to shuntd with our stdio. True when that
+ * settled it (*status: the command's exit code, 126 when the daemon's
+ * policy refused it, 125 when the daemon went away during the run: never
+ * run a second time here); false: run it in this process. */
+static bool act_via_daemon(const struct shunt_act_req *r, const struct shunt_decision *d,
+			   int profile, enum shunt_runtime rt, const char *cmd, int *status)
+{
+	const char *nd = getenv("SHUNT_NO_DAEMON");
+	if (r->no_daemon || (nd && strcmp(nd, "1") == 0))
+		return false;
+	_cleanup_free_ char *sock = shunt_shuntd_socket_path();
+	struct stat st;
+	if (!sock || stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return false;
+	struct shunt_fdrun_req q = {.argv = r->argv,
+				    .line = r->line,
+				    .shell = r->shell,
+				    .source = r->source,
+				    .profile = profile,
+				    .runtime = (int)rt,
+				    .approved = d->action == SHUNT_ACTION_PROMPT};
+	struct shunt_buf msg = {0};
+	fflush(NULL);
+	enum shunt_fdrun_result res =
+	    shunt_fdrun_client(sock, &q, on_daemon_accept, (void *)d, status, &msg);
+	const char *why = msg.data ? msg.data : "";
+	bool done = true;
+	switch (res) {
+	case SHUNT_FDRUN_RAN:
+		break;
+	case SHUNT_FDRUN_POLICY:
+		fprintf(stderr, "shunt: not run: shuntd refused %s: %s\n", cmd, why);
+		*status = EXIT_BLOCKED;
+		break;
+	case SHUNT_FDRUN_LOST:
+		fprintf(stderr,
+			"shunt: shuntd went away while running the command (%s); it is not run "
+			"again here\n",
+			why);
+		*status = EXIT_NOSANDBOX;
+		break;
+	case SHUNT_FDRUN_NO_DAEMON:
+	default:
+		if (*why)
+			fprintf(stderr, "shunt: shuntd cannot take it (%s); running it here\n",
+				why);
+		done = false;
+		break;
+	}
+	shunt_buf_free(&msg);
+	return done;
+}
+
 /* Runs the command in the runner the decision names; fails closed. */
 static int act_sandbox(struct shunt_ctx *ctx, const struct shunt_act_req *r,
 		       const struct shunt_decision *d, int profile, const char *cmd, bool *ran,
@@ -269,6 +343,14 @@ static int act_sandbox(struct shunt_ctx *ctx, const struct shunt_act_req *r,
 		runner = shunt_runner_get(SHUNT_RUNTIME_PROCESS);
 		rt = SHUNT_RUNTIME_PROCESS;
 		weaker = true;
+	}
+	/* shuntd re-decides and could not know a human chose a looser profile
+	 * (GODMODE) or weaker isolation here: those stay in this process */
+	int granted = d->profile >= 0 ? d->profile : SHUNT_PROFILE_WORKSPACE_WRITE;
+	int dstatus = 0;
+	if (!weaker && profile == granted && act_via_daemon(r, d, profile, rt, cmd, &dstatus)) {
+		*ran = dstatus != EXIT_BLOCKED && dstatus != EXIT_NOSANDBOX;
+		return dstatus;
 	}
 	if (!runner) {
 		fprintf(stderr,
@@ -306,15 +388,8 @@ static int act_sandbox(struct shunt_ctx *ctx, const struct shunt_act_req *r,
 	}
 	if (weaker)
 		plan.accept_weaker_isolation = true;
-	struct shunt_buf b = {0};
-	shunt_buf_printf(&b, "shunt: sandboxed (%s, %s): %s", runner->name,
-			 shunt_profile_name(profile), d->why);
-	rules_suffix(&b, d);
-	if (weaker)
-		shunt_buf_puts(&b, " (weaker isolation accepted)");
-	shunt_buf_putc(&b, '\n');
-	fputs(b.data, stderr);
-	shunt_buf_free(&b);
+	print_notice(d, runner->name, shunt_profile_name(profile),
+		     weaker ? " (weaker isolation accepted)" : "");
 	int status = 0;
 	bool cache_hit = shunt_process_cache_hit(&plan);
 	struct timespec t0, t1;
