@@ -180,10 +180,8 @@ static int send_request(int fd, const struct shunt_buf *body)
 		struct cmsghdr align;
 	} u;
 	memset(&u, 0, sizeof(u));
-	struct msghdr m = {.msg_iov = iov,
-			   .msg_iovlen = 2,
-			   .msg_control = u.buf,
-			   .msg_controllen = sizeof(u.buf)};
+	struct msghdr m = {
+	    .msg_iov = iov, .msg_iovlen = 2, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
@@ -225,7 +223,8 @@ static enum shunt_fdrun_result wait_exit(int fd, int *status, struct shunt_buf *
 		sigaction(passed_signals[i], &sa, &old[i]);
 	enum shunt_fdrun_result res = SHUNT_FDRUN_LOST;
 	for (;;) {
-		struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = sp[0], .events = POLLIN}};
+		struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
+				      {.fd = sp[0], .events = POLLIN}};
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -278,8 +277,8 @@ static enum shunt_fdrun_result wait_exit(int fd, int *status, struct shunt_buf *
 }
 
 enum shunt_fdrun_result shunt_fdrun_client(const char *sock, const struct shunt_fdrun_req *r,
-					   shunt_fdrun_accepted_fn on_accept, void *ud,
-					   int *status, struct shunt_buf *msg)
+					   shunt_fdrun_accepted_fn on_accept, void *ud, int *status,
+					   struct shunt_buf *msg)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(sock) >= sizeof(sa.sun_path))
@@ -305,7 +304,7 @@ enum shunt_fdrun_result shunt_fdrun_client(const char *sock, const struct shunt_
 	int rr = shunt_fdrun_read(fd, &type, &pl, &n);
 	if (rr <= 0) {
 		shunt_buf_printf(msg, "no answer (%s)",
-				 src < 0 ? strerror(serr)
+				 src < 0   ? strerror(serr)
 				 : rr == 0 ? "the connection closed"
 					   : strerror(errno));
 		return SHUNT_FDRUN_NO_DAEMON;

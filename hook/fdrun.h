@@ -48,10 +48,10 @@ struct shunt_fdrun_req {
 };
 
 enum shunt_fdrun_result {
-	SHUNT_FDRUN_RAN,	 /* *status holds the command's exit code */
-	SHUNT_FDRUN_POLICY,	 /* refused by the daemon's policy; msg says why */
-	SHUNT_FDRUN_NO_DAEMON,	 /* nothing ran; msg empty when no daemon answered */
-	SHUNT_FDRUN_LOST,	 /* accepted, then the daemon went away: do not re-run */
+	SHUNT_FDRUN_RAN,       /* *status holds the command's exit code */
+	SHUNT_FDRUN_POLICY,    /* refused by the daemon's policy; msg says why */
+	SHUNT_FDRUN_NO_DAEMON, /* nothing ran; msg empty when no daemon answered */
+	SHUNT_FDRUN_LOST,      /* accepted, then the daemon went away: do not re-run */
 };
 
 /* Called once when the daemon accepted the run, before the command's
@@ -64,8 +64,8 @@ typedef void (*shunt_fdrun_accepted_fn)(void *ud, const char *runtime, const cha
  * handlers are restored before returning). msg receives the daemon's
  * reason for POLICY/NO_DAEMON/LOST. Never runs anything itself. */
 enum shunt_fdrun_result shunt_fdrun_client(const char *sock, const struct shunt_fdrun_req *r,
-					   shunt_fdrun_accepted_fn on_accept, void *ud,
-					   int *status, struct shunt_buf *msg);
+					   shunt_fdrun_accepted_fn on_accept, void *ud, int *status,
+					   struct shunt_buf *msg);
 
 /* Writes one frame (payload n <= SHUNT_FDRUN_MAX), no SIGPIPE. 0 or -1
  * with errno. */

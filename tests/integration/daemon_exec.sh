@@ -71,6 +71,13 @@ is "$(runs)" 1 "the daemon ran it (shuntd_runs_total)"
 out=$(printf 'line1\n' | "$SHUNT" exec -- echo via-daemon argv-form 2>/dev/null); rc=$?
 is "$rc:$out" "0:via-daemon argv-form" "the argv form runs via the daemon too"
 is "$(runs)" 2 "counted"
+# shunt run with a stdin that is not /dev/null takes the same path
+out=$(printf 'p\n' | "$SHUNT" run -- sh -c 'cat; echo "in: $SHUNT_SANDBOX"' 2>/dev/null); rc=$?
+is "$rc:$out" "$(printf '0:p\nin: process')" "shunt run with piped stdin: via the daemon, stdin read"
+is "$(runs)" 3 "counted"
+out=$(printf 'p\n' | "$SHUNT" run -- rm -rf / 2>&1); rc=$?
+is "$rc" 126 "shunt run with piped stdin: the daemon's policy refuses a blocked command"
+like "$out" "shuntd refused it: blocked" "with the reason"
 out=$(printf 'x\0y' | "$SHUNT" exec -c 'echo via-daemon >/dev/null; od -An -c | tr -d " \n"' 2>/dev/null)
 is "$out" 'x\0y' "binary stdin arrives unchanged"
 "$SHUNT" exec -c 'echo via-daemon; echo to-err >&2' >"$TEST_TMP/o" 2>"$TEST_TMP/e"
@@ -102,8 +109,7 @@ like "$(cat "$TEST_TMP/trap")" got-term "the command's trap ran"
 "$SHUNT" exec -c "echo via-daemon >/dev/null; echo started; sleep 3; echo late >$WS/late" >"$TEST_TMP/k9" 2>&1 &
 p=$!
 wait_file "$TEST_TMP/k9" started
-kill -9 "$p"
-wait "$p" 2>/dev/null
+{ kill -9 "$p"; wait "$p"; } 2>/dev/null # (no job notice in the TAP output)
 sleep 4
 ok "a client killed with SIGKILL: the run is killed too" -- test ! -e "$WS/late"
 
