@@ -84,6 +84,22 @@ is "$out" 'x\0y' "binary stdin arrives unchanged"
 is "$(cat "$TEST_TMP/o")" via-daemon "stdout is the client's stdout"
 like "$(cat "$TEST_TMP/e")" '^to-err$' "stderr is the client's stderr"
 
+# malformed requests on the fd-passing protocol: refused, nothing runs,
+# and the HTTP API on the same socket is unaffected
+RAW="$TOP/tests/fixtures/fdrun_raw.py"
+if command -v python3 >/dev/null; then
+	before=$(runs)
+	like "$(python3 "$RAW" "$SOCK" two-fds)" '^F .*three fds' "raw: two fds instead of three: refused"
+	like "$(python3 "$RAW" "$SOCK" oversized)" '^F bad request frame' "raw: a frame over the size limit: refused"
+	like "$(python3 "$RAW" "$SOCK" unknown-field)" "^F unknown field 'plan'" "raw: a client plan: refused as an unknown field"
+	like "$(python3 "$RAW" "$SOCK" bad-json)" '^F invalid JSON' "raw: bad JSON: refused"
+	like "$(python3 "$RAW" "$SOCK" ok-true)" '^A process WORKSPACE_WRITE' "raw: a valid request is accepted"
+	is "$(runs)" $((before + 1)) "raw: only the valid one ran"
+	is "$(curl -s --unix-socket "$SOCK" http://x/v1/health | sed -n 's/.*"status":"\([a-z]*\)".*/\1/p')" ok "HTTP on the same socket still answers"
+else
+	skip "python3 is not installed (the raw protocol client is a python script)"
+fi
+
 # exit codes, as in-process
 "$SHUNT" exec -c 'echo via-daemon >/dev/null; exit 7' 2>/dev/null; is "$?" 7 "exit code 7 comes back"
 "$SHUNT" exec -c 'echo via-daemon >/dev/null; kill -9 $$' 2>/dev/null; is "$?" 137 "killed by SIGKILL: 137"
