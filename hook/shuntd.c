@@ -540,6 +540,35 @@ static void job_free(struct job *j)
 	free(j->cmdline);
 }
 
+/* Variables the plan builder reads for itself: the daemon's, not a
+ * client's. */
+static bool daemon_owned(const char *kv)
+{
+	return strncmp(kv, "HOME=", 5) == 0 || strncmp(kv, "TMPDIR=", 7) == 0 ||
+	       strncmp(kv, "XDG_", 4) == 0 || strncmp(kv, "SHUNT_", 6) == 0;
+}
+
+/* The client's environment with daemon_owned() variables replaced by
+ * ours (strings borrowed; the array is malloc'd, NULL on OOM). */
+static char **mix_env(char **client)
+{
+	size_t n = 0, k = 0;
+	for (char **e = client; *e; e++)
+		n++;
+	for (char **e = environ; e && *e; e++)
+		n++;
+	char **v = calloc(n + 1, sizeof(char *));
+	if (!v)
+		return NULL;
+	for (char **e = client; *e; e++)
+		if (!daemon_owned(*e))
+			v[k++] = *e;
+	for (char **e = environ; e && *e; e++)
+		if (daemon_owned(*e))
+			v[k++] = *e;
+	return v;
+}
+
 /* Decides the command with this process's own policy (loaded for the
  * current directory) and builds the plan. On refusal returns -1 with an
  * HTTP status in *code (403: the policy refuses) and the reason in msg;
@@ -644,11 +673,18 @@ static int prepare(struct job *j, const struct ask *a, int *code, char *msg, siz
 	o.accept_weaker_isolation = j->ctx.cfg.sandbox.accept_weaker_isolation;
 	char *line_argv[] = {(char *)(a->shell ? a->shell : "/bin/sh"), "-c", (char *)a->line,
 			     NULL};
-	/* the plan's env comes from the client's environment, filtered by
-	 * our sandbox.env_whitelist; the runners still read ours */
+	/* the command's variables come from the client's environment,
+	 * filtered by our sandbox.env_whitelist; what shapes the sandbox
+	 * (HOME: the secrets hidden; XDG_*, SHUNT_*) stays ours. The runners
+	 * run with our environment. */
+	_cleanup_free_ char **mixed = a->env ? mix_env(a->env) : NULL;
+	if (a->env && !mixed) {
+		snprintf(msg, msglen, "out of memory");
+		return -1;
+	}
 	char **saved = environ;
-	if (a->env)
-		environ = a->env;
+	if (mixed)
+		environ = mixed;
 	int prc = shunt_plan_build(&j->plan, &j->ctx.cfg, &o, a->line ? line_argv : a->argv, &err);
 	environ = saved;
 	if (prc < 0) {

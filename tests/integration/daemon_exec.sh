@@ -100,6 +100,15 @@ else
 	skip "python3 is not installed (the raw protocol client is a python script)"
 fi
 
+# the client's environment reaches the command (through the daemon's
+# env_whitelist), but what shapes the sandbox stays the daemon's: a client
+# HOME elsewhere does not uncover the real home's secrets
+mkdir -p "$HOME/.ssh" "$TEST_TMP/fakehome"
+echo secret-key >"$HOME/.ssh/id_test"
+out=$(LANG=C.UTF-8 HOME="$TEST_TMP/fakehome" "$SHUNT" exec -c "echo via-daemon >/dev/null; find $HOME -name id_test; echo \"lang=\$LANG home=\$HOME\"" 2>&1)
+unlike "$out" id_test "a client's HOME elsewhere: the real ~/.ssh stays hidden"
+like "$out" "lang=C.UTF-8 home=$HOME\$" "the client's LANG arrives; HOME is the daemon's"
+
 # exit codes, as in-process
 "$SHUNT" exec -c 'echo via-daemon >/dev/null; exit 7' 2>/dev/null; is "$?" 7 "exit code 7 comes back"
 "$SHUNT" exec -c 'echo via-daemon >/dev/null; kill -9 $$' 2>/dev/null; is "$?" 137 "killed by SIGKILL: 137"
