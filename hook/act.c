@@ -6,13 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <sys/stat.h>
 
 #include "buf.h"
 #include "cleanup.h"
@@ -271,9 +270,11 @@ static void on_daemon_accept(void *ud, const char *runtime, const char *profile)
 /* Hands the sandboxed run to shuntd with our stdio. True when that
  * settled it (*status: the command's exit code, 126 when the daemon's
  * policy refused it, 125 when the daemon went away during the run: never
- * run a second time here); false: run it in this process. */
+ * run a second time here; *ran: it ran there); false: run it in this
+ * process. */
 static bool act_via_daemon(const struct shunt_act_req *r, const struct shunt_decision *d,
-			   int profile, enum shunt_runtime rt, const char *cmd, int *status)
+			   int profile, enum shunt_runtime rt, const char *cmd, int *status,
+			   bool *ran)
 {
 	const char *nd = getenv("SHUNT_NO_DAEMON");
 	if (r->no_daemon || (nd && strcmp(nd, "1") == 0))
@@ -297,6 +298,7 @@ static bool act_via_daemon(const struct shunt_act_req *r, const struct shunt_dec
 	bool done = true;
 	switch (res) {
 	case SHUNT_FDRUN_RAN:
+		*ran = true;
 		break;
 	case SHUNT_FDRUN_POLICY:
 		fprintf(stderr, "shunt: not run: shuntd refused %s: %s\n", cmd, why);
@@ -344,14 +346,12 @@ static int act_sandbox(struct shunt_ctx *ctx, const struct shunt_act_req *r,
 		rt = SHUNT_RUNTIME_PROCESS;
 		weaker = true;
 	}
-	/* shuntd re-decides and could not know a human chose a looser profile
-	 * (GODMODE) or weaker isolation here: those stay in this process */
+	/* shuntd re-decides: a profile other than the decision's (picked at
+	 * the prompt) or weaker isolation accepted here stays in this process */
 	int granted = d->profile >= 0 ? d->profile : SHUNT_PROFILE_WORKSPACE_WRITE;
 	int dstatus = 0;
-	if (!weaker && profile == granted && act_via_daemon(r, d, profile, rt, cmd, &dstatus)) {
-		*ran = dstatus != EXIT_BLOCKED && dstatus != EXIT_NOSANDBOX;
+	if (!weaker && profile == granted && act_via_daemon(r, d, profile, rt, cmd, &dstatus, ran))
 		return dstatus;
-	}
 	if (!runner) {
 		fprintf(stderr,
 			"shunt: cannot sandbox: %s\nshunt: the %s runner needed for %s is not "

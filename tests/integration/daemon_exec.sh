@@ -27,6 +27,21 @@ rules:
     risk: medium
     tags: [test]
     examples: {match: ["echo via-daemon"], nomatch: ["echo hello"]}
+  - id: test-prompt
+    description: test line that needs approval
+    match: '^echo prompt-me'
+    programs: [echo]
+    risk: high
+    tags: [test]
+    examples: {match: ["echo prompt-me"], nomatch: ["echo hello"]}
+  - id: test-godmode
+    description: test line that wants GODMODE
+    match: '^echo godmode-me'
+    programs: [echo]
+    risk: high
+    profile: GODMODE
+    tags: [test]
+    examples: {match: ["echo godmode-me"], nomatch: ["echo hello"]}
 EOF
 mkdir -p "$XDG_CONFIG_HOME/shunt"
 cat >"$XDG_CONFIG_HOME/shunt/config.yaml" <<EOF
@@ -243,6 +258,37 @@ else
 	like "$(pane)" '^tty-2$' "tmux: its stdin is the terminal (test -t 0)"
 	like "$(pane)" '^got-typed-line-5$' "tmux: it read the line typed with send-keys"
 	is "$(runs)" $((before + 1)) "tmux: counted by the daemon"
+	# a prompt stays here; "s" (sandbox) hands the line to the daemon,
+	# which accepts the approved prompt for a sandboxed run only
+	clear_pane
+	step 'echo prompt-me >/dev/null; test -t 0 && echo "answered-$((3 + 4))"'
+	if wait_for 'choose \[y/r/s/d/N\]'; then
+		step s
+		mark
+		like "$(pane)" 'sandboxed \(process, WORKSPACE_WRITE\).*\(via shuntd\)' "tmux: a prompt answered s runs via shuntd"
+		like "$(pane)" '^answered-7$' "tmux: with the terminal"
+	else
+		fail "tmux: the prompt appeared"
+		fail "tmux: (no prompt)"
+	fi
+	is "$(runs)" $((before + 2)) "tmux: counted by the daemon"
+	# GODMODE on the process runner is weaker isolation, accepted (or
+	# not) here: it never goes to the daemon
+	clear_pane
+	step 'echo godmode-me >/dev/null; echo "god-$SHUNT_PROFILE"'
+	if wait_for 'type GODMODE'; then
+		step GODMODE
+		mark
+		if pane | grep -q 'cannot sandbox'; then
+			skip "tmux: GODMODE needs the weaker-isolation opt-in or a microVM here"
+		else
+			unlike "$(pane)" 'via shuntd' "tmux: a GODMODE answer runs in-process"
+		fi
+	else
+		fail "tmux: the GODMODE prompt appeared"
+		pane | grep -v '^[[:space:]]*$' | tail -8 | sed 's/^/#   /'
+	fi
+	is "$(runs)" $((before + 2)) "tmux: the daemon did not run the GODMODE line"
 	clear_pane
 	step 'echo via-daemon >/dev/null; echo sleeping; sleep 30'
 	wait_for '^sleeping$' 150
