@@ -126,6 +126,10 @@ like "$out" "lang=C.UTF-8 home=$HOME\$" "the client's LANG arrives; HOME is the 
 
 # exit codes, as in-process
 "$SHUNT" exec -c 'echo via-daemon >/dev/null; exit 7' 2>/dev/null; is "$?" 7 "exit code 7 comes back"
+AUDIT="$XDG_STATE_HOME/shunt/audit.jsonl"
+wait_file "$AUDIT" 'exit 7.*"exit_code":7' # written after the exit status went out
+like "$(grep '"event":"exec"' "$AUDIT" | grep 'exit 7')" '"source":"cli".*"runtime":"process".*"exit_code":7' \
+	"the daemon audits the run with its exit code"
 "$SHUNT" exec -c 'echo via-daemon >/dev/null; kill -9 $$' 2>/dev/null; is "$?" 137 "killed by SIGKILL: 137"
 "$SHUNT" exec -c 'echo via-daemon >/dev/null; /nonexistent/prog' 2>/dev/null; is "$?" 127 "a missing program: 127"
 
@@ -258,6 +262,9 @@ else
 	like "$(pane)" '^tty-2$' "tmux: its stdin is the terminal (test -t 0)"
 	like "$(pane)" '^got-typed-line-5$' "tmux: it read the line typed with send-keys"
 	is "$(runs)" $((before + 1)) "tmux: counted by the daemon"
+	wait_file "$AUDIT" '"source":"hook".*got-'
+	like "$(grep '"event":"exec"' "$AUDIT" | grep 'got-')" '"source":"hook".*"exit_code":0' \
+		"tmux: audited by the daemon as a hook line"
 	# a prompt stays here; "s" (sandbox) hands the line to the daemon,
 	# which accepts the approved prompt for a sandboxed run only
 	clear_pane
