@@ -1,7 +1,9 @@
 /* shuntd: a minimal HTTP/1.1 server (one request per connection) on a
  * unix socket and optionally TCP. /v1/run re-decides the command with the
  * daemon's own policy, builds the plan with shunt_plan_build and runs it
- * with shunt_runner_get's runner, streaming output as framed records. */
+ * with shunt_runner_get's runner, streaming output as framed records. A
+ * unix connection that starts with SHUNT_FDRUN_MAGIC is the fd-passing
+ * run instead (fdrun.h): same decision, the client's fds as stdio. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
