@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -15,10 +16,12 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "explain.h"
+#include "fdrun.h"
 #include "prompt.h"
 #include "record.h"
 #include "process.h"
 #include "runner.h"
+#include "shuntd.h"
 
 extern char **environ;
 
@@ -247,6 +250,79 @@ static int act_plan(struct shunt_ctx *ctx, const struct shunt_act_req *r,
 	return shunt_plan_build(plan, &ctx->cfg, &o, r->line ? line_argv : r->argv, err);
 }
 
+/* The one-line notice before a sandboxed command runs. */
+static void print_notice(const struct shunt_decision *d, const char *runtime, const char *profile,
+			 const char *suffix)
+{
+	struct shunt_buf b = {0};
+	shunt_buf_printf(&b, "shunt: sandboxed (%s, %s): %s", runtime, profile, d->why);
+	rules_suffix(&b, d);
+	shunt_buf_printf(&b, "%s\n", suffix);
+	fputs(b.data, stderr);
+	shunt_buf_free(&b);
+}
+
+static void on_daemon_accept(void *ud, const char *runtime, const char *profile)
+{
+	print_notice(ud, runtime, profile, " (via shuntd)");
+}
+
+/* Hands the sandboxed run to shuntd with our stdio. True when that
+ * settled it (*status: the command's exit code, 126 when the daemon's
+ * policy refused it, 125 when the daemon went away during the run: never
+ * run a second time here; *ran: it ran there); false: run it in this
+ * process. */
+static bool act_via_daemon(const struct shunt_act_req *r, const struct shunt_decision *d,
+			   int profile, enum shunt_runtime rt, const char *cmd, int *status,
+			   bool *ran)
+{
+	const char *nd = getenv("SHUNT_NO_DAEMON");
+	if (r->no_daemon || (nd && strcmp(nd, "1") == 0))
+		return false;
+	_cleanup_free_ char *sock = shunt_shuntd_socket_path();
+	struct stat st;
+	if (!sock || stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return false;
+	struct shunt_fdrun_req q = {.argv = r->argv,
+				    .line = r->line,
+				    .shell = r->shell,
+				    .source = r->source,
+				    .profile = profile,
+				    .runtime = (int)rt,
+				    .approved = d->action == SHUNT_ACTION_PROMPT};
+	struct shunt_buf msg = {0};
+	fflush(NULL);
+	enum shunt_fdrun_result res =
+	    shunt_fdrun_client(sock, &q, on_daemon_accept, (void *)d, status, &msg);
+	const char *why = msg.data ? msg.data : "";
+	bool done = true;
+	switch (res) {
+	case SHUNT_FDRUN_RAN:
+		*ran = true;
+		break;
+	case SHUNT_FDRUN_POLICY:
+		fprintf(stderr, "shunt: not run: shuntd refused %s: %s\n", cmd, why);
+		*status = EXIT_BLOCKED;
+		break;
+	case SHUNT_FDRUN_LOST:
+		fprintf(stderr,
+			"shunt: shuntd went away while running the command (%s); it is not run "
+			"again here\n",
+			why);
+		*status = EXIT_NOSANDBOX;
+		break;
+	case SHUNT_FDRUN_NO_DAEMON:
+	default:
+		if (*why)
+			fprintf(stderr, "shunt: shuntd cannot take it (%s); running it here\n",
+				why);
+		done = false;
+		break;
+	}
+	shunt_buf_free(&msg);
+	return done;
+}
+
 /* Runs the command in the runner the decision names; fails closed. */
 static int act_sandbox(struct shunt_ctx *ctx, const struct shunt_act_req *r,
 		       const struct shunt_decision *d, int profile, const char *cmd, bool *ran,
@@ -270,6 +346,12 @@ static int act_sandbox(struct shunt_ctx *ctx, const struct shunt_act_req *r,
 		rt = SHUNT_RUNTIME_PROCESS;
 		weaker = true;
 	}
+	/* shuntd re-decides: a profile other than the decision's (picked at
+	 * the prompt) or weaker isolation accepted here stays in this process */
+	int granted = d->profile >= 0 ? d->profile : SHUNT_PROFILE_WORKSPACE_WRITE;
+	int dstatus = 0;
+	if (!weaker && profile == granted && act_via_daemon(r, d, profile, rt, cmd, &dstatus, ran))
+		return dstatus;
 	if (!runner) {
 		fprintf(stderr,
 			"shunt: cannot sandbox: %s\nshunt: the %s runner needed for %s is not "
@@ -306,15 +388,8 @@ static int act_sandbox(struct shunt_ctx *ctx, const struct shunt_act_req *r,
 	}
 	if (weaker)
 		plan.accept_weaker_isolation = true;
-	struct shunt_buf b = {0};
-	shunt_buf_printf(&b, "shunt: sandboxed (%s, %s): %s", runner->name,
-			 shunt_profile_name(profile), d->why);
-	rules_suffix(&b, d);
-	if (weaker)
-		shunt_buf_puts(&b, " (weaker isolation accepted)");
-	shunt_buf_putc(&b, '\n');
-	fputs(b.data, stderr);
-	shunt_buf_free(&b);
+	print_notice(d, runner->name, shunt_profile_name(profile),
+		     weaker ? " (weaker isolation accepted)" : "");
 	int status = 0;
 	bool cache_hit = shunt_process_cache_hit(&plan);
 	struct timespec t0, t1;

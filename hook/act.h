@@ -17,9 +17,13 @@ struct shunt_act_req {
 	const char *shell;  /* shell for -c lines on the host (default /bin/sh) */
 	bool accept_weaker; /* --i-accept-weaker-isolation */
 	bool no_exec;	    /* run host commands as a child instead of exec() (tests/hooks) */
+	bool no_daemon;	    /* --no-daemon: never hand sandboxed runs to shuntd */
 };
 
-/* Decides and acts. Returns the exit code to use: the command's own,
+/* Decides and acts. Sandboxed runs go to shuntd over its unix socket
+ * (with this process's stdio) when it answers, unless r->no_daemon or
+ * SHUNT_NO_DAEMON=1; else, or when it cannot serve them, they run here.
+ * Returns the exit code to use: the command's own,
  * 126 when blocked or declined, 125 when a sandbox could not be set up
  * (the command did not run), 0 for a dry run. For host commands without
  * no_exec it does not return on success (the command replaces shunt).

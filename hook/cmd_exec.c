@@ -8,12 +8,17 @@
 
 static const char exec_usage[] =
     "usage: shunt exec [--source hook|shim|cli] [--shell PATH] [--dry-run] [--json]\n"
-    "                  [--i-accept-weaker-isolation] (-c LINE | -- ARGV...)\n"
+    "                  [--i-accept-weaker-isolation] [--no-daemon] (-c LINE | -- ARGV...)\n"
     "Decides what should happen to the command, then does it:\n"
     "  host     runs it untouched (same terminal, signals, exit code)\n"
     "  sandbox  runs it in the sandbox runner the decision names, with a one-line notice\n"
     "  prompt   asks on the terminal: y once, r remember, s sandbox, d details, n no\n"
     "  block    refuses (exit 126) and says how to allow it\n"
+    "When shuntd answers on its socket, a sandboxed command runs there, with this\n"
+    "process's stdin, stdout and stderr (a pipe or the terminal); the daemon decides\n"
+    "it again with its own policy and may use a warm sandbox from its pool. Prompts\n"
+    "stay here. Without a daemon, or when it cannot serve the command, it runs in\n"
+    "this process; --no-daemon (or SHUNT_NO_DAEMON=1) always runs it here.\n"
     "--dry-run (or SHUNT_DRY_RUN=1) prints the plan of a command that would be\n"
     "sandboxed, prompted or blocked, and exits 0 without running it. Host commands\n"
     "still run. Exit codes: the command's own; 126 blocked or declined; 125 the\n"
@@ -30,6 +35,8 @@ static int exec_parse_option(int argc, char **argv, int *i, struct shunt_act_req
 		r->dry_run = true;
 	} else if (strcmp(a, "--json") == 0) {
 		r->json = true;
+	} else if (strcmp(a, "--no-daemon") == 0) {
+		r->no_daemon = true;
 	} else if (strcmp(a, "--i-accept-weaker-isolation") == 0) {
 		r->accept_weaker = true;
 	} else if (strcmp(a, "--shell") == 0) {

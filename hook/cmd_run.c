@@ -13,6 +13,7 @@
 #include "cleanup.h"
 #include "commands.h"
 #include "config.h"
+#include "fdrun.h"
 #include "microvm.h"
 #include "runner.h"
 #include "shuntd.h"
@@ -53,8 +54,9 @@ static const char help[] =
     "  --dry-run              print the resolved plan and run nothing\n"
     "  --json                 with --dry-run: the plan as JSON\n"
     "\n"
-    "When shuntd answers on its socket, stdin is /dev/null and no option other than\n"
-    "--profile/--runtime is given, the command goes through the daemon: it decides it\n"
+    "When shuntd answers on its socket and no option other than --profile/--runtime\n"
+    "is given, the command goes through the daemon (with this process's stdin, stdout\n"
+    "and stderr passed to it when stdin is not /dev/null): it decides it\n"
     "with its own policy (blocked commands are refused, exit 126; --profile and\n"
     "--runtime may only ask for stricter) and may use a warm sandbox from its pool.\n"
     "Otherwise, or when no daemon answers, it runs in this process (a cold start).\n"
@@ -232,14 +234,43 @@ static bool stdin_is_null(void)
 	return S_ISCHR(a.st_mode) && stat("/dev/null", &b) == 0 && a.st_rdev == b.st_rdev;
 }
 
+/* The command with our stdio through the daemon's fd-passing run (stdin
+ * is not /dev/null). *done false: nothing ran, run it here. */
+static int via_fdrun(const char *sock, char **cmd, int profile, int runtime, bool *done)
+{
+	struct shunt_fdrun_req q = {
+	    .argv = cmd, .source = SHUNT_SOURCE_CLI, .profile = profile, .runtime = runtime};
+	struct shunt_buf msg = {0};
+	int status = 0;
+	fflush(NULL);
+	enum shunt_fdrun_result res = shunt_fdrun_client(sock, &q, NULL, NULL, &status, &msg);
+	const char *why = msg.data ? msg.data : "";
+	*done = res != SHUNT_FDRUN_NO_DAEMON;
+	if (res == SHUNT_FDRUN_POLICY) {
+		fprintf(stderr, "shunt: shuntd refused it: %s; the command was not run\n", why);
+		status = 126;
+	} else if (res == SHUNT_FDRUN_LOST) {
+		fprintf(stderr,
+			"shunt: shuntd went away while running the command (%s); it is not run "
+			"again here\n",
+			why);
+		status = 125;
+	} else if (res == SHUNT_FDRUN_NO_DAEMON && *why) {
+		fprintf(stderr, "shunt: shuntd cannot take it (%s); running it here\n", why);
+	}
+	shunt_buf_free(&msg);
+	return *done ? status : 0;
+}
+
 /* Runs the command through shuntd when one answers and nothing in the
  * request needs what the protocol does not carry (options other than
- * --profile/--runtime, stdin). *done false: run it here. */
+ * --profile/--runtime): over HTTP when stdin is /dev/null, else with our
+ * stdio passed along. *done false: run it here. */
 static int via_daemon(int argc, char **argv, bool *done, struct shunt_error **err)
 {
 	*done = false;
 	const char *nd = getenv("SHUNT_NO_DAEMON");
-	if ((nd && strcmp(nd, "1") == 0) || !stdin_is_null())
+	if (nd && strcmp(nd, "1") == 0)
 		return 0;
 	int profile = -1, runtime = -1, i;
 	for (i = 1; i < argc; i++) {
@@ -267,6 +298,8 @@ static int via_daemon(int argc, char **argv, bool *done, struct shunt_error **er
 	struct stat st;
 	if (!sock || stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode))
 		return 0;
+	if (!stdin_is_null())
+		return via_fdrun(sock, &argv[i], profile, runtime, done);
 	int code = shunt_daemon_client_run(sock, &argv[i], profile, runtime, done, err);
 	return code;
 }

@@ -1,7 +1,9 @@
 /* shuntd: a minimal HTTP/1.1 server (one request per connection) on a
  * unix socket and optionally TCP. /v1/run re-decides the command with the
  * daemon's own policy, builds the plan with shunt_plan_build and runs it
- * with shunt_runner_get's runner, streaming output as framed records. */
+ * with shunt_runner_get's runner, streaming output as framed records. A
+ * unix connection that starts with SHUNT_FDRUN_MAGIC is the fd-passing
+ * run instead (fdrun.h): same decision, the client's fds as stdio. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,8 +17,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -26,6 +30,7 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "context.h"
+#include "fdrun.h"
 #include "forward.h"
 #include "json.h"
 #include "paths.h"
@@ -33,6 +38,8 @@
 #include "record.h"
 #include "runner.h"
 #include "shuntd.h"
+
+extern char **environ;
 
 #define NRT 7 /* enum shunt_runtime values */
 static const double buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
@@ -168,11 +175,15 @@ struct request {
 	size_t body_len;
 };
 
-/* Reads and validates one request. Returns 0, or an HTTP status to answer. */
-static int read_request(int fd, struct request *r)
+/* Reads and validates one request whose first n bytes are already in
+ * r->head. Returns 0, or an HTTP status to answer. */
+static int read_request(int fd, struct request *r, size_t n)
 {
-	size_t n = 0;
 	char *end = NULL;
+	r->head[n] = 0;
+	if (memchr(r->head, 0, n))
+		return 400;
+	end = strstr(r->head, "\r\n\r\n");
 	while (!end) {
 		if (n >= SHUNT_SHUNTD_MAX_HEADER)
 			return 431;
@@ -504,8 +515,20 @@ struct job {
 	const struct shunt_runner *runner;
 	enum shunt_runtime rt;
 	int profile;
+	enum shunt_source source;
 	char *cmdline;
 	bool have_ctx, have_plan;
+};
+
+/* What a client asks the daemon to run (strings borrowed). */
+struct ask {
+	char **argv;	   /* or NULL with line */
+	const char *line;  /* runs as `shell -c line` */
+	const char *shell; /* with line */
+	char **env;	   /* the client's environment, NULL: the daemon's */
+	enum shunt_source source;
+	int profile, runtime; /* -1: the policy's */
+	bool approved;	      /* the client's prompt was answered "sandbox" */
 };
 
 static void job_free(struct job *j)
@@ -519,20 +542,54 @@ static void job_free(struct job *j)
 	free(j->cmdline);
 }
 
-/* Decides argv with this process's own policy (loaded for the current
- * directory) and builds the plan. On refusal returns -1 with an HTTP
- * status in *code and the reason in msg; refusals are audited. */
-static int prepare(struct job *j, char **argv, int want, int want_rt, int *code, char *msg,
-		   size_t msglen)
+/* Variables the plan builder reads for itself: the daemon's, not a
+ * client's. */
+static bool daemon_owned(const char *kv)
+{
+	return strncmp(kv, "HOME=", 5) == 0 || strncmp(kv, "TMPDIR=", 7) == 0 ||
+	       strncmp(kv, "XDG_", 4) == 0 || strncmp(kv, "SHUNT_", 6) == 0;
+}
+
+/* The client's environment with daemon_owned() variables replaced by
+ * ours (strings borrowed; the array is malloc'd, NULL on OOM). */
+static char **mix_env(char **client)
+{
+	size_t n = 0, k = 0;
+	for (char **e = client; *e; e++)
+		n++;
+	for (char **e = environ; e && *e; e++)
+		n++;
+	char **v = calloc(n + 1, sizeof(char *));
+	if (!v)
+		return NULL;
+	for (char **e = client; *e; e++)
+		if (!daemon_owned(*e))
+			v[k++] = *e;
+	for (char **e = environ; e && *e; e++)
+		if (daemon_owned(*e))
+			v[k++] = *e;
+	return v;
+}
+
+/* Decides the command with this process's own policy (loaded for the
+ * current directory) and builds the plan. On refusal returns -1 with an
+ * HTTP status in *code (403: the policy refuses) and the reason in msg;
+ * refusals are audited. */
+static int prepare(struct job *j, const struct ask *a, int *code, char *msg, size_t msglen)
 {
 	memset(j, 0, sizeof(*j));
+	j->source = a->source;
+	int want = a->profile, want_rt = a->runtime;
 	struct shunt_buf cl = {0};
-	for (char **a = argv; *a; a++) {
-		if (a != argv)
+	if (a->line)
+		shunt_buf_puts(&cl, a->line);
+	for (char **v = a->line ? NULL : a->argv; v && *v; v++) {
+		if (v != a->argv)
 			shunt_buf_putc(&cl, ' ');
-		shunt_buf_puts(&cl, *a);
+		shunt_buf_puts(&cl, *v);
 	}
-	j->cmdline = shunt_buf_steal(&cl);
+	j->cmdline = cl.oom ? NULL : shunt_buf_steal(&cl);
+	shunt_buf_free(&cl);
 	*code = 500;
 	if (!j->cmdline) {
 		snprintf(msg, msglen, "out of memory");
@@ -546,20 +603,24 @@ static int prepare(struct job *j, char **argv, int want, int want_rt, int *code,
 	}
 	j->have_ctx = true;
 	shunt_arena_init_heap(&j->arena);
-	/* our own decision; nobody is at a terminal here */
-	if (shunt_ctx_decide(&j->ctx, NULL, NULL, argv, SHUNT_SOURCE_CLI, false, &j->arena, &j->d,
-			     &err) < 0) {
+	/* our own decision; nobody is at a terminal here, except that a
+	 * client may say its human chose "sandbox" at a prompt */
+	if (shunt_ctx_decide(&j->ctx, a->line, NULL, a->line ? NULL : a->argv, j->source,
+			     a->approved, &j->arena, &j->d, &err) < 0) {
 		snprintf(msg, msglen, "deciding: %.400s", err ? err->msg : "failed");
 		shunt_error_free(&err);
 		*code = 400;
 		return -1;
 	}
-	if (j->d.action == SHUNT_ACTION_BLOCK || j->d.action == SHUNT_ACTION_PROMPT) {
+	/* an approved prompt may run sandboxed (never on the host): a client
+	 * of this uid could have answered "y" and run it unsandboxed */
+	if (j->d.action == SHUNT_ACTION_BLOCK ||
+	    (j->d.action == SHUNT_ACTION_PROMPT && !a->approved)) {
 		snprintf(msg, msglen, "%s by policy: %s",
 			 j->d.action == SHUNT_ACTION_BLOCK ? "blocked"
 							   : "needs approval (no prompt here)",
 			 j->d.why);
-		shunt_record_decision(&j->ctx, SHUNT_SOURCE_CLI, j->cmdline, &j->d, NULL, false);
+		shunt_record_decision(&j->ctx, j->source, j->cmdline, &j->d, NULL, false);
 		*code = 403;
 		return -1;
 	}
@@ -571,8 +632,7 @@ static int prepare(struct job *j, char **argv, int want, int want_rt, int *code,
 		if (!stricter_or_equal(want, granted)) {
 			snprintf(msg, msglen, "profile %s not granted by policy (at most %s)",
 				 shunt_profile_name(want), shunt_profile_name(granted));
-			shunt_record_decision(&j->ctx, SHUNT_SOURCE_CLI, j->cmdline, &j->d, NULL,
-					      false);
+			shunt_record_decision(&j->ctx, j->source, j->cmdline, &j->d, NULL, false);
 			*code = 403;
 			return -1;
 		}
@@ -589,8 +649,7 @@ static int prepare(struct job *j, char **argv, int want, int want_rt, int *code,
 				 "runtime %s is weaker than the %s the policy maps %s to",
 				 shunt_runtime_name(want_rt), shunt_runtime_name(rt),
 				 shunt_profile_name(j->profile));
-			shunt_record_decision(&j->ctx, SHUNT_SOURCE_CLI, j->cmdline, &j->d, NULL,
-					      false);
+			shunt_record_decision(&j->ctx, j->source, j->cmdline, &j->d, NULL, false);
 			*code = 403;
 			return -1;
 		}
@@ -601,7 +660,7 @@ static int prepare(struct job *j, char **argv, int want, int want_rt, int *code,
 	if (!j->runner) {
 		snprintf(msg, msglen, "the %s runner needed for %s is not available; not run",
 			 shunt_runtime_name(rt), shunt_profile_name(j->profile));
-		shunt_record_unrun(&j->ctx, SHUNT_SOURCE_CLI, j->cmdline, &j->d, "no-runner");
+		shunt_record_unrun(&j->ctx, j->source, j->cmdline, &j->d, "no-runner");
 		return -1;
 	}
 	struct shunt_plan_opts o;
@@ -614,10 +673,26 @@ static int prepare(struct job *j, char **argv, int want, int want_rt, int *code,
 	o.cpus = -1;
 	o.uid = o.gid = -1;
 	o.accept_weaker_isolation = j->ctx.cfg.sandbox.accept_weaker_isolation;
-	if (shunt_plan_build(&j->plan, &j->ctx.cfg, &o, argv, &err) < 0) {
+	char *line_argv[] = {(char *)(a->shell ? a->shell : "/bin/sh"), "-c", (char *)a->line,
+			     NULL};
+	/* the command's variables come from the client's environment,
+	 * filtered by our sandbox.env_whitelist; what shapes the sandbox
+	 * (HOME: the secrets hidden; XDG_*, SHUNT_*) stays ours. The runners
+	 * run with our environment. */
+	_cleanup_free_ char **mixed = a->env ? mix_env(a->env) : NULL;
+	if (a->env && !mixed) {
+		snprintf(msg, msglen, "out of memory");
+		return -1;
+	}
+	char **saved = environ;
+	if (mixed)
+		environ = mixed;
+	int prc = shunt_plan_build(&j->plan, &j->ctx.cfg, &o, a->line ? line_argv : a->argv, &err);
+	environ = saved;
+	if (prc < 0) {
 		snprintf(msg, msglen, "plan: %.400s", err ? err->msg : "failed");
 		shunt_error_free(&err);
-		shunt_record_unrun(&j->ctx, SHUNT_SOURCE_CLI, j->cmdline, &j->d, "bad-plan");
+		shunt_record_unrun(&j->ctx, j->source, j->cmdline, &j->d, "bad-plan");
 		return -1;
 	}
 	j->have_plan = true;
@@ -626,13 +701,13 @@ static int prepare(struct job *j, char **argv, int want, int want_rt, int *code,
 }
 
 /* Runs the prepared plan in this process's stdio (exit code as from a
- * runner: 124 timeout, 125 setup failed). */
-static int job_run(struct job *j)
+ * runner: 124 timeout, 125 setup failed). pool_ok false: always cold. */
+static int job_run(struct job *j, bool pool_ok)
 {
 	int status = 0;
 	struct shunt_error *rerr = NULL;
 	bool warm = false, cold = false;
-	int rc = shunt_pool_run(&j->plan, &warm, &cold, &status, &rerr);
+	int rc = pool_ok ? shunt_pool_run(&j->plan, &warm, &cold, &status, &rerr) : 0;
 	if (!warm)
 		rc = j->runner->run(&j->plan, &status, &rerr);
 	if (cold)
@@ -653,7 +728,7 @@ static void job_audit(struct job *j, int status, double t0)
 {
 	j->d.profile = j->profile;
 	j->d.runtime = j->rt;
-	shunt_record_sandbox(&j->ctx, SHUNT_SOURCE_CLI, j->cmdline, &j->d, &j->plan, status,
+	shunt_record_sandbox(&j->ctx, j->source, j->cmdline, &j->d, &j->plan, status,
 			     (long long)((now_s() - t0) * 1000), false, false);
 }
 
@@ -663,13 +738,15 @@ int shunt_shuntd_run_local(char **argv, int profile, int runtime, struct shunt_e
 	char msg[512];
 	int code = 0;
 	struct job j;
-	if (prepare(&j, argv, profile, runtime, &code, msg, sizeof(msg)) < 0) {
+	struct ask a = {
+	    .argv = argv, .source = SHUNT_SOURCE_CLI, .profile = profile, .runtime = runtime};
+	if (prepare(&j, &a, &code, msg, sizeof(msg)) < 0) {
 		job_free(&j);
 		shunt_error_set(err, code == 403 ? EPERM : EINVAL, "%s", msg);
 		(*err)->exitcode = code == 403 ? 126 : code == 400 ? 2 : 125;
 		return -1;
 	}
-	int status = job_run(&j);
+	int status = job_run(&j, true);
 	job_audit(&j, status, t0);
 	job_free(&j);
 	return status;
@@ -694,7 +771,9 @@ static void handle_run(int fd, const struct request *r, double t0)
 	}
 	struct job j;
 	int outp[2] = {-1, -1}, errp[2] = {-1, -1};
-	if (prepare(&j, argv, want, want_rt, &code, msg, sizeof(msg)) < 0) {
+	struct ask a = {
+	    .argv = argv, .source = SHUNT_SOURCE_CLI, .profile = want, .runtime = want_rt};
+	if (prepare(&j, &a, &code, msg, sizeof(msg)) < 0) {
 		respond_error(fd, code, msg);
 		goto out;
 	}
@@ -721,7 +800,7 @@ static void handle_run(int fd, const struct request *r, double t0)
 			_exit(125);
 		close(fd);
 		observe_latency(j.rt, now_s() - t0);
-		_exit(job_run(&j));
+		_exit(job_run(&j, true));
 	}
 	close(outp[1]);
 	close(errp[1]);
@@ -741,6 +820,318 @@ out:
 	free(cwd);
 }
 
+#define SHUNT_FDS_MAX 8 /* fds taken from one message; more is a bad request */
+
+/* Reads the first bytes of a unix connection with any fds passed along.
+ * True when they are the fd-passing magic and a request frame header
+ * (head then holds those 13 bytes); false for HTTP (head holds *n bytes
+ * to continue from; the caller closes any fds). */
+static bool recv_first(int fd, char *head, size_t *n, int fds[SHUNT_FDS_MAX], int *nfds)
+{
+	const size_t want = SHUNT_FDRUN_MAGIC_LEN + SHUNT_FDRUN_HDR;
+	*n = 0;
+	*nfds = 0;
+	while (*n < want) {
+		union {
+			char buf[CMSG_SPACE(SHUNT_FDS_MAX * sizeof(int))];
+			struct cmsghdr align;
+		} u;
+		struct iovec iov = {head + *n, want - *n};
+		struct msghdr m = {.msg_iov = &iov,
+				   .msg_iovlen = 1,
+				   .msg_control = u.buf,
+				   .msg_controllen = sizeof(u.buf)};
+		ssize_t got = recvmsg(fd, &m, MSG_CMSG_CLOEXEC);
+		if (got < 0 && errno == EINTR)
+			continue;
+		for (struct cmsghdr *c = got >= 0 ? CMSG_FIRSTHDR(&m) : NULL; c;
+		     c = CMSG_NXTHDR(&m, c)) {
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t i = 0; i < k; i++) {
+				int f;
+				memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+				if (*nfds < SHUNT_FDS_MAX)
+					fds[(*nfds)++] = f;
+				else
+					close(f);
+			}
+		}
+		if (got >= 0 && (m.msg_flags & MSG_CTRUNC)) {
+			/* more fds than any request has: drop them all */
+			for (int i = 0; i < *nfds; i++)
+				close(fds[i]);
+			*nfds = 0;
+		}
+		if (got <= 0)
+			return false;
+		*n += (size_t)got;
+		size_t cmp = *n < SHUNT_FDRUN_MAGIC_LEN ? *n : SHUNT_FDRUN_MAGIC_LEN;
+		if (memcmp(head, SHUNT_FDRUN_MAGIC, cmp) != 0)
+			return false; /* HTTP */
+	}
+	return true;
+}
+
+static void fdrun_refuse(int fd, char type, const char *msg)
+{
+	(void)shunt_fdrun_send(fd, type, msg, strlen(msg));
+	atomic_fetch_add(&M->rejected, 1);
+}
+
+/* Parses the fd-passing request (see fdrun.h) into *a; strings point into
+ * the returned JSON tree, env/argv are malloc'd arrays of borrowed
+ * strings. NULL with msg on error. */
+static struct shunt_json *parse_fdrun(const char *body, size_t len, struct ask *a, const char **cwd,
+				      char *msg, size_t msglen)
+{
+	struct shunt_error *e = NULL;
+	struct shunt_json *j = shunt_json_parse("request", body, len, &e);
+	if (!j) {
+		snprintf(msg, msglen, "invalid JSON: %.400s", e ? e->msg : "?");
+		shunt_error_free(&e);
+		return NULL;
+	}
+	static const char *const known[] = {"argv",   "line",	 "shell",   "cwd",     "env",
+					    "source", "profile", "runtime", "approved"};
+	memset(a, 0, sizeof(*a));
+	a->profile = a->runtime = -1;
+	a->source = SHUNT_SOURCE_CLI;
+	if (j->type != SHUNT_JSON_OBJECT) {
+		snprintf(msg, msglen, "the request must be a JSON object");
+		goto bad;
+	}
+	for (size_t i = 0; i < j->len; i++) {
+		size_t k = 0;
+		while (k < sizeof(known) / sizeof(*known) && strcmp(j->keys[i], known[k]))
+			k++;
+		if (k == sizeof(known) / sizeof(*known)) {
+			snprintf(msg, msglen, "unknown field '%.64s'", j->keys[i]);
+			goto bad;
+		}
+	}
+	const struct shunt_json *v = shunt_json_get(j, "cwd");
+	if (!v || v->type != SHUNT_JSON_STRING || v->str[0] != '/' || strlen(v->str) != v->len) {
+		snprintf(msg, msglen, "cwd: an absolute path is required");
+		goto bad;
+	}
+	*cwd = v->str;
+	const char *names[] = {"argv", "env"};
+	char ***outs[] = {&a->argv, &a->env};
+	for (int f = 0; f < 2; f++) {
+		v = shunt_json_get(j, names[f]);
+		if (!v)
+			continue;
+		if (v->type != SHUNT_JSON_ARRAY || v->len > 65536) {
+			snprintf(msg, msglen, "%s: an array of strings is required", names[f]);
+			goto bad;
+		}
+		char **arr = calloc(v->len + 1, sizeof(char *));
+		if (!arr) {
+			snprintf(msg, msglen, "out of memory");
+			goto bad;
+		}
+		*outs[f] = arr;
+		for (size_t i = 0; i < v->len; i++) {
+			const struct shunt_json *s = v->items[i];
+			if (s->type != SHUNT_JSON_STRING || strlen(s->str) != s->len ||
+			    (f == 1 && !strchr(s->str, '='))) {
+				snprintf(msg, msglen, "%s[%zu]: a string without NUL bytes%s",
+					 names[f], i, f ? " of the form NAME=VALUE" : "");
+				goto bad;
+			}
+			arr[i] = s->str;
+		}
+	}
+	a->line = shunt_json_str(j, "line", NULL);
+	a->shell = shunt_json_str(j, "shell", NULL);
+	if (!a->line == !a->argv || (a->argv && (!a->argv[0] || !a->argv[0][0])) ||
+	    (a->line && (!a->shell || !a->shell[0]))) {
+		snprintf(msg, msglen, "either a non-empty argv or line with shell is required");
+		goto bad;
+	}
+	const char *src = shunt_json_str(j, "source", "cli");
+	int sv = shunt_source_parse(src);
+	const char *p = shunt_json_str(j, "profile", NULL);
+	const char *rt = shunt_json_str(j, "runtime", NULL);
+	if (sv < 0 || (p && (a->profile = shunt_profile_parse(p)) < 0) ||
+	    (rt && (a->runtime = runtime_parse(rt)) < 0)) {
+		snprintf(msg, msglen, "source, profile or runtime: unknown name");
+		goto bad;
+	}
+	a->source = (enum shunt_source)sv;
+	a->approved = shunt_json_bool(j, "approved", false);
+	return j;
+bad:
+	free(a->argv);
+	free(a->env);
+	a->argv = a->env = NULL;
+	shunt_json_free(j);
+	return NULL;
+}
+
+/* Reads the client's frames while the run goes on: signals are passed to
+ * the runner (which forwards them into the sandbox like `shunt exec`
+ * does in-process); a closed connection kills the run. */
+static int fdrun_wait(int fd, pid_t pid, bool *gone, int *sig)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	int st = 0;
+	for (;;) {
+		struct pollfd p[2] = {{.fd = *gone ? -1 : fd, .events = POLLIN},
+				      {.fd = pfd, .events = POLLIN}};
+		/* without a pidfd: look for the exit every 20 ms */
+		int n = poll(p, 2, pfd >= 0 ? -1 : 20);
+		if (n < 0 && errno != EINTR)
+			break;
+		pid_t w = waitpid(pid, &st, WNOHANG);
+		if (w == pid || (w < 0 && errno == ECHILD))
+			break;
+		if (n <= 0 || !(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		char type;
+		char *pl = NULL;
+		size_t len;
+		int r = shunt_fdrun_read(fd, &type, &pl, &len);
+		if (r <= 0) {
+			*gone = true; /* the client went away: so does the run */
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+		} else if (type == SHUNT_FDRUN_SIGNAL) {
+			int s = atoi(pl);
+			if (s == SIGINT || s == SIGTERM || s == SIGHUP)
+				kill(pid, s);
+		}
+		free(pl);
+	}
+	if (pfd >= 0)
+		close(pfd);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	*sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* stdin is /dev/null (the warm gVisor sandboxes have nothing else) */
+static bool fd_is_null(int fd)
+{
+	struct stat a, b;
+	return fstat(fd, &a) == 0 && S_ISCHR(a.st_mode) && stat("/dev/null", &b) == 0 &&
+	       a.st_rdev == b.st_rdev;
+}
+
+/* The local fd-passing run (fdrun.h): peer check, re-decision, the run
+ * with the client's stdio, signals, the exit status. */
+static void handle_fdrun(int fd, const unsigned char *head, const int *fds, int nfds)
+{
+	double t0 = now_s();
+	struct ucred cr;
+	socklen_t cl = sizeof(cr);
+	char msg[512];
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 ||
+	    (cr.uid != geteuid() && cr.uid != 0)) {
+		snprintf(msg, sizeof(msg),
+			 "shuntd runs as uid %u and serves only that uid and root, not uid %u",
+			 (unsigned)geteuid(), (unsigned)cr.uid);
+		fdrun_refuse(fd, SHUNT_FDRUN_UNAVAILABLE, msg);
+		return;
+	}
+	if (nfds != 3) {
+		fdrun_refuse(fd, SHUNT_FDRUN_UNAVAILABLE,
+			     "the request must carry exactly three fds: stdin, stdout, stderr");
+		return;
+	}
+	const unsigned char *h = head + SHUNT_FDRUN_MAGIC_LEN;
+	size_t len = ((size_t)h[1] << 24) | ((size_t)h[2] << 16) | ((size_t)h[3] << 8) | h[4];
+	if (h[0] != SHUNT_FDRUN_REQUEST || len > SHUNT_FDRUN_MAX) {
+		fdrun_refuse(fd, SHUNT_FDRUN_UNAVAILABLE, "bad request frame");
+		return;
+	}
+	_cleanup_free_ char *body = malloc(len + 1);
+	size_t got = 0;
+	while (body && got < len) {
+		ssize_t r = read(fd, body + got, len - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	if (!body || got < len) {
+		fdrun_refuse(fd, SHUNT_FDRUN_UNAVAILABLE, "truncated request");
+		return;
+	}
+	body[len] = 0;
+	struct ask a;
+	const char *cwd = NULL;
+	struct shunt_json *jreq = parse_fdrun(body, len, &a, &cwd, msg, sizeof(msg));
+	if (!jreq) {
+		fdrun_refuse(fd, SHUNT_FDRUN_UNAVAILABLE, msg);
+		return;
+	}
+	struct job j;
+	memset(&j, 0, sizeof(j));
+	struct stat st;
+	int code = 0;
+	if (stat(cwd, &st) < 0 || !S_ISDIR(st.st_mode) || chdir(cwd) < 0) {
+		fdrun_refuse(fd, SHUNT_FDRUN_UNAVAILABLE,
+			     "cwd: not a directory the daemon can enter");
+		goto out;
+	}
+	if (prepare(&j, &a, &code, msg, sizeof(msg)) < 0) {
+		fdrun_refuse(fd, code == 403 ? SHUNT_FDRUN_REFUSED : SHUNT_FDRUN_UNAVAILABLE, msg);
+		goto out;
+	}
+	/* a warm gVisor sandbox runs its command with stdin /dev/null and its
+	 * output through pipes: it fits only a client with no stdin and no
+	 * terminal; a microVM carries no stdin either way */
+	bool pool_ok = j.rt != SHUNT_RUNTIME_GVISOR ||
+		       (fd_is_null(fds[0]) && !isatty(fds[1]) && !isatty(fds[2]));
+	snprintf(msg, sizeof(msg), "%s %s", shunt_runtime_name(j.rt),
+		 shunt_profile_name(j.profile));
+	if (shunt_fdrun_send(fd, SHUNT_FDRUN_ACCEPTED, msg, strlen(msg)) < 0)
+		goto out;
+	j.plan.interactive = isatty(fds[0]);
+	pid_t handler = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		(void)dprintf(fds[2], "shuntd: fork failed; the command was not run\n");
+		(void)shunt_fdrun_send(fd, SHUNT_FDRUN_EXIT, "125 0", 5);
+		goto out;
+	}
+	if (pid == 0) {
+		setpgid(0, 0);
+		signal(SIGPIPE, SIG_DFL);
+		/* the run ends with its connection's handler: a client told
+		 * "lost" must not have its command go on behind its back */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != handler)
+			_exit(125);
+		for (int i = 0; i < 3; i++)
+			if (dup2(fds[i], i) < 0)
+				_exit(125);
+		for (int i = 0; i < 3; i++)
+			if (fds[i] > 2)
+				close(fds[i]);
+		close(fd);
+		observe_latency(j.rt, now_s() - t0);
+		_exit(job_run(&j, pool_ok));
+	}
+	bool gone = false;
+	int sig = 0;
+	int status = fdrun_wait(fd, pid, &gone, &sig);
+	if (!gone) {
+		int n = snprintf(msg, sizeof(msg), "%d %d", status, sig);
+		(void)shunt_fdrun_send(fd, SHUNT_FDRUN_EXIT, msg, (size_t)n);
+	}
+	job_audit(&j, status, t0);
+out:
+	job_free(&j);
+	free(a.argv);
+	free(a.env);
+	shunt_json_free(jreq);
+}
+
 static void handle(int fd, bool tcp)
 {
 	struct timeval tv = {.tv_sec = 10};
@@ -748,7 +1139,22 @@ static void handle(int fd, bool tcp)
 	struct request *r = calloc(1, sizeof(*r));
 	if (!r)
 		return;
-	int code = read_request(fd, r);
+	size_t pre = 0;
+	if (!tcp) {
+		/* the local fd-passing run shares the unix socket */
+		int fds[SHUNT_FDS_MAX], nfds = 0;
+		bool fdrun = recv_first(fd, r->head, &pre, fds, &nfds);
+		if (fdrun) {
+			atomic_fetch_add(&M->requests, 1);
+			handle_fdrun(fd, (unsigned char *)r->head, fds, nfds);
+		}
+		for (int i = 0; i < nfds; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		if (fdrun)
+			goto out;
+	}
+	int code = read_request(fd, r, pre);
 	double t0 = now_s();
 	atomic_fetch_add(&M->requests, 1);
 	if (tcp) {

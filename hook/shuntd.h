@@ -1,7 +1,9 @@
 /* shuntd: the control plane. A small HTTP/1.1 server on a unix socket
  * (and optionally loopback/remote TCP with a bearer token) that re-decides
  * and runs commands through the same runners as `shunt run`, streaming
- * their output back as framed records. */
+ * their output back as framed records. The unix socket also takes the
+ * local fd-passing run (fdrun.h), where the client's own stdio is the
+ * command's. */
 #ifndef SHUNT_SHUNTD_H
 #define SHUNT_SHUNTD_H
 

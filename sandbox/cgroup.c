@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,13 +269,22 @@ static int v1_base(const char *ctrl, char *out, size_t size)
 }
 
 /* The slot's directory in another v1 hierarchy (guarded by the memory
- * slot's lock). 0, 1 when not writable, -1 error. */
-static int v1_mkdir(const char *ctrl, int slot, char *out, size_t size, struct shunt_error **err)
+ * slot's lock). Callers in different memory cgroups each have their own
+ * slot N, but may share their cgroup in this hierarchy: the name carries
+ * a hash of the memory slot's path, or one caller would kill the other's
+ * sandbox when it clears "its" slot. 0, 1 when not writable, -1 error. */
+static int v1_mkdir(const char *ctrl, const char *mem_slot, char *out, size_t size,
+		    struct shunt_error **err)
 {
 	char base[4200];
 	if (v1_base(ctrl, base, sizeof(base)) != 0)
 		return 1;
-	if ((size_t)snprintf(out, size, "%s/shunt-slot-%d", base, slot) >= size)
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (const char *p = mem_slot; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	const char *slot = strrchr(mem_slot, '/');
+	if ((size_t)snprintf(out, size, "%s/%s-%08x", base, slot ? slot + 1 : mem_slot,
+			     (unsigned)h) >= size)
 		return shunt_error_set(err, ENAMETOOLONG, "cgroup path too long");
 	if (mkdir(out, 0755) < 0 && errno != EEXIST) {
 		int e = errno;
@@ -299,7 +309,7 @@ static int v1_setup(struct shunt_cgroup *cg, unsigned long long mem, double cpus
 	cg->version = 1;
 	cg->active = true;
 	kill_all(cg->path);
-	r = v1_mkdir("pids", cg->slot, cg->pids_path, sizeof(cg->pids_path), err);
+	r = v1_mkdir("pids", cg->path, cg->pids_path, sizeof(cg->pids_path), err);
 	if (r != 0) {
 		/* Memory without pids is half a limit: let the caller use rlimits. */
 		shunt_cgroup_destroy(cg);
@@ -328,7 +338,7 @@ static int v1_setup(struct shunt_cgroup *cg, unsigned long long mem, double cpus
 		write_file(cg->path, "memory.memsw.limit_in_bytes", "-1");
 		write_file(cg->path, "memory.limit_in_bytes", "-1");
 	}
-	if (cpus > 0 && v1_mkdir("cpu", cg->slot, cg->cpu_path, sizeof(cg->cpu_path), err) == 0) {
+	if (cpus > 0 && v1_mkdir("cpu", cg->path, cg->cpu_path, sizeof(cg->cpu_path), err) == 0) {
 		snprintf(val, sizeof(val), "%llu", (unsigned long long)(cpus * 100000.0 + 0.5));
 		if (write_file(cg->cpu_path, "cpu.cfs_period_us", "100000") < 0 ||
 		    write_file(cg->cpu_path, "cpu.cfs_quota_us", val) < 0)

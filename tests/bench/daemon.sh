@@ -8,6 +8,8 @@
 # warm (through shuntd, pool.size 1, a pre-booted VM/sandbox), medians and
 # the speed-up. Each measured run starts with the pool full and idle (no
 # refill booting beside it). Target: warm microVM <= 10 % of cold.
+# `shunt exec` of a microVM-routed line: in-process against through shuntd
+# (the fd-passing run with a warm VM).
 set -u
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BUILD=${BUILD:-build}
@@ -101,5 +103,53 @@ if command -v runsc >/dev/null; then
 	warm_cold gvisor "${BENCH_GVISOR_RUNS:-10}"
 else
 	echo "gvisor: skipped (runsc is not installed)"
+fi
+
+# `shunt exec` of a line the policy sandboxes in a microVM: in-process
+# (SHUNT_NO_DAEMON=1, a fresh VM) against through shuntd (the local
+# fd-passing run, stdin and all, a warm VM from the pool).
+exec_warm_cold() { # RUNS
+	local n=$1 i
+	"$SHUNT" daemon stop >/dev/null 2>&1
+	cat >"$WORK/rules.yaml" <<'EOF2'
+rules:
+  - id: bench-sandbox
+    description: bench line for the sandbox
+    match: '^echo bench-sandbox'
+    programs: [echo]
+    risk: medium
+    tags: [bench]
+    examples: {match: ["echo bench-sandbox"], nomatch: ["echo hello"]}
+EOF2
+	cat >"$XDG_CONFIG_HOME/shunt/config.yaml" <<EOF2
+rules: ["$WORK/rules.yaml"]
+sandbox:
+  runtime: microvm
+  network_mode: none
+pool:
+  microvm: 1
+EOF2
+	"$SHUNT" daemon start >/dev/null || { echo "exec microvm: shuntd did not start"; return; }
+	rm -f "$WORK/exec-warm.times" "$WORK/exec-cold.times"
+	# the first run through the daemon is cold and leaves the template
+	"$SHUNT" exec -c 'echo bench-sandbox' </dev/null >/dev/null 2>&1 || { echo "exec microvm: cannot run here"; return; }
+	for i in $(seq 1 "$n"); do
+		wait_ready microvm || { echo "exec microvm: the pool never became ready"; return; }
+		time_one exec-warm "$SHUNT" exec -c 'echo bench-sandbox' </dev/null
+		wait_ready microvm || { echo "exec microvm: the pool never became ready"; return; }
+		SHUNT_NO_DAEMON=1 time_one exec-cold "$SHUNT" exec -c 'echo bench-sandbox' </dev/null
+	done
+	local w c
+	w=$(median exec-warm) c=$(median exec-cold)
+	printf 'shunt exec (microvm-routed line), cold (in-process):     %9s us (median of %d)\n' "$c" "$n"
+	printf 'shunt exec (microvm-routed line), warm (shuntd fd-pass): %9s us (median of %d)\n' "$w" "$n"
+	case "$w$c" in *FAILED*) return ;; esac
+	printf 'shunt exec microvm: speed-up %.1fx; warm is %.1f %% of cold\n' \
+		"$(echo "$c $w" | awk '{print $1 / $2}')" "$(echo "$c $w" | awk '{print 100 * $2 / $1}')"
+}
+if command -v qemu-system-x86_64 >/dev/null && [ -r "$SHUNT_VM_CACHE/current/initrd.cpio" ]; then
+	exec_warm_cold "${BENCH_VM_RUNS:-5}"
+else
+	echo "exec microvm: skipped (no qemu-system-x86_64 or no guest image: shunt vm build)"
 fi
 exit 0

@@ -121,16 +121,26 @@ is "$out/$rc" inproc2/0 "--no-daemon: runs in-process"
 is "$(field warm_runs)/$(field cold_fallbacks)" 3/1 "neither used the pool"
 
 ok "ready again" -- wait_ready
+# shunt exec of a line the policy sandboxes: the fd-passing run (stdio
+# handed to the daemon) takes the warm VM
+out=$(cd "$WS" && printf 'piped\n' | timeout 300 "$SHUNT" exec -c 'rm -rf ~/nothing-here; cat mark; echo e3 >&2; exit 6' 2>"$TEST_TMP/err"); rc=$?
+is "$rc" 6 "shunt exec via the daemon: exit code"
+is "$out" one "shunt exec via the daemon: stdout, in the workspace"
+like "$(cat "$TEST_TMP/err")" 'sandboxed \(microvm, .*\(via shuntd\)' "shunt exec via the daemon: the notice"
+like "$(cat "$TEST_TMP/err")" 'e3' "shunt exec via the daemon: stderr"
+is "$(field warm_runs)/$(field cold_fallbacks)" 4/1 "shunt exec via the daemon: a warm VM"
+
+ok "ready again" -- wait_ready
 # a VM booted for $WS must never serve another workspace
 out=$(dx "$WS2" sh -c 'cat mark; if ls '"$WS"' >/dev/null 2>&1; then echo sees-ws1; fi'); rc=$?
 is "$rc" 0 "other workspace: runs"
 is "$out" two "other workspace: its own workspace, not the warm VM's"
-is "$(field warm_runs)" 3 "other workspace: not a warm run"
+is "$(field warm_runs)" 4 "other workspace: not a warm run"
 is "$(field cold_fallbacks)" 2 "other workspace: a cold start"
 
 m=$(get /metrics)
 like "$m" 'shuntd_pool_size\{runtime="microvm"\} 1' "/metrics: pool size gauge"
-like "$m" 'shuntd_pool_warm_runs_total\{runtime="microvm"\} 3' "/metrics: warm runs"
+like "$m" 'shuntd_pool_warm_runs_total\{runtime="microvm"\} 4' "/metrics: warm runs"
 like "$m" 'shuntd_pool_ready\{runtime="microvm"\} [0-9]' "/metrics: ready gauge"
 
 ok "daemon stop" -- "$SHUNT" daemon stop

@@ -77,6 +77,32 @@ ok "replaced in the background" -- wait_ready WORKSPACE_WRITE
 out=$(dx -- sh -c 'echo y >new3; test -e /tmp/scratch && echo leaked || echo fresh; pwd')
 is "$out" "$(printf 'fresh\n%s' "$WS")" "used once (a fresh /tmp), in the caller's directory"
 
+# shunt exec (the fd-passing run): a piped stdin does not fit a warm
+# sandbox (its command's stdin is /dev/null), so that run is cold, and
+# gets the stdin; with stdin /dev/null it takes the warm sandbox
+ok "ready again for shunt exec" -- wait_ready WORKSPACE_WRITE
+out=$(cd "$WS" && printf 'piped\n' | timeout 60 "$SHUNT" exec -c 'rm -rf ~/nothing-here; cat; echo "in: $SHUNT_SANDBOX"' 2>"$TEST_TMP/err"); rc=$?
+is "$rc:$out" "$(printf '0:piped\nin: gvisor')" "shunt exec, piped stdin: the command read it"
+like "$(cat "$TEST_TMP/err")" 'sandboxed \(gvisor, WORKSPACE_WRITE\).*\(via shuntd\)' "shunt exec, piped stdin: via the daemon"
+is "$(field warm_runs)/$(field cold_fallbacks)" 2/1 "shunt exec, piped stdin: a cold start, the warm sandbox left alone"
+# the client's environment (PWD included) is part of the sandbox's key, so
+# its first run is cold and leaves a template for the next
+out=$(cd "$WS" && timeout 60 "$SHUNT" exec -c 'rm -rf ~/nothing-here; echo cold-exec; exit 6' </dev/null 2>/dev/null); rc=$?
+is "$rc:$out" "6:cold-exec" "shunt exec, stdin /dev/null, first run: output and exit code"
+is "$(field cold_fallbacks)" 2 "shunt exec, stdin /dev/null, first run: a cold start for its key"
+ready_n() { # N: that many warm sandboxes ready (all keys)
+	local i
+	for i in $(seq 1 120); do
+		[ "$(field ready)" = "$1" ] && return 0
+		sleep 0.5
+	done
+	return 1
+}
+ok "a warm sandbox for shunt exec's key" -- ready_n 2
+out=$(cd "$WS" && timeout 60 "$SHUNT" exec -c 'rm -rf ~/nothing-here; echo warm-exec; exit 7' </dev/null 2>/dev/null); rc=$?
+is "$rc:$out" "7:warm-exec" "shunt exec, stdin /dev/null: output and exit code"
+is "$(field warm_runs)" 3 "shunt exec, stdin /dev/null: the warm sandbox"
+
 # READ_ONLY plans have their own key: a cold run first
 dx --profile READ_ONLY -- sh -c 'kill -TERM $$'; rc=$?
 is "$rc" 143 "cold run killed by SIGTERM: 128+15"
@@ -87,9 +113,9 @@ ok "READ_ONLY: ready again" -- wait_ready READ_ONLY
 out=$(dx --profile READ_ONLY -- sleep 60 2>&1); rc=$?
 is "$rc" 124 "warm run: the plan's timeout (8 s) stops it"
 like "$out" "timed out" "and says so"
-is "$(field warm_runs)" 4 "four warm runs counted"
-is "$(field cold_fallbacks)" 2 "two cold starts (one per key)"
-like "$(get /metrics)" 'shuntd_pool_warm_runs_total\{runtime="gvisor"\} 4' "/metrics: warm runs"
+is "$(field warm_runs)" 5 "five warm runs counted"
+is "$(field cold_fallbacks)" 3 "three cold starts (one per key)"
+like "$(get /metrics)" 'shuntd_pool_warm_runs_total\{runtime="gvisor"\} 5' "/metrics: warm runs"
 
 ok "ready again" -- wait_ready READ_ONLY
 ok "daemon stop" -- "$SHUNT" daemon stop
