@@ -79,7 +79,11 @@ int shunt_cmd_snapshot(int argc, char **argv, struct shunt_error **err)
 		ctx.policy.trust = NULL;
 		ctx.policy.ntrust = 0;
 	}
-	int rc = shunt_snapshot_write(&ctx.policy, path, err);
+	/* the per-user snapshot says which layers it came from */
+	int rc =
+	    output || defaults
+		? shunt_snapshot_write(&ctx.policy, path, err)
+		: shunt_snapshot_write_stamped(&ctx.policy, path, shunt_ctx_snapshot_inputs(), err);
 	shunt_ctx_free(&ctx);
 	if (rc < 0)
 		return -1;

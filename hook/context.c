@@ -92,6 +92,24 @@ static bool input_newer(const char *path, int64_t snap_t)
 	return mtime_ns(dir) > snap_t;
 }
 
+/* Which layers the per-user snapshot is made from: the same state
+ * directory can serve another XDG_CONFIG_HOME or SHUNT_CONFIG, whose files
+ * need not be newer than the snapshot. Never 0 (0 means unknown). */
+uint64_t shunt_ctx_snapshot_inputs(void)
+{
+	_cleanup_free_ char *trust = shunt_trust_path();
+	_cleanup_free_ char *user = shunt_paths_file(SHUNT_DIR_CONFIG, "config.yaml");
+	const char *nosys = getenv("SHUNT_NO_SYSTEM_CONFIG");
+	const char *env = getenv("SHUNT_CONFIG");
+	_cleanup_free_ char *key = NULL;
+	if (asprintf(&key, "trust=%s\nuser=%s\nenv=%s\nsystem=%s\n", trust ? trust : "",
+		     user ? user : "", env ? env : "",
+		     nosys && strcmp(nosys, "1") == 0 ? "" : SHUNT_CONFIG_SYSTEM_PATH) < 0)
+		return 1;
+	uint64_t h = shunt_snapshot_hash(key, strlen(key));
+	return h ? h : 1;
+}
+
 static bool ctx_snapshot_stale(const struct shunt_ctx *ctx, const char *snap)
 {
 	_cleanup_free_ char *trust = shunt_trust_path();
@@ -99,7 +117,8 @@ static bool ctx_snapshot_stale(const struct shunt_ctx *ctx, const char *snap)
 	const char *nosys = getenv("SHUNT_NO_SYSTEM_CONFIG");
 	int64_t snap_t = mtime_ns(snap);
 	bool stale =
-	    snap_t < 0 || input_newer(trust, snap_t) || input_newer(user, snap_t) ||
+	    snap_t < 0 || !shunt_snapshot_inputs_match(snap, shunt_ctx_snapshot_inputs()) ||
+	    input_newer(trust, snap_t) || input_newer(user, snap_t) ||
 	    input_newer(getenv("SHUNT_CONFIG"), snap_t) ||
 	    (!(nosys && strcmp(nosys, "1") == 0) && input_newer(SHUNT_CONFIG_SYSTEM_PATH, snap_t));
 	for (size_t i = 0; !stale && i < ctx->cfg.sources.n; i++)
@@ -216,7 +235,8 @@ static void ctx_refresh_snapshot(const struct shunt_ctx *ctx)
 		if (dir)
 			shunt_fs_mkdirs(dir, 0700, &e);
 		shunt_error_free(&e);
-		if (shunt_snapshot_write(&user.policy, snap, &e) < 0)
+		if (shunt_snapshot_write_stamped(&user.policy, snap, shunt_ctx_snapshot_inputs(),
+						 &e) < 0)
 			fprintf(stderr,
 				"shunt: warning: could not update the shim's policy snapshot: %s\n",
 				e ? e->msg : "unknown error");

@@ -41,6 +41,11 @@ struct shunt_ctx {
  * config/rule problems. ctx is freed on error. */
 int shunt_ctx_load(struct shunt_ctx *ctx, unsigned flags, struct shunt_error **err);
 
+/* The stamp of the config layers the per-user snapshot is built from
+ * (trust store, user, SHUNT_CONFIG and system config paths); a snapshot
+ * written with another stamp is stale. Never 0. */
+uint64_t shunt_ctx_snapshot_inputs(void);
+
 /* True when a file the context was built from (system/user/SHUNT_CONFIG/
  * workspace config, rule packs, trust store) was created, removed or
  * changed since shunt_ctx_load: a long-lived checker then reloads. Costs

@@ -281,10 +281,25 @@ out:
 
 int shunt_snapshot_write(const struct shunt_policy *p, const char *path, struct shunt_error **err)
 {
+	return shunt_snapshot_write_stamped(p, path, 0, err);
+}
+
+int shunt_snapshot_write_stamped(const struct shunt_policy *p, const char *path, uint64_t inputs,
+				 struct shunt_error **err)
+{
 	_cleanup_free_ void *data = NULL;
 	size_t len = 0;
 	if (shunt_snapshot_encode(p, &data, &len, err) < 0)
 		return -1;
+	if (inputs) {
+		struct shunt_snap_header h;
+		memcpy(&h, data, sizeof(h));
+		h.inputs = inputs;
+		h.checksum = 0;
+		memcpy(data, &h, sizeof(h));
+		h.checksum = shunt_snapshot_hash(data, len);
+		memcpy(data, &h, sizeof(h));
+	}
 	_cleanup_free_ char *dir = strdup(path);
 	if (!dir)
 		return shunt_error_set(err, ENOMEM, "out of memory");
@@ -647,20 +662,31 @@ static int64_t mtime_ns(const struct stat *st)
 }
 
 /* The header says this build can read it (the full check is the shim's). */
-static bool header_current(const char *path)
+static bool read_header(const char *path, struct shunt_snap_header *h)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return false;
-	struct shunt_snap_header h;
-	ssize_t n = read(fd, &h, sizeof(h));
+	ssize_t n = read(fd, h, sizeof(*h));
 	close(fd);
-	if (n != (ssize_t)sizeof(h))
+	if (n != (ssize_t)sizeof(*h))
 		return false;
 	char v[32];
 	pcre2_version_string(v);
-	return memcmp(h.magic, SHUNT_SNAP_MAGIC, 8) == 0 && h.version == SHUNT_SNAP_VERSION &&
-	       memcmp(h.pcre2_version, v, 32) == 0;
+	return memcmp(h->magic, SHUNT_SNAP_MAGIC, 8) == 0 && h->version == SHUNT_SNAP_VERSION &&
+	       memcmp(h->pcre2_version, v, 32) == 0;
+}
+
+static bool header_current(const char *path)
+{
+	struct shunt_snap_header h;
+	return read_header(path, &h);
+}
+
+bool shunt_snapshot_inputs_match(const char *path, uint64_t inputs)
+{
+	struct shunt_snap_header h;
+	return read_header(path, &h) && h.inputs == inputs;
 }
 
 int shunt_snapshot_refresh(const struct shunt_policy *p, const char *const *inputs, size_t ninputs,

@@ -47,7 +47,8 @@ struct shunt_snap_header {
 	uint32_t nallow, ndeny, nrules, nprograms, ntrust, nregex;
 	uint64_t off_allow, off_deny, off_rules, off_programs, off_trust;
 	uint64_t off_regex, regex_size, off_strings, strings_size;
-	uint8_t reserved[256 - 8 - 4 - 4 - 8 - 32 - 32 - 16 * 4 - 9 * 8];
+	uint64_t inputs; /* which config layers it was built from (0: unknown) */
+	uint8_t reserved[256 - 8 - 4 - 4 - 8 - 32 - 32 - 16 * 4 - 10 * 8];
 };
 
 struct shunt_snap_rule {
@@ -84,6 +85,17 @@ struct shunt_snapshot {
  * creating the parent directory (0700). Rules whose code is NULL keep no
  * regex and never match. Uses malloc; not for the shim. */
 int shunt_snapshot_write(const struct shunt_policy *p, const char *path, struct shunt_error **err);
+
+/* shunt_snapshot_write, recording inputs (a hash of the set of config
+ * layers the policy was built from, see shunt_snapshot_inputs_match). */
+int shunt_snapshot_write_stamped(const struct shunt_policy *p, const char *path, uint64_t inputs,
+				 struct shunt_error **err);
+
+/* Whether the snapshot at path is in this build's format and was written
+ * from the same set of inputs. Reads the header only (no checksum check:
+ * loading does that). A layer set that changed (another XDG_CONFIG_HOME,
+ * SHUNT_CONFIG) makes a snapshot stale even when no file is newer. */
+bool shunt_snapshot_inputs_match(const char *path, uint64_t inputs);
 
 /* Same as shunt_snapshot_write but returns the serialised bytes (malloc'd,
  * caller frees) instead of writing them. */

@@ -91,4 +91,22 @@ like "$out" "shunt config validate" "config --help shows usage"
 out=$("$SHUNT" config validate --help); is "$?" 0 "config validate --help"
 out=$("$SHUNT" config show --help); is "$?" 0 "config show --help"
 "$SHUNT" config frob >/dev/null 2>&1; is "$?" 2 "unknown subcommand exits 2"
+# The per-user snapshot serves one set of config layers: another
+# XDG_CONFIG_HOME (or SHUNT_CONFIG) over the same state directory must not
+# reuse it, even when its files are older than the snapshot.
+CFG_A=$TEST_TMP/cfg-a CFG_B=$TEST_TMP/cfg-b
+mkdir -p "$CFG_A/shunt" "$CFG_B/shunt"
+printf 'policies:\n  denylist: ["echo layer-a-only*"]\n' >"$CFG_A/shunt/config.yaml"
+touch -d '2 hours ago' "$CFG_B/shunt" "$CFG_B" # B: no config, nothing newer than the snapshot
+mkdir -p ws-snap && cd ws-snap || exit 1
+act() { XDG_CONFIG_HOME=$1 "$SHUNT" check -c 'echo layer-a-only x' 2>&1 | head -1 | cut -d: -f1; }
+is "$(act "$CFG_A")" block "config A denylists the line (and writes the snapshot)"
+ok "the snapshot exists" test -f "$XDG_STATE_HOME/shunt/policy.snap"
+is "$(act "$CFG_B")" host "config B (older files, same state dir) does not inherit A's snapshot"
+is "$(act "$CFG_A")" block "back to config A: denied again"
+XDG_CONFIG_HOME=$CFG_B "$SHUNT" snapshot >/dev/null 2>&1
+is "$(act "$CFG_A")" block "after 'shunt snapshot' under config B, A's decision still holds"
+is "$(act "$CFG_B")" host "and B's too"
+cd "$TEST_TMP" || exit 1
+
 done_testing
