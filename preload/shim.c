@@ -143,11 +143,6 @@ static HOT int fs_stat(const char *p, struct stat *st, bool nofollow)
 			  nofollow ? AT_SYMLINK_NOFOLLOW : 0);
 }
 
-static HOT bool fs_executable(const char *p)
-{
-	return rsys4(SYS_faccessat, AT_FDCWD, (long)p, X_OK, 0) == 0;
-}
-
 /* The kernel's getcwd: the path only when it is absolute (not
  * "(unreachable)..."), like glibc's. */
 static HOT bool fs_getcwd(char *buf, size_t cap)
@@ -162,14 +157,6 @@ static int fs_stat(const char *p, struct stat *st, bool nofollow)
 		rc = -errno;
 	errno = e;
 	return rc;
-}
-
-static bool fs_executable(const char *p)
-{
-	int e = errno;
-	bool ok = access(p, X_OK) == 0;
-	errno = e;
-	return ok;
 }
 
 static bool fs_getcwd(char *buf, size_t cap)
@@ -1264,8 +1251,11 @@ static HOT bool exec_fast(const char *path, char *const argv[], char *const envp
 	struct stat st;
 	struct slot *s;
 	char cwd[512];
-	if (fs_stat(path, &st, true) != 0 || !S_ISREG(st.st_mode) || !fs_executable(path) ||
-	    !(s = current_slot()) || !fs_getcwd(cwd, sizeof(cwd)) || slen(cwd) + 6 > sizeof(cwd))
+	/* no access(X_OK): a cached host decision stays host, and the
+	 * kernel refuses a file that is not executable with the same EACCES
+	 * the full path would get */
+	if (fs_stat(path, &st, true) != 0 || !S_ISREG(st.st_mode) || !(s = current_slot()) ||
+	    !fs_getcwd(cwd, sizeof(cwd)) || slen(cwd) + 6 > sizeof(cwd))
 		return false;
 	size_t wslen = workspace_len(cwd, sizeof(cwd));
 	struct ckey k;

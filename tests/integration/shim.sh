@@ -238,6 +238,10 @@ head -c 4096 /dev/urandom >"$SNAP"
 out=$(LD_PRELOAD=$SHIM bash -c '/bin/echo still-works' 2>&1)
 is "$out" "still-works" "corrupt snapshot: low-risk commands still run, silently"
 expect_guarded "corrupt snapshot: risky command still re-routed" bash -c "rm -rf '$CANARY'; true"
+# the gate that ran writes a good snapshot over a corrupt one
+out=$("$SHUNT" snapshot --check 2>&1)
+is "$?" 0 "the gate repaired the corrupt snapshot ($out)"
+head -c 4096 /dev/urandom >"$SNAP"
 out=$(LD_PRELOAD=$SHIM SHUNT_DRY_RUN=1 "$SPAWNER" execve /bin/rm -rf "$CANARY" 2>&1)
 is "$(printf '%s\n' "$out" | grep -c 'snapshot .* is unusable')" 1 "corrupt snapshot: one line on stderr, naming the fix"
 like "$out" "fix with: shunt snapshot" "the line says how to fix it"
