@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -69,6 +70,15 @@ struct shunt_shim_ops {
 /* The core's one exported symbol (SHUNT_SHIM_CORE_ENTRY): copies *boot
  * and returns its wrappers. Called once per process, in the parent. */
 typedef const struct shunt_shim_ops *(*shunt_shim_core_entry_fn)(const struct shunt_shim_boot *);
+
+/* "LD_PRELOAD=..." as character compares: no string constant for a
+ * forked child to fault in. */
+static inline bool shunt_shim_is_ld_preload(const char *v)
+{
+	return v[0] == 'L' && v[1] == 'D' && v[2] == '_' && v[3] == 'P' && v[4] == 'R' &&
+	       v[5] == 'E' && v[6] == 'L' && v[7] == 'O' && v[8] == 'A' && v[9] == 'D' &&
+	       v[10] == '=';
+}
 
 /* One message to stderr with write(2): no stdio in the host program.
  * Async-signal-safe; errno may change. */

@@ -39,13 +39,6 @@ static atomic_int warned;
 
 /* ---- the constructor: one pass over the initial environment ---- */
 
-static bool is_ld_preload(const char *v)
-{
-	return v[0] == 'L' && v[1] == 'D' && v[2] == '_' && v[3] == 'P' && v[4] == 'R' &&
-	       v[5] == 'E' && v[6] == 'L' && v[7] == 'O' && v[8] == 'A' && v[9] == 'D' &&
-	       v[10] == '=';
-}
-
 /* Only pointers are kept: setenv/unsetenv move array slots, never the
  * strings of the initial block. */
 static void capture_env(char **envp)
@@ -72,7 +65,7 @@ static void capture_env(char **envp)
 				boot.ctx[boot.nctx++] = v;
 			break;
 		case 'L':
-			if (is_ld_preload(v))
+			if (shunt_shim_is_ld_preload(v))
 				boot.preload = v;
 			break;
 		}

@@ -212,13 +212,6 @@ static HOT bool scontains(const char *hay, const char *needle)
 }
 
 /* Literal prefixes as character compares: no string constant to fault in. */
-static HOT bool is_ld_preload(const char *v)
-{
-	return v[0] == 'L' && v[1] == 'D' && v[2] == '_' && v[3] == 'P' && v[4] == 'R' &&
-	       v[5] == 'E' && v[6] == 'L' && v[7] == 'O' && v[8] == 'A' && v[9] == 'D' &&
-	       v[10] == '=';
-}
-
 static HOT bool is_home(const char *v)
 {
 	return v[0] == 'H' && v[1] == 'O' && v[2] == 'M' && v[3] == 'E' && v[4] == '=';
@@ -1031,7 +1024,7 @@ static HOT bool env_intact(char *const *envp)
 	const char *shim = env_preload + 11; /* after "LD_PRELOAD=" */
 	bool ok = false;
 	for (size_t i = 0; envp && envp[i]; i++)
-		if (is_ld_preload(envp[i]))
+		if (shunt_shim_is_ld_preload(envp[i]))
 			ok = scontains(envp[i] + 11, self_path) || scontains(envp[i] + 11, shim);
 	for (size_t k = 0; ok && k < nsaved_env; k++) {
 		const char *kv = saved_env[k];

@@ -416,12 +416,18 @@ char *shunt_microvm_build_script(void)
 	return NULL;
 }
 
-static char *find_qemu(void)
+/* A VMM binary: the path in env_var when set (and only that), else PATH. */
+static char *find_vmm(const char *env_var, const char *name)
 {
-	const char *env = getenv("SHUNT_QEMU");
+	const char *env = getenv(env_var);
 	if (env && *env)
 		return access(env, X_OK) == 0 ? strdup(env) : NULL;
-	return shunt_paths_which("qemu-system-x86_64");
+	return shunt_paths_which(name);
+}
+
+static char *find_qemu(void)
+{
+	return find_vmm("SHUNT_QEMU", "qemu-system-x86_64");
 }
 
 static unsigned host_tsc_khz(void)
@@ -470,10 +476,7 @@ missing:
 
 static char *find_firecracker(void)
 {
-	const char *env = getenv("SHUNT_FIRECRACKER");
-	if (env && *env)
-		return access(env, X_OK) == 0 ? strdup(env) : NULL;
-	return shunt_paths_which("firecracker");
+	return find_vmm("SHUNT_FIRECRACKER", "firecracker");
 }
 
 static bool kvm_rw(void)
