@@ -35,9 +35,10 @@ ALL_CFLAGS = $(SHUNT_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 POLICY_SRC  := $(sort $(wildcard policy/*.c))
 SANDBOX_SRC := $(sort $(wildcard sandbox/*.c))
 HOOK_SRC    := $(sort $(wildcard hook/*.c))
-# preload/interpose.c is the LD_PRELOAD library; the rest is the shim core
-PRELOAD_SRC := preload/interpose.c
-CORE_SRC    := $(filter-out $(PRELOAD_SRC),$(sort $(wildcard preload/*.c)))
+# preload/interpose.c is the LD_PRELOAD library; the rest is the shim core.
+# Both hold the cached exec path (preload/fast.c).
+PRELOAD_SRC := preload/interpose.c preload/fast.c
+CORE_SRC    := $(filter-out preload/interpose.c,$(sort $(wildcard preload/*.c)))
 RULE_PACKS  := $(sort $(wildcard policy/rules/*.yaml))
 
 POLICY_OBJ  := $(POLICY_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/rules_embedded.o
@@ -80,6 +81,14 @@ all: $(SHUNT_BIN) $(PRELOAD_SO) $(CORE_SO) $(HELPER_BIN) $(VM_AGENT)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+# A forked child runs preload/fast.c before exec and faults in every page
+# it reads: no jump tables or vector constants in .rodata, no loops
+# turned into libc calls (tests/integration/shim.sh checks the result).
+FAST_CFLAGS := -fno-jump-tables -fno-tree-vectorize -fno-tree-loop-distribute-patterns
+$(BUILD)/obj/preload/fast.o: preload/fast.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(FAST_CFLAGS) -MMD -MP -c $< -o $@
 
 # Rule packs are embedded so build/bin/shunt works from anywhere.
 $(BUILD)/gen/rules_embedded.c: $(RULE_PACKS) tests/tools/embed.sh
@@ -127,12 +136,19 @@ $(VM_AGENT): sandbox/firecracker/agent.c sandbox/vmchan.c sandbox/vmchan.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ sandbox/firecracker/agent.c sandbox/vmchan.c
 
+# Every mapping of a process costs each fork and each exec of its children
+# about a microsecond here (fork copies it, exec tears it down), and a
+# shell forks for every command. So both libraries keep few: text and
+# read-only data share one segment (no separate-code), and the core keeps
+# its state in .data (no anonymous .bss mapping; preload/shim.c).
+SHIM_LAYOUT := -Wl,-z,noseparate-code
+
 # Every process loads the interposer: small, few relocations, lazy
 # binding (its libc calls only run when the process forks or execs).
 $(PRELOAD_SO): $(PRELOAD_OBJ) preload/shim.map
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -shared -Wl,--version-script=preload/shim.map \
-		-Wl,--gc-sections -Wl,-z,lazy -o $@ $(PRELOAD_OBJ) -ldl -lpthread
+		-Wl,--gc-sections -Wl,-z,lazy $(SHIM_LAYOUT) -o $@ $(PRELOAD_OBJ) -ldl -lpthread
 
 # The shim core is dlopen()ed once per forking process: PCRE2 linked in
 # statically and hidden, never libyaml, libseccomp or libcurl. Bound at
@@ -140,7 +156,7 @@ $(PRELOAD_SO): $(PRELOAD_OBJ) preload/shim.map
 $(CORE_SO): $(CORE_OBJ) $(PRELOAD_SNAP_OBJ) $(POLICY_LIB) preload/core.map
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -shared -Wl,--version-script=preload/core.map -Wl,--exclude-libs,ALL \
-		-Wl,--gc-sections -Wl,-z,now -o $@ $(CORE_OBJ) $(PRELOAD_SNAP_OBJ) $(POLICY_LIB) $(PCRE2_A) -ldl -lpthread
+		-Wl,--gc-sections -Wl,-z,now $(SHIM_LAYOUT) -o $@ $(CORE_OBJ) $(PRELOAD_SNAP_OBJ) $(POLICY_LIB) $(PCRE2_A) -ldl -lpthread
 
 # The shim embeds the default policy snapshot (built-in config + rules, no
 # user files, no trust) for users who have no snapshot yet.
@@ -158,6 +174,13 @@ $(PRELOAD_SNAP_OBJ): $(BUILD)/gen/default_snap.S $(BUILD)/gen/default.snap
 $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/tap.h $(SANDBOX_LIB) $(POLICY_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -DSHUNT_UNITTEST -o $@ $< $(SANDBOX_LIB) $(POLICY_LIB) $(LIBS)
+
+# the shim's cached exec path, tested against the real lexer and rules
+$(BUILD)/tests/test_fast: tests/unit/test_fast.c preload/fast.c preload/fast.h tests/unit/tap.h \
+		$(SANDBOX_LIB) $(POLICY_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -Ipreload -DSHUNT_UNITTEST -o $@ $< preload/fast.c \
+		$(SANDBOX_LIB) $(POLICY_LIB) $(LIBS)
 
 $(BUILD)/tests/helpers/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)

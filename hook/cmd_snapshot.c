@@ -28,7 +28,7 @@ static int check(const char *path, struct shunt_error **err)
 	}
 	printf("%s: ok: %zu rules, %zu allowlist, %zu denylist, %zu trust entries, %zu bytes\n",
 	       path, s.policy.nrules, s.policy.nallowlist, s.policy.ndenylist, s.policy.ntrust,
-	       s.map_len);
+	       (size_t)s.size);
 	shunt_snapshot_unload(&s);
 	return 0;
 }

@@ -40,6 +40,23 @@ void shunt_counters_record(struct shunt_counters *c, enum shunt_action action, e
 			   enum shunt_runtime runtime, enum shunt_source source, bool trusted,
 			   long long duration_ms, bool cache_hit);
 
+/* n host execs the shim decided (untrusted, no duration): the same counts
+ * n calls of shunt_counters_record add. Inline and lock-free, so the
+ * interposer's exec path needs nothing of the policy library. NULL c is
+ * a no-op. */
+static inline void shunt_counters_record_host(struct shunt_counters *c, enum shunt_risk risk,
+					      uint64_t n)
+{
+	if (!c || !n)
+		return;
+	__atomic_fetch_add(&c->total, n, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&c->by_action[SHUNT_ACTION_HOST], n, __ATOMIC_RELAXED);
+	if ((unsigned)risk < sizeof(c->by_risk) / sizeof(c->by_risk[0]))
+		__atomic_fetch_add(&c->by_risk[risk], n, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&c->by_runtime[SHUNT_RUNTIME_NONE], n, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&c->by_source[SHUNT_SOURCE_SHIM], n, __ATOMIC_RELAXED);
+}
+
 /* Adds a duration for an execution already recorded (e.g. after a sandbox
  * run finishes). */
 void shunt_counters_add_duration(struct shunt_counters *c, long long duration_ms);

@@ -423,14 +423,68 @@ static int validate_header(const struct shunt_snap_header *h, const uint8_t *dat
 	return 0;
 }
 
-static int build(const uint8_t *data, size_t len, bool verify, struct shunt_snapshot *out)
+/* The region is read-only once built. Shared, not private: fork copies
+ * no page tables of a shared mapping, and a shell that loaded the shim
+ * core forks for every command; a child that needs the policy faults in
+ * what it reads. */
+static void *region_map(size_t n)
 {
+	return mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+}
+
+/* Decodes the snapshot at data into out. With fd >= 0, data is NULL and
+ * the len bytes are read from fd into the start of the region first: one
+ * mapping for the file and what is decoded from it (every mapping of a
+ * forking process costs each of its forks). */
+static int build(const uint8_t *data, size_t len, int fd, bool verify, struct shunt_snapshot *out)
+{
+	size_t page = 4096, copy = fd >= 0 ? (len + page - 1) & ~(page - 1) : 0;
+	void *base = MAP_FAILED;
+	size_t need = 0;
+	int rc;
+	if (fd >= 0) {
+		/* the header first, to size the region */
+		struct shunt_snap_header hd;
+		if (pread(fd, &hd, sizeof(hd), 0) != (ssize_t)sizeof(hd))
+			return -EBADMSG;
+		if (memcmp(hd.magic, SHUNT_SNAP_MAGIC, 8) != 0)
+			return -EPROTO;
+		if (hd.nallow > len || hd.ndeny > len || hd.nprograms > len || hd.nrules > len ||
+		    hd.ntrust > len || hd.nregex > len || hd.regex_size > len)
+			return -EBADMSG;
+		need = (size_t)(hd.nallow + hd.ndeny + hd.nprograms) * sizeof(char *) +
+		       (size_t)hd.nrules * sizeof(struct shunt_rule) +
+		       (size_t)hd.ntrust * sizeof(struct shunt_trust_ref) + hd.nregex * 64 +
+		       hd.regex_size;
+		need = (4096 + need + 16 * 4 + 8192 + page - 1) & ~(page - 1);
+		base = region_map(copy + need);
+		if (base == MAP_FAILED)
+			return -ENOMEM;
+		size_t got = 0;
+		while (got < len) {
+			ssize_t n = pread(fd, (char *)base + got, len - got, (off_t)got);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+		}
+		if (got != len) {
+			munmap(base, copy + need);
+			return -EBADMSG;
+		}
+		data = base;
+	}
 	const struct shunt_snap_header *h = (const void *)data;
 	if (((uintptr_t)data & 7) != 0)
-		return -EINVAL;
-	int rc = validate_header(h, data, len, verify);
-	if (rc < 0)
+		rc = -EINVAL;
+	else
+		rc = validate_header(h, data, len, verify);
+	if (rc < 0) {
+		if (base != MAP_FAILED)
+			munmap(base, copy + need);
 		return rc;
+	}
 	const char *strings = (const char *)data + h->off_strings;
 	const uint32_t *allow = (const void *)(data + h->off_allow);
 	const uint32_t *deny = (const void *)(data + h->off_deny);
@@ -438,16 +492,21 @@ static int build(const uint8_t *data, size_t len, bool verify, struct shunt_snap
 	const uint32_t *programs = (const void *)(data + h->off_programs);
 	const struct shunt_snap_trust *strust = (const void *)(data + h->off_trust);
 
-	size_t need = 4096 + (h->nallow + h->ndeny + h->nprograms) * sizeof(char *) + 16 * 4 +
+	size_t want = 4096 + (h->nallow + h->ndeny + h->nprograms) * sizeof(char *) + 16 * 4 +
 		      h->nrules * sizeof(struct shunt_rule) +
 		      h->ntrust * sizeof(struct shunt_trust_ref) + h->nregex * 64 + h->regex_size +
 		      8192;
-	size_t page = 4096;
-	need = (need + page - 1) & ~(page - 1);
-	void *base = mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (base == MAP_FAILED)
-		return -ENOMEM;
-	struct region reg = {base, need, 0};
+	want = (want + page - 1) & ~(page - 1);
+	if (base == MAP_FAILED) {
+		need = want;
+		base = region_map(need);
+		if (base == MAP_FAILED)
+			return -ENOMEM;
+	} else if (want > need) { /* the header read first said otherwise */
+		munmap(base, copy + need);
+		return -EBADMSG;
+	}
+	struct region reg = {(char *)base + copy, need, 0};
 	rc = -EBADMSG;
 
 	const char **al = region_alloc(&reg, (h->nallow + 1) * sizeof(char *));
@@ -556,19 +615,19 @@ static int build(const uint8_t *data, size_t len, bool verify, struct shunt_snap
 	p->trust = trust;
 	p->ntrust = h->ntrust;
 	/* nothing writes to it again: make stray writes fault */
-	mprotect(base, need, PROT_READ);
+	mprotect(base, copy + need, PROT_READ);
 	out->region = base;
-	out->region_len = need;
+	out->region_len = copy + need;
 	return 0;
 fail:
-	munmap(base, need);
+	munmap(base, copy + need);
 	return rc;
 }
 
 int shunt_snapshot_load_mem(const void *data, size_t len, bool verify, struct shunt_snapshot *out)
 {
 	memset(out, 0, sizeof(*out));
-	return build(data, len, verify, out);
+	return build(data, len, -1, verify, out);
 }
 
 int shunt_snapshot_load(const char *path, struct shunt_snapshot *out)
@@ -598,18 +657,12 @@ int shunt_snapshot_load(const char *path, struct shunt_snapshot *out)
 		return n == 0 ? -EBADMSG : -EPROTO;
 	}
 	size_t len = (size_t)st.st_size;
-	void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	int rc = build(NULL, len, fd, true, out);
 	close(fd);
-	if (map == MAP_FAILED)
-		return -errno;
-	int rc = build(map, len, true, out);
 	if (rc < 0) {
-		munmap(map, len);
 		memset(out, 0, sizeof(*out));
 		return rc;
 	}
-	out->map = map;
-	out->map_len = len;
 	out->dev = st.st_dev;
 	out->ino = st.st_ino;
 	out->size = (uint64_t)st.st_size;
@@ -623,8 +676,6 @@ void shunt_snapshot_unload(struct shunt_snapshot *s)
 		return;
 	if (s->region)
 		munmap(s->region, s->region_len);
-	if (s->map)
-		munmap((void *)s->map, s->map_len);
 	memset(s, 0, sizeof(*s));
 }
 

@@ -73,9 +73,7 @@ struct shunt_snap_trust {
  * PCRE2 codes). */
 struct shunt_snapshot {
 	struct shunt_policy policy;
-	const void *map; /* file mapping, or NULL for in-memory data */
-	size_t map_len;
-	void *region; /* anonymous mapping with arrays and decoded codes */
+	void *region; /* anonymous mapping: the file's bytes, arrays and decoded codes */
 	size_t region_len;
 	uint64_t dev, ino, size; /* identity of the file it came from */
 	int64_t mtime_ns;

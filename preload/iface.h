@@ -14,6 +14,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+struct shunt_fast;
+
 #define SHUNT_SHIM_MAX_SAVED_ENV 8
 #define SHUNT_SHIM_CORE_ENTRY	 "shunt_shim_core_v1"
 #define SHUNT_SHIM_CORE_FILE	 "libshunt-shim-core.so"
@@ -42,6 +44,7 @@ struct shunt_shim_boot {
 	const char *preload, *home;		     /* "LD_PRELOAD=...", "HOME=..." */
 	const char *self_path;			     /* the interposer's file */
 	struct shunt_shim_real real;
+	struct shunt_fast *fast; /* the interposer's exec path state (fast.h) */
 };
 
 enum shunt_shim_execl { SHUNT_SHIM_EXECL, SHUNT_SHIM_EXECLE, SHUNT_SHIM_EXECLP };

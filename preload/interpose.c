@@ -3,10 +3,13 @@
  * It stays small on purpose. Most processes in an exec storm (every
  * `/bin/true` a shell runs) never start anything, so all they pay for is
  * mapping this library and one pass over the environment. The decision
- * code (rules, PCRE2, the snapshot and the decision cache) sits in the
- * shim core (shim.c, SHUNT_SHIM_CORE_FILE next to this file), which a
- * process maps in the parent at its first fork, vfork, spawn, system or
- * popen; its children inherit it. Each wrapper here only forwards.
+ * code (rules, PCRE2, the snapshot) sits in the shim core (shim.c,
+ * SHUNT_SHIM_CORE_FILE next to this file), which a process maps in the
+ * parent at its first fork, vfork, spawn, system or popen; its children
+ * inherit it. execve and execv first look for a cached host decision
+ * with the code in fast.c, linked into this library so that a forked
+ * child does not fault in the core's pages; every other case, and every
+ * other wrapper, forwards to the core.
  *
  * Fail closed: when the core cannot be loaded, nothing is decided, so no
  * program is started (EACCES) and one line on stderr says why. Not a
@@ -23,19 +26,43 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/mman.h>
+
+#include "fast.h"
 #include "iface.h"
 
 #define EXPORT __attribute__((visibility("default")))
+#define DATA   __attribute__((section(".data")))
 
+/* The exec path's state, which the core fills in (fast.h). */
+static DATA struct shunt_fast fast = {.inert = false};
 /* Written by the constructor, before any thread or fork, and read when
  * the core is loaded. In .data: the loader dirties that page anyway, and
  * a process that never starts anything faults in no .bss page for it. */
-static __attribute__((section(".data"))) struct shunt_shim_boot boot = {.nshunt = 0};
-static __attribute__((section(".data"))) _Atomic(const struct shunt_shim_ops *) core;
-static pthread_once_t core_once = PTHREAD_ONCE_INIT;
-static char self_path[PATH_MAX];
-static char core_why[PATH_MAX + 256];
-static atomic_int warned;
+static DATA struct shunt_shim_boot boot = {.fast = &fast};
+static DATA _Atomic(const struct shunt_shim_ops *) core;
+static DATA pthread_once_t core_once = PTHREAD_ONCE_INIT;
+/* Set when loading the core failed: why, for the one line we print. A
+ * page mapped then, so that every process does not carry the buffer. */
+static DATA char *core_why;
+static DATA atomic_int warned;
+
+/* Our own functions by hidden names: comparing with them costs the loader
+ * no symbol lookup at start, unlike taking the exported names' address. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define SELF(f)                                                                                    \
+	extern __typeof(f) self_##f __attribute__((alias(#f), copy(f), visibility("hidden")))
+#else
+#define SELF(f) extern __typeof(f) self_##f __attribute__((alias(#f), visibility("hidden")))
+#endif
+SELF(execve);
+SELF(execvpe);
+SELF(execveat);
+SELF(fexecve);
+SELF(posix_spawn);
+SELF(posix_spawnp);
+SELF(system);
+SELF(popen);
 
 /* ---- the constructor: one pass over the initial environment ---- */
 
@@ -112,6 +139,12 @@ static void append(char *dst, size_t cap, const char *s)
 	dst[n] = '\0';
 }
 
+static void *page_alloc(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
 static void *resolve(const char *name, void *self)
 {
 	void *f = dlsym(RTLD_NEXT, name);
@@ -125,29 +158,27 @@ static void load_core(void)
 {
 	char path[PATH_MAX], abs[PATH_MAX];
 	Dl_info info;
-	const char *me = NULL;
+	const char *self = NULL;
 	if (dladdr((void *)load_core, &info) && info.dli_fname && info.dli_fname[0])
-		me = info.dli_fname[0] == '/' ? info.dli_fname : realpath(info.dli_fname, abs);
-	if (me && strlen(me) < sizeof(self_path)) {
-		memcpy(self_path, me, strlen(me) + 1);
-		boot.self_path = self_path;
-	}
-	size_t dlen = boot.self_path ? (size_t)(strrchr(self_path, '/') - self_path) : 0;
-	if (boot.self_path && dlen + sizeof("/" SHUNT_SHIM_CORE_FILE) <= sizeof(path)) {
-		memcpy(path, self_path, dlen);
+		self = info.dli_fname[0] == '/' ? info.dli_fname : realpath(info.dli_fname, abs);
+	/* the core copies it when it is entered, below */
+	boot.self_path = self;
+	size_t dlen = self ? (size_t)(strrchr(self, '/') - self) : 0;
+	if (self && dlen + sizeof("/" SHUNT_SHIM_CORE_FILE) <= sizeof(path)) {
+		memcpy(path, self, dlen);
 		memcpy(path + dlen, "/" SHUNT_SHIM_CORE_FILE, sizeof("/" SHUNT_SHIM_CORE_FILE));
 	} else {
 		memcpy(path, SHUNT_PREFIX "/lib/" SHUNT_SHIM_CORE_FILE,
 		       sizeof(SHUNT_PREFIX "/lib/" SHUNT_SHIM_CORE_FILE));
 	}
-	boot.real.execve = resolve("execve", (void *)execve);
-	boot.real.execvpe = resolve("execvpe", (void *)execvpe);
-	boot.real.execveat = resolve("execveat", (void *)execveat);
-	boot.real.fexecve = resolve("fexecve", (void *)fexecve);
-	boot.real.posix_spawn = resolve("posix_spawn", (void *)posix_spawn);
-	boot.real.posix_spawnp = resolve("posix_spawnp", (void *)posix_spawnp);
-	boot.real.system = resolve("system", (void *)system);
-	boot.real.popen = resolve("popen", (void *)popen);
+	boot.real.execve = resolve("execve", (void *)self_execve);
+	boot.real.execvpe = resolve("execvpe", (void *)self_execvpe);
+	boot.real.execveat = resolve("execveat", (void *)self_execveat);
+	boot.real.fexecve = resolve("fexecve", (void *)self_fexecve);
+	boot.real.posix_spawn = resolve("posix_spawn", (void *)self_posix_spawn);
+	boot.real.posix_spawnp = resolve("posix_spawnp", (void *)self_posix_spawnp);
+	boot.real.system = resolve("system", (void *)self_system);
+	boot.real.popen = resolve("popen", (void *)self_popen);
 	/* RTLD_NOW: every symbol is bound here, once, in the parent, and
 	 * its forked children inherit the bound table. RTLD_LOCAL: none of
 	 * the core's symbols can be seen by the host program. */
@@ -156,17 +187,23 @@ static void load_core(void)
 	    h ? (shunt_shim_core_entry_fn)dlsym(h, SHUNT_SHIM_CORE_ENTRY) : NULL;
 	if (!entry) {
 		const char *err = dlerror();
-		core_why[0] = '\0';
-		append(core_why, sizeof(core_why), "shunt: cannot load the shim core ");
-		append(core_why, sizeof(core_why), path);
-		append(core_why, sizeof(core_why), " (");
-		append(core_why, sizeof(core_why), err ? err : "no entry point");
-		append(core_why, sizeof(core_why),
+		size_t cap = PATH_MAX + 512;
+		char *why = page_alloc(cap);
+		if (!why)
+			return;
+		append(why, cap, "shunt: cannot load the shim core ");
+		append(why, cap, path);
+		append(why, cap, " (");
+		append(why, cap, err ? err : "no entry point");
+		append(why, cap,
 		       "); refusing to start programs. Reinstall shunt (make install), or leave "
 		       "the shim out: unset LD_PRELOAD\n");
+		core_why = why;
 		return;
 	}
-	atomic_store_explicit(&core, entry(&boot), memory_order_release);
+	const struct shunt_shim_ops *ops = entry(&boot);
+	boot.self_path = NULL; /* abs is about to go */
+	atomic_store_explicit(&core, ops, memory_order_release);
 }
 
 static const struct shunt_shim_ops *core_get(void)
@@ -184,8 +221,8 @@ static const struct shunt_shim_ops *core_get(void)
 static void refuse(void)
 {
 	if (!atomic_exchange(&warned, 1))
-		shunt_shim_say(core_why[0] ? core_why
-					   : "shunt: the shim core is not loaded; refusing\n");
+		shunt_shim_say(core_why ? core_why
+					: "shunt: the shim core is not loaded; refusing\n");
 	errno = EACCES;
 }
 
@@ -213,7 +250,7 @@ __attribute__((visibility("hidden"), used)) void shunt_shim_vfork_prepare(void)
 	if (!shunt_shim_real_vfork) {
 		void *f = dlsym(RTLD_NEXT, "vfork");
 		/* fork is always a valid vfork */
-		shunt_shim_real_vfork = f ? f : (void *)fork;
+		shunt_shim_real_vfork = f ? f : dlsym(RTLD_NEXT, "fork");
 	}
 	errno = e;
 }
@@ -237,6 +274,9 @@ __asm__(".text\n"
 
 EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
+	int rc;
+	if (shunt_fast_exec(&fast, path, argv, envp, &rc))
+		return rc;
 	const struct shunt_shim_ops *c = core_get();
 	if (c)
 		return c->execve(path, argv, envp);
@@ -246,6 +286,9 @@ EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 
 EXPORT int execv(const char *path, char *const argv[])
 {
+	int rc;
+	if (shunt_fast_exec(&fast, path, argv, NULL, &rc))
+		return rc;
 	const struct shunt_shim_ops *c = core_get();
 	if (c)
 		return c->execv(path, argv);

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "counters.h"
+#include "fast.h"
 #include "iface.h"
 #include "approval.h"
 #include "policy.h"
@@ -46,49 +47,53 @@ extern const unsigned char shunt_default_snap_end[] __attribute__((visibility("h
 
 /* ---- state set once, when the core is loaded or in init ---- */
 
-/* Small state read on every exec lives in .data, on the page the loader
- * dirties anyway: a forked child would fault in a .bss page just to read
- * a zero there. */
+/* State lives in .data, not .bss: a .bss larger than the last page of
+ * the file needs an anonymous mapping of its own, and every mapping costs
+ * each fork and exec of this process (see the Makefile). */
 #define STATE __attribute__((section(".data")))
-/* Code a forked child runs between fork and exec, kept together
- * (.text.hot) so it faults in as one chunk of text. */
-#define HOT __attribute__((hot))
 
 static STATE struct shunt_shim_real real;
 
 static STATE pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static char gate_path[PATH_MAX];
-static char snap_path[PATH_MAX];
-static char counters_path[PATH_MAX];
-static char self_path[PATH_MAX];
+static STATE char gate_path[PATH_MAX];
+static STATE char snap_path[PATH_MAX];
+static STATE char counters_path[PATH_MAX];
+static STATE char self_path[PATH_MAX];
 /* "LD_PRELOAD=..." to put back into scrubbed environments */
-static char env_preload[PATH_MAX + 16];
+static STATE char env_preload[PATH_MAX + 16];
 /* SHUNT_* variables present at load time */
 #define MAX_SAVED_ENV 8
-static char saved_env[MAX_SAVED_ENV][1024];
+static STATE char saved_env[MAX_SAVED_ENV][1024];
 static STATE size_t nsaved_env;
 /* HOME and XDG_* at load time: the gate needs them to find the same
  * config, trust store and audit log after a program scrubbed its env */
-static char saved_ctx[MAX_SAVED_ENV][1024];
+static STATE char saved_ctx[MAX_SAVED_ENV][1024];
 static STATE size_t nsaved_ctx;
 static STATE bool inert; /* we are loaded into the shunt binary itself */
 
 /* ---- state published with atomics ---- */
 
 struct slot {
-	struct shunt_snapshot snap;	   /* file snapshot when status == 0 */
+	struct shunt_fast_id id;	   /* which file, and id.status */
+	struct shunt_snapshot snap;	   /* file snapshot when id.status == 0 */
 	const struct shunt_policy *policy; /* what to decide with */
-	int status;			   /* 0 file, -ENOENT none (default), else unusable */
-	bool have_id;
-	uint64_t dev, ino, size;
-	int64_t mtime_ns;
 };
 
 static STATE _Atomic(struct slot *) g_slot;
-/* counters mapping; COUNTERS_NONE once mapping failed (not retried) */
-#define COUNTERS_NONE ((struct shunt_counters *)1)
-static STATE _Atomic(struct shunt_counters *) g_counters;
+/* The exec path's state in the interposer (fast.h): the decision cache,
+ * the counters mapping (SHUNT_FAST_NONE once mapping failed) and the
+ * snapshot identity live there, where its exec path reads them. */
+static STATE struct shunt_fast own_fast;
+static STATE struct shunt_fast *fast = &own_fast;
 static _Atomic(struct shunt_snapshot *) g_embedded;
+/* Slots and the embedded snapshot in .data, not in mappings of their own
+ * (see STATE); a process that sees its snapshot replaced more often than
+ * this maps further slots. */
+#define STATIC_SLOTS 4
+static STATE struct slot slot_pool[STATIC_SLOTS];
+static STATE atomic_uint slot_pool_used;
+static STATE struct shunt_snapshot embedded_snap;
+static STATE atomic_flag embedded_taken = ATOMIC_FLAG_INIT;
 static atomic_int g_warned;
 
 /* ---- small async-signal-safe helpers ---- */
@@ -110,120 +115,6 @@ static void sb_puts(struct sbuf *b, const char *s)
 	}
 	if (b->cap)
 		b->p[b->n < b->cap ? b->n : b->cap - 1] = '\0';
-}
-
-/* ---- the cached exec path's own primitives ----
- * A forked child faults in every page of libc text it runs before exec
- * (fork copies no page tables of file mappings), so the cached path uses
- * raw syscalls, which also leave errno alone, and these small loops
- * instead of libc's string functions. */
-
-#if defined(__GNUC__) && !defined(__clang__)
-#define NO_LIBCALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
-#else
-#define NO_LIBCALLS
-#endif
-
-#if defined(__x86_64__)
-static HOT long rsys4(long n, long a, long b, long c, long d)
-{
-	long ret;
-	register long r10 __asm__("r10") = d;
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10)
-			 : "rcx", "r11", "memory");
-	return ret;
-}
-
-/* 0, or -errno */
-static HOT int fs_stat(const char *p, struct stat *st, bool nofollow)
-{
-	return (int)rsys4(SYS_newfstatat, AT_FDCWD, (long)p, (long)st,
-			  nofollow ? AT_SYMLINK_NOFOLLOW : 0);
-}
-
-/* The kernel's getcwd: the path only when it is absolute (not
- * "(unreachable)..."), like glibc's. */
-static HOT bool fs_getcwd(char *buf, size_t cap)
-{
-	return rsys4(SYS_getcwd, (long)buf, (long)cap, 0, 0) > 0 && buf[0] == '/';
-}
-#else
-static int fs_stat(const char *p, struct stat *st, bool nofollow)
-{
-	int e = errno, rc = nofollow ? lstat(p, st) : stat(p, st);
-	if (rc < 0)
-		rc = -errno;
-	errno = e;
-	return rc;
-}
-
-static bool fs_getcwd(char *buf, size_t cap)
-{
-	int e = errno;
-	bool ok = getcwd(buf, cap) && buf[0] == '/';
-	errno = e;
-	return ok;
-}
-#endif
-
-static HOT NO_LIBCALLS size_t slen(const char *s)
-{
-	size_t n = 0;
-	while (s[n])
-		n++;
-	return n;
-}
-
-static HOT NO_LIBCALLS void scopy(void *dst, const void *src, size_t n)
-{
-	unsigned char *d = dst;
-	const unsigned char *p = src;
-	for (size_t i = 0; i < n; i++)
-		d[i] = p[i];
-}
-
-static HOT NO_LIBCALLS bool sequal(const void *a, const void *b, size_t n)
-{
-	const unsigned char *x = a, *y = b;
-	for (size_t i = 0; i < n; i++)
-		if (x[i] != y[i])
-			return false;
-	return true;
-}
-
-/* s starts with the first n bytes of p */
-static HOT bool sprefix(const char *s, const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (s[i] != p[i])
-			return false;
-	return true;
-}
-
-static HOT bool scontains(const char *hay, const char *needle)
-{
-	size_t n = slen(needle);
-	for (; *hay; hay++)
-		if (*hay == *needle && sprefix(hay, needle, n))
-			return true;
-	return !*needle;
-}
-
-/* Literal prefixes as character compares: no string constant to fault in. */
-static HOT bool is_home(const char *v)
-{
-	return v[0] == 'H' && v[1] == 'O' && v[2] == 'M' && v[3] == 'E' && v[4] == '=';
-}
-
-/* getenv("HOME") over an explicit environment */
-static HOT const char *env_home(char *const *envp)
-{
-	for (size_t i = 0; envp && envp[i]; i++)
-		if (is_home(envp[i]))
-			return envp[i] + 5;
-	return NULL;
 }
 
 /* Pointer vector on the stack, spilling to mmap for huge argv/envp. */
@@ -279,11 +170,11 @@ static size_t count(char *const *v)
 /* ---- set-up ---- */
 
 /* LD_PRELOAD as it was at load time ("LD_PRELOAD=..."), raw */
-static char env_preload_raw[PATH_MAX + 16];
+static STATE char env_preload_raw[PATH_MAX + 16];
 
 /* What the interposer saw at process start (see iface.h); init() copies
  * the strings out. */
-static struct shunt_shim_boot boot;
+static STATE struct shunt_shim_boot boot;
 
 /* s starts with the literal p */
 #define HAS_PREFIX(s, p) (strncmp((s), (p), sizeof(p) - 1) == 0)
@@ -383,9 +274,8 @@ static void find_snapshot_path(void)
 static void find_gate(void)
 {
 	/* relative to the interposer, the file named in LD_PRELOAD */
-	const char *me = boot.self_path;
+	const char *me = boot.self_path; /* self_path, copied at entry */
 	if (me && me[0] == '/') {
-		snprintf(self_path, sizeof(self_path), "%s", me);
 		char dir[PATH_MAX];
 		snprintf(dir, sizeof(dir), "%s", me);
 		char *slash = strrchr(dir, '/');
@@ -412,24 +302,53 @@ static void init(void)
 	if (stat("/proc/self/exe", &a) == 0 && stat(gate_path, &b) == 0 && a.st_dev == b.st_dev &&
 	    a.st_ino == b.st_ino)
 		inert = true;
+	/* what the interposer's exec path reads; published before the cache
+	 * (cache_ready, release), which that path checks first */
+	fast->execve = real.execve;
+	fast->environ = &environ;
+	fast->snap_path = snap_path;
+	fast->self_path = self_path;
+	fast->shim = env_preload[0] ? env_preload + 11 : env_preload;
+	fast->saved_env = (const char(*)[1024])saved_env;
+	fast->nsaved_env = nsaved_env;
+	fast->inert = inert;
 }
 
 static struct slot *current_slot(void);
 static void counters_ready(void);
 static void cache_ready(void);
+static void flush_counts(void);
 
-/* Shells fork and exec in the child: at each fork the parent brings the
- * snapshot up to date (one stat), maps the counters and the decision
- * cache, so every child inherits them instead of setting them up itself.
- * Still lazy: processes that never fork or exec never load anything. */
+/* Shells fork and exec in the child: at its forks the parent brings the
+ * snapshot up to date, maps the counters and the decision cache, so every
+ * child inherits them instead of setting them up itself. Still lazy:
+ * processes that never fork or exec never load anything.
+ *
+ * The parent looks at the snapshot file at most every PREFORK_RECHECK_NS:
+ * that stat, on caches a child's exec has just cooled, costs a shell
+ * storm as much as the rest of the fork's share. Decisions do not wait
+ * for it: a child checks the file itself before it uses anything cached
+ * (fast.c), and loads a replaced snapshot on its own until the parent
+ * catches up. */
+#define PREFORK_RECHECK_NS (200 * 1000 * 1000LL)
 static void prefork(void)
 {
+	static STATE _Atomic int64_t next_check;
 	int e = errno;
 	pthread_once(&init_once, init);
 	if (!inert) {
-		current_slot();
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+		int64_t t = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+		if (t >= atomic_load_explicit(&next_check, memory_order_relaxed) ||
+		    !atomic_load_explicit(&g_slot, memory_order_relaxed)) {
+			atomic_store_explicit(&next_check, t + PREFORK_RECHECK_NS,
+					      memory_order_relaxed);
+			current_slot();
+		}
 		counters_ready();
 		cache_ready();
+		flush_counts();
 	}
 	errno = e;
 }
@@ -447,17 +366,35 @@ static void *page_alloc(size_t n)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* A zeroed slot: from the pool while it lasts. */
+static struct slot *slot_new(void)
+{
+	unsigned i = atomic_fetch_add_explicit(&slot_pool_used, 1, memory_order_relaxed);
+	if (i < STATIC_SLOTS)
+		return &slot_pool[i];
+	return page_alloc(sizeof(struct slot));
+}
+
+/* A slot that was never published (a pool slot just stays unused). */
+static void slot_drop(struct slot *n)
+{
+	if (n < slot_pool || n >= slot_pool + STATIC_SLOTS)
+		munmap(n, sizeof(*n));
+}
+
 static const struct shunt_policy *embedded_policy(void)
 {
 	struct shunt_snapshot *e = atomic_load_explicit(&g_embedded, memory_order_acquire);
 	if (e)
 		return &e->policy;
-	struct shunt_snapshot *n = page_alloc(sizeof(*n));
+	bool own = !atomic_flag_test_and_set(&embedded_taken);
+	struct shunt_snapshot *n = own ? &embedded_snap : page_alloc(sizeof(*n));
 	if (!n)
 		return NULL;
 	size_t len = (size_t)(shunt_default_snap_end - shunt_default_snap);
 	if (shunt_snapshot_load_mem(shunt_default_snap, len, false, n) < 0) {
-		munmap(n, sizeof(*n));
+		if (!own)
+			munmap(n, sizeof(*n));
 		return NULL;
 	}
 	struct shunt_snapshot *expected = NULL;
@@ -465,65 +402,50 @@ static const struct shunt_policy *embedded_policy(void)
 						    memory_order_acquire))
 		return &n->policy;
 	shunt_snapshot_unload(n); /* another thread won; ours was never shared */
-	munmap(n, sizeof(*n));
+	if (!own)
+		munmap(n, sizeof(*n));
 	return &expected->policy;
-}
-
-static HOT int64_t st_mtime_ns(const struct stat *st)
-{
-	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-}
-
-static HOT bool slot_current(const struct slot *s, int src, int src_errno, const struct stat *st)
-{
-	if (src < 0)
-		return !s->have_id && s->status == (src_errno == ENOENT ? -ENOENT : -src_errno);
-	return s->have_id && s->dev == (uint64_t)st->st_dev && s->ino == (uint64_t)st->st_ino &&
-	       s->size == (uint64_t)st->st_size && s->mtime_ns == st_mtime_ns(st);
 }
 
 /* The slot to decide with; NULL only when not even the embedded default
  * can be loaded (then everything goes to the gate). Old slots are never
  * unmapped: another thread may still be deciding with one. */
-static HOT struct slot *current_slot(void)
+static struct slot *current_slot(void)
 {
 	struct stat st;
-	int src = -1, src_errno = ENOENT;
-	if (snap_path[0]) {
-		int r = fs_stat(snap_path, &st, false); /* errno untouched */
-		src = r < 0 ? -1 : 0;
-		src_errno = r < 0 ? -r : 0;
-	}
+	int src = snap_path[0] ? shunt_fast_stat(snap_path, &st, false) : -ENOENT;
 	struct slot *cur = atomic_load_explicit(&g_slot, memory_order_acquire);
-	if (cur && slot_current(cur, src, src_errno, &st))
+	if (cur && shunt_fast_id_current(&cur->id, src, &st))
 		return cur;
-	struct slot *n = page_alloc(sizeof(*n));
+	struct slot *n = slot_new();
 	if (!n)
 		return cur;
 	if (src < 0) {
-		n->status = src_errno == ENOENT ? -ENOENT : -src_errno;
+		n->id.status = src;
 	} else {
-		n->have_id = true;
-		n->dev = st.st_dev;
-		n->ino = st.st_ino;
-		n->size = (uint64_t)st.st_size;
-		n->mtime_ns = st_mtime_ns(&st);
-		n->status = shunt_snapshot_load(snap_path, &n->snap);
-		if (n->status == 0)
+		n->id.have_id = 1;
+		n->id.dev = st.st_dev;
+		n->id.ino = st.st_ino;
+		n->id.size = (uint64_t)st.st_size;
+		n->id.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+		n->id.status = shunt_snapshot_load(snap_path, &n->snap);
+		if (n->id.status == 0)
 			n->policy = &n->snap.policy;
 	}
 	if (!n->policy)
 		n->policy = embedded_policy();
 	if (!n->policy) {
 		shunt_snapshot_unload(&n->snap);
-		munmap(n, sizeof(*n));
+		slot_drop(n);
 		return cur;
 	}
 	if (atomic_compare_exchange_strong_explicit(&g_slot, &cur, n, memory_order_acq_rel,
-						    memory_order_acquire))
+						    memory_order_acquire)) {
+		atomic_store_explicit(&fast->id, &n->id, memory_order_release);
 		return n;
+	}
 	shunt_snapshot_unload(&n->snap);
-	munmap(n, sizeof(*n));
+	slot_drop(n);
 	return cur;
 }
 
@@ -548,8 +470,8 @@ static void warn_unusable(int status)
 static void counters_ready(void)
 {
 	static _Atomic int64_t next_try;
-	struct shunt_counters *c = atomic_load_explicit(&g_counters, memory_order_acquire);
-	if (c && c != COUNTERS_NONE)
+	struct shunt_counters *c = atomic_load_explicit(&fast->counters, memory_order_acquire);
+	if (c && c != SHUNT_FAST_NONE)
 		return;
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
@@ -560,24 +482,24 @@ static void counters_ready(void)
 	struct shunt_counters *m =
 	    counters_path[0] ? shunt_counters_map(counters_path, false) : NULL;
 	if (!m)
-		m = COUNTERS_NONE;
-	if (atomic_compare_exchange_strong_explicit(&g_counters, &c, m, memory_order_acq_rel,
+		m = SHUNT_FAST_NONE;
+	if (atomic_compare_exchange_strong_explicit(&fast->counters, &c, m, memory_order_acq_rel,
 						    memory_order_acquire))
 		return;
-	if (m != COUNTERS_NONE)
+	if (m != SHUNT_FAST_NONE)
 		shunt_counters_unmap(m);
 }
 
 /* Counts a host exec in the shared counters (the gate counts the rest).
  * A process that did not inherit a mapping tries once to map it. */
-static HOT void count_host(enum shunt_risk risk, bool trusted)
+static void count_host(enum shunt_risk risk, bool trusted)
 {
-	struct shunt_counters *c = atomic_load_explicit(&g_counters, memory_order_acquire);
+	struct shunt_counters *c = atomic_load_explicit(&fast->counters, memory_order_acquire);
 	if (!c) {
 		counters_ready();
-		c = atomic_load_explicit(&g_counters, memory_order_acquire);
+		c = atomic_load_explicit(&fast->counters, memory_order_acquire);
 	}
-	if (c && c != COUNTERS_NONE)
+	if (c && c != SHUNT_FAST_NONE)
 		shunt_counters_record(c, SHUNT_ACTION_HOST, risk, SHUNT_RUNTIME_NONE,
 				      SHUNT_SOURCE_SHIM, trusted, -1, false);
 }
@@ -587,14 +509,15 @@ static HOT void count_host(enum shunt_risk risk, bool trusted)
  * Host decisions, shared by a process and every child it forks: one
  * anonymous MAP_SHARED region made by the parent before its first fork
  * (prefork) or spawn. A shell's children exec the same few commands over
- * and over; a hit skips the lexer and every regex. Exec drops the mapping,
- * so the cache never outlives the program that made it.
+ * and over; a hit skips the lexer and every regex, and the interposer
+ * finds it without calling into this library (fast.c). Exec drops the
+ * mapping, so the cache never outlives the program that made it.
  *
  * The key is every input of the decision, byte for byte (policy identity,
- * exe, argv, cwd, workspace, HOME), compared in full: a hash collision is
- * a miss, never a wrong answer. Only untrusted host decisions are kept:
- * they depend on nothing else (trust entries also depend on the clock and
- * on the executable's inode, so they are decided afresh every time).
+ * exe, argv, cwd, workspace, HOME; no cwd for a path-free argv), compared
+ * in full: a hash collision is a miss, never a wrong answer. Only untrusted host decisions are
+ * kept: they depend on nothing else (trust entries also depend on the clock and on the executable's
+ * inode, so they are decided afresh every time).
  *
  * Each entry is a seqlock that never waits: a writer that finds it busy
  * skips caching, a reader that sees it change treats it as a miss. No
@@ -605,140 +528,55 @@ static HOT void count_host(enum shunt_risk risk, bool trusted)
  * later execs. Such a child runs the parent's own code and can already
  * exec anything with a raw syscall; the shim is no boundary against it. */
 
-#define CACHE_ENTRIES 256
-#define CACHE_KEY_MAX 496
-
-struct centry {
-	atomic_uint seq; /* odd while written; 0 never written */
-	uint16_t len;
-	uint8_t risk;
-	uint8_t pad;
-	uint64_t hash;
-	unsigned char key[CACHE_KEY_MAX];
-};
-
-_Static_assert(sizeof(struct centry) == 512, "cache entries tile pages");
-
-#define CACHE_NONE ((struct centry *)1)
-static STATE _Atomic(struct centry *) g_cache;
-
 static void cache_ready(void)
 {
-	if (atomic_load_explicit(&g_cache, memory_order_acquire))
+	if (atomic_load_explicit(&fast->cache, memory_order_acquire))
 		return;
-	size_t len = CACHE_ENTRIES * sizeof(struct centry);
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	struct centry *c = p == MAP_FAILED ? CACHE_NONE : p;
-	struct centry *expected = NULL;
-	if (!atomic_compare_exchange_strong_explicit(&g_cache, &expected, c, memory_order_acq_rel,
-						     memory_order_acquire) &&
-	    c != CACHE_NONE)
+	/* aligned to its size, so that fault-around covers all of it */
+	size_t len = SHUNT_FAST_CACHE_SIZE, span = 2 * len;
+	char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct shunt_fast_cache *c = SHUNT_FAST_NONE;
+	if (p != MAP_FAILED) {
+		char *a = (char *)(((uintptr_t)p + len - 1) & ~(uintptr_t)(len - 1));
+		if (a > p)
+			munmap(p, (size_t)(a - p));
+		if (a + len < p + span)
+			munmap(a + len, (size_t)(p + span - (a + len)));
+		c = (struct shunt_fast_cache *)a;
+	}
+	struct shunt_fast_cache *expected = NULL;
+	if (!atomic_compare_exchange_strong_explicit(&fast->cache, &expected, c,
+						     memory_order_acq_rel, memory_order_acquire) &&
+	    c != SHUNT_FAST_NONE)
 		munmap(c, len);
 }
 
-struct ckey {
-	unsigned char b[CACHE_KEY_MAX];
-	size_t n;
-	bool overflow;
-};
-
-static HOT void ck_put(struct ckey *k, const void *p, size_t n)
+static struct shunt_fast_cache *cache_get(void)
 {
-	if (k->overflow || n > sizeof(k->b) - k->n) {
-		k->overflow = true;
-		return;
-	}
-	scopy(k->b + k->n, p, n);
-	k->n += n;
+	struct shunt_fast_cache *c = atomic_load_explicit(&fast->cache, memory_order_acquire);
+	return c == SHUNT_FAST_NONE ? NULL : c;
 }
 
-static HOT void ck_str(struct ckey *k, const char *s)
+/* Host execs that children counted in the cache go into the counters
+ * file (see struct shunt_fast_cache). */
+static void flush_counts(void)
 {
-	ck_put(k, s, slen(s) + 1);
+	struct shunt_fast_cache *c = cache_get();
+	if (c)
+		shunt_fast_flush(c, atomic_load_explicit(&fast->counters, memory_order_acquire));
 }
 
-static HOT uint64_t ck_hash(const struct ckey *k)
+/* The last process to share a cache may simply exit. */
+__attribute__((destructor)) static void core_fini(void)
 {
-	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
-	for (size_t i = 0; i < k->n; i++)
-		h = (h ^ k->b[i]) * 0x100000001b3ULL;
-	return h ^ (h >> 29);
-}
-
-static HOT struct centry *cache_entry(uint64_t h)
-{
-	struct centry *c = atomic_load_explicit(&g_cache, memory_order_acquire);
-	if (!c || c == CACHE_NONE)
-		return NULL;
-	return &c[h % CACHE_ENTRIES];
-}
-
-/* The cached risk of a host decision for k, or -1. */
-static HOT int cache_get(const struct ckey *k, uint64_t h)
-{
-	struct centry *e = cache_entry(h);
-	if (!e)
-		return -1;
-	unsigned s1 = atomic_load_explicit(&e->seq, memory_order_acquire);
-	if (s1 == 0 || (s1 & 1))
-		return -1;
-	bool same = e->hash == h && e->len == k->n && sequal(e->key, k->b, k->n);
-	int risk = e->risk;
-	atomic_thread_fence(memory_order_acquire);
-	if (atomic_load_explicit(&e->seq, memory_order_relaxed) != s1 || !same)
-		return -1;
-	return risk;
-}
-
-static void cache_put(const struct ckey *k, uint64_t h, enum shunt_risk risk)
-{
-	struct centry *e = cache_entry(h);
-	if (!e)
-		return;
-	unsigned s = atomic_load_explicit(&e->seq, memory_order_relaxed);
-	if ((s & 1) || !atomic_compare_exchange_strong_explicit(
-			   &e->seq, &s, s + 1, memory_order_acq_rel, memory_order_relaxed))
-		return; /* someone else is writing it: skip, never wait */
-	e->hash = h;
-	e->len = (uint16_t)k->n;
-	e->risk = (uint8_t)risk;
-	memcpy(e->key, k->b, k->n);
-	atomic_store_explicit(&e->seq, s + 2, memory_order_release);
+	int e = errno;
+	flush_counts();
+	errno = e;
 }
 
 /* ---- deciding ---- */
 
 enum verdict { V_HOST, V_GATE, V_BLOCK };
-
-/* Length of the workspace prefix of cwd: the nearest ancestor holding
- * .git, else cwd itself. cwd (capacity cap) is used as scratch for the
- * probes and given back unchanged: no second path buffer to fault in. */
-static HOT size_t workspace_len(char *cwd, size_t cap)
-{
-	size_t len = slen(cwd), n = len;
-	if (n + 6 > cap)
-		return len;
-	for (;;) {
-		char keep[6];
-		struct stat st;
-		scopy(keep, cwd + n, 6);
-		cwd[n] = '/';
-		cwd[n + 1] = '.';
-		cwd[n + 2] = 'g';
-		cwd[n + 3] = 'i';
-		cwd[n + 4] = 't';
-		cwd[n + 5] = '\0';
-		int rc = fs_stat(cwd, &st, false);
-		scopy(cwd + n, keep, 6);
-		if (rc == 0)
-			return n ? n : 1;
-		while (n > 0 && cwd[n - 1] != '/')
-			n--;
-		if (n <= 1)
-			return len;
-		n--; /* drop the slash */
-	}
-}
 
 static void block_message(const struct shunt_decision *d, const char *fallback, char *msg,
 			  size_t cap)
@@ -762,14 +600,17 @@ static void block_message(const struct shunt_decision *d, const char *fallback, 
 
 /* The full decision (lexer, rules) and what follows from it. noinline
  * keeps its large frame off the stack of a cache hit. */
-__attribute__((noinline)) static enum verdict
-judge_slow(struct slot *s, const char *exe, char *const argv[], const char *line, const char *cwd,
-	   size_t wslen, const struct ckey *key, char *msg, size_t cap)
+__attribute__((noinline)) static enum verdict judge_slow(struct slot *s, const char *exe,
+							 char *const argv[], const char *line,
+							 const struct shunt_fast_key *key,
+							 char *msg, size_t cap)
 {
-	bool unusable = s->status != 0 && s->status != -ENOENT;
-	char ws[PATH_MAX];
-	memcpy(ws, cwd, wslen);
-	ws[wslen] = '\0';
+	bool unusable = s->id.status != 0 && s->id.status != -ENOENT;
+	char cwd[PATH_MAX], ws[PATH_MAX];
+	if (!getcwd(cwd, sizeof(cwd)))
+		memcpy(cwd, "/", 2);
+	memcpy(ws, cwd, sizeof(ws));
+	ws[shunt_fast_workspace_len(ws, sizeof(ws))] = '\0';
 	struct timespec now = {0};
 	clock_gettime(CLOCK_REALTIME, &now);
 
@@ -797,8 +638,8 @@ judge_slow(struct slot *s, const char *exe, char *const argv[], const char *line
 	if (shunt_decide(s->policy, &req, &a, &d) < 0)
 		return V_GATE; /* too big for the fast path */
 	if (d.action == SHUNT_ACTION_HOST) {
-		if (key && !d.trusted)
-			cache_put(key, ck_hash(key), d.risk);
+		if (key && !d.trusted && cache_get())
+			shunt_fast_store(cache_get(), key, shunt_fast_hash(key), (int)d.risk);
 		count_host(d.risk, d.trusted);
 		return V_HOST;
 	}
@@ -814,44 +655,12 @@ judge_slow(struct slot *s, const char *exe, char *const argv[], const char *line
 	/* only said when it changes what happens: low-risk commands behave
 	 * the same under the built-in defaults */
 	if (unusable)
-		warn_unusable(s->status);
+		warn_unusable(s->id.status);
 	if (d.action == SHUNT_ACTION_BLOCK && !unusable) {
 		block_message(&d, line ? line : exe, msg, cap);
 		return V_BLOCK;
 	}
 	return V_GATE;
-}
-
-/* The cache key of an argv decision: every input shunt_decide reads. */
-static HOT void make_key(struct ckey *k, const struct slot *s, const char *exe, char *const argv[],
-			 const char *cwd, size_t wslen, const char *home)
-{
-	k->n = 0;
-	k->overflow = false;
-	struct {
-		uint64_t dev, ino, size;
-		int64_t mtime_ns;
-		int32_t status;
-		uint32_t argc, wslen;
-		uint8_t have_id, have_home;
-	} id;
-	memset(&id, 0, sizeof(id));
-	id.dev = s->dev;
-	id.ino = s->ino;
-	id.size = s->size;
-	id.mtime_ns = s->mtime_ns;
-	id.status = s->status;
-	id.argc = (uint32_t)count(argv);
-	id.wslen = (uint32_t)wslen;
-	id.have_id = s->have_id;
-	id.have_home = home != NULL;
-	ck_put(k, &id, sizeof(id));
-	ck_str(k, exe);
-	for (size_t i = 0; argv && argv[i]; i++)
-		ck_str(k, argv[i]);
-	ck_str(k, cwd);
-	if (home)
-		ck_str(k, home);
 }
 
 /* Decides an argv (exe resolved) or a shell line. Fills msg for V_BLOCK. */
@@ -863,22 +672,29 @@ static enum verdict judge(const char *exe, char *const argv[], const char *line,
 	struct slot *s = current_slot();
 	if (!s)
 		return V_GATE;
+	struct shunt_fast_cache *cache = cache_get();
+	if (line || !cache)
+		return judge_slow(s, exe, argv, line, NULL, msg, cap);
+	/* the same key the interposer's exec path builds */
 	char cwd[PATH_MAX];
-	if (!getcwd(cwd, sizeof(cwd)))
-		memcpy(cwd, "/", 2);
-	size_t wslen = workspace_len(cwd, sizeof(cwd));
-	if (line || !atomic_load_explicit(&g_cache, memory_order_relaxed))
-		return judge_slow(s, exe, argv, line, cwd, wslen, NULL, msg, cap);
-	struct ckey k;
-	make_key(&k, s, exe, argv, cwd, wslen, env_home(environ));
+	const char *c = NULL;
+	size_t wslen = 0;
+	if (!shunt_fast_path_free(argv)) {
+		if (!getcwd(cwd, sizeof(cwd)))
+			memcpy(cwd, "/", 2);
+		wslen = shunt_fast_workspace_len(cwd, sizeof(cwd));
+		c = cwd;
+	}
+	struct shunt_fast_key k;
+	shunt_fast_key(&k, &s->id, exe, argv, c, wslen, shunt_fast_env_home(environ));
 	if (k.overflow)
-		return judge_slow(s, exe, argv, line, cwd, wslen, NULL, msg, cap);
-	int risk = cache_get(&k, ck_hash(&k));
+		return judge_slow(s, exe, argv, line, NULL, msg, cap);
+	int risk = shunt_fast_lookup(cache, &k, shunt_fast_hash(&k));
 	if (risk >= 0) {
 		count_host((enum shunt_risk)risk, false);
 		return V_HOST;
 	}
-	return judge_slow(s, exe, argv, line, cwd, wslen, &k, msg, cap);
+	return judge_slow(s, exe, argv, line, &k, msg, cap);
 }
 
 /* ---- paths ---- */
@@ -1012,31 +828,6 @@ static bool has_var(char *const *envp, const char *kv)
 		if (strncmp(envp[i], kv, nl) == 0)
 			return true;
 	return false;
-}
-
-/* envp already carries the shim and the SHUNT_* variables it had at load
- * time, so a host exec can pass it on untouched (what fix_env checks,
- * without building anything). */
-static HOT bool env_intact(char *const *envp)
-{
-	if (!env_preload[0] || inert)
-		return true;
-	const char *shim = env_preload + 11; /* after "LD_PRELOAD=" */
-	bool ok = false;
-	for (size_t i = 0; envp && envp[i]; i++)
-		if (shunt_shim_is_ld_preload(envp[i]))
-			ok = scontains(envp[i] + 11, self_path) || scontains(envp[i] + 11, shim);
-	for (size_t k = 0; ok && k < nsaved_env; k++) {
-		const char *kv = saved_env[k];
-		size_t nl = 0;
-		while (kv[nl] && kv[nl] != '=')
-			nl++;
-		bool found = false;
-		for (size_t i = 0; !found && envp[i]; i++)
-			found = sprefix(envp[i], kv, nl + 1);
-		ok = found;
-	}
-	return ok;
 }
 
 /* Returns envp, or a copy in v (strings in ldbuf) with LD_PRELOAD and the
@@ -1204,6 +995,7 @@ static int exec_family(const struct call *c, const char *exe, char *const envp_i
 	struct vec ev;
 	char ldbuf[PATH_MAX * 2];
 	char *const *envp = fix_env(envp0, v != V_HOST, &ev, ldbuf, sizeof(ldbuf));
+	flush_counts(); /* this process may be the cache's last */
 	int rc;
 	if (v == V_HOST) {
 		errno = saved;
@@ -1231,43 +1023,10 @@ static int exec_family(const struct call *c, const char *exe, char *const envp_i
 	return rc;
 }
 
-/* The common case, execve of an absolute path, decided from the cache in
- * a small stack frame: a forked child faults in every stack page it
- * touches, so the buffers of the full path would cost more than the
- * decision. False (errno as it was) when the full path has to decide. */
-static HOT bool exec_fast(const char *path, char *const argv[], char *const envp[], int *rc)
-{
-	/* the cache exists only after init ran (prefork, spawn) */
-	struct centry *cache = atomic_load_explicit(&g_cache, memory_order_acquire);
-	if (!path || path[0] != '/' || !cache || cache == CACHE_NONE || inert)
-		return false;
-	struct stat st;
-	struct slot *s;
-	char cwd[512];
-	/* no access(X_OK): a cached host decision stays host, and the
-	 * kernel refuses a file that is not executable with the same EACCES
-	 * the full path would get */
-	if (fs_stat(path, &st, true) != 0 || !S_ISREG(st.st_mode) || !(s = current_slot()) ||
-	    !fs_getcwd(cwd, sizeof(cwd)) || slen(cwd) + 6 > sizeof(cwd))
-		return false;
-	size_t wslen = workspace_len(cwd, sizeof(cwd));
-	struct ckey k;
-	make_key(&k, s, path, argv, cwd, wslen, env_home(environ));
-	int risk = k.overflow ? -1 : cache_get(&k, ck_hash(&k));
-	char *const *env = envp ? envp : environ;
-	if (risk < 0 || !env_intact(env))
-		return false;
-	count_host((enum shunt_risk)risk, false);
-	*rc =
-	    real.execve ? real.execve(path, argv, env) : (int)syscall(SYS_execve, path, argv, env);
-	return true;
-}
-
 /* Internal entry points, so one wrapper never calls another through the
- * PLT (where a different preload could sit in between). noinline: their
- * path buffers stay out of exec_fast's way. */
-__attribute__((noinline)) static int do_execve(const char *path, char *const argv[],
-					       char *const envp[])
+ * PLT (where a different preload could sit in between). The interposer
+ * has already tried the cached path (fast.c) for execve and execv. */
+static int do_execve(const char *path, char *const argv[], char *const envp[])
 {
 	char buf[PATH_MAX];
 	const char *exe = path && *path ? absolute(path, buf, sizeof(buf)) : NULL;
@@ -1283,19 +1042,13 @@ static int do_execvpe(const char *file, char *const argv[], char *const envp[])
 	return exec_family(&c, exe, envp);
 }
 
-static HOT int core_execve(const char *path, char *const argv[], char *const envp[])
+static int core_execve(const char *path, char *const argv[], char *const envp[])
 {
-	int rc;
-	if (exec_fast(path, argv, envp, &rc))
-		return rc;
 	return do_execve(path, argv, envp);
 }
 
-static HOT int core_execv(const char *path, char *const argv[])
+static int core_execv(const char *path, char *const argv[])
 {
-	int rc;
-	if (exec_fast(path, argv, environ, &rc))
-		return rc;
 	return do_execve(path, argv, environ);
 }
 
@@ -1536,6 +1289,14 @@ __attribute__((visibility("default"))) const struct shunt_shim_ops *
 shunt_shim_core_v1(const struct shunt_shim_boot *b)
 {
 	boot = *b;
+	/* the interposer's copy lives on its stack */
+	boot.self_path = NULL;
+	if (b->self_path && strlen(b->self_path) < sizeof(self_path)) {
+		memcpy(self_path, b->self_path, strlen(b->self_path) + 1);
+		boot.self_path = self_path;
+	}
 	real = b->real;
+	if (b->fast)
+		fast = b->fast;
 	return &ops;
 }

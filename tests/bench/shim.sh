@@ -4,6 +4,7 @@
 # library and of the exec wrapper, a real build with and without the
 # shim, decision latency, and the per-process cost of loading the
 # snapshot. Figures and ratios side by side; no pass/fail on timing.
+# BENCH_STORM sets the rounds of the storm (5000, as the issue says).
 set -u
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BUILD=${BUILD:-build}
@@ -26,29 +27,52 @@ cc -O2 -shared -fPIC -o "$WORK/empty.so" "$TOP/tests/bench/empty.c" || exit 1
 "$SHUNT" snapshot --output "$WORK/policy.snap" >/dev/null || exit 1
 
 ms() { echo $(($(date +%s%N) / 1000000)); }
-# storm_once MODE LIB: "wall cpu" in ms for bash running STORM programs.
-#   storm: bash with LIB preloaded runs /bin/true (the issue's storm)
-#   load:  plain bash runs LD_PRELOAD=LIB /bin/true (only the loading)
-#   wrap:  bash with LIB preloaded runs static busybox true (only the exec
-#          wrapper in the forked child: nothing is loaded after exec)
-# cpu = user+sys of the shell and its children (bash's times builtin):
-# other helpers' load on this machine moves wall time far more than it
-# moves the CPU time the storm itself burns.
-storm_once() {
-	local mode=$1 lib=$2 t0 t1 cpu pre=$2 cmd=/bin/true
-	case "$mode" in
-	load) pre= cmd="LD_PRELOAD=$lib /bin/true" ;;
-	wrap) cmd="$BUSYBOX true" ;;
-	esac
-	t0=$(ms)
-	cpu=$(LD_PRELOAD=$pre bash -c "for ((i = 0; i < $STORM; i++)); do $cmd; done; times" |
-		awk '{ for (i = 1; i <= NF; i++) { split($i, p, /[ms]/); t += p[1] * 60 + p[2] } } END { printf "%d", t * 1000 }')
-	t1=$(ms)
-	echo "$((t1 - t0)) $cpu"
-}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
 min() { [ "$1" -lt "$2" ] && echo "$1" || echo "$2"; }
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# lockstep N SPEC...: one bash per SPEC ("LIB|CMD": LIB preloaded into the
+# bash, "" for none; CMD the command it runs), each blocked on a pipe. The
+# driver steps them in turn, one command each, N rounds; each bash times
+# its own command with EPOCHREALTIME (a builtin: nothing else forks).
+# Slow phases of a shared VM, which move whole runs by 5-10 % here, then
+# hit every configuration alike. Prints "median p25" in us per SPEC.
+lockstep() {
+	local n=$1 d i k spec lib cmd
+	shift
+	d=$(mktemp -d "$WORK/lockstep.XXXXXX")
+	i=0
+	for spec in "$@"; do
+		lib=${spec%%|*} cmd=${spec#*|}
+		mkfifo "$d/in$i" "$d/out$i"
+		LD_PRELOAD=$lib bash -c 'exec 3<"$1" 4>"$2"
+			while read -r _ <&3; do
+				t0=$EPOCHREALTIME; eval "$3"; t1=$EPOCHREALTIME
+				echo "${t0/./} ${t1/./}" >&4
+			done' lockstep "$d/in$i" "$d/out$i" "$cmd" &
+		i=$((i + 1))
+	done
+	local nspec=$i w r a b
+	local -a W R
+	for ((k = 0; k < nspec; k++)); do
+		exec {w}>"$d/in$k" {r}<"$d/out$k"
+		W[k]=$w R[k]=$r
+	done
+	for ((j = 0; j < n; j++)); do
+		for ((k = 0; k < nspec; k++)); do
+			echo >&"${W[k]}"
+			read -r a b <&"${R[k]}"
+			echo "$((b - a))" >>"$d/t$k"
+		done
+	done
+	for ((k = 0; k < nspec; k++)); do
+		exec {W[k]}>&- {R[k]}<&-
+	done
+	wait
+	for ((k = 0; k < nspec; k++)); do
+		sort -n "$d/t$k" | awk '{ v[NR] = $1 } END { printf "%d %d\n", v[int((NR + 1) / 2)], v[int((NR + 3) / 4)] }'
+	done
+	rm -rf "$d"
+}
 
 # the shim counts host execs: give it the counters file a user has
 "$SHUNT" metrics reset >/dev/null 2>&1 || echo "  (no counters file: host execs are not counted in this run)"
@@ -56,34 +80,53 @@ BUSYBOX=$(command -v busybox || true)
 if [ -n "$BUSYBOX" ] && ldd "$BUSYBOX" >/dev/null 2>&1; then # dynamic: loads the library
 	BUSYBOX=
 fi
+# one CPU for the driver, the shells and their children: the storm is
+# serial anyway, and it keeps the scheduler from moving them around
+PIN=
+if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -gt 1 ]; then
+	PIN="taskset -c $(($(nproc) - 1))"
+fi
+export -f lockstep
+export WORK
 
-echo "-- exec storm: bash running $STORM /bin/true ($ROUNDS rounds, interleaved)"
-none=999999999 empty=999999999 shim=999999999
-for f in r_se r_en c_se c_en c_load c_wrap; do : >"$WORK/$f"; done
-for ((r = 0; r < ROUNDS; r++)); do
-	read -r wn cn <<<"$(storm_once storm "")"
-	read -r we ce <<<"$(storm_once storm "$WORK/empty.so")"
-	read -r ws cs <<<"$(storm_once storm "$SHIM")"
-	none=$(min "$none" "$wn") empty=$(min "$empty" "$we") shim=$(min "$shim" "$ws")
-	echo "$(ratio "$ws" "$we")" >>"$WORK/r_se"
-	echo "$(ratio "$we" "$wn")" >>"$WORK/r_en"
-	echo "$(ratio "$cs" "$ce")" >>"$WORK/c_se"
-	echo "$(ratio "$ce" "$cn")" >>"$WORK/c_en"
-	read -r _ le <<<"$(storm_once load "$WORK/empty.so")"
-	read -r _ ls <<<"$(storm_once load "$SHIM")"
-	echo "$(ratio "$ls" "$le")" >>"$WORK/c_load"
-	if [ -n "$BUSYBOX" ]; then
-		read -r _ xe <<<"$(storm_once wrap "$WORK/empty.so")"
-		read -r _ xs <<<"$(storm_once wrap "$SHIM")"
-		echo "$(ratio "$xs" "$xe")" >>"$WORK/c_wrap"
-	fi
-done
-printf '  nothing preloaded   %6d ms\n  empty preload .so   %6d ms\n  shunt shim          %6d ms   (wall, best of %d)\n' \
-	"$none" "$empty" "$shim" "$ROUNDS"
-echo "  shim/empty = $(median <"$WORK/r_se")   (target <= 1.02)   empty/none = $(median <"$WORK/r_en")   (wall, median of per-round ratios)"
-echo "  shim/empty = $(median <"$WORK/c_se")   (target <= 1.02)   empty/none = $(median <"$WORK/c_en")   (cpu user+sys, median of per-round ratios)"
-echo "  split (cpu, shim/empty): loading the library $(median <"$WORK/c_load"),  exec wrapper in the forked child $(
-	[ -n "$BUSYBOX" ] && median <"$WORK/c_wrap" || echo "n/a (no static busybox)")"
+echo "-- exec storm: bash running $STORM /bin/true, three ways in lockstep${PIN:+ (pinned to one CPU)}"
+read -r n_med n_p25 e_med e_p25 s_med s_p25 < <($PIN bash -c 'lockstep "$@" | tr "\n" " "' lockstep "$STORM" \
+	"|/bin/true" "$WORK/empty.so|/bin/true" "$SHIM|/bin/true")
+printf '  per /bin/true (median, p25): nothing %d, %d us; empty preload .so %d, %d us; shunt shim %d, %d us\n' \
+	"$n_med" "$n_p25" "$e_med" "$e_p25" "$s_med" "$s_p25"
+echo "  shim/empty = $(ratio "$s_med" "$e_med")   (target <= 1.02; p25 $(ratio "$s_p25" "$e_p25"))   empty/none = $(ratio "$e_med" "$n_med")   (p25 $(ratio "$e_p25" "$n_p25"))"
+
+SPLIT=$((STORM / 2))
+echo "-- split, $SPLIT rounds in lockstep: loading the library vs the exec wrapper"
+# load: plain bash runs LD_PRELOAD=LIB /bin/true (only the loading)
+# wrap: bash with LIB preloaded runs static busybox true (only the wrapper
+#       in the forked child and the parent's share; nothing loads after exec)
+read -r le _ ls _ < <($PIN bash -c 'lockstep "$@" | tr "\n" " "' lockstep "$SPLIT" \
+	"|LD_PRELOAD=$WORK/empty.so /bin/true" "|LD_PRELOAD=$SHIM /bin/true")
+line="  loading the library: shim/empty $(ratio "$ls" "$le") ($ls vs $le us)"
+if [ -n "$BUSYBOX" ]; then
+	read -r xe _ xs _ < <($PIN bash -c 'lockstep "$@" | tr "\n" " "' lockstep "$SPLIT" \
+		"$WORK/empty.so|$BUSYBOX true" "$SHIM|$BUSYBOX true")
+	line="$line;  exec wrapper and fork: shim/empty $(ratio "$xs" "$xe") ($xs vs $xe us)"
+else
+	line="$line;  exec wrapper: n/a (no static busybox)"
+fi
+echo "$line"
+
+# Counts that do not depend on the machine's speed: per /bin/true of a
+# bash storm, system calls and page faults of the shell and its children.
+if command -v perf >/dev/null 2>&1 &&
+	perf stat -x, -e page-faults true >/dev/null 2>&1; then
+	echo "-- per /bin/true, counted (perf stat over bash running 2000)"
+	for spec in "|nothing" "$WORK/empty.so|empty .so" "$SHIM|shunt shim"; do
+		lib=${spec%%|*}
+		out=$(LD_PRELOAD=$lib perf stat -x, -e page-faults,raw_syscalls:sys_enter \
+			bash -c 'for ((i = 0; i < 2000; i++)); do /bin/true; done' 2>&1 >/dev/null)
+		printf '  %-12s %s\n' "${spec#*|}" "$(awk -F, '
+			/page-faults/ { f = $1 } /sys_enter/ { s = $1 }
+			END { if (f == "" || s == "") print "(perf gave no counts)"; else printf "%.1f page faults, %.1f system calls", f / 2000, s / 2000 }' <<<"$out")"
+	done
+fi
 
 echo "-- per-process cost: a process doing one exec (spawner execve /bin/true), best of $ROUNDS x200"
 SPAWNER=$BUILD/tests/helpers/spawner

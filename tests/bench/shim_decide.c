@@ -54,7 +54,7 @@ int main(int argc, char **argv)
 	struct shunt_snapshot s;
 	if (shunt_snapshot_load(argv[1], &s) < 0)
 		return 1;
-	printf("snapshot: %zu rules, %zu bytes\n", s.policy.nrules, s.map_len);
+	printf("snapshot: %zu rules, %zu bytes\n", s.policy.nrules, (size_t)s.size);
 	const char *gcc[] = {"gcc", "-O2", "-c", "foo.c", "-o", "foo.o", NULL};
 	struct shunt_request req = {0};
 	req.exe = "/usr/bin/gcc";

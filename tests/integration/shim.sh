@@ -41,6 +41,21 @@ CORE=$(dirname "$SHIM")/libshunt-shim-core.so
 is "$(nm -D --defined-only "$CORE" | awk '{print $3}' | tr '\n' ' ')" "shunt_shim_core_v1 " \
 	"the shim core exports only its entry point"
 unlike "$(ldd "$CORE" 2>&1)" 'libyaml|libseccomp|libcurl|libpcre2' "the core needs no libyaml/libseccomp/libcurl/libpcre2"
+# The cached exec path (preload/fast.c) runs in every forked child before
+# exec, and such a child faults in each file page it reads: a call through
+# the PLT there (gcc turning a loop into strlen) cost each child a lazy
+# symbol lookup in libc's tables, a string constant or jump table a page
+# of .rodata. Checked on the object both libraries are linked from.
+FASTO=$BUILD/obj/preload/fast.o
+if command -v objdump >/dev/null 2>&1 && [ -f "$FASTO" ]; then
+	is "$(objdump -r "$FASTO" | awk '$2 ~ /PLT32|GOTPCREL/ && $3 !~ /^(shunt_fast_|__stack_chk_fail)/ { print $3 }' | sort -u | tr '\n' ' ')" "" \
+		"the cached exec path calls no libc function (only the stack check's failure path)"
+	is "$(objdump -r "$FASTO" | grep -c '\.rodata')" 0 "the cached exec path reads no .rodata"
+	is "$(objdump -d --no-show-raw-insn "$SHIM" | awk '/<execve>:/ { f = 1; next } /^$/ { f = 0 } f && /call/ { print $NF }' | head -1)" \
+		"<shunt_fast_exec>" "execve tries the cached path before anything else"
+else
+	for _ in 1 2 3; do skip "objdump or $FASTO missing"; done
+fi
 # the split: a process that starts nothing never maps the core; one that
 # forks maps it once, in the parent, and its children inherit it
 is "$(LD_PRELOAD=$SHIM grep -c libshunt-shim-core /proc/self/maps)" 0 \
@@ -192,6 +207,14 @@ c0=$(shim_count)
 LD_PRELOAD=$SHIM bash -c '/bin/true; /bin/true; /bin/true'
 c1=$(shim_count)
 is "$((${c1:-0} - ${c0:-0}))" 3 "three host execs counted with source shim"
+# children count cached host execs in the shared cache; the shell moves
+# them into the file at its next fork, before its own exec and at exit
+LD_PRELOAD=$SHIM bash -c 'for i in 1 2 3 4 5; do /bin/true; done; :'
+c2=$(shim_count)
+is "$((${c2:-0} - ${c1:-0}))" 5 "host execs of children are counted when the shell exits"
+LD_PRELOAD=$SHIM bash -c '(/bin/true; /bin/true; :); /bin/true; /bin/true'
+c3=$(shim_count)
+is "$((${c3:-0} - ${c2:-0}))" 4 "a subshell's and the shell's final exec are counted too"
 
 # ---- the shared decision cache: host decisions only, exact inputs ----
 # a shell whose children just ran low-risk commands (cached) on the canary

@@ -206,7 +206,7 @@ int main(void)
 	struct stat st;
 	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "snapshot file is 0600");
 	is_int(shunt_snapshot_load(path, &s), 0, "load from file");
-	ok(s.map != NULL && s.size == (uint64_t)st.st_size && s.ino == (uint64_t)st.st_ino,
+	ok(s.region != NULL && s.size == (uint64_t)st.st_size && s.ino == (uint64_t)st.st_ino,
 	   "file identity recorded");
 	is_int(s.policy.nrules, p.nrules, "file snapshot rule count");
 	shunt_snapshot_unload(&s);
