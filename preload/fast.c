@@ -256,7 +256,8 @@ bool shunt_fast_env_intact(const struct shunt_fast *f, char *const *envp)
 	bool ok = false;
 	for (size_t i = 0; envp && envp[i]; i++)
 		if (shunt_shim_is_ld_preload(envp[i]))
-			ok = scontains(envp[i] + 11, f->self_path) || scontains(envp[i] + 11, f->shim);
+			ok = scontains(envp[i] + 11, f->self_path) ||
+			     scontains(envp[i] + 11, f->shim);
 	for (size_t k = 0; ok && k < f->nsaved_env; k++) {
 		const char *kv = f->saved_env[k];
 		size_t nl = 0;
@@ -275,8 +276,7 @@ bool shunt_fast_exec(const struct shunt_fast *f, const char *path, char *const a
 {
 	struct shunt_fast_cache *cache = atomic_load_explicit(&f->cache, memory_order_acquire);
 	const struct shunt_fast_id *id = atomic_load_explicit(&f->id, memory_order_acquire);
-	struct shunt_counters *counters =
-	    atomic_load_explicit(&f->counters, memory_order_acquire);
+	struct shunt_counters *counters = atomic_load_explicit(&f->counters, memory_order_acquire);
 	if (!cache || cache == SHUNT_FAST_NONE || !id || !counters || f->inert || !f->execve ||
 	    !f->environ || !path || path[0] != '/')
 		return false;
@@ -312,12 +312,14 @@ bool shunt_fast_exec(const struct shunt_fast *f, const char *path, char *const a
 		 * moves them, and its own, into the file */
 		bool others = false;
 		for (int r = 0; r < 4; r++)
-			others |= atomic_load_explicit(&cache->pending[r], memory_order_relaxed) != 0;
+			others |=
+			    atomic_load_explicit(&cache->pending[r], memory_order_relaxed) != 0;
 		if (others) {
 			shunt_fast_flush(cache, counters);
 			shunt_counters_record_host(counters, (enum shunt_risk)risk, 1);
 		} else {
-			atomic_fetch_add_explicit(&cache->pending[risk & 3], 1, memory_order_relaxed);
+			atomic_fetch_add_explicit(&cache->pending[risk & 3], 1,
+						  memory_order_relaxed);
 		}
 	}
 	*rc = f->execve(path, argv, env);

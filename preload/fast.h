@@ -53,11 +53,16 @@ struct shunt_fast_cache {
 	 * cache move them into the file (shunt_fast_flush): at each fork, at
 	 * exit and before their own exec. */
 	_Atomic uint64_t pending[4];
-	unsigned char pad[sizeof(struct shunt_fast_entry) - 4 * sizeof(uint64_t)];
+	/* forks of the processes sharing it (the interposer's prefork) */
+	_Atomic uint64_t forks;
+	unsigned char pad[sizeof(struct shunt_fast_entry) - 5 * sizeof(uint64_t)];
 	struct shunt_fast_entry e[SHUNT_FAST_ENTRIES];
 };
 
 #define SHUNT_FAST_CACHE_SIZE sizeof(struct shunt_fast_cache)
+/* the parent's fork work (snapshot check, moving counts) runs at every
+ * this-many-th fork once the cache exists */
+#define SHUNT_FAST_PREFORK_EVERY 16
 /* published once mapping the cache or the counters failed */
 #define SHUNT_FAST_NONE ((void *)1)
 
@@ -66,14 +71,14 @@ struct shunt_fast_cache {
  * parent (its .bss, anonymous pages), which a forked child reads without
  * a fault. */
 struct shunt_fast {
-	_Atomic(struct shunt_fast_cache *) cache;   /* NULL until made */
-	_Atomic(const struct shunt_fast_id *) id;   /* of the snapshot in use */
-	_Atomic(struct shunt_counters *) counters;  /* NULL: not tried yet */
+	_Atomic(struct shunt_fast_cache *) cache;  /* NULL until made */
+	_Atomic(const struct shunt_fast_id *) id;  /* of the snapshot in use */
+	_Atomic(struct shunt_counters *) counters; /* NULL: not tried yet */
 	int (*execve)(const char *, char *const[], char *const[]);
 	char ***environ;
-	const char *snap_path;	/* "" when there is none */
-	const char *self_path;	/* the interposer's file */
-	const char *shim;	/* the LD_PRELOAD value put back into envs */
+	const char *snap_path;	       /* "" when there is none */
+	const char *self_path;	       /* the interposer's file */
+	const char *shim;	       /* the LD_PRELOAD value put back into envs */
 	const char (*saved_env)[1024]; /* SHUNT_* present at load time */
 	size_t nsaved_env;
 	bool inert; /* loaded into shunt itself: everything is host */

@@ -226,13 +226,24 @@ static void refuse(void)
 	errno = EACCES;
 }
 
+/* Runs before every fork. Once the core has set up the cache, only every
+ * SHUNT_FAST_PREFORK_EVERY-th fork goes into it (see the core's prefork);
+ * the others cost one add in shared memory, here, in a leaf: each page
+ * the parent writes between two forks, a deeper stack page included,
+ * costs it a copy-on-write fault at the next fork. */
 static void prefork(void)
 {
+	struct shunt_fast_cache *cache = atomic_load_explicit(&fast.cache, memory_order_acquire);
+	if (cache && cache != SHUNT_FAST_NONE && !fast.inert &&
+	    atomic_fetch_add_explicit(&cache->forks, 1, memory_order_relaxed) %
+		SHUNT_FAST_PREFORK_EVERY)
+		return;
 	const struct shunt_shim_ops *c = core_get();
 	if (c) {
 		int e = errno;
 		c->prefork();
-		errno = e;
+		if (errno != e)
+			errno = e;
 	}
 }
 

@@ -318,39 +318,33 @@ static struct slot *current_slot(void);
 static void counters_ready(void);
 static void cache_ready(void);
 static void flush_counts(void);
+static struct shunt_fast_cache *cache_get(void);
 
 /* Shells fork and exec in the child: at its forks the parent brings the
  * snapshot up to date, maps the counters and the decision cache, so every
  * child inherits them instead of setting them up itself. Still lazy:
  * processes that never fork or exec never load anything.
  *
- * The parent looks at the snapshot file at most every PREFORK_RECHECK_NS:
- * that stat, on caches a child's exec has just cooled, costs a shell
- * storm as much as the rest of the fork's share. Decisions do not wait
- * for it: a child checks the file itself before it uses anything cached
- * (fast.c), and loads a replaced snapshot on its own until the parent
- * catches up. */
-#define PREFORK_RECHECK_NS (200 * 1000 * 1000LL)
+ * Once the cache exists the interposer calls this at every
+ * SHUNT_FAST_PREFORK_EVERY-th fork only (a stat of the snapshot, moving
+ * counts into the counters file): whatever the parent writes to its
+ * private memory between two forks costs it a copy-on-write fault at
+ * each fork, which in a storm costs more than the child's whole check.
+ * Decisions do not wait for the parent: a child checks the snapshot file
+ * itself before it uses anything cached (fast.c), and loads a replaced
+ * snapshot on its own until the parent catches up. */
 static void prefork(void)
 {
-	static STATE _Atomic int64_t next_check;
 	int e = errno;
 	pthread_once(&init_once, init);
 	if (!inert) {
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-		int64_t t = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-		if (t >= atomic_load_explicit(&next_check, memory_order_relaxed) ||
-		    !atomic_load_explicit(&g_slot, memory_order_relaxed)) {
-			atomic_store_explicit(&next_check, t + PREFORK_RECHECK_NS,
-					      memory_order_relaxed);
-			current_slot();
-		}
+		current_slot();
 		counters_ready();
 		cache_ready();
 		flush_counts();
 	}
-	errno = e;
+	if (errno != e)
+		errno = e;
 }
 
 static void ensure_init(void)

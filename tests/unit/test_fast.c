@@ -146,8 +146,8 @@ static void test_key_and_cache(void)
 	shunt_fast_key(&b, &id, "/bin/echo", huge, NULL, 0, NULL);
 	ok(b.overflow, "a key longer than an entry overflows (never cached)");
 
-	struct shunt_fast_cache *c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE,
-					  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct shunt_fast_cache *c =
+	    mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ok(c != MAP_FAILED, "cache mapped");
 	uint64_t h = shunt_fast_hash(&a);
 	is_int(shunt_fast_lookup(c, &a, h), -1, "empty cache: miss");
@@ -169,8 +169,8 @@ static void test_id(void)
 	st.st_size = 7;
 	st.st_mtim.tv_sec = 1;
 	st.st_mtim.tv_nsec = 2;
-	struct shunt_fast_id id = {.dev = 5, .ino = 6, .size = 7, .mtime_ns = 1000000002,
-				   .have_id = 1};
+	struct shunt_fast_id id = {
+	    .dev = 5, .ino = 6, .size = 7, .mtime_ns = 1000000002, .have_id = 1};
 	ok(shunt_fast_id_current(&id, 0, &st), "the same file is current");
 	st.st_ino = 9;
 	ok(!shunt_fast_id_current(&id, 0, &st), "a replaced file is not");
