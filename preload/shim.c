@@ -1,8 +1,11 @@
 /* The shim core: every exec of the host program is decided against the
  * precompiled policy snapshot. The small interposer (interpose.c) loads
  * this object in a process's first fork, vfork, spawn or exec, so the
- * many processes that never start anything never map it. Host commands run untouched; anything else
- * is re-routed to `shunt gate`, which sandboxes, prompts or blocks.
+ * many processes that never start anything never map it. Host decisions
+ * go into a cache the interposer reads by itself (fast.c), so a forked
+ * child that execs a command decided before never runs code from here.
+ * Host commands run untouched; anything else is re-routed to `shunt
+ * gate`, which sandboxes, prompts or blocks.
  *
  * Rules this file lives by (it runs inside arbitrary programs, in vfork
  * children and in multi-threaded parents): no malloc, no stdio, no locks
