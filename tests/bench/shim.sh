@@ -158,33 +158,38 @@ else
 	sed 's/^/  /' "$WORK/cc.log"
 fi
 
-echo "-- real build: make clean; make -j2 bin/shunt unit (this project, best of 2)"
+BROUNDS=${BENCH_BUILD_ROUNDS:-3}
+echo "-- real build: make clean; make -j2 bin/shunt unit (this project), $BROUNDS rounds, with and without the shim in turn"
 if [ "${BENCH_SKIP_BUILD:-0}" = 1 ]; then
 	echo "  skipped (BENCH_SKIP_BUILD=1)"
 	exit 0
 fi
+# build PRELOAD: ms for one clean build (0 when it failed)
 build() {
-	local pre=$1 best=999999999 r t0 t1
-	for ((r = 0; r < 2; r++)); do
-		t0=$(ms)
-		# clean and all as two runs: "make -j2 clean all" races with itself
-		# the shim library itself is left out: linking a file named
-		# libshunt-preload.so trips rule shunt-shim-removal under the shim
-		if ! LD_PRELOAD=$pre sh -c 'make -C "$1" -s BUILD="$2" clean && make -C "$1" -s -j2 BUILD="$2" "$2/bin/shunt" unit' \
-			sh "$TOP" "$WORK/b" >"$WORK/make.log" 2>&1; then
-			tail -3 "$WORK/make.log" | sed 's/^/  make: /' >&2
-			echo 0
-			return
-		fi
-		t1=$(ms)
-		(( t1 - t0 < best )) && best=$((t1 - t0))
-	done
-	echo "$best"
+	local pre=$1 t0 t1
+	t0=$(ms)
+	# clean and all as two runs: "make -j2 clean all" races with itself;
+	# the shim library itself is left out: linking a file named
+	# libshunt-preload.so trips rule shunt-shim-removal under the shim
+	if ! LD_PRELOAD=$pre sh -c 'make -C "$1" -s BUILD="$2" clean && make -C "$1" -s -j2 BUILD="$2" "$2/bin/shunt" unit' \
+		sh "$TOP" "$WORK/b" >"$WORK/make.log" 2>&1; then
+		tail -3 "$WORK/make.log" | sed 's/^/  make: /' >&2
+		echo 0
+		return
+	fi
+	t1=$(ms)
+	echo $((t1 - t0))
 }
-bnone=$(build "")
-bshim=$(build "$SHIM")
-if [ "$bnone" = 0 ] || [ "$bshim" = 0 ]; then
-	echo "  the build failed (see above); no ratio"
-	exit 0
-fi
-printf '  without shim %d ms, with shim %d ms: ratio %s   (target <= 1.02)\n' "$bnone" "$bshim" "$(ratio "$bshim" "$bnone")"
+: >"$WORK/br"
+for ((r = 0; r < BROUNDS; r++)); do
+	bn=$(build "")
+	bs=$(build "$SHIM")
+	if [ "$bn" = 0 ] || [ "$bs" = 0 ]; then
+		echo "  the build failed (see above); no ratio"
+		exit 0
+	fi
+	echo "$bn $bs" >>"$WORK/br"
+	printf '  round %d: without shim %d ms, with shim %d ms (%s)\n' $((r + 1)) "$bn" "$bs" "$(ratio "$bs" "$bn")"
+done
+awk '{ printf "%.4f\n", $2 / $1 }' "$WORK/br" | sort -n |
+	awk '{ r[NR] = $1 } END { printf "  with/without = %.3f   (median of %d rounds; target <= 1.02)\n", (NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2), NR }'
