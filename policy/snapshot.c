@@ -432,58 +432,41 @@ static void *region_map(size_t n)
 	return mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 }
 
-/* Decodes the snapshot at data into out. With fd >= 0, data is NULL and
- * the len bytes are read from fd into the start of the region first: one
- * mapping for the file and what is decoded from it (every mapping of a
- * forking process costs each of its forks). */
-static int build(const uint8_t *data, size_t len, int fd, bool verify, struct shunt_snapshot *out)
+#define REGION_PAGE 4096
+
+/* Bytes of region the arrays and decoded codes of h take, in pages. The
+ * counts are 32-bit: no overflow in 64-bit arithmetic. */
+static size_t region_need(const struct shunt_snap_header *h)
 {
-	size_t page = 4096, copy = fd >= 0 ? (len + page - 1) & ~(page - 1) : 0;
-	void *base = MAP_FAILED;
-	size_t need = 0;
-	int rc;
-	if (fd >= 0) {
-		/* the header first, to size the region */
-		struct shunt_snap_header hd;
-		if (pread(fd, &hd, sizeof(hd), 0) != (ssize_t)sizeof(hd))
-			return -EBADMSG;
-		if (memcmp(hd.magic, SHUNT_SNAP_MAGIC, 8) != 0)
-			return -EPROTO;
-		if (hd.nallow > len || hd.ndeny > len || hd.nprograms > len || hd.nrules > len ||
-		    hd.ntrust > len || hd.nregex > len || hd.regex_size > len)
-			return -EBADMSG;
-		need = (size_t)(hd.nallow + hd.ndeny + hd.nprograms) * sizeof(char *) +
-		       (size_t)hd.nrules * sizeof(struct shunt_rule) +
-		       (size_t)hd.ntrust * sizeof(struct shunt_trust_ref) + hd.nregex * 64 +
-		       hd.regex_size;
-		need = (4096 + need + 16 * 4 + 8192 + page - 1) & ~(page - 1);
-		base = region_map(copy + need);
+	size_t n = 4096 + ((size_t)h->nallow + h->ndeny + h->nprograms) * sizeof(char *) + 16 * 4 +
+		   (size_t)h->nrules * sizeof(struct shunt_rule) +
+		   (size_t)h->ntrust * sizeof(struct shunt_trust_ref) + (size_t)h->nregex * 64 +
+		   h->regex_size + 8192;
+	return (n + REGION_PAGE - 1) & ~(size_t)(REGION_PAGE - 1);
+}
+
+/* Decodes the snapshot at data (len bytes) into out. base, when not NULL,
+ * is a region of total bytes whose first skip bytes hold data (the file
+ * read in by shunt_snapshot_load: one mapping for both); otherwise one is
+ * mapped here. */
+static int build(const uint8_t *data, size_t len, bool verify, void *base, size_t skip,
+		 size_t total, struct shunt_snapshot *out)
+{
+	const struct shunt_snap_header *h = (const void *)data;
+	int rc = ((uintptr_t)data & 7) != 0 ? -EINVAL : validate_header(h, data, len, verify);
+	if (rc == 0 && base && skip + region_need(h) > total)
+		rc = -EBADMSG; /* not the header the region was sized from */
+	if (rc < 0) {
+		if (base)
+			munmap(base, total);
+		return rc;
+	}
+	if (!base) {
+		skip = 0;
+		total = region_need(h);
+		base = region_map(total);
 		if (base == MAP_FAILED)
 			return -ENOMEM;
-		size_t got = 0;
-		while (got < len) {
-			ssize_t n = pread(fd, (char *)base + got, len - got, (off_t)got);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				break;
-			got += (size_t)n;
-		}
-		if (got != len) {
-			munmap(base, copy + need);
-			return -EBADMSG;
-		}
-		data = base;
-	}
-	const struct shunt_snap_header *h = (const void *)data;
-	if (((uintptr_t)data & 7) != 0)
-		rc = -EINVAL;
-	else
-		rc = validate_header(h, data, len, verify);
-	if (rc < 0) {
-		if (base != MAP_FAILED)
-			munmap(base, copy + need);
-		return rc;
 	}
 	const char *strings = (const char *)data + h->off_strings;
 	const uint32_t *allow = (const void *)(data + h->off_allow);
@@ -492,21 +475,7 @@ static int build(const uint8_t *data, size_t len, int fd, bool verify, struct sh
 	const uint32_t *programs = (const void *)(data + h->off_programs);
 	const struct shunt_snap_trust *strust = (const void *)(data + h->off_trust);
 
-	size_t want = 4096 + (h->nallow + h->ndeny + h->nprograms) * sizeof(char *) + 16 * 4 +
-		      h->nrules * sizeof(struct shunt_rule) +
-		      h->ntrust * sizeof(struct shunt_trust_ref) + h->nregex * 64 + h->regex_size +
-		      8192;
-	want = (want + page - 1) & ~(page - 1);
-	if (base == MAP_FAILED) {
-		need = want;
-		base = region_map(need);
-		if (base == MAP_FAILED)
-			return -ENOMEM;
-	} else if (want > need) { /* the header read first said otherwise */
-		munmap(base, copy + need);
-		return -EBADMSG;
-	}
-	struct region reg = {(char *)base + copy, need, 0};
+	struct region reg = {(char *)base + skip, total - skip, 0};
 	rc = -EBADMSG;
 
 	const char **al = region_alloc(&reg, (h->nallow + 1) * sizeof(char *));
@@ -615,19 +584,51 @@ static int build(const uint8_t *data, size_t len, int fd, bool verify, struct sh
 	p->trust = trust;
 	p->ntrust = h->ntrust;
 	/* nothing writes to it again: make stray writes fault */
-	mprotect(base, copy + need, PROT_READ);
+	mprotect(base, total, PROT_READ);
 	out->region = base;
-	out->region_len = copy + need;
+	out->region_len = total;
 	return 0;
 fail:
-	munmap(base, copy + need);
+	munmap(base, total);
 	return rc;
 }
 
 int shunt_snapshot_load_mem(const void *data, size_t len, bool verify, struct shunt_snapshot *out)
 {
 	memset(out, 0, sizeof(*out));
-	return build(data, len, -1, verify, out);
+	return build(data, len, verify, NULL, 0, 0, out);
+}
+
+/* Reads the file into the front of a region sized from its header, then
+ * decodes it there. */
+static int load_fd(int fd, size_t len, struct shunt_snapshot *out)
+{
+	struct shunt_snap_header hd;
+	if (pread(fd, &hd, sizeof(hd), 0) != (ssize_t)sizeof(hd))
+		return -EBADMSG;
+	if (memcmp(hd.magic, SHUNT_SNAP_MAGIC, 8) != 0)
+		return -EPROTO;
+	if (hd.nregex > len || hd.regex_size > len)
+		return -EBADMSG; /* before mapping what it asks for */
+	size_t skip = (len + REGION_PAGE - 1) & ~(size_t)(REGION_PAGE - 1);
+	size_t total = skip + region_need(&hd);
+	void *base = region_map(total);
+	if (base == MAP_FAILED)
+		return -ENOMEM;
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = pread(fd, (char *)base + got, len - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got != len) {
+		munmap(base, total);
+		return -EBADMSG;
+	}
+	return build(base, len, true, base, skip, total, out);
 }
 
 int shunt_snapshot_load(const char *path, struct shunt_snapshot *out)
@@ -657,7 +658,7 @@ int shunt_snapshot_load(const char *path, struct shunt_snapshot *out)
 		return n == 0 ? -EBADMSG : -EPROTO;
 	}
 	size_t len = (size_t)st.st_size;
-	int rc = build(NULL, len, fd, true, out);
+	int rc = load_fd(fd, len, out);
 	close(fd);
 	if (rc < 0) {
 		memset(out, 0, sizeof(*out));

@@ -225,9 +225,9 @@ void shunt_fast_store(struct shunt_fast_cache *c, const struct shunt_fast_key *k
 	atomic_store_explicit(&e->seq, s + 2, memory_order_release);
 }
 
-void shunt_fast_flush(struct shunt_fast_cache *c, struct shunt_counters *counters)
+bool shunt_fast_flush(struct shunt_fast_cache *c, struct shunt_counters *counters)
 {
-	bool none = !counters || counters == SHUNT_FAST_NONE;
+	bool none = !counters || counters == SHUNT_FAST_NONE, moved = false;
 	for (int r = 0; r < 4; r++) {
 		/* a load first: most of the time nothing is pending, and the
 		 * line stays shared instead of bouncing between processes */
@@ -236,7 +236,9 @@ void shunt_fast_flush(struct shunt_fast_cache *c, struct shunt_counters *counter
 		uint64_t n = atomic_exchange_explicit(&c->pending[r], 0, memory_order_relaxed);
 		if (!none)
 			shunt_counters_record_host(counters, (enum shunt_risk)r, n);
+		moved |= n != 0;
 	}
+	return moved;
 }
 
 const char *shunt_fast_env_home(char *const *envp)
@@ -310,17 +312,11 @@ bool shunt_fast_exec(const struct shunt_fast *f, const char *path, char *const a
 		/* counts left by others: this exec may be the last of the
 		 * processes sharing the cache (a shell's own final exec), so it
 		 * moves them, and its own, into the file */
-		bool others = false;
-		for (int r = 0; r < 4; r++)
-			others |=
-			    atomic_load_explicit(&cache->pending[r], memory_order_relaxed) != 0;
-		if (others) {
-			shunt_fast_flush(cache, counters);
+		if (shunt_fast_flush(cache, counters))
 			shunt_counters_record_host(counters, (enum shunt_risk)risk, 1);
-		} else {
+		else
 			atomic_fetch_add_explicit(&cache->pending[risk & 3], 1,
 						  memory_order_relaxed);
-		}
 	}
 	*rc = f->execve(path, argv, env);
 	return true;

@@ -6,9 +6,10 @@
  * page of file-backed memory it touches (fork copies no page tables for
  * those), and in a VM each such fault costs about as much as the rest of
  * the check. So this path touches only the interposer's own text, memory
- * its parent wrote (copied at fork), one page of the shared cache and the
- * counters page. No string constants, no libc, no errno: raw syscalls and
- * small loops. The core fills the cache and publishes its state here. */
+ * its parent wrote (copied at fork) and the shared cache (one fault; the
+ * counters file only when it moves counts others left). No string
+ * constants, no libc, no errno: raw syscalls and small loops. The core
+ * fills the cache and publishes its state here. */
 #ifndef SHUNT_PRELOAD_FAST_H
 #define SHUNT_PRELOAD_FAST_H
 
@@ -128,8 +129,9 @@ void shunt_fast_store(struct shunt_fast_cache *c, const struct shunt_fast_key *k
 		      int risk);
 
 /* Moves the pending counts of c into the counters file (dropped when
- * counters is NULL or SHUNT_FAST_NONE: nothing to count into). */
-void shunt_fast_flush(struct shunt_fast_cache *c, struct shunt_counters *counters);
+ * counters is NULL or SHUNT_FAST_NONE: nothing to count into). True when
+ * there were any. */
+bool shunt_fast_flush(struct shunt_fast_cache *c, struct shunt_counters *counters);
 
 /* getenv("HOME") over an explicit environment. */
 const char *shunt_fast_env_home(char *const *envp);

@@ -23,10 +23,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <sys/mman.h>
 
 #include "fast.h"
 #include "iface.h"
@@ -254,6 +253,13 @@ static void prefork(void)
 #if defined(__x86_64__)
 __attribute__((visibility("hidden"))) void *shunt_shim_real_vfork;
 
+/* Called through the PLT only if it ever runs: naming fork's address
+ * would make the loader look it up in every process at start. */
+static pid_t fork_instead(void)
+{
+	return fork();
+}
+
 __attribute__((visibility("hidden"), used)) void shunt_shim_vfork_prepare(void)
 {
 	int e = errno;
@@ -261,7 +267,7 @@ __attribute__((visibility("hidden"), used)) void shunt_shim_vfork_prepare(void)
 	if (!shunt_shim_real_vfork) {
 		void *f = dlsym(RTLD_NEXT, "vfork");
 		/* fork is always a valid vfork */
-		shunt_shim_real_vfork = f ? f : dlsym(RTLD_NEXT, "fork");
+		shunt_shim_real_vfork = f ? f : (void *)fork_instead;
 	}
 	errno = e;
 }

@@ -72,7 +72,6 @@ static STATE size_t nsaved_env;
  * config, trust store and audit log after a program scrubbed its env */
 static STATE char saved_ctx[MAX_SAVED_ENV][1024];
 static STATE size_t nsaved_ctx;
-static STATE bool inert; /* we are loaded into the shunt binary itself */
 
 /* ---- state published with atomics ---- */
 
@@ -304,7 +303,7 @@ static void init(void)
 	struct stat a, b;
 	if (stat("/proc/self/exe", &a) == 0 && stat(gate_path, &b) == 0 && a.st_dev == b.st_dev &&
 	    a.st_ino == b.st_ino)
-		inert = true;
+		fast->inert = true; /* we are loaded into the shunt binary itself */
 	/* what the interposer's exec path reads; published before the cache
 	 * (cache_ready, release), which that path checks first */
 	fast->execve = real.execve;
@@ -314,7 +313,6 @@ static void init(void)
 	fast->shim = env_preload[0] ? env_preload + 11 : env_preload;
 	fast->saved_env = (const char(*)[1024])saved_env;
 	fast->nsaved_env = nsaved_env;
-	fast->inert = inert;
 }
 
 static struct slot *current_slot(void);
@@ -340,7 +338,7 @@ static void prefork(void)
 {
 	int e = errno;
 	pthread_once(&init_once, init);
-	if (!inert) {
+	if (!fast->inert) {
 		current_slot();
 		counters_ready();
 		cache_ready();
@@ -512,9 +510,10 @@ static void count_host(enum shunt_risk risk, bool trusted)
  *
  * The key is every input of the decision, byte for byte (policy identity,
  * exe, argv, cwd, workspace, HOME; no cwd for a path-free argv), compared
- * in full: a hash collision is a miss, never a wrong answer. Only untrusted host decisions are
- * kept: they depend on nothing else (trust entries also depend on the clock and on the executable's
- * inode, so they are decided afresh every time).
+ * in full: a hash collision is a miss, never a wrong answer. Only
+ * untrusted host decisions are kept: they depend on nothing else (trust
+ * entries also depend on the clock and on the executable's inode, so they
+ * are decided afresh every time).
  *
  * Each entry is a seqlock that never waits: a writer that finds it busy
  * skips caching, a reader that sees it change treats it as a miss. No
@@ -597,17 +596,30 @@ static void block_message(const struct shunt_decision *d, const char *fallback, 
 
 /* The full decision (lexer, rules) and what follows from it. noinline
  * keeps its large frame off the stack of a cache hit. */
+/* The working directory into cwd (PATH_MAX), and the length of its
+ * workspace prefix. */
+static size_t where(char *cwd)
+{
+	if (!getcwd(cwd, PATH_MAX))
+		memcpy(cwd, "/", 2);
+	return shunt_fast_workspace_len(cwd, PATH_MAX);
+}
+
+/* given_cwd/given_wslen: from where(), when the caller already asked;
+ * NULL otherwise. */
 __attribute__((noinline)) static enum verdict judge_slow(struct slot *s, const char *exe,
 							 char *const argv[], const char *line,
+							 const char *given_cwd, size_t given_wslen,
 							 const struct shunt_fast_key *key,
 							 char *msg, size_t cap)
 {
 	bool unusable = s->id.status != 0 && s->id.status != -ENOENT;
 	char cwd[PATH_MAX], ws[PATH_MAX];
-	if (!getcwd(cwd, sizeof(cwd)))
-		memcpy(cwd, "/", 2);
-	memcpy(ws, cwd, sizeof(ws));
-	ws[shunt_fast_workspace_len(ws, sizeof(ws))] = '\0';
+	size_t wslen = given_cwd ? given_wslen : where(cwd);
+	if (given_cwd)
+		memcpy(cwd, given_cwd, strlen(given_cwd) + 1);
+	memcpy(ws, cwd, wslen);
+	ws[wslen] = '\0';
 	struct timespec now = {0};
 	clock_gettime(CLOCK_REALTIME, &now);
 
@@ -635,8 +647,9 @@ __attribute__((noinline)) static enum verdict judge_slow(struct slot *s, const c
 	if (shunt_decide(s->policy, &req, &a, &d) < 0)
 		return V_GATE; /* too big for the fast path */
 	if (d.action == SHUNT_ACTION_HOST) {
-		if (key && !d.trusted && cache_get())
-			shunt_fast_store(cache_get(), key, shunt_fast_hash(key), (int)d.risk);
+		struct shunt_fast_cache *cache = key ? cache_get() : NULL;
+		if (cache && !d.trusted)
+			shunt_fast_store(cache, key, shunt_fast_hash(key), (int)d.risk);
 		count_host(d.risk, d.trusted);
 		return V_HOST;
 	}
@@ -664,34 +677,30 @@ __attribute__((noinline)) static enum verdict judge_slow(struct slot *s, const c
 static enum verdict judge(const char *exe, char *const argv[], const char *line, char *msg,
 			  size_t cap)
 {
-	if (inert)
+	if (fast->inert)
 		return V_HOST;
 	struct slot *s = current_slot();
 	if (!s)
 		return V_GATE;
 	struct shunt_fast_cache *cache = cache_get();
 	if (line || !cache)
-		return judge_slow(s, exe, argv, line, NULL, msg, cap);
+		return judge_slow(s, exe, argv, line, NULL, 0, NULL, msg, cap);
 	/* the same key the interposer's exec path builds */
 	char cwd[PATH_MAX];
 	const char *c = NULL;
 	size_t wslen = 0;
 	if (!shunt_fast_path_free(argv)) {
-		if (!getcwd(cwd, sizeof(cwd)))
-			memcpy(cwd, "/", 2);
-		wslen = shunt_fast_workspace_len(cwd, sizeof(cwd));
+		wslen = where(cwd);
 		c = cwd;
 	}
 	struct shunt_fast_key k;
 	shunt_fast_key(&k, &s->id, exe, argv, c, wslen, shunt_fast_env_home(environ));
-	if (k.overflow)
-		return judge_slow(s, exe, argv, line, NULL, msg, cap);
-	int risk = shunt_fast_lookup(cache, &k, shunt_fast_hash(&k));
+	int risk = k.overflow ? -1 : shunt_fast_lookup(cache, &k, shunt_fast_hash(&k));
 	if (risk >= 0) {
 		count_host((enum shunt_risk)risk, false);
 		return V_HOST;
 	}
-	return judge_slow(s, exe, argv, line, &k, msg, cap);
+	return judge_slow(s, exe, argv, line, c, wslen, k.overflow ? NULL : &k, msg, cap);
 }
 
 /* ---- paths ---- */
@@ -835,7 +844,7 @@ static char *const *fix_env(char *const *envp, bool for_gate, struct vec *v, cha
 	v->map = NULL;
 	/* shunt itself builds the sandbox's environment on purpose (the shim is
 	 * not mounted inside a sandbox); leave its envp alone */
-	if (!env_preload[0] || inert)
+	if (!env_preload[0] || fast->inert)
 		return envp;
 	const char *shim = env_preload + strlen("LD_PRELOAD=");
 	int ld = -1;
@@ -1140,7 +1149,7 @@ static int spawn_common(bool search, pid_t *pid, const char *file,
 {
 	int saved = errno;
 	ensure_init();
-	if (!inert)
+	if (!fast->inert)
 		cache_ready(); /* a spawning parent decides again and again */
 	char buf[PATH_MAX];
 	const char *exe;
