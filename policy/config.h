@@ -8,15 +8,11 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "strv.h"
 #include "types.h"
 
 /* The system-wide layer, read unless SHUNT_NO_SYSTEM_CONFIG=1. */
 #define SHUNT_CONFIG_SYSTEM_PATH "/etc/shunt/config.yaml"
-
-struct shunt_strv {
-	char **v; /* malloc'd strings */
-	size_t n;
-};
 
 struct shunt_bind {
 	char *host_path;
@@ -142,9 +138,5 @@ char *shunt_config_workspace_root(const char *cwd);
 /* Helper for typo hints: the candidate within edit distance 3 of word, or
  * NULL. */
 const char *shunt_config_suggest(const char *word, const char *const *candidates, size_t n);
-
-/* strv helpers */
-int shunt_strv_push(struct shunt_strv *v, const char *s);
-void shunt_strv_free(struct shunt_strv *v);
 
 #endif

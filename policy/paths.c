@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cleanup.h"
+
 char *shunt_paths_home(void)
 {
 	const char *h = getenv("HOME");
@@ -111,6 +113,20 @@ char *shunt_paths_probe_cache(const char *name)
 		return NULL;
 	char *out = NULL;
 	if (asprintf(&out, "%s/%s", dir, name) < 0)
+		return NULL;
+	return out;
+}
+
+/* "~" and "~/x" become $HOME and $HOME/x; NULL on OOM. */
+char *shunt_paths_expand_tilde(const char *s)
+{
+	if (s[0] != '~' || (s[1] != '\0' && s[1] != '/'))
+		return strdup(s);
+	_cleanup_free_ char *home = shunt_paths_home();
+	if (!home)
+		return strdup(s);
+	char *out = NULL;
+	if (asprintf(&out, "%s%s", home, s + 1) < 0)
 		return NULL;
 	return out;
 }

@@ -23,6 +23,10 @@ char *shunt_paths_file(enum shunt_dir which, const char *name);
 /* Home directory: $HOME, else the passwd entry; malloc'd or NULL. */
 char *shunt_paths_home(void);
 
+/* "~" and "~/x" become $HOME and $HOME/x (a copy of s when there is no
+ * home, or s names another user's); malloc'd, NULL on OOM. */
+char *shunt_paths_expand_tilde(const char *s);
+
 /* Resolves a program name through $PATH like execvp (a name with '/' is
  * made absolute). malloc'd path of an executable regular file, or NULL. */
 char *shunt_paths_which(const char *name);
