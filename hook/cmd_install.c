@@ -22,7 +22,6 @@
 #include "paths.h"
 
 int shunt_init_self_paths(char **bin, char **shim, struct shunt_error **err);
-void shunt_init_shell_quote(struct shunt_buf *b, const char *s);
 
 #define MAX_FILE (8u << 20)
 #define RC_BEGIN "# >>> shunt >>>\n"
@@ -241,7 +240,7 @@ static int install_rc(const struct install_opts *o, const char *shell, struct sh
 		    "# added by `shunt install %s`; `shunt install %s --uninstall` removes it\n",
 		    shell, shell);
 		shunt_buf_puts(&blk, "eval \"$(");
-		shunt_init_shell_quote(&blk, bin);
+		shunt_buf_put_shquoted(&blk, bin);
 		shunt_buf_printf(&blk, " init %s)\"\n", shell);
 		shunt_buf_puts(&blk, RC_END);
 		if (found) {

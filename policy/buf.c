@@ -140,6 +140,18 @@ void shunt_buf_json_str(struct shunt_buf *b, const char *s, size_t n)
 	shunt_buf_putc(b, '"');
 }
 
+void shunt_buf_put_shquoted(struct shunt_buf *b, const char *s)
+{
+	shunt_buf_putc(b, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			shunt_buf_puts(b, "'\\''");
+		else
+			shunt_buf_putc(b, *s);
+	}
+	shunt_buf_putc(b, '\'');
+}
+
 void shunt_buf_free(struct shunt_buf *b)
 {
 	free(b->data);

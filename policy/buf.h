@@ -25,6 +25,10 @@ void shunt_buf_printf(struct shunt_buf *b, const char *fmt, ...)
  * bytes and NULs are escaped as \u00XX so output is always valid JSON. */
 void shunt_buf_json_str(struct shunt_buf *b, const char *s, size_t n);
 
+/* Appends s single-quoted for sh/bash/zsh ('it'\''s'): one word, nothing
+ * expanded, whatever s holds. */
+void shunt_buf_put_shquoted(struct shunt_buf *b, const char *s);
+
 /* Frees the buffer contents (NULL-safe) and zeroes it. */
 void shunt_buf_free(struct shunt_buf *b);
 

@@ -135,8 +135,8 @@ void shunt_config_free(struct shunt_config *cfg);
  * holding .git), else cwd itself. Returns malloc'd path or NULL on OOM. */
 char *shunt_config_workspace_root(const char *cwd);
 
-/* Helper for typo hints: the candidate within edit distance 3 of word, or
- * NULL. */
+/* Helper for typo hints: shunt_suggest_nearest (suggest.h), kept under
+ * its old name. */
 const char *shunt_config_suggest(const char *word, const char *const *candidates, size_t n);
 
 #endif

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "suggest.h"
+
 int shunt_layer_oom(struct shunt_layer *L)
 {
 	shunt_error_set(L->err, ENOMEM, "%s: out of memory", L->name);
@@ -117,7 +119,7 @@ int shunt_layer_get_enum(struct shunt_layer *L, const yaml_node_t *n, const char
 		size_t l = strlen(list);
 		snprintf(list + l, sizeof(list) - l, "%s%s", i ? " | " : "", names[i]);
 	}
-	const char *sug = shunt_config_suggest(s, names, count);
+	const char *sug = shunt_suggest_nearest(s, names, count);
 	if (sug)
 		return shunt_layer_error(L, n,
 					 "%s: expected one of %s, got '%s' (did you mean '%s'?)",
@@ -267,7 +269,7 @@ int shunt_layer_walk_map(struct shunt_layer *L, const yaml_node_t *map, const ch
 			if (strcmp(ks, keys[i]) == 0)
 				break;
 		if (i == nkeys) {
-			const char *sug = shunt_config_suggest(ks, keys, nkeys);
+			const char *sug = shunt_suggest_nearest(ks, keys, nkeys);
 			if (sug)
 				return shunt_layer_error(
 				    L, k, "unknown key '%s' in %s, did you mean '%s'?", ks, what,
@@ -278,4 +280,9 @@ int shunt_layer_walk_map(struct shunt_layer *L, const yaml_node_t *map, const ch
 			return -1;
 	}
 	return 0;
+}
+
+const char *shunt_config_suggest(const char *word, const char *const *candidates, size_t n)
+{
+	return shunt_suggest_nearest(word, candidates, n);
 }

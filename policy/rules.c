@@ -12,6 +12,7 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "lex.h"
+#include "suggest.h"
 
 #define RULES_FILE_MAX (4u * 1024u * 1024u)
 
@@ -220,26 +221,6 @@ node_error(struct loader *L, const yaml_node_t *node, const char *fmt, ...)
 	return -1;
 }
 
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	if (la > 32 || lb > 32)
-		return SIZE_MAX;
-	size_t prev[33], cur[33];
-	for (size_t j = 0; j <= lb; j++)
-		prev[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		cur[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
-			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
-			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-		}
-		memcpy(prev, cur, sizeof(size_t) * (lb + 1));
-	}
-	return prev[lb];
-}
-
 /* Words people reach for out of habit, mapped to our key. */
 struct key_alias {
 	const char *word, *key;
@@ -251,14 +232,14 @@ static const char *suggest_key(const char *word, const char *const *keys,
 	const char *best = NULL;
 	size_t bestd = 4;
 	for (size_t i = 0; keys[i]; i++) {
-		size_t d = edit_distance(word, keys[i]);
+		size_t d = shunt_suggest_distance(word, keys[i]);
 		if (d < bestd) {
 			bestd = d;
 			best = keys[i];
 		}
 	}
 	for (size_t i = 0; aliases && aliases[i].word; i++) {
-		size_t d = edit_distance(word, aliases[i].word);
+		size_t d = shunt_suggest_distance(word, aliases[i].word);
 		if (d < bestd) {
 			bestd = d;
 			best = aliases[i].key;

@@ -1,4 +1,5 @@
 /* Unit tests for the strict JSON parser. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,6 +197,25 @@ static void test_roundtrip_buf(void)
 	shunt_buf_free(&b);
 }
 
+/* shunt_buf_put_shquoted: what sh reads back is exactly the text */
+static void test_shquoted(void)
+{
+	static const char *const texts[] = {"plain", "", "it's", "''", "$HOME `id` \\ \"x\" *;|&",
+					    "a\nb"};
+	for (size_t i = 0; i < sizeof(texts) / sizeof(*texts); i++) {
+		struct shunt_buf b = {0};
+		shunt_buf_puts(&b, "printf %s ");
+		shunt_buf_put_shquoted(&b, texts[i]);
+		FILE *f = popen(b.data, "r");
+		char got[128] = "";
+		size_t n = f ? fread(got, 1, sizeof(got) - 1, f) : 0;
+		got[n] = '\0';
+		int st = f ? pclose(f) : -1;
+		ok(st == 0 && strcmp(got, texts[i]) == 0, "sh reads back text %zu", i);
+		shunt_buf_free(&b);
+	}
+}
+
 int main(void)
 {
 	test_valid();
@@ -204,6 +224,7 @@ int main(void)
 	test_depth();
 	test_not_nul_terminated();
 	test_roundtrip_buf();
+	test_shquoted();
 	shunt_json_free(NULL);
 	return done_testing();
 }
