@@ -262,17 +262,24 @@ static int via_fdrun(const char *sock, char **cmd, int profile, int runtime, boo
 	return *done ? status : 0;
 }
 
-/* Runs the command through shuntd when one answers and nothing in the
- * request needs what the protocol does not carry (options other than
- * --profile/--runtime): over HTTP when stdin is /dev/null, else with our
- * stdio passed along. *done false: run it here. */
-static int via_daemon(int argc, char **argv, bool *done, struct shunt_error **err)
+/* The options before the command, as far as where it runs goes: only
+ * --profile and --runtime travel to shuntd or to a remote shuntd. Read
+ * once for both; parse() reports what is wrong with them. */
+struct route {
+	int cmd;	    /* index of ARGV[0]; argc when there is none */
+	int profile;	    /* the last --profile, -1 none */
+	int runtime;	    /* the last --runtime that is a local runtime, -1 none */
+	bool profile_bad;   /* a --profile value that is no profile */
+	bool runtime_local; /* a --runtime other than remote */
+	bool runtime_bad;  /* a --runtime that shuntd cannot be asked for (auto, remote, unknown) */
+	bool remote;	   /* --runtime remote */
+	const char *other; /* the last other option (or one without its value) */
+};
+
+static void route_scan(int argc, char **argv, struct route *r)
 {
-	*done = false;
-	const char *nd = getenv("SHUNT_NO_DAEMON");
-	if (nd && strcmp(nd, "1") == 0)
-		return 0;
-	int profile = -1, runtime = -1, i;
+	*r = (struct route){.profile = -1, .runtime = -1};
+	int i;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--") == 0) {
@@ -282,61 +289,69 @@ static int via_daemon(int argc, char **argv, bool *done, struct shunt_error **er
 		if (a[0] != '-')
 			break;
 		if (i + 1 < argc && strcmp(a, "--profile") == 0) {
-			if ((profile = shunt_profile_parse(argv[++i])) < 0)
-				return 0; /* the usage error comes from parse() */
+			int p = shunt_profile_parse(argv[++i]);
+			if (p < 0)
+				r->profile_bad = true;
+			else
+				r->profile = p;
 		} else if (i + 1 < argc && strcmp(a, "--runtime") == 0) {
-			runtime = shunt_runtime_parse(argv[++i]);
-			if (runtime < 0 || runtime == SHUNT_RUNTIME_AUTO)
-				return 0;
+			const char *v = argv[++i];
+			int rt = shunt_runtime_parse(v);
+			r->remote |= strcmp(v, "remote") == 0;
+			r->runtime_local |= strcmp(v, "remote") != 0;
+			if (rt < 0 || rt == SHUNT_RUNTIME_AUTO)
+				r->runtime_bad = true;
+			else
+				r->runtime = rt;
 		} else {
-			return 0; /* --no-daemon, or an option only a local plan has */
-		}
-	}
-	if (i >= argc)
-		return 0;
-	_cleanup_free_ char *sock = shunt_shuntd_socket_path();
-	struct stat st;
-	if (!sock || stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode))
-		return 0;
-	if (!stdin_is_null())
-		return via_fdrun(sock, &argv[i], profile, runtime, done);
-	int code = shunt_daemon_client_run(sock, &argv[i], profile, runtime, done, err);
-	return code;
-}
-
-/* sandbox.runtime: remote (or --runtime remote): the command goes to
- * remote.url and nowhere else. Only --profile may come along. *done false:
- * not remote, run it as usual. */
-static int via_remote(int argc, char **argv, bool *done, struct shunt_error **err)
-{
-	*done = false;
-	int profile = -1, i;
-	bool forced = false, other = false;
-	const char *other_opt = NULL;
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "--") == 0) {
-			i++;
-			break;
-		}
-		if (a[0] != '-')
-			break;
-		if (i + 1 < argc && strcmp(a, "--runtime") == 0) {
-			if (strcmp(argv[++i], "remote") != 0)
-				return 0; /* a local runtime asked for by name */
-			forced = true;
-		} else if (i + 1 < argc && strcmp(a, "--profile") == 0) {
-			if ((profile = shunt_profile_parse(argv[++i])) < 0)
-				return 0; /* parse() reports it */
-		} else {
-			other = true;
-			other_opt = a;
+			r->other = a;
 			/* options with a value: skip it */
 			if (i + 1 < argc && strcmp(a, "--dry-run") && strcmp(a, "--json") &&
 			    strcmp(a, "--no-daemon") && strcmp(a, "--i-accept-weaker-isolation"))
 				i++;
 		}
 	}
+	r->cmd = i < argc ? i : argc;
+}
+
+/* Runs the command through shuntd when one answers and nothing in the
+ * request needs what the protocol does not carry (options other than
+ * --profile/--runtime): over HTTP when stdin is /dev/null, else with our
+ * stdio passed along. *done false: run it here. */
+static int via_daemon(int argc, char **argv, const struct route *r, bool *done,
+		      struct shunt_error **err)
+{
+	*done = false;
+	const char *nd = getenv("SHUNT_NO_DAEMON");
+	if (nd && strcmp(nd, "1") == 0)
+		return 0;
+	/* --no-daemon, or an option only a local plan has; bad values: the
+	 * usage error comes from parse() */
+	if (r->other || r->profile_bad || r->runtime_bad || r->cmd >= argc)
+		return 0;
+	_cleanup_free_ char *sock = shunt_shuntd_socket_path();
+	struct stat st;
+	if (!sock || stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return 0;
+	if (!stdin_is_null())
+		return via_fdrun(sock, &argv[r->cmd], r->profile, r->runtime, done);
+	int code = shunt_daemon_client_run(sock, &argv[r->cmd], r->profile, r->runtime, done, err);
+	return code;
+}
+
+/* sandbox.runtime: remote (or --runtime remote): the command goes to
+ * remote.url and nowhere else. Only --profile may come along. *done false:
+ * not remote, run it as usual. */
+static int via_remote(int argc, char **argv, const struct route *r, bool *done,
+		      struct shunt_error **err)
+{
+	*done = false;
+	/* a local runtime asked for by name; a bad profile: parse() reports it */
+	if (r->runtime_local || r->profile_bad)
+		return 0;
+	int profile = r->profile, i = r->cmd;
+	bool forced = r->remote, other = r->other != NULL;
+	const char *other_opt = r->other;
 	char cwd[PATH_MAX];
 	_cleanup_free_ char *ws =
 	    getcwd(cwd, sizeof(cwd)) ? shunt_config_workspace_root(cwd) : NULL;
@@ -385,10 +400,12 @@ int shunt_cmd_run(int argc, char **argv, struct shunt_error **err)
 		return 0;
 	}
 	bool done = false;
-	int rrc = via_remote(argc, argv, &done, err);
+	struct route route;
+	route_scan(argc, argv, &route);
+	int rrc = via_remote(argc, argv, &route, &done, err);
 	if (done || rrc < 0)
 		return rrc;
-	int drc = via_daemon(argc, argv, &done, err);
+	int drc = via_daemon(argc, argv, &route, &done, err);
 	if (done || drc < 0)
 		return drc;
 	struct shunt_plan_opts o = {.profile = -1,
