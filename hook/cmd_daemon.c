@@ -18,6 +18,7 @@
 #include "cleanup.h"
 #include "commands.h"
 #include "config.h"
+#include "curl_lazy.h"
 #include "fsutil.h"
 #include "httpfetch.h"
 #include "paths.h"
@@ -133,6 +134,8 @@ struct endpoint {
 static int request_to(const struct endpoint *ep, const char *method, const char *path,
 		      const char *body, struct client_stream *s, struct shunt_error **err)
 {
+	if (shunt_curl_load(err) < 0)
+		return -1;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	CURL *c = curl_easy_init();
 	if (!c)

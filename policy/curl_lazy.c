@@ -3,13 +3,16 @@
  * per start: too much for the hook, which runs shunt on every line typed.
  * Only the few commands that talk HTTP (daemon client, policy update,
  * audit forwarding) pay for loading it. These definitions stand in for
- * the library's own symbols, so the callers use the normal curl API. */
+ * the library's own symbols, so the callers use the normal curl API;
+ * they call shunt_curl_load first to learn whether there is a libcurl. */
 #define CURL_DISABLE_TYPECHECK 1
+#include "curl_lazy.h"
+
 #include <curl/curl.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
-#include <stdio.h>
 
 static struct {
 	void *h;
@@ -55,13 +58,17 @@ static int lib_ready(void)
 	return lib.h != NULL;
 }
 
+int shunt_curl_load(struct shunt_error **err)
+{
+	if (lib_ready())
+		return 0;
+	shunt_error_set(err, ENOENT, "libcurl is not installed (apt-get install libcurl4)");
+	return -1;
+}
+
 CURLcode curl_global_init(long flags)
 {
-	if (!lib_ready()) {
-		fprintf(stderr, "shunt: libcurl is not installed (apt-get install libcurl4)\n");
-		return CURLE_FAILED_INIT;
-	}
-	return lib.global_init(flags);
+	return lib_ready() ? lib.global_init(flags) : CURLE_FAILED_INIT;
 }
 
 CURL *curl_easy_init(void)

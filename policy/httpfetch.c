@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "curl_lazy.h"
 #include "httpfetch.h"
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -88,6 +89,8 @@ int shunt_http_get(const char *url, const char *etag, const char *since, bool in
 	memset(out, 0, sizeof(*out));
 	if (!shunt_http_url_allowed(url, insecure))
 		return shunt_error_set(err, EINVAL, "%s: only https:// URLs are fetched", url);
+	if (shunt_curl_load(err) < 0)
+		return -1;
 	pthread_once(&once, global_init);
 	CURL *c = curl_easy_init();
 	if (!c)
@@ -138,6 +141,8 @@ int shunt_http_post(const char *url, const char *ctype, const char *scheme, cons
 	*status = 0;
 	if (!shunt_http_url_allowed(url, insecure))
 		return shunt_error_set(err, EINVAL, "%s: only https:// URLs are used", url);
+	if (shunt_curl_load(err) < 0)
+		return -1;
 	pthread_once(&once, global_init);
 	CURL *c = curl_easy_init();
 	if (!c)
