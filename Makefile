@@ -82,6 +82,12 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
+# The shim core links the library and keeps only what the shim reaches
+# (--gc-sections): one section per function lets it drop, with their
+# references to libyaml, the rule-pack and configuration loaders that
+# share files with the matcher it does call.
+$(POLICY_SRC:%.c=$(BUILD)/obj/%.o): ALL_CFLAGS += -ffunction-sections -fdata-sections
+
 # A forked child runs preload/fast.c before exec and faults in every page
 # it reads: no jump tables or vector constants in .rodata, no loops
 # turned into libc calls (tests/integration/shim.sh checks the result).
@@ -156,12 +162,14 @@ $(PRELOAD_SO): $(PRELOAD_OBJ) preload/shim.map
 		-Wl,--gc-sections -Wl,-z,lazy $(SHIM_LAYOUT) -o $@ $(PRELOAD_OBJ) -ldl -lpthread
 
 # The shim core is dlopen()ed once per forking process: PCRE2 linked in
-# statically and hidden, never libyaml, libseccomp or libcurl. Bound at
+# statically and hidden, never libyaml, libseccomp or libcurl (-z defs:
+# the link fails if anything the shim reaches needs one of them). Bound at
 # load (-z now), so forked children inherit a bound, read-only .got.
 $(CORE_SO): $(CORE_OBJ) $(PRELOAD_SNAP_OBJ) $(POLICY_LIB) preload/core.map
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -shared -Wl,--version-script=preload/core.map -Wl,--exclude-libs,ALL \
-		-Wl,--gc-sections -Wl,-z,now $(SHIM_LAYOUT) -o $@ $(CORE_OBJ) $(PRELOAD_SNAP_OBJ) $(POLICY_LIB) $(PCRE2_A) -ldl -lpthread
+		-Wl,--gc-sections -Wl,-z,defs -Wl,-z,now $(SHIM_LAYOUT) -o $@ $(CORE_OBJ) $(PRELOAD_SNAP_OBJ) \
+		$(POLICY_LIB) $(PCRE2_A) -ldl -lpthread
 
 # The shim embeds the default policy snapshot (built-in config + rules, no
 # user files, no trust) for users who have no snapshot yet.

@@ -41,6 +41,9 @@ CORE=$(dirname "$SHIM")/libshunt-shim-core.so
 is "$(nm -D --defined-only "$CORE" | awk '{print $3}' | tr '\n' ' ')" "shunt_shim_core_v1 " \
 	"the shim core exports only its entry point"
 unlike "$(ldd "$CORE" 2>&1)" 'libyaml|libseccomp|libcurl|libpcre2' "the core needs no libyaml/libseccomp/libcurl/libpcre2"
+# and it does not stub them either: no libyaml or libcurl symbol is defined
+# or left undefined in it (the loaders are not linked in)
+is "$(nm "$CORE" 2>/dev/null | grep -cE ' (yaml_|curl_)')" 0 "the core holds and needs no libyaml/libcurl symbol"
 # The cached exec path (preload/fast.c) runs in every forked child before
 # exec, and such a child faults in each file page it reads: a call through
 # the PLT there (gcc turning a loop into strlen) cost each child a lazy
