@@ -28,11 +28,16 @@ WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
 SHUNT_CFLAGS := -std=gnu11 $(WARN) -fPIC -fvisibility=hidden -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 \
-	-fstack-protector-strong -Ipolicy -Isandbox -Ihook -I$(BUILD)/gen $(PKG_CFLAGS) \
+	-fstack-protector-strong -Ipolicy -Iutil -Inet -Isandbox -Ihook -I$(BUILD)/gen $(PKG_CFLAGS) \
 	-DSHUNT_VERSION='"$(VERSION)"' -DSHUNT_PREFIX='"$(PREFIX)"'
 ALL_CFLAGS = $(SHUNT_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 
+# The library's three rooms, one static library each: util/ (generic
+# helpers, no policy knowledge), policy/ (the decision core, on util/) and
+# net/ (HTTP transport, on util/ and policy/'s config types).
+UTIL_SRC    := $(sort $(wildcard util/*.c))
 POLICY_SRC  := $(sort $(wildcard policy/*.c))
+NET_SRC     := $(sort $(wildcard net/*.c))
 SANDBOX_SRC := $(sort $(wildcard sandbox/*.c))
 HOOK_SRC    := $(sort $(wildcard hook/*.c))
 # preload/interpose.c is the LD_PRELOAD library; the rest is the shim core.
@@ -41,14 +46,20 @@ PRELOAD_SRC := preload/interpose.c preload/fast.c
 CORE_SRC    := $(filter-out preload/interpose.c,$(sort $(wildcard preload/*.c)))
 RULE_PACKS  := $(sort $(wildcard policy/rules/*.yaml))
 
+UTIL_OBJ    := $(UTIL_SRC:%.c=$(BUILD)/obj/%.o)
 POLICY_OBJ  := $(POLICY_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/rules_embedded.o
+NET_OBJ     := $(NET_SRC:%.c=$(BUILD)/obj/%.o)
 SECURITY_JSON := $(sort $(wildcard sandbox/security/*.json))
 SANDBOX_OBJ := $(SANDBOX_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/security_embedded.o
 HOOK_OBJ    := $(HOOK_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/shells_embedded.o
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(BUILD)/obj/%.o)
 CORE_OBJ    := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 
+UTIL_LIB    := $(BUILD)/lib/libshunt-util.a
 POLICY_LIB  := $(BUILD)/lib/libshunt-policy.a
+NET_LIB     := $(BUILD)/lib/libshunt-net.a
+# in link order: a room before the rooms it uses
+LIB_LIBS    := $(NET_LIB) $(POLICY_LIB) $(UTIL_LIB)
 SANDBOX_LIB := $(BUILD)/lib/libshunt-sandbox.a
 SHUNT_BIN   := $(BUILD)/bin/shunt
 PRELOAD_SO  := $(BUILD)/lib/libshunt-preload.so
@@ -61,7 +72,7 @@ UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HELPER_SRC  := $(sort $(wildcard tests/helpers/*.c))
 HELPER_BIN  := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
-# libcurl is dlopen()ed on first use (policy/curl_lazy.c): linking it costs ~3 ms per start
+# libcurl is dlopen()ed on first use (net/curl_lazy.c): linking it costs ~3 ms per start
 LIBS        := $(filter-out -lcurl,$(PKG_LIBS)) -lpthread -ldl
 # shunt starts for every gated exec and every sandbox: with PCRE2, libyaml
 # and libseccomp linked in statically the dynamic loader has less to do
@@ -82,11 +93,11 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-# The shim core links the library and keeps only what the shim reaches
-# (--gc-sections): one section per function lets it drop, with their
-# references to libyaml, the rule-pack and configuration loaders that
-# share files with the matcher it does call.
-$(POLICY_SRC:%.c=$(BUILD)/obj/%.o): ALL_CFLAGS += -ffunction-sections -fdata-sections
+# The shim core links the rooms it needs (policy/ and util/, not net/)
+# and keeps only what the shim reaches (--gc-sections): one section per
+# function lets it drop, with their references to libyaml, the rule-pack
+# and configuration loaders that share files with the matcher it calls.
+$(POLICY_SRC:%.c=$(BUILD)/obj/%.o) $(UTIL_OBJ): ALL_CFLAGS += -ffunction-sections -fdata-sections
 
 # A forked child runs preload/fast.c before exec and faults in every page
 # it reads: no jump tables or vector constants in .rodata, no loops
@@ -126,7 +137,15 @@ $(BUILD)/obj/gen/security_embedded.o: $(BUILD)/gen/security_embedded.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Wno-overlength-strings -c $< -o $@
 
+$(UTIL_LIB): $(UTIL_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
 $(POLICY_LIB): $(POLICY_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(NET_LIB): $(NET_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
@@ -134,9 +153,9 @@ $(SANDBOX_LIB): $(SANDBOX_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(SHUNT_BIN): $(HOOK_OBJ) $(SANDBOX_LIB) $(POLICY_LIB)
+$(SHUNT_BIN): $(HOOK_OBJ) $(SANDBOX_LIB) $(LIB_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $(HOOK_OBJ) $(SANDBOX_LIB) $(POLICY_LIB) $(SHUNT_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(HOOK_OBJ) $(SANDBOX_LIB) $(LIB_LIBS) $(SHUNT_LIBS)
 
 $(VM_AGENT): sandbox/firecracker/agent.c sandbox/vmchan.c sandbox/vmchan.h
 	@mkdir -p $(dir $@)
@@ -165,11 +184,11 @@ $(PRELOAD_SO): $(PRELOAD_OBJ) preload/shim.map
 # statically and hidden, never libyaml, libseccomp or libcurl (-z defs:
 # the link fails if anything the shim reaches needs one of them). Bound at
 # load (-z now), so forked children inherit a bound, read-only .got.
-$(CORE_SO): $(CORE_OBJ) $(PRELOAD_SNAP_OBJ) $(POLICY_LIB) preload/core.map
+$(CORE_SO): $(CORE_OBJ) $(PRELOAD_SNAP_OBJ) $(POLICY_LIB) $(UTIL_LIB) preload/core.map
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -shared -Wl,--version-script=preload/core.map -Wl,--exclude-libs,ALL \
 		-Wl,--gc-sections -Wl,-z,defs -Wl,-z,now $(SHIM_LAYOUT) -o $@ $(CORE_OBJ) $(PRELOAD_SNAP_OBJ) \
-		$(POLICY_LIB) $(PCRE2_A) -ldl -lpthread
+		$(POLICY_LIB) $(UTIL_LIB) $(PCRE2_A) -ldl -lpthread
 
 # The shim embeds the default policy snapshot (built-in config + rules, no
 # user files, no trust) for users who have no snapshot yet.
@@ -184,16 +203,16 @@ $(PRELOAD_SNAP_OBJ): $(BUILD)/gen/default_snap.S $(BUILD)/gen/default.snap
 	@mkdir -p $(dir $@)
 	$(CC) -c $< -o $@
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/tap.h $(SANDBOX_LIB) $(POLICY_LIB)
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/tap.h $(SANDBOX_LIB) $(LIB_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -DSHUNT_UNITTEST -o $@ $< $(SANDBOX_LIB) $(POLICY_LIB) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -DSHUNT_UNITTEST -o $@ $< $(SANDBOX_LIB) $(LIB_LIBS) $(LIBS)
 
 # the shim's cached exec path, tested against the real lexer and rules
 $(BUILD)/tests/test_fast: tests/unit/test_fast.c preload/fast.c preload/fast.h tests/unit/tap.h \
-		$(SANDBOX_LIB) $(POLICY_LIB)
+		$(SANDBOX_LIB) $(LIB_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -Ipreload -DSHUNT_UNITTEST -o $@ $< preload/fast.c \
-		$(SANDBOX_LIB) $(POLICY_LIB) $(LIBS)
+		$(SANDBOX_LIB) $(LIB_LIBS) $(LIBS)
 
 $(BUILD)/tests/helpers/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
@@ -221,13 +240,14 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 fuzz:
 	$(MAKE) BUILD=$(BUILD)/fuzzlib CC=$(CLANG) OPT=-O1 \
 		EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -U_FORTIFY_SOURCE" \
-		$(BUILD)/fuzzlib/lib/libshunt-policy.a
+		$(BUILD)/fuzzlib/lib/libshunt-policy.a $(BUILD)/fuzzlib/lib/libshunt-util.a
 	$(MAKE) $(FUZZ_BIN)
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/fuzzlib/lib/libshunt-policy.a
+FUZZ_LIBS := $(BUILD)/fuzzlib/lib/libshunt-policy.a $(BUILD)/fuzzlib/lib/libshunt-util.a
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBS)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(SHUNT_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -U_FORTIFY_SOURCE \
-		-o $@ $< $(BUILD)/fuzzlib/lib/libshunt-policy.a $(LIBS)
+		-o $@ $< $(FUZZ_LIBS) $(LIBS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/shunt $(DESTDIR)$(PREFIX)/share/shunt/rules \

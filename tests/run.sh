@@ -62,7 +62,7 @@ if [ "$(id -u)" = 0 ] && [ "${SHUNT_TEST_NO_UNPRIV:-0}" != 1 ]; then
 	# Again as an unprivileged user, from a world-readable copy of the tree.
 	UTOP=$(mktemp -d /tmp/shunt-unpriv.XXXXXX)
 	chmod 755 "$UTOP"
-	cp -a "$TOP/tests" "$TOP/policy" "$TOP/sandbox" "$TOP/shells" "$TOP/presets" "$TOP/shunt.example.yaml" "$UTOP/" 2>/dev/null
+	cp -a "$TOP/tests" "$TOP/policy" "$TOP/util" "$TOP/net" "$TOP/sandbox" "$TOP/shells" "$TOP/presets" "$TOP/shunt.example.yaml" "$UTOP/" 2>/dev/null
 	mkdir -p "$UTOP/build"
 	cp -a "$BUILD/bin" "$BUILD/lib" "$BUILD/tests" "$UTOP/build/" 2>/dev/null
 	chmod -R a+rX "$UTOP"

@@ -8,8 +8,8 @@ case "$BUILD" in /*) ;; *) BUILD="$TOP/$BUILD" ;; esac
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 PKG_LIBS=$(pkg-config --libs libpcre2-8 yaml-0.1 libseccomp libcurl)
-cc -std=gnu11 -O2 -D_GNU_SOURCE -I"$TOP/policy" -o "$WORK/bench_policy" "$TOP/tests/bench/bench_policy.c" \
-	"$BUILD/lib/libshunt-policy.a" $PKG_LIBS -lpthread || exit 1
+cc -std=gnu11 -O2 -D_GNU_SOURCE -I"$TOP/policy" -I"$TOP/util" -o "$WORK/bench_policy" "$TOP/tests/bench/bench_policy.c" \
+	"$BUILD/lib/libshunt-policy.a" "$BUILD/lib/libshunt-util.a" $PKG_LIBS -lpthread || exit 1
 "$WORK/bench_policy"
 
 cat "$TOP"/tests/fixtures/corpus/*.txt | grep -v '^\s*#' | grep -v '^\s*$' >"$WORK/corpus.txt"

@@ -150,8 +150,8 @@ else
 fi
 
 echo "-- decision latency and snapshot load (in-process)"
-if cc -std=gnu11 -O2 -D_GNU_SOURCE -I"$TOP/policy" -I"$BUILD/gen" -o "$WORK/shim_decide" \
-	"$TOP/tests/bench/shim_decide.c" "$BUILD/lib/libshunt-policy.a" \
+if cc -std=gnu11 -O2 -D_GNU_SOURCE -I"$TOP/policy" -I"$TOP/util" -I"$BUILD/gen" -o "$WORK/shim_decide" \
+	"$TOP/tests/bench/shim_decide.c" "$BUILD/lib/libshunt-policy.a" "$BUILD/lib/libshunt-util.a" \
 	$(pkg-config --libs libpcre2-8 yaml-0.1) -lpthread 2>"$WORK/cc.log"; then
 	"$WORK/shim_decide" "$WORK/policy.snap" | sed 's/^/  /'
 else
