@@ -1,5 +1,9 @@
 /* Policy-core figures for make bench: config load + compiling the default
- * pack, and one in-process decision on a typical low-risk argv. */
+ * pack, one in-process decision on a typical low-risk argv, and decisions
+ * on long inputs (a 128 KiB xargs-style argv, a 9 KiB python3 -c script,
+ * one 32 KiB word) as times and as ratios against the short argv measured
+ * in the same run. A long input must cost about its length in bytes, never
+ * its square. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,14 +26,63 @@ static int cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void report(const char *what, double *v, size_t n)
+static double report(const char *what, double *v, size_t n)
 {
 	qsort(v, n, sizeof(*v), cmp);
-	printf("%-46s median %8.2f us   p99 %8.2f us   (n=%zu)\n", what, v[n / 2], v[n * 99 / 100],
+	printf("%-50s median %9.2f us   p99 %9.2f us   (n=%zu)\n", what, v[n / 2], v[n * 99 / 100],
 	       n);
+	return v[n / 2];
 }
 
-static void decisions(const char *label, const struct shunt_policy *p)
+/* One input: an argv (exe set) or a shell line. */
+struct input {
+	const char *label;
+	const char *exe;
+	const char **argv;
+	size_t argc;
+	const char *line;
+};
+
+/* Median time of n decisions of in, which must be decided host. */
+static double decisions(const char *label, const struct shunt_policy *p, const struct input *in,
+			size_t n)
+{
+	double *t = calloc(n, sizeof(*t));
+	if (!t)
+		exit(1);
+	for (size_t i = 0; i < n; i++) {
+		struct shunt_arena a;
+		shunt_arena_init_heap(&a);
+		struct shunt_request req = {0};
+		req.exe = in->exe;
+		req.argv = in->argv;
+		req.argc = in->argc;
+		if (in->line) {
+			req.line = in->line;
+			req.line_len = strlen(in->line);
+		}
+		req.cwd = "/home/u/proj";
+		req.workspace = "/home/u/proj";
+		req.home = "/home/u";
+		req.source = in->line ? SHUNT_SOURCE_HOOK : SHUNT_SOURCE_SHIM;
+		struct shunt_decision d;
+		double t0 = now_us();
+		int rc = shunt_decide(p, &req, &a, &d);
+		t[i] = now_us() - t0;
+		if (rc < 0 || d.action != SHUNT_ACTION_HOST) {
+			fprintf(stderr, "%s: unexpected decision (%s)\n", label,
+				rc < 0 ? "error" : d.why);
+			exit(1);
+		}
+		shunt_arena_release(&a);
+	}
+	double med = report(label, t, n);
+	free(t);
+	return med;
+}
+
+/* The short argv in a fixed arena, as the shim decides it. */
+static double short_argv(const char *label, const struct shunt_policy *p)
 {
 	const char *argv[] = {"gcc", "-O2", "-c", "foo.c", "-o", "foo.o", NULL};
 	enum { N = 20000 };
@@ -55,7 +108,66 @@ static void decisions(const char *label, const struct shunt_policy *p)
 			exit(1);
 		}
 	}
-	report(label, t, N);
+	return report(label, t, N);
+}
+
+/* xargs-style: /bin/echo and file names up to 128 KiB of argv. */
+static struct input big_argv(void)
+{
+	enum { BYTES = 128 * 1024, MAXW = 16384 };
+	static const char *argv[MAXW];
+	static char store[BYTES + 64];
+	size_t n = 0, used = 0;
+	argv[n++] = "echo";
+	used += 5;
+	while (used < BYTES && n < MAXW - 1) {
+		char *w = store + used;
+		int k = snprintf(w, sizeof(store) - used, "src/module_%zu/file_%zu.o", n % 97, n);
+		if (k < 0 || used + (size_t)k + 1 > BYTES)
+			break;
+		argv[n++] = w;
+		used += (size_t)k + 1;
+	}
+	argv[n] = NULL;
+	return (struct input){"128 KiB argv", "/bin/echo", argv, n, NULL};
+}
+
+/* A 9 KiB python3 -c script, as the hook sees the line. */
+static struct input python_line(void)
+{
+	static char line[10 * 1024];
+	size_t w = (size_t)snprintf(line, sizeof(line), "python3 -c '");
+	for (size_t i = 0; w < 9 * 1024; i++)
+		w += (size_t)snprintf(line + w, sizeof(line) - w,
+				      "xs_%zu = [n * n for n in range(%zu)]; print(sum(xs_%zu))\n",
+				      i, i, i);
+	snprintf(line + w, sizeof(line) - w, "'");
+	return (struct input){"9 KiB python3 -c line", NULL, NULL, 0, line};
+}
+
+/* One 32 KiB word (a base64 blob) as an argv. */
+static struct input big_word(void)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static char word[32 * 1024 + 1];
+	static const char *argv[3];
+	for (size_t i = 0; i < sizeof(word) - 1; i++)
+		word[i] = b64[(i * 7 + i / 64) % 64];
+	argv[0] = "echo";
+	argv[1] = word;
+	return (struct input){"32 KiB word", "/bin/echo", argv, 2, NULL};
+}
+
+static void long_inputs(const char *how, const struct shunt_policy *p, double base)
+{
+	const struct input in[] = {big_argv(), python_line(), big_word()};
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		char label[96];
+		snprintf(label, sizeof(label), "decide %s (%s)", in[i].label, how);
+		double med = decisions(label, p, &in[i], 50);
+		printf("  = %.2f ms, %.0fx the short argv\n", med / 1000.0, med / base);
+	}
 }
 
 int main(void)
@@ -88,9 +200,11 @@ int main(void)
 	if (shunt_rules_load_embedded(&rs, &err) < 0 || shunt_policy_build(&p, &cfg, &rs, &err) < 0)
 		return 1;
 	printf("rules in the default pack: %zu\n", rs.n);
-	decisions("decide gcc -O2 -c foo.c -o foo.o (interpreted)", &p);
+	double base = short_argv("decide gcc -O2 -c foo.c -o foo.o (interpreted)", &p);
+	long_inputs("interpreted", &p, base);
 	shunt_rules_jit(&rs);
-	decisions("decide gcc -O2 -c foo.c -o foo.o (JIT)", &p);
+	base = short_argv("decide gcc -O2 -c foo.c -o foo.o (JIT)", &p);
+	long_inputs("JIT", &p, base);
 	shunt_policy_free(&p);
 	shunt_ruleset_free(&rs);
 	shunt_config_free(&cfg);
