@@ -957,14 +957,18 @@ int shunt_lex_argv(const char *exe, const char *const *argv, size_t argc,
 	if (!lx.err && v.n) {
 		long idx =
 		    shunt_lex_add_cmd(&lx, v.v, v.n, NULL, 0, NULL, 0, exe, 0, 0, NULL, P.pipeline);
-		if (idx >= 0) {
-			shunt_lex_line_item(&P, lx.out->cmds[idx].norm);
+		if (idx >= 0)
 			shunt_lex_unwrap(&P, (size_t)idx);
+		/* one command: the line is its norm, shared rather than copied
+		 * (a 128 KiB argv), then what its wrappers run */
+		if (idx >= 0 && !P.extra.len) {
+			out->line = lx.out->cmds[idx].norm;
+		} else if (idx >= 0) {
+			shunt_lex_line_item(&P, lx.out->cmds[idx].norm);
+			sb_putn(&lx, &P.line, P.extra.p, P.extra.len);
+			out->line = sb_str(&P.line);
 		}
 	}
-	if (P.extra.len)
-		sb_putn(&lx, &P.line, P.extra.p, P.extra.len);
-	out->line = sb_str(&P.line);
 	if (lx.err) {
 		out->truncated = true;
 		return lx.err;

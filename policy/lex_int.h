@@ -141,7 +141,23 @@ static inline bool sb_reserve(struct lx *lx, struct sbuf *b, size_t extra)
 		}
 		cap *= 2;
 	}
-	char *np = shunt_arena_alloc(lx->a, cap);
+	struct shunt_arena *a = lx->a;
+	/* The arena's last allocation grows in place: a long word or norm
+	 * is then written once, not copied at each doubling. */
+	if (b->p && b->p + b->cap == a->base + a->used && a->size - a->used >= cap - b->cap) {
+		a->used += cap - b->cap;
+		b->cap = cap;
+		return true;
+	}
+	/* Not zeroed (caps are multiples of 16, as the arena keeps used): the
+	 * buffer is written before it is read. */
+	char *np;
+	if (a->base && a->size - a->used >= cap) {
+		np = a->base + a->used;
+		a->used += cap;
+	} else {
+		np = shunt_arena_alloc(a, cap);
+	}
 	if (!np) {
 		lx->err = -ENOMEM;
 		return false;
