@@ -4,6 +4,7 @@
  * one 32 KiB word) as times and as ratios against the short argv measured
  * in the same run. A long input must cost about its length in bytes, never
  * its square. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,16 +54,21 @@ struct input {
 };
 
 /* Median wall time of n decisions of in, which must be decided host;
- * *cpu gets the median CPU time. */
+ * *cpu gets the median CPU time. fixed: decide in a 64 KiB stack arena,
+ * as the shim does, else in a fresh heap arena each time. */
 static double decisions(const char *label, const struct shunt_policy *p, const struct input *in,
-			size_t n, double *cpu)
+			size_t n, bool fixed, double *cpu)
 {
 	double *t = calloc(n, sizeof(*t)), *c = calloc(n, sizeof(*c));
 	if (!t || !c)
 		exit(1);
+	_Alignas(16) char buf[64 * 1024];
 	for (size_t i = 0; i < n; i++) {
 		struct shunt_arena a;
-		shunt_arena_init_heap(&a);
+		if (fixed)
+			shunt_arena_init_fixed(&a, buf, sizeof(buf));
+		else
+			shunt_arena_init_heap(&a);
 		struct shunt_request req = {0};
 		req.exe = in->exe;
 		req.argv = in->argv;
@@ -95,38 +101,12 @@ static double decisions(const char *label, const struct shunt_policy *p, const s
 	return med;
 }
 
-/* The short argv in a fixed arena, as the shim decides it: the median
- * wall time; *cpu gets the median CPU time. */
+/* The short argv, as the shim decides it. */
 static double short_argv(const char *label, const struct shunt_policy *p, double *cpu)
 {
-	const char *argv[] = {"gcc", "-O2", "-c", "foo.c", "-o", "foo.o", NULL};
-	enum { N = 20000 };
-	static double t[N], c[N];
-	char buf[64 * 1024];
-	for (size_t i = 0; i < N; i++) {
-		struct shunt_arena a;
-		shunt_arena_init_fixed(&a, buf, sizeof(buf));
-		struct shunt_request req = {0};
-		req.exe = "/usr/bin/gcc";
-		req.argv = argv;
-		req.argc = 6;
-		req.cwd = "/home/u/proj";
-		req.workspace = "/home/u/proj";
-		req.home = "/home/u";
-		req.source = SHUNT_SOURCE_SHIM;
-		struct shunt_decision d;
-		double t0 = now_us(), c0 = cpu_us();
-		int rc = shunt_decide(p, &req, &a, &d);
-		c[i] = cpu_us() - c0;
-		t[i] = now_us() - t0;
-		if (rc < 0 || d.action != SHUNT_ACTION_HOST) {
-			fprintf(stderr, "unexpected decision\n");
-			exit(1);
-		}
-	}
-	qsort(c, N, sizeof(*c), cmp);
-	*cpu = c[N / 2];
-	return report(label, t, N);
+	static const char *argv[] = {"gcc", "-O2", "-c", "foo.c", "-o", "foo.o", NULL};
+	const struct input in = {"short argv", "/usr/bin/gcc", argv, 6, NULL};
+	return decisions(label, p, &in, 20000, true, cpu);
 }
 
 /* xargs-style: /bin/echo and file names up to 128 KiB of argv. */
@@ -194,7 +174,7 @@ static void long_inputs(const char *how, const struct shunt_policy *p, double ba
 		char label[96];
 		snprintf(label, sizeof(label), "decide %s (%s)", in[i].label, how);
 		double cpu = 0;
-		double med = decisions(label, p, &in[i], 50, &cpu);
+		double med = decisions(label, p, &in[i], 50, false, &cpu);
 		/* per KiB: equal figures for 9, 32 and 128 KiB mean linear */
 		double kib = (double)input_bytes(&in[i]) / 1024.0;
 		printf("  wall %.2f ms = %.0fx the short argv; cpu %.2f ms = %.0fx the short "
