@@ -95,6 +95,10 @@ int shunt_matcher_match(struct shunt_matcher *m, const struct shunt_rule *r, con
 	int rc = pcre2_match(r->re, (PCRE2_SPTR)subject, len, 0, 0, m->md, m->mc);
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;
+	/* The arena ran out (a fixed one: the shim's): not a verdict on the
+	 * subject, so not a match; the caller decides again with more room. */
+	if (rc == PCRE2_ERROR_NOMEMORY)
+		return -ENOMEM;
 	if (rc >= 0) {
 		/* rc == 0 only means the ovector was too small: still a match */
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
@@ -104,8 +108,8 @@ int shunt_matcher_match(struct shunt_matcher *m, const struct shunt_rule *r, con
 		}
 		return 1;
 	}
-	/* Any other error (match/depth/heap limit, no memory, bad subject):
-	 * callers treat 2 as a match - fail closed. */
+	/* Any other error (match/depth/heap limit, bad subject): callers
+	 * treat 2 as a match - fail closed. */
 	return 2;
 }
 
@@ -119,6 +123,11 @@ int shunt_rule_match(const struct shunt_rule *r, const char *subject, size_t len
 	*eo = len;
 	if (shunt_matcher_init(&m, a) == 0)
 		ret = shunt_matcher_match(&m, r, subject, len, so, eo);
+	if (ret < 0) { /* no room: this interface has no retry, fail closed */
+		*so = 0;
+		*eo = len;
+		ret = 2;
+	}
 	shunt_arena_reset(a, mark);
 	return ret;
 }

@@ -111,7 +111,10 @@ struct shunt_matcher {
  * with a fixed arena. */
 int shunt_matcher_init(struct shunt_matcher *m, struct shunt_arena *a);
 
-/* Like shunt_rule_match but reuses the matcher's contexts. */
+/* Like shunt_rule_match but reuses the matcher's contexts, and returns
+ * -ENOMEM (not 2) when the arena ran out during the match: that says
+ * nothing about the subject, and the caller can decide again with a
+ * bigger arena (the shim defers to the gate). */
 int shunt_matcher_match(struct shunt_matcher *m, const struct shunt_rule *r, const char *subject,
 			size_t len, size_t *so, size_t *eo);
 

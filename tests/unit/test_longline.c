@@ -4,6 +4,7 @@
  * inside a long line is still caught by its rule (not by a match limit);
  * and every embedded pattern does work linear in the subject's length
  * (steps counted with PCRE2 auto-callouts, so no timing is asserted). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,6 +181,39 @@ static void test_risky_inside(void)
 	   "curl | sh at the end of a 64 KiB bash -c string is caught by a rule (%s)", d.why);
 }
 
+/* The shim decides in a 64 KiB stack arena. A long argv that does not fit
+ * must come back -ENOMEM (the shim then asks the gate), never as a
+ * "match" because PCRE2 found no memory for its frames. */
+static void test_fixed_arena(void)
+{
+	size_t bad = 0, deferred = 0;
+	for (size_t kb = 2; kb <= 48; kb += 2) {
+		size_t n = words("echo", "src/module_%02zu/file_%05zu.o", 100000, kb * 1024);
+		_Alignas(16) static char buf[64 * 1024];
+		struct shunt_arena a;
+		shunt_arena_init_fixed(&a, buf, sizeof(buf));
+		struct shunt_request req = {0};
+		req.exe = "/bin/echo";
+		req.argv = av;
+		req.argc = n;
+		req.cwd = "/home/u/proj";
+		req.workspace = "/home/u/proj";
+		req.home = "/home/u";
+		req.interactive = true;
+		req.source = SHUNT_SOURCE_SHIM;
+		struct shunt_decision d;
+		int rc = shunt_decide(&pol, &req, &a, &d);
+		if (rc == -ENOMEM) {
+			deferred++;
+		} else if (rc < 0 || d.action != SHUNT_ACTION_HOST) {
+			bad++;
+			diag("%zu KiB argv in a 64 KiB arena: rc %d, %s", kb, rc, rc ? "" : d.why);
+		}
+	}
+	ok(bad == 0, "64 KiB arena: each argv of 2..48 KiB is host or deferred (%zu deferred)",
+	   deferred);
+}
+
 /* ---- linearity ------------------------------------------------------ */
 
 static int count_step(pcre2_callout_block *cb, void *data)
@@ -295,6 +329,7 @@ int main(void)
 	test_limits();
 	test_build_lines();
 	test_risky_inside();
+	test_fixed_arena();
 	test_linear();
 	/* the same decisions with the JIT (batch mode, long-lived processes) */
 	shunt_rules_jit(&rs);
