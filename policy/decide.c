@@ -219,7 +219,9 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 				continue;
 			size_t so = 0, eo = 0;
 			int m = shunt_matcher_match(&matcher, rule, c->norm, nlen, &so, &eo);
-			if (m <= 0)
+			if (m < 0)
+				return m; /* arena too small: not a match, decide elsewhere */
+			if (m == 0)
 				continue;
 			if (add_match(out, &cap, a, rule, i, so, eo, m == 2) < 0)
 				return -ENOMEM;
@@ -232,7 +234,9 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 			continue;
 		size_t so = 0, eo = 0;
 		int m = shunt_matcher_match(&matcher, rule, norm_line, llen, &so, &eo);
-		if (m <= 0)
+		if (m < 0)
+			return m;
+		if (m == 0)
 			continue;
 		if (add_match(out, &cap, a, rule, SIZE_MAX, so, eo, m == 2) < 0)
 			return -ENOMEM;

@@ -6,423 +6,7 @@
  * LEX_MAX_DEPTH (substitutions, -c strings, wrapper chains). Subshells and
  * groups are tracked with a counter, not recursion, so "((((((..." of any
  * depth costs no stack. */
-#include "lex.h"
-
-#include <errno.h>
-#include <stdint.h>
-#include <string.h>
-
-#define LEX_MAX_DEPTH 8
-
-struct sbuf {
-	char *p;
-	size_t len, cap;
-};
-
-struct pvec {
-	const char **v;
-	size_t n, cap;
-};
-
-struct rvec {
-	struct shunt_redir *v;
-	size_t n, cap;
-};
-
-/* State shared by one shunt_lex_* call. */
-struct lx {
-	struct shunt_arena *a;
-	struct shunt_cmdline *out;
-	const char *home;
-	size_t homelen;
-	const char *ws;
-	size_t wslen;
-	bool ws_ok;
-	int err;
-	int npipe;
-	size_t budget; /* bytes that may still be re-lexed (-c strings, `..`) */
-};
-
-struct heredoc {
-	struct heredoc *next;
-	const char *delim;
-	bool strip, quoted;
-};
-
-/* The simple command being collected. */
-struct cur {
-	struct pvec words, assigns;
-	struct rvec redirs;
-	bool dyn0;
-};
-
-/* One source text being parsed (a line, a $(..) body, a -c string). */
-struct parser {
-	struct lx *lx;
-	const char *s;
-	size_t n, i;
-	char stop;
-	unsigned depth, flags;
-	const char *via;
-	struct sbuf line, extra;
-	const char *op;
-	bool need_op;
-	unsigned nest, funcdef_nest;
-	bool funcdef_pending;
-	unsigned ncase;
-	bool case_pat;
-	bool skip_words;
-	bool pipe_in;
-	size_t last_first, last_end;
-	struct heredoc *hd_head, *hd_tail;
-	int pipeline;
-	struct cur cur;
-};
-
-struct word {
-	const char *text;
-	size_t len;
-	bool have;	/* something was consumed (""/'' count) */
-	bool plain;	/* no quoting, escapes or expansions at all */
-	bool dyn;	/* contains an expansion or substitution */
-	size_t first_q; /* offset in text of the first non-plain part */
-};
-
-/* ---- ASCII helpers (no locale) ---- */
-
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\0' || c == '\v' || c == '\f';
-}
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-static bool is_alpha(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-static bool is_name_start(char c)
-{
-	return is_alpha(c) || c == '_';
-}
-static bool is_name_char(char c)
-{
-	return is_name_start(c) || is_digit(c);
-}
-static int hexval(char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-static bool streq(const char *a, const char *b)
-{
-	return strcmp(a, b) == 0;
-}
-
-/* ---- arena-backed growable buffers ---- */
-
-static bool sb_reserve(struct lx *lx, struct sbuf *b, size_t extra)
-{
-	if (lx->err)
-		return false;
-	if (b->len + extra + 1 <= b->cap)
-		return true;
-	size_t need = b->len + extra + 1;
-	size_t cap = b->cap ? b->cap : 32;
-	while (cap < need) {
-		if (cap > SIZE_MAX / 4) {
-			lx->err = -ENOMEM;
-			return false;
-		}
-		cap *= 2;
-	}
-	char *np = shunt_arena_alloc(lx->a, cap);
-	if (!np) {
-		lx->err = -ENOMEM;
-		return false;
-	}
-	if (b->len)
-		memcpy(np, b->p, b->len);
-	np[b->len] = '\0';
-	b->p = np;
-	b->cap = cap;
-	return true;
-}
-
-/* Appends n bytes; NUL bytes are dropped so that nothing after one can
- * hide from later C-string matching. */
-static void sb_putn(struct lx *lx, struct sbuf *b, const char *s, size_t n)
-{
-	if (!n || !sb_reserve(lx, b, n))
-		return;
-	if (memchr(s, '\0', n)) {
-		for (size_t k = 0; k < n; k++)
-			if (s[k])
-				b->p[b->len++] = s[k];
-	} else {
-		memcpy(b->p + b->len, s, n);
-		b->len += n;
-	}
-	b->p[b->len] = '\0';
-}
-static void sb_putc(struct lx *lx, struct sbuf *b, char c)
-{
-	sb_putn(lx, b, &c, 1);
-}
-static void sb_puts(struct lx *lx, struct sbuf *b, const char *s)
-{
-	sb_putn(lx, b, s, strlen(s));
-}
-static const char *sb_str(const struct sbuf *b)
-{
-	return b->p ? b->p : "";
-}
-/* Control bytes become one space: rules never see a newline or tab. */
-static void sb_put_vis(struct lx *lx, struct sbuf *b, const char *s, size_t n)
-{
-	if (!sb_reserve(lx, b, n))
-		return;
-	for (size_t k = 0; k < n; k++) {
-		unsigned char c = (unsigned char)s[k];
-		b->p[b->len++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
-	}
-	b->p[b->len] = '\0';
-}
-static void sb_put_uint(struct lx *lx, struct sbuf *b, unsigned v)
-{
-	char tmp[12];
-	size_t k = sizeof(tmp);
-	do {
-		tmp[--k] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v && k);
-	sb_putn(lx, b, tmp + k, sizeof(tmp) - k);
-}
-
-static bool pv_push(struct lx *lx, struct pvec *pv, const char *s)
-{
-	if (lx->err)
-		return false;
-	if (pv->n + 2 > pv->cap) {
-		size_t cap = pv->cap ? pv->cap * 2 : 8;
-		const char **nv = shunt_arena_alloc(lx->a, cap * sizeof(*nv));
-		if (!nv) {
-			lx->err = -ENOMEM;
-			return false;
-		}
-		if (pv->n)
-			memcpy(nv, pv->v, pv->n * sizeof(*nv));
-		pv->v = nv;
-		pv->cap = cap;
-	}
-	pv->v[pv->n++] = s;
-	pv->v[pv->n] = NULL;
-	return true;
-}
-
-static bool rv_push(struct lx *lx, struct rvec *rv, const struct shunt_redir *r)
-{
-	if (lx->err)
-		return false;
-	if (rv->n + 1 > rv->cap) {
-		size_t cap = rv->cap ? rv->cap * 2 : 4;
-		struct shunt_redir *nv = shunt_arena_alloc(lx->a, cap * sizeof(*nv));
-		if (!nv) {
-			lx->err = -ENOMEM;
-			return false;
-		}
-		if (rv->n)
-			memcpy(nv, rv->v, rv->n * sizeof(*nv));
-		rv->v = nv;
-		rv->cap = cap;
-	}
-	rv->v[rv->n++] = *r;
-	return true;
-}
-
-/* ---- normalisation ---- */
-
-/* Does the path a[0..alen) + b start with the workspace root, followed by
- * end or '/'? On success *rest points at the remainder within a or b. */
-static bool ws_match(const struct lx *lx, const char *a, size_t alen, const char *b,
-		     const char **rest)
-{
-	if (!lx->ws_ok)
-		return false;
-	size_t wl = lx->wslen, blen = strlen(b);
-	if (alen + blen < wl)
-		return false;
-	size_t na = alen < wl ? alen : wl;
-	if (memcmp(a, lx->ws, na) != 0)
-		return false;
-	if (wl > alen && memcmp(b, lx->ws + alen, wl - alen) != 0)
-		return false;
-	const char *r = wl < alen ? a + wl : b + (wl - alen);
-	if (*r && *r != '/')
-		return false;
-	*rest = r;
-	return true;
-}
-
-static void put_path(struct lx *lx, struct sbuf *b, const char *w)
-{
-	const char *rest = NULL;
-	if (!strncmp(w, "$HOME", 5) && (w[5] == '\0' || w[5] == '/'))
-		rest = w + 5;
-	else if (!strncmp(w, "${HOME}", 7) && (w[7] == '\0' || w[7] == '/'))
-		rest = w + 7;
-	if (rest) {
-		const char *r;
-		if (lx->homelen && ws_match(lx, lx->home, lx->homelen, rest, &r)) {
-			sb_putc(lx, b, '.');
-			sb_put_vis(lx, b, r, strlen(r));
-			return;
-		}
-		sb_putc(lx, b, '~');
-		sb_put_vis(lx, b, rest, strlen(rest));
-		return;
-	}
-	if (w[0] == '/') {
-		const char *r;
-		if (ws_match(lx, "", 0, w, &r)) {
-			sb_putc(lx, b, '.');
-			sb_put_vis(lx, b, r, strlen(r));
-			return;
-		}
-		if (lx->homelen && !strncmp(w, lx->home, lx->homelen) &&
-		    (w[lx->homelen] == '\0' || w[lx->homelen] == '/')) {
-			sb_putc(lx, b, '~');
-			sb_put_vis(lx, b, w + lx->homelen, strlen(w + lx->homelen));
-			return;
-		}
-	}
-	sb_put_vis(lx, b, w, strlen(w));
-}
-
-/* One argument as it appears in norm. */
-static void put_arg(struct lx *lx, struct sbuf *b, const char *w)
-{
-	if (!*w) {
-		sb_puts(lx, b, "''");
-		return;
-	}
-	size_t k = 0;
-	if (w[0] == '-') {
-		const char *e = strchr(w, '=');
-		if (e)
-			k = (size_t)(e - w) + 1;
-	} else if (is_name_start(w[0])) {
-		size_t j = 1;
-		while (is_name_char(w[j]))
-			j++;
-		if (w[j] == '=')
-			k = j + 1;
-	}
-	if (k)
-		sb_put_vis(lx, b, w, k);
-	put_path(lx, b, w + k);
-}
-
-static void put_redir(struct lx *lx, struct sbuf *b, const struct shunt_redir *r)
-{
-	if (r->fd >= 0)
-		sb_put_uint(lx, b, (unsigned)r->fd);
-	const char *t = r->target ? r->target : "";
-	switch (r->kind) {
-	case SHUNT_REDIR_IN:
-		sb_puts(lx, b, "<");
-		break;
-	case SHUNT_REDIR_OUT:
-		sb_puts(lx, b, r->both ? "&>" : ">");
-		break;
-	case SHUNT_REDIR_APPEND:
-		sb_puts(lx, b, r->both ? "&>>" : ">>");
-		break;
-	case SHUNT_REDIR_HEREDOC:
-		sb_puts(lx, b, "<<");
-		sb_put_vis(lx, b, t, strlen(t));
-		return;
-	case SHUNT_REDIR_HERESTR:
-		sb_puts(lx, b, "<<<");
-		break;
-	case SHUNT_REDIR_DUP:
-		sb_puts(lx, b, r->dup_in ? "<&" : ">&");
-		sb_put_vis(lx, b, t, strlen(t));
-		return;
-	case SHUNT_REDIR_RW:
-		sb_puts(lx, b, "<>");
-		break;
-	}
-	sb_putc(lx, b, ' ');
-	put_arg(lx, b, t);
-}
-
-static const char *base_name(const char *p)
-{
-	const char *s = strrchr(p, '/');
-	return (s && s[1]) ? s + 1 : p;
-}
-
-/* Adds a simple command to out; returns its index or -1 (ENOMEM). argv
- * must stay NUL-terminated at argc. */
-static long add_cmd(struct lx *lx, const char **argv, size_t argc, const char **assigns,
-		    size_t nassigns, struct shunt_redir *redirs, size_t nredirs, const char *exe,
-		    unsigned flags, unsigned depth, const char *via, int pipeline)
-{
-	struct shunt_cmdline *out = lx->out;
-	if (lx->err)
-		return -1;
-	if (out->n + 1 > out->cap) {
-		size_t cap = out->cap ? out->cap * 2 : 16;
-		struct shunt_simple *nc = shunt_arena_alloc(lx->a, cap * sizeof(*nc));
-		if (!nc) {
-			lx->err = -ENOMEM;
-			return -1;
-		}
-		if (out->n)
-			memcpy(nc, out->cmds, out->n * sizeof(*nc));
-		out->cmds = nc;
-		out->cap = cap;
-	}
-	static const char *const empty_argv[1] = {NULL};
-	const char *prog = exe && *exe ? base_name(exe) : argc ? base_name(argv[0]) : "";
-	struct sbuf nb = {0};
-	if (argc)
-		sb_put_vis(lx, &nb, *prog ? prog : "''", *prog ? strlen(prog) : 2);
-	for (size_t k = 1; k < argc; k++) {
-		sb_putc(lx, &nb, ' ');
-		put_arg(lx, &nb, argv[k]);
-	}
-	for (size_t k = 0; k < nredirs; k++) {
-		if (nb.len)
-			sb_putc(lx, &nb, ' ');
-		put_redir(lx, &nb, &redirs[k]);
-	}
-	if (lx->err)
-		return -1;
-	struct shunt_simple *c = &out->cmds[out->n];
-	memset(c, 0, sizeof(*c));
-	c->argv = argv && argc ? argv : (const char **)empty_argv;
-	c->argc = argc;
-	c->prog = prog;
-	c->norm = sb_str(&nb);
-	c->assigns = assigns ? assigns : (const char **)empty_argv;
-	c->nassigns = nassigns;
-	c->redirs = redirs;
-	c->nredirs = nredirs;
-	c->via = via;
-	c->flags = flags;
-	c->depth = depth;
-	c->pipeline = pipeline;
-	return (long)out->n++;
-}
-
+#include "lex_int.h"
 /* ---- scanning helpers that never recurse ---- */
 
 /* Index just past the ')' matching an already-open '(' before start. */
@@ -478,11 +62,7 @@ static size_t arith_end(const char *s, size_t n, size_t j)
 
 /* ---- parser ---- */
 
-static size_t parse(struct lx *lx, const char *s, size_t n, size_t i, char stop, unsigned depth,
-		    unsigned flags, const char *via, const char **line_out, size_t *main_len);
-static void unwrap(struct parser *p, size_t idx);
-
-static unsigned child_flags(const struct parser *p)
+unsigned shunt_lex_child_flags(const struct parser *p)
 {
 	unsigned f = p->flags & (SHUNT_CMD_SUBST | SHUNT_CMD_UNWRAPPED | SHUNT_CMD_SUBSHELL |
 				 SHUNT_CMD_FUNCDEF);
@@ -518,8 +98,9 @@ static size_t subst_paren(struct parser *p, struct sbuf *b, size_t start, const 
 	 * re-lexing them (env -S "$(..)") would grow the text exponentially */
 	const char *inner = "";
 	size_t ml = 0;
-	size_t end = parse(lx, p->s, p->n, start, ')', p->depth + 1,
-			   child_flags(p) | SHUNT_CMD_SUBST, p->via, &inner, &ml);
+	size_t end =
+	    shunt_lex_parse(lx, p->s, p->n, start, ')', p->depth + 1,
+			    shunt_lex_child_flags(p) | SHUNT_CMD_SUBST, p->via, &inner, &ml);
 	sb_putn(lx, b, inner, ml);
 	sb_putc(lx, b, ')');
 	return end;
@@ -552,8 +133,8 @@ static size_t subst_backtick(struct parser *p, struct sbuf *b, size_t i, bool in
 		const char *inner = "";
 		size_t ml = 0;
 		lx->budget -= t.len;
-		parse(lx, sb_str(&t), t.len, 0, 0, p->depth + 1, child_flags(p) | SHUNT_CMD_SUBST,
-		      p->via, &inner, &ml);
+		shunt_lex_parse(lx, sb_str(&t), t.len, 0, 0, p->depth + 1,
+				shunt_lex_child_flags(p) | SHUNT_CMD_SUBST, p->via, &inner, &ml);
 		sb_putn(lx, b, inner, ml);
 	}
 	sb_putc(lx, b, ')');
@@ -875,106 +456,6 @@ static void read_word(struct parser *p, struct word *w)
 	w->len = b.len;
 }
 
-/* ---- building commands and the line ---- */
-
-static void line_item(struct parser *p, const char *text)
-{
-	struct lx *lx = p->lx;
-	if (p->need_op)
-		sb_puts(lx, &p->line, p->op ? p->op : " ; ");
-	sb_puts(lx, &p->line, text);
-	p->need_op = true;
-	p->op = NULL;
-}
-
-static void cur_reset(struct parser *p)
-{
-	memset(&p->cur, 0, sizeof(p->cur));
-}
-
-static void end_cmd(struct parser *p)
-{
-	struct lx *lx = p->lx;
-	struct cur *c = &p->cur;
-	p->skip_words = false;
-	if (!c->words.n && !c->assigns.n && !c->redirs.n)
-		return;
-	unsigned flags = child_flags(p);
-	if (c->dyn0 && c->words.n)
-		flags |= SHUNT_CMD_DYNAMIC_NAME;
-	if (p->pipe_in)
-		flags |= SHUNT_CMD_PIPE_IN;
-	long idx = add_cmd(lx, c->words.v, c->words.n, c->assigns.v, c->assigns.n, c->redirs.v,
-			   c->redirs.n, NULL, flags, p->depth, p->via, p->pipeline);
-	cur_reset(p);
-	p->pipe_in = false;
-	if (idx < 0)
-		return;
-	const struct shunt_simple *sc = &lx->out->cmds[idx];
-	struct sbuf t = {0};
-	for (size_t k = 0; k < sc->nassigns; k++) {
-		put_arg(lx, &t, sc->assigns[k]);
-		if (*sc->norm || k + 1 < sc->nassigns)
-			sb_putc(lx, &t, ' ');
-	}
-	sb_puts(lx, &t, sc->norm);
-	line_item(p, sb_str(&t));
-	p->last_first = (size_t)idx;
-	unwrap(p, (size_t)idx);
-	p->last_end = lx->out->n;
-}
-
-static void mark_last(struct parser *p, unsigned flag)
-{
-	struct shunt_cmdline *out = p->lx->out;
-	for (size_t k = p->last_first; k < p->last_end && k < out->n; k++) {
-		if ((out->cmds[k].flags & SHUNT_CMD_SUBST) && !(p->flags & SHUNT_CMD_SUBST))
-			continue;
-		out->cmds[k].flags |= flag;
-	}
-}
-
-static void set_op(struct parser *p, const char *op, bool pipe)
-{
-	p->skip_words = false;
-	if (pipe) {
-		mark_last(p, SHUNT_CMD_PIPE_OUT);
-		p->pipe_in = true;
-	} else {
-		p->pipe_in = false;
-		p->pipeline = p->lx->npipe++;
-	}
-	if (p->need_op)
-		p->op = op;
-	p->last_first = p->last_end = 0;
-}
-
-static void open_group(struct parser *p, char ch)
-{
-	struct lx *lx = p->lx;
-	if (p->need_op)
-		sb_puts(lx, &p->line, p->op ? p->op : " ; ");
-	sb_puts(lx, &p->line, ch == '(' ? "( " : "{ ");
-	p->need_op = false;
-	p->op = NULL;
-	p->nest++;
-	if (p->funcdef_pending && !p->funcdef_nest)
-		p->funcdef_nest = p->nest;
-	p->funcdef_pending = false;
-}
-
-static void close_group(struct parser *p, char ch)
-{
-	if (!p->nest)
-		return;
-	sb_puts(p->lx, &p->line, ch == ')' ? " )" : " }");
-	if (p->funcdef_nest == p->nest)
-		p->funcdef_nest = 0;
-	p->nest--;
-	p->need_op = true;
-	p->op = NULL;
-}
-
 static void skip_inline_blanks(struct parser *p)
 {
 	while (p->i < p->n && is_blank(p->s[p->i]))
@@ -1151,11 +632,11 @@ static bool keyword(struct parser *p, const struct word *w)
 		if (streq(t, skip[k]))
 			return true;
 	if (streq(t, "{")) {
-		open_group(p, '{');
+		shunt_lex_open_group(p, '{');
 		return true;
 	}
 	if (streq(t, "}")) {
-		close_group(p, '}');
+		shunt_lex_close_group(p, '}');
 		return true;
 	}
 	if (streq(t, "esac")) {
@@ -1268,8 +749,8 @@ static void handle_word(struct parser *p)
 	}
 }
 
-static size_t parse(struct lx *lx, const char *s, size_t n, size_t i, char stop, unsigned depth,
-		    unsigned flags, const char *via, const char **line_out, size_t *main_len)
+size_t shunt_lex_parse(struct lx *lx, const char *s, size_t n, size_t i, char stop, unsigned depth,
+		       unsigned flags, const char *via, const char **line_out, size_t *main_len)
 {
 	struct parser P;
 	struct parser *p = &P;
@@ -1305,14 +786,14 @@ static size_t parse(struct lx *lx, const char *s, size_t n, size_t i, char stop,
 			break;
 		}
 		case '\n':
-			end_cmd(p);
-			set_op(p, " ; ", false);
+			shunt_lex_end_cmd(p);
+			shunt_lex_set_op(p, " ; ", false);
 			p->i++;
 			if (p->hd_head)
 				skip_heredoc_bodies(p);
 			break;
 		case ';': {
-			end_cmd(p);
+			shunt_lex_end_cmd(p);
 			bool to_pat = false;
 			if (c1 == ';') {
 				p->i += (p->i + 2 < n && s[p->i + 2] == '&') ? 3 : 2;
@@ -1323,7 +804,7 @@ static size_t parse(struct lx *lx, const char *s, size_t n, size_t i, char stop,
 			} else {
 				p->i++;
 			}
-			set_op(p, " ; ", false);
+			shunt_lex_set_op(p, " ; ", false);
 			if (to_pat && p->ncase)
 				p->case_pat = true;
 			break;
@@ -1332,39 +813,39 @@ static size_t parse(struct lx *lx, const char *s, size_t n, size_t i, char stop,
 			if (c1 == '>') {
 				parse_redir(p, -1);
 			} else if (c1 == '&') {
-				end_cmd(p);
-				set_op(p, " && ", false);
+				shunt_lex_end_cmd(p);
+				shunt_lex_set_op(p, " && ", false);
 				p->i += 2;
 			} else {
-				end_cmd(p);
-				mark_last(p, SHUNT_CMD_BACKGROUND);
-				set_op(p, " & ", false);
+				shunt_lex_end_cmd(p);
+				shunt_lex_mark_last(p, SHUNT_CMD_BACKGROUND);
+				shunt_lex_set_op(p, " & ", false);
 				p->i++;
 			}
 			break;
 		case '|':
-			end_cmd(p);
+			shunt_lex_end_cmd(p);
 			if (c1 == '|') {
-				set_op(p, " || ", false);
+				shunt_lex_set_op(p, " || ", false);
 				p->i += 2;
 			} else if (c1 == '&') {
-				set_op(p, " |& ", true);
+				shunt_lex_set_op(p, " |& ", true);
 				p->i += 2;
 			} else {
-				set_op(p, " | ", true);
+				shunt_lex_set_op(p, " | ", true);
 				p->i++;
 			}
 			break;
 		case '(':
 			if (!p->cur.words.n && !p->cur.assigns.n && !p->cur.redirs.n)
-				open_group(p, '(');
+				shunt_lex_open_group(p, '(');
 			p->i++;
 			break;
 		case ')':
-			end_cmd(p);
+			shunt_lex_end_cmd(p);
 			p->i++;
 			if (p->nest)
-				close_group(p, ')');
+				shunt_lex_close_group(p, ')');
 			else if (stop == ')')
 				goto done;
 			break;
@@ -1394,7 +875,7 @@ static size_t parse(struct lx *lx, const char *s, size_t n, size_t i, char stop,
 		}
 	}
 done:
-	end_cmd(p);
+	shunt_lex_end_cmd(p);
 	*main_len = p->line.len;
 	if (p->extra.len)
 		sb_putn(lx, &p->line, p->extra.p, p->extra.len);
@@ -1402,393 +883,6 @@ done:
 	if (*main_len > p->line.len)
 		*main_len = p->line.len; /* ENOMEM on the way */
 	return p->i;
-}
-
-/* ---- unwrapping ---- */
-
-static bool in_list(const char *s, const char *const *list)
-{
-	for (size_t k = 0; list && list[k]; k++)
-		if (streq(s, list[k]))
-			return true;
-	return false;
-}
-
-static bool looks_assign(const char *a)
-{
-	if (!is_name_start(a[0]))
-		return false;
-	size_t k = 1;
-	while (is_name_char(a[k]))
-		k++;
-	return a[k] == '=';
-}
-
-/* Skips getopt-style options from av[1]: argopts are short options that
- * take a separate value when not attached, longarg the long ones (without
- * "--") that take one when written without '='. Returns the index of the
- * first operand. */
-static size_t skip_opts(struct lx *lx, const char **av, size_t ac, const char *argopts,
-			const char *const *longarg, struct pvec *asg)
-{
-	size_t k = 1;
-	while (k < ac) {
-		const char *a = av[k];
-		if (streq(a, "--"))
-			return k + 1;
-		if (a[0] == '-' && a[1] == '-') {
-			if (!strchr(a, '=') && in_list(a + 2, longarg))
-				k++;
-			k++;
-			continue;
-		}
-		if (a[0] == '-' && a[1]) {
-			bool takes = false;
-			for (size_t j = 1; a[j]; j++)
-				if (strchr(argopts, a[j])) {
-					takes = a[j + 1] == '\0';
-					break;
-				}
-			k += takes ? 2 : 1;
-			continue;
-		}
-		if (asg && looks_assign(a)) {
-			pv_push(lx, asg, a);
-			k++;
-			continue;
-		}
-		break;
-	}
-	return k;
-}
-
-static const char *via_for(struct lx *lx, const struct shunt_simple *w)
-{
-	if (!w->via)
-		return w->prog;
-	struct sbuf b = {0};
-	sb_puts(lx, &b, w->via);
-	sb_putc(lx, &b, ' ');
-	sb_puts(lx, &b, w->prog);
-	return sb_str(&b);
-}
-
-static unsigned inner_flags(const struct shunt_simple *w)
-{
-	return (w->flags & ~(SHUNT_CMD_DYNAMIC_NAME)) | SHUNT_CMD_UNWRAPPED;
-}
-
-/* Adds av[0..ac) as the command the wrapper at idx runs. */
-static void emit_inner(struct parser *p, size_t idx, const char **av, size_t ac, bool copy,
-		       struct pvec *asg)
-{
-	struct lx *lx = p->lx;
-	if (!ac || lx->err)
-		return;
-	struct shunt_simple w = lx->out->cmds[idx];
-	if (copy) {
-		struct pvec v = {0};
-		for (size_t k = 0; k < ac; k++)
-			pv_push(lx, &v, av[k]);
-		av = v.v;
-	}
-	unsigned fl = inner_flags(&w);
-	if (strchr(av[0], '$') || strchr(av[0], '`'))
-		fl |= SHUNT_CMD_DYNAMIC_NAME;
-	long ni = add_cmd(lx, av, ac, asg ? asg->v : NULL, asg ? asg->n : 0, w.redirs, w.nredirs,
-			  NULL, fl, w.depth + 1, via_for(lx, &w), w.pipeline);
-	if (ni >= 0)
-		unwrap(p, (size_t)ni);
-}
-
-/* Lexes a string the wrapper at idx executes (sh -c, eval, env -S) and
- * appends its line to the parser's extras. */
-static void exec_string(struct parser *p, size_t idx, const char *str, size_t len)
-{
-	struct lx *lx = p->lx;
-	struct shunt_simple w = lx->out->cmds[idx];
-	const char *inner = "";
-	size_t ml = 0;
-	if (len > lx->budget) {
-		lx->out->truncated = true;
-		return;
-	}
-	lx->budget -= len;
-	unsigned fl =
-	    inner_flags(&w) & ~(SHUNT_CMD_PIPE_IN | SHUNT_CMD_PIPE_OUT | SHUNT_CMD_BACKGROUND);
-	parse(lx, str, len, 0, 0, w.depth + 1, fl, via_for(lx, &w), &inner, &ml);
-	if (*inner) {
-		sb_puts(lx, &p->extra, " ; ");
-		sb_puts(lx, &p->extra, inner);
-	}
-}
-
-static const char *join_args(struct lx *lx, const char **av, size_t ac, bool quote, size_t *len)
-{
-	struct sbuf b = {0};
-	for (size_t k = 0; k < ac; k++) {
-		if (k)
-			sb_putc(lx, &b, ' ');
-		if (!quote) {
-			sb_puts(lx, &b, av[k]);
-			continue;
-		}
-		sb_putc(lx, &b, '\'');
-		for (const char *q = av[k]; *q; q++) {
-			if (*q == '\'')
-				sb_puts(lx, &b, "'\\''");
-			else
-				sb_putc(lx, &b, *q);
-		}
-		sb_putc(lx, &b, '\'');
-	}
-	*len = b.len;
-	return sb_str(&b);
-}
-
-static bool is_shell(const char *prog)
-{
-	static const char *const shells[] = {"sh",  "bash",  "zsh",  "dash",  "ksh",  "mksh",
-					     "ash", "rbash", "yash", "pdksh", "oksh", NULL};
-	return in_list(prog, shells);
-}
-
-static void unwrap_shell(struct parser *p, size_t idx, const char **av, size_t ac)
-{
-	size_t k = 1;
-	bool c = false;
-	while (k < ac) {
-		const char *a = av[k];
-		if (streq(a, "--") || streq(a, "-")) {
-			k++;
-			break;
-		}
-		if (a[0] == '-' && a[1] == '-') {
-			if (streq(a, "--rcfile") || streq(a, "--init-file"))
-				k++;
-			k++;
-			continue;
-		}
-		if ((a[0] == '-' || a[0] == '+') && a[1]) {
-			size_t j = 1;
-			for (; a[j]; j++)
-				if (a[j] == 'c')
-					c = true;
-			if (a[j - 1] == 'o' || a[j - 1] == 'O')
-				k++;
-			k++;
-			continue;
-		}
-		break;
-	}
-	if (c && k < ac)
-		exec_string(p, idx, av[k], strlen(av[k]));
-}
-
-static void unwrap_env(struct parser *p, size_t idx, const char **av, size_t ac)
-{
-	struct lx *lx = p->lx;
-	struct pvec asg = {0};
-	const char *split = NULL;
-	size_t k = 1;
-	while (k < ac) {
-		const char *a = av[k];
-		if (streq(a, "--")) {
-			k++;
-			break;
-		}
-		if (streq(a, "-")) {
-			k++;
-			continue;
-		}
-		if (!strncmp(a, "--split-string", 14)) {
-			if (a[14] == '=')
-				split = a + 15;
-			else if (k + 1 < ac)
-				split = av[++k];
-			k++;
-			break;
-		}
-		if (a[0] == '-' && a[1] == '-') {
-			static const char *const la[] = {"unset",	  "chdir",
-							 "block-signal",  "default-signal",
-							 "ignore-signal", NULL};
-			if (!strchr(a, '=') && in_list(a + 2, la))
-				k++;
-			k++;
-			continue;
-		}
-		if (a[0] == '-' && a[1]) {
-			bool takes = false, is_s = false;
-			for (size_t j = 1; a[j]; j++) {
-				if (a[j] == 'S') {
-					is_s = true;
-					if (a[j + 1])
-						split = a + j + 1;
-					else if (k + 1 < ac)
-						split = av[++k];
-					break;
-				}
-				if (a[j] == 'u' || a[j] == 'C') {
-					takes = a[j + 1] == '\0';
-					break;
-				}
-			}
-			k += takes ? 2 : 1;
-			if (is_s)
-				break;
-			continue;
-		}
-		if (looks_assign(a)) {
-			pv_push(lx, &asg, a);
-			k++;
-			continue;
-		}
-		break;
-	}
-	if (split) {
-		/* env -S splits its string into words, roughly as a shell would */
-		size_t rl = 0;
-		const char *rest = join_args(lx, av + k, k < ac ? ac - k : 0, true, &rl);
-		struct sbuf b = {0};
-		sb_puts(lx, &b, split);
-		if (rl) {
-			sb_putc(lx, &b, ' ');
-			sb_putn(lx, &b, rest, rl);
-		}
-		exec_string(p, idx, sb_str(&b), b.len);
-		return;
-	}
-	if (k < ac)
-		emit_inner(p, idx, av + k, ac - k, false, &asg);
-}
-
-static void unwrap_find(struct parser *p, size_t idx, const char **av, size_t ac)
-{
-	for (size_t k = 1; k < ac && !p->lx->err; k++) {
-		if (!streq(av[k], "-exec") && !streq(av[k], "-execdir") && !streq(av[k], "-ok") &&
-		    !streq(av[k], "-okdir"))
-			continue;
-		size_t st = k + 1, e = st;
-		while (e < ac && !streq(av[e], ";") && !streq(av[e], "+"))
-			e++;
-		if (e > st)
-			emit_inner(p, idx, av + st, e - st, true, NULL);
-		k = e;
-	}
-}
-
-static void unwrap(struct parser *p, size_t idx)
-{
-	struct lx *lx = p->lx;
-	if (lx->err)
-		return;
-	const struct shunt_simple *c = &lx->out->cmds[idx];
-	const char **av = c->argv;
-	size_t ac = c->argc;
-	const char *prog = c->prog;
-	if (ac < 2 && !streq(prog, "find"))
-		return;
-	static const char *const wrappers[] = {
-	    "sudo",   "doas",	 "env",	    "nice",   "nohup",	 "timeout", "command", "exec",
-	    "time",   "stdbuf",	 "ionice",  "chroot", "xargs",	 "find",    "eval",    "su",
-	    "setsid", "builtin", "busybox", "watch",  "runuser", "pkexec",  NULL};
-	if (!is_shell(prog) && !in_list(prog, wrappers))
-		return;
-	if (c->depth + 1 >= LEX_MAX_DEPTH) {
-		lx->out->truncated = true;
-		return;
-	}
-	size_t k = 0;
-	struct pvec asg = {0};
-	if (is_shell(prog)) {
-		unwrap_shell(p, idx, av, ac);
-	} else if (streq(prog, "env")) {
-		unwrap_env(p, idx, av, ac);
-	} else if (streq(prog, "find")) {
-		unwrap_find(p, idx, av, ac);
-	} else if (streq(prog, "eval") || streq(prog, "watch")) {
-		size_t len = 0;
-		if (streq(prog, "watch")) {
-			static const char *const la[] = {"interval", "differences", NULL};
-			k = skip_opts(lx, av, ac, "nq", la, NULL);
-		} else {
-			k = 1;
-		}
-		if (k < ac) {
-			const char *s = join_args(lx, av + k, ac - k, false, &len);
-			exec_string(p, idx, s, len);
-		}
-		return;
-	} else if (streq(prog, "su")) {
-		for (size_t j = 1; j < ac; j++) {
-			if ((streq(av[j], "-c") || streq(av[j], "--command")) && j + 1 < ac) {
-				exec_string(p, idx, av[j + 1], strlen(av[j + 1]));
-				break;
-			}
-			if (!strncmp(av[j], "--command=", 10)) {
-				exec_string(p, idx, av[j] + 10, strlen(av[j] + 10));
-				break;
-			}
-		}
-		return;
-	} else if (streq(prog, "sudo")) {
-		static const char *const la[] = {
-		    "user",   "group",		 "chdir",      "prompt", "role",
-		    "type",   "other-user",	 "close-from", "host",	 "login-class",
-		    "chroot", "command-timeout", NULL};
-		for (size_t j = 1; j < ac && av[j][0] == '-'; j++)
-			if (streq(av[j], "-e") || streq(av[j], "--edit") || streq(av[j], "-v") ||
-			    streq(av[j], "-k") || streq(av[j], "-K"))
-				return;
-		k = skip_opts(lx, av, ac, "ugCDhprtTUcR", la, &asg);
-	} else if (streq(prog, "doas")) {
-		k = skip_opts(lx, av, ac, "uC", NULL, NULL);
-	} else if (streq(prog, "runuser")) {
-		static const char *const la[] = {"user", "group", "supp-group", NULL};
-		k = skip_opts(lx, av, ac, "ugG", la, NULL);
-	} else if (streq(prog, "pkexec")) {
-		static const char *const la[] = {"user", NULL};
-		k = skip_opts(lx, av, ac, "", la, NULL);
-	} else if (streq(prog, "nice")) {
-		static const char *const la[] = {"adjustment", NULL};
-		k = skip_opts(lx, av, ac, "n", la, NULL);
-	} else if (streq(prog, "timeout")) {
-		static const char *const la[] = {"signal", "kill-after", NULL};
-		k = skip_opts(lx, av, ac, "sk", la, NULL) + 1; /* duration */
-	} else if (streq(prog, "command")) {
-		for (size_t j = 1; j < ac && av[j][0] == '-'; j++)
-			if (strchr(av[j], 'v') || strchr(av[j], 'V'))
-				return;
-		k = skip_opts(lx, av, ac, "", NULL, NULL);
-	} else if (streq(prog, "exec")) {
-		k = skip_opts(lx, av, ac, "a", NULL, NULL);
-	} else if (streq(prog, "time")) {
-		static const char *const la[] = {"output", "format", NULL};
-		k = skip_opts(lx, av, ac, "of", la, NULL);
-	} else if (streq(prog, "stdbuf")) {
-		static const char *const la[] = {"input", "output", "error", NULL};
-		k = skip_opts(lx, av, ac, "ioe", la, NULL);
-	} else if (streq(prog, "ionice")) {
-		static const char *const la[] = {"class", "classdata", "pid", "pgid", "uid", NULL};
-		for (size_t j = 1; j < ac && av[j][0] == '-'; j++)
-			if (streq(av[j], "-p") || streq(av[j], "-P") || streq(av[j], "-u"))
-				return;
-		k = skip_opts(lx, av, ac, "cnpPu", la, NULL);
-	} else if (streq(prog, "chroot")) {
-		static const char *const la[] = {"userspec", "groups", NULL};
-		k = skip_opts(lx, av, ac, "", la, NULL) + 1; /* NEWROOT */
-	} else if (streq(prog, "xargs")) {
-		static const char *const la[] = {"arg-file",  "delimiter",	  "eof",
-						 "max-lines", "max-args",	  "max-procs",
-						 "max-chars", "process-slot-var", NULL};
-		k = skip_opts(lx, av, ac, "IdEnPLsa", la, NULL);
-	} else {
-		/* nohup, setsid, builtin, busybox: no options that matter */
-		k = skip_opts(lx, av, ac, "", NULL, NULL);
-	}
-	if (k && k < ac)
-		emit_inner(p, idx, av + k, ac - k, false, &asg);
 }
 
 /* ---- entry points ---- */
@@ -1832,7 +926,7 @@ int shunt_lex_line(const char *line, size_t len, const struct shunt_lex_ctx *ctx
 	const char *l = "";
 	size_t ml = 0;
 	lx.budget = 8 * (line ? len : 0) + 65536;
-	parse(&lx, line ? line : "", line ? len : 0, 0, 0, 0, 0, NULL, &l, &ml);
+	shunt_lex_parse(&lx, line ? line : "", line ? len : 0, 0, 0, 0, 0, NULL, &l, &ml);
 	out->line = l;
 	if (lx.err) {
 		out->truncated = true;
@@ -1861,15 +955,20 @@ int shunt_lex_argv(const char *exe, const char *const *argv, size_t argc,
 	for (size_t k = 0; k < argc; k++)
 		pv_push(&lx, &v, argv[k] ? argv[k] : "");
 	if (!lx.err && v.n) {
-		long idx = add_cmd(&lx, v.v, v.n, NULL, 0, NULL, 0, exe, 0, 0, NULL, P.pipeline);
-		if (idx >= 0) {
-			line_item(&P, lx.out->cmds[idx].norm);
-			unwrap(&P, (size_t)idx);
+		long idx =
+		    shunt_lex_add_cmd(&lx, v.v, v.n, NULL, 0, NULL, 0, exe, 0, 0, NULL, P.pipeline);
+		if (idx >= 0)
+			shunt_lex_unwrap(&P, (size_t)idx);
+		/* one command: the line is its norm, shared rather than copied
+		 * (a 128 KiB argv), then what its wrappers run */
+		if (idx >= 0 && !P.extra.len) {
+			out->line = lx.out->cmds[idx].norm;
+		} else if (idx >= 0) {
+			shunt_lex_line_item(&P, lx.out->cmds[idx].norm);
+			sb_putn(&lx, &P.line, P.extra.p, P.extra.len);
+			out->line = sb_str(&P.line);
 		}
 	}
-	if (P.extra.len)
-		sb_putn(&lx, &P.line, P.extra.p, P.extra.len);
-	out->line = sb_str(&P.line);
 	if (lx.err) {
 		out->truncated = true;
 		return lx.err;

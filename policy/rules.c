@@ -65,6 +65,18 @@ int shunt_matcher_init(struct shunt_matcher *m, struct shunt_arena *a)
 	return 0;
 }
 
+uint32_t shunt_rule_match_limit(size_t len)
+{
+	uint64_t v = SHUNT_RULE_MATCH_LIMIT + (uint64_t)len * SHUNT_RULE_MATCH_PER_BYTE;
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+uint32_t shunt_rule_heap_limit_kb(size_t len)
+{
+	uint64_t v = SHUNT_RULE_HEAP_LIMIT_KB + (uint64_t)len / 1024u * SHUNT_RULE_HEAP_KB_PER_KB;
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
 int shunt_matcher_match(struct shunt_matcher *m, const struct shunt_rule *r, const char *subject,
 			size_t len, size_t *so, size_t *eo)
 {
@@ -72,11 +84,22 @@ int shunt_matcher_match(struct shunt_matcher *m, const struct shunt_rule *r, con
 	*eo = len;
 	if (!r->re || !m->md)
 		return 2;
-	/* the match data keeps its backtracking frames between calls, so the
-	 * arena pays for them once per decision, not once per rule */
+	/* The budget grows with the subject: a linear pattern (the packs'
+	 * are, see test_rules) needs a few steps per byte, and a fixed limit
+	 * made every long argv "match". The match data keeps its backtracking
+	 * frames between calls, so the arena pays for them once per decision,
+	 * not once per rule. */
+	if (m->mc) {
+		pcre2_set_match_limit(m->mc, shunt_rule_match_limit(len));
+		pcre2_set_heap_limit(m->mc, shunt_rule_heap_limit_kb(len));
+	}
 	int rc = pcre2_match(r->re, (PCRE2_SPTR)subject, len, 0, 0, m->md, m->mc);
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;
+	/* The arena ran out (a fixed one: the shim's): not a verdict on the
+	 * subject, so not a match; the caller decides again with more room. */
+	if (rc == PCRE2_ERROR_NOMEMORY)
+		return -ENOMEM;
 	if (rc >= 0) {
 		/* rc == 0 only means the ovector was too small: still a match */
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
@@ -86,8 +109,8 @@ int shunt_matcher_match(struct shunt_matcher *m, const struct shunt_rule *r, con
 		}
 		return 1;
 	}
-	/* Any other error (match/depth/heap limit, no memory, bad subject):
-	 * callers treat 2 as a match - fail closed. */
+	/* Any other error (match/depth/heap limit, bad subject): callers
+	 * treat 2 as a match - fail closed. */
 	return 2;
 }
 
@@ -101,6 +124,11 @@ int shunt_rule_match(const struct shunt_rule *r, const char *subject, size_t len
 	*eo = len;
 	if (shunt_matcher_init(&m, a) == 0)
 		ret = shunt_matcher_match(&m, r, subject, len, so, eo);
+	if (ret < 0) { /* no room: this interface has no retry, fail closed */
+		*so = 0;
+		*eo = len;
+		ret = 2;
+	}
 	shunt_arena_reset(a, mark);
 	return ret;
 }

@@ -6,6 +6,7 @@
 #include <pcre2.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "arena.h"
 #include "error.h"
@@ -42,10 +43,16 @@ struct shunt_ruleset {
 	size_t n;
 };
 
-/* Match limits: a rule that hits one counts as matched (fail closed). */
-#define SHUNT_RULE_MATCH_LIMIT	 100000u
-#define SHUNT_RULE_DEPTH_LIMIT	 5000u
-#define SHUNT_RULE_HEAP_LIMIT_KB 64u
+/* Match limits: a rule that hits one counts as matched (fail closed).
+ * The match and heap limits grow linearly with the subject's length
+ * (shunt_rule_match_limit, shunt_rule_heap_limit_kb), so that a linear
+ * pattern over a long argv stays inside them and a pathological one still
+ * stops after work linear in the subject per start position. */
+#define SHUNT_RULE_MATCH_LIMIT	  100000u
+#define SHUNT_RULE_MATCH_PER_BYTE 64u
+#define SHUNT_RULE_DEPTH_LIMIT	  5000u
+#define SHUNT_RULE_HEAP_LIMIT_KB  64u
+#define SHUNT_RULE_HEAP_KB_PER_KB 4u
 
 /* Parses a rule pack and appends its rules to rs. name is the file name
  * used in messages (file:line:col). Rejects unknown keys (with a
@@ -68,6 +75,11 @@ struct shunt_embedded_pack {
 };
 extern const struct shunt_embedded_pack shunt_embedded_packs[];
 extern const size_t shunt_embedded_pack_count;
+
+/* The match (step) limit and the heap limit (KiB) for a subject of len
+ * bytes: the base limits plus a share per byte. */
+uint32_t shunt_rule_match_limit(size_t len);
+uint32_t shunt_rule_heap_limit_kb(size_t len);
 
 /* Matches rule r against subject. Returns 1 on match (span in *so, *eo),
  * 0 on no match, 2 when a PCRE2 limit was hit (treat as a match; span is
@@ -99,7 +111,10 @@ struct shunt_matcher {
  * with a fixed arena. */
 int shunt_matcher_init(struct shunt_matcher *m, struct shunt_arena *a);
 
-/* Like shunt_rule_match but reuses the matcher's contexts. */
+/* Like shunt_rule_match but reuses the matcher's contexts, and returns
+ * -ENOMEM (not 2) when the arena ran out during the match: that says
+ * nothing about the subject, and the caller can decide again with a
+ * bigger arena (the shim defers to the gate). */
 int shunt_matcher_match(struct shunt_matcher *m, const struct shunt_rule *r, const char *subject,
 			size_t len, size_t *so, size_t *eo);
 
