@@ -249,7 +249,13 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBS)
 	$(CLANG) $(SHUNT_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -U_FORTIFY_SOURCE \
 		-o $@ $< $(FUZZ_LIBS) $(LIBS)
 
-install: all
+# The man page is the program's own help text (doc/gen-man.sh).
+MAN_PAGE := $(BUILD)/man/shunt.1
+$(MAN_PAGE): $(SHUNT_BIN) doc/gen-man.sh
+	@mkdir -p $(dir $@)
+	sh doc/gen-man.sh $(SHUNT_BIN) $(VERSION) > $@.tmp && mv $@.tmp $@
+
+install: all $(MAN_PAGE)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/shunt $(DESTDIR)$(PREFIX)/share/shunt/rules \
 		$(DESTDIR)$(PREFIX)/share/shunt/presets $(DESTDIR)$(PREFIX)/share/shunt/security $(DESTDIR)$(PREFIX)/share/shunt/shells
 	install -m 0755 $(SHUNT_BIN) $(DESTDIR)$(PREFIX)/bin/shunt
@@ -262,10 +268,17 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/shunt/firecracker
 	install -m 0755 sandbox/firecracker/build-guest.sh sandbox/firecracker/init sandbox/firecracker/start.sh $(DESTDIR)$(PREFIX)/share/shunt/firecracker/
 	install -m 0644 sandbox/firecracker/agent.c sandbox/vmchan.c sandbox/vmchan.h $(DESTDIR)$(PREFIX)/share/shunt/firecracker/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions
+	install -m 0644 $(MAN_PAGE) $(DESTDIR)$(PREFIX)/share/man/man1/shunt.1
+	install -m 0644 completions/shunt.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/shunt
+	install -m 0644 completions/_shunt $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_shunt
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/shunt $(DESTDIR)$(PREFIX)/lib/libshunt-preload.so \
-		$(DESTDIR)$(PREFIX)/lib/libshunt-shim-core.so
+		$(DESTDIR)$(PREFIX)/lib/libshunt-shim-core.so $(DESTDIR)$(PREFIX)/share/man/man1/shunt.1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/shunt \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_shunt
 	rm -rf $(DESTDIR)$(PREFIX)/share/shunt
 
 format:

@@ -1,5 +1,6 @@
 /* shunt: thin main. Dispatches to one subcommand per file and is the only
  * place that prints errors and picks the exit code. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,13 +11,19 @@
 static const struct shunt_command commands[] = {SHUNT_COMMAND_LIST(SHUNT_CMD_ENTRY)};
 #undef SHUNT_CMD_ENTRY
 
+/* gate is the shim's internal entry point: never offered to users */
+static bool shown(const struct shunt_command *c)
+{
+	return strcmp(c->name, "gate") != 0;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: shunt <command> [options]\n\n"
 		     "shunt checks each command before it runs and decides: run on the host,\n"
 		     "re-route into a sandbox, ask you, or block.\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(commands[i].name, "gate") == 0)
+		if (!shown(&commands[i]))
 			continue;
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	}
@@ -43,6 +50,13 @@ int main(int argc, char **argv)
 	const char *name = argv[1];
 	if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
 		printf("shunt %s\n", SHUNT_VERSION);
+		return 0;
+	}
+	if (strcmp(name, "--list-commands") == 0) {
+		/* hidden: the shell completions and the man page read the table */
+		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			if (shown(&commands[i]))
+				printf("%s\t%s\n", commands[i].name, commands[i].summary);
 		return 0;
 	}
 	if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {

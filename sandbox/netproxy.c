@@ -25,6 +25,7 @@
 #include "audit.h"
 #include "netproxy.h"
 #include "netrelay.h"
+#include "netserve.h"
 #include "paths.h"
 #include "types.h"
 
@@ -712,9 +713,15 @@ static void *conn_thread(void *arg)
 	ssize_t got = first_read(&c, head);
 	if (got >= 0)
 		handle(c, head, (size_t)got);
-	close(c);
+	/* an answer may have left request bytes unread: drain, then close */
+	shunt_netserve_close(c, SHUNT_NETSERVE_DRAIN_MS);
 	atomic_fetch_sub(&g_conns, 1);
 	return NULL;
+}
+
+static void refuse(int c)
+{
+	reply(c, 503, "Service Unavailable", "shunt proxy: too many connections\n");
 }
 
 int shunt_netproxy_listen_unix(const char *path, struct shunt_error **err)
@@ -747,30 +754,12 @@ int shunt_netproxy_serve(int lfd, const struct shunt_strv *allow, const char *ru
 		g_hosts[0] = strdup(SHUNT_NETPROXY_SYSTEM_HOSTS);
 	g_hosts[1] = shunt_paths_file(SHUNT_DIR_CONFIG, SHUNT_NETPROXY_HOSTS);
 	signal(SIGPIPE, SIG_IGN);
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	for (;;) {
-		int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (c < 0) {
-			if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE ||
-			    errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-				continue;
-			return -1;
-		}
-		pthread_t t;
-		if (atomic_fetch_add(&g_conns, 1) >= SHUNT_NETRELAY_MAX_CONNS) {
-			atomic_fetch_sub(&g_conns, 1);
-			reply(c, 503, "Service Unavailable", "shunt proxy: too many connections\n");
-			close(c);
-			continue;
-		}
-		if (pthread_create(&t, &attr, conn_thread, (void *)(intptr_t)c) != 0) {
-			atomic_fetch_sub(&g_conns, 1);
-			close(c);
-		}
-	}
+	static const struct shunt_netserve how = {.run = conn_thread,
+						  .refuse = refuse,
+						  .stack = 256 * 1024,
+						  .conns = &g_conns,
+						  .max = SHUNT_NETRELAY_MAX_CONNS};
+	return shunt_netserve_threads(lfd, &how);
 }
 
 int shunt_netproxy_start(struct shunt_netproxy *p, const struct shunt_strv *allow,

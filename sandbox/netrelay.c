@@ -21,6 +21,7 @@
 
 #include "netproxy.h"
 #include "netrelay.h"
+#include "netserve.h"
 
 struct direction {
 	int src, dst;
@@ -311,25 +312,12 @@ void shunt_netrelay_serve_copy(int lfd, const char *path)
 {
 	g_relay_name = path;
 	signal(SIGPIPE, SIG_IGN);
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 128 * 1024);
-	for (;;) {
-		int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (c < 0) {
-			if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE ||
-			    errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-				continue;
-			_exit(125);
-		}
-		pthread_t t;
-		if (atomic_fetch_add(&g_relay_conns, 1) >= SHUNT_NETRELAY_MAX_CONNS ||
-		    pthread_create(&t, &attr, relay_copy, (void *)(intptr_t)c) != 0) {
-			atomic_fetch_sub(&g_relay_conns, 1);
-			close(c);
-		}
-	}
+	static const struct shunt_netserve how = {.run = relay_copy,
+						  .stack = 128 * 1024,
+						  .conns = &g_relay_conns,
+						  .max = SHUNT_NETRELAY_MAX_CONNS};
+	shunt_netserve_threads(lfd, &how);
+	_exit(125);
 }
 
 void shunt_netrelay_serve(int lfd, int dirfd, const char *name)
@@ -339,13 +327,9 @@ void shunt_netrelay_serve(int lfd, int dirfd, const char *name)
 	close(dirfd);
 	signal(SIGPIPE, SIG_IGN);
 	for (;;) {
-		int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (c < 0) {
-			if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE ||
-			    errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-				continue;
+		int c = shunt_netserve_accept(lfd);
+		if (c < 0)
 			_exit(125);
-		}
 		shunt_netrelay_hand_over(c, name);
 		close(c);
 	}

@@ -130,4 +130,66 @@ is "$(cat "$TEST_TMP/zd/.zshrc")" "" "zsh: --uninstall leaves the (new) file emp
 
 "$SHUNT" install fish >/dev/null 2>&1
 is "$?" 2 "unknown target is a usage error"
+# --- make install: the man page and the shell completions
+if [ -f "$TOP/Makefile" ] && [ -f "$TOP/doc/gen-man.sh" ] && [ -w "$BUILD" ] && command -v make >/dev/null; then
+	D=$TEST_TMP/dest
+	P=/usr/local # the build's default prefix: a stale object rebuilt here stays the same
+	make -s -C "$TOP" BUILD="$BUILD" DESTDIR="$D" PREFIX="$P" install >"$TEST_TMP/mk" 2>&1
+	is "$?" 0 "make install DESTDIR=... succeeds"
+	MAN=$D$P/share/man/man1/shunt.1
+	ok "the man page is installed in share/man/man1" -- test -s "$MAN"
+	like "$(head -3 "$MAN")" '^\.TH SHUNT 1 ' "the man page has a title line"
+	missing=
+	for c in $("$SHUNT" --list-commands | cut -f1); do
+		grep -q "^\.SS shunt $c\$" "$MAN" || missing="$missing $c"
+	done
+	is "$missing" "" "the man page has a section for every subcommand"
+	if command -v man >/dev/null; then
+		page=$(MANWIDTH=100 MAN_KEEP_FORMATTING= man -l "$MAN" 2>"$TEST_TMP/manerr" | col -b 2>/dev/null)
+		like "$page" 'usage: shunt run \[options\] -- ARGV' "man -l renders the page with run's --help text"
+		is "$(grep -v '^$' "$TEST_TMP/manerr")" "" "man -l renders without warnings"
+	elif command -v groff >/dev/null; then
+		page=$(groff -man -Tutf8 "$MAN" 2>"$TEST_TMP/manerr" | col -b 2>/dev/null)
+		like "$page" 'usage: shunt run \[options\] -- ARGV' "groff renders the page with run's --help text"
+		is "$(grep -v '^$' "$TEST_TMP/manerr")" "" "groff renders without warnings"
+	else
+		skip "neither man nor groff installed: the page is not rendered"
+		skip "neither man nor groff installed: no render warnings checked"
+	fi
+
+	BC=$D$P/share/bash-completion/completions/shunt
+	ok "bash completion installed for bash-completion's loader" -- test -s "$BC"
+	# drive the completion function the way readline would
+	comp() {
+		PATH="$D$P/bin:$PATH" bash --norc --noprofile -c '. "$1"; shift
+			COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _shunt
+			printf "%s\n" "${COMPREPLY[@]}"; complete -p shunt' _ "$BC" "$@" 2>&1
+	}
+	out=$(comp shunt ch)
+	like "$out" '^check$' "bash: 'shunt ch<TAB>' offers check"
+	unlike "$out" '^(gate|run)$' "bash: only commands starting with ch"
+	like "$out" 'complete .*-F _shunt shunt' "bash: the function is registered for shunt"
+	like "$(comp shunt run --prof)" '^--profile$' "bash: 'shunt run --prof<TAB>' offers --profile"
+
+	ZF=$D$P/share/zsh/site-functions/_shunt
+	ok "zsh completion installed in site-functions" -- test -s "$ZF"
+	if command -v zsh >/dev/null; then
+		out=$(HOME=$TEST_TMP zsh -f -c 'fpath=("$1" $fpath); autoload -Uz compinit
+			compinit -u -d "$2"; print -r -- "comp=${_comps[shunt]}"
+			autoload +X _shunt && whence -v _shunt' _ "$(dirname "$ZF")" "$TEST_TMP/zcompdump" 2>&1)
+		like "$out" 'comp=_shunt' "zsh: compinit binds shunt to _shunt from fpath"
+		like "$out" "_shunt is a shell function from $ZF" "zsh: the installed _shunt is the one loaded"
+	else
+		skip "zsh not installed"
+		skip "zsh not installed"
+	fi
+
+	make -s -C "$TOP" BUILD="$BUILD" DESTDIR="$D" PREFIX="$P" uninstall >"$TEST_TMP/mk" 2>&1
+	is "$?" 0 "make uninstall succeeds"
+	left=$(cd "$D" && find . -name 'shunt.1' -o -name '_shunt' -o -path '*completions/shunt')
+	is "$left" "" "make uninstall removes the man page and both completions"
+else
+	skip "no source tree with a writable build here (make install not tested)"
+fi
+
 done_testing

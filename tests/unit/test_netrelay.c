@@ -1,7 +1,8 @@
 /* The stream pump behind the proxy and the relays: bytes both ways
  * between real loopback TCP connections and between unix sockets, a
  * checksum-equal transfer much larger than the pipe, half-closes passed
- * on, the idle time-out, and the sockets' flags restored afterwards. */
+ * on, the idle time-out, and the sockets' flags restored afterwards;
+ * the lingering close that lets a peer read an answer to the end. */
 #include <signal.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "netrelay.h"
+#include "netserve.h"
 #include "tap.h"
 
 #define BIG (24u * 1024 * 1024)
@@ -122,6 +124,31 @@ static void both_ways(int x[2], int y[2], const char *what)
 	}
 }
 
+/* The server end srv answers, then closes with shunt_netserve_close
+ * after the client end cli sent `sent` bytes it never read. Returns what
+ * the client's reads end with: 0 at EOF, else the errno. */
+static int answer_unread(size_t sent, int wait_ms, char *ans, size_t cap)
+{
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) < 0)
+		return -1;
+	static char junk[96 * 1024];
+	memset(junk, 'j', sizeof(junk));
+	if (sent > sizeof(junk) || write(sp[0], junk, sent) != (ssize_t)sent)
+		return -1;
+	if (write(sp[1], "answer", 6) != 6)
+		return -1;
+	shunt_netserve_close(sp[1], wait_ms);
+	size_t got = 0;
+	ssize_t r = 0;
+	while (got + 1 < cap && (r = read(sp[0], ans + got, cap - 1 - got)) > 0)
+		got += (size_t)r;
+	ans[got] = '\0';
+	int e = r < 0 ? errno : 0;
+	close(sp[0]);
+	return e;
+}
+
 int main(void)
 {
 	/* like the proxy and relay processes: a peer closing early is EPIPE */
@@ -132,6 +159,20 @@ int main(void)
 		return done_testing();
 	}
 	both_ways(x, y, "tcp <-> tcp (splice)");
+
+	/* closing after an answer with the request partly unread */
+	char ans[64];
+	ok(answer_unread(3000, 0, ans, sizeof(ans)) == 0 && strcmp(ans, "answer") == 0,
+	   "lingering close: unread bytes drained, the peer reads the answer and EOF");
+	ok(answer_unread(SHUNT_NETSERVE_DRAIN_BYTES + 16 * 1024, 0, ans, sizeof(ans)) == ECONNRESET,
+	   "lingering close drains a bounded amount (more unread: the peer sees a reset)");
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) < 0)
+		return 1;
+	shunt_netserve_close(sp[1], 50);
+	char c;
+	ok(read(sp[0], &c, 1) == 0, "lingering close ends on time when the peer stays open");
+	close(sp[0]);
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, x) < 0 || tcp_pair(y) < 0)
 		return 1;
