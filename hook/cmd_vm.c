@@ -132,7 +132,13 @@ int shunt_cmd_vm(int argc, char **argv, struct shunt_error **err)
 		}
 		if (shunt_microvm_probe(err) < 0)
 			return -1;
-		printf("microvm: usable\n");
+		struct shunt_microvm_fc_state st;
+		shunt_microvm_fc_state(&st, false);
+		printf("microvm: usable%s\n",
+		       st.digest ? ""
+				 : " (the guest image is not built yet: the first run builds "
+				   "it, or run 'shunt vm build' now)");
+		shunt_microvm_fc_state_free(&st);
 		return 0;
 	}
 	if (strcmp(sub, "plan") == 0)
