@@ -469,15 +469,9 @@ int shunt_firecracker_agent_boot(const struct shunt_plan *plan, struct shunt_mic
 static void fc_probe_key(const char *fc, const char *digest, char *key, size_t size)
 {
 	struct stat sb;
-	char rel[128] = "?";
+	char rel[128];
 	key[0] = 0;
-	FILE *f = fopen("/proc/sys/kernel/osrelease", "re");
-	if (f) {
-		if (!fgets(rel, sizeof(rel), f))
-			rel[0] = 0;
-		rel[strcspn(rel, "\n")] = 0;
-		fclose(f);
-	}
+	shunt_microvm_kernel_release(rel, sizeof(rel));
 	if (stat(fc, &sb) == 0)
 		snprintf(key, size, "%s %lld %lld %s %s ", fc, (long long)sb.st_size,
 			 (long long)sb.st_mtime, rel, digest);

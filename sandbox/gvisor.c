@@ -240,16 +240,24 @@ pid_t shunt_gvisor_spawn(const char *runsc, char **argv, int in, int out, int er
 	return pid;
 }
 
+int shunt_gvisor_setup(char **runsc, char **bundles, char **state, struct shunt_error **err)
+{
+	*runsc = *bundles = *state = NULL;
+	if (shunt_gvisor_find(runsc, err) < 0)
+		return -1;
+	*bundles = shunt_gvisor_dir("gvisor");
+	*state = shunt_gvisor_dir("gvisor-state");
+	if (!*bundles || !*state)
+		return shunt_error_set(err, ENOMEM, "out of memory");
+	if (shunt_fs_mkdirs(*bundles, 0700, err) < 0 || shunt_fs_mkdirs(*state, 0700, err) < 0)
+		return -1;
+	return 0;
+}
+
 static int gvisor_run_plan(const struct shunt_plan *plan, int *status, struct shunt_error **err)
 {
-	_cleanup_free_ char *runsc = NULL;
-	if (shunt_gvisor_find(&runsc, err) < 0)
-		return -1;
-	_cleanup_free_ char *bundles = shunt_gvisor_dir("gvisor");
-	_cleanup_free_ char *state = shunt_gvisor_dir("gvisor-state");
-	if (!bundles || !state)
-		return shunt_error_set(err, ENOMEM, "out of memory");
-	if (shunt_fs_mkdirs(bundles, 0700, err) < 0 || shunt_fs_mkdirs(state, 0700, err) < 0)
+	_cleanup_free_ char *runsc = NULL, *bundles = NULL, *state = NULL;
+	if (shunt_gvisor_setup(&runsc, &bundles, &state, err) < 0)
 		return -1;
 	shunt_gvisor_sweep(runsc, bundles, state);
 

@@ -13,6 +13,9 @@
 char *shunt_gvisor_dir(const char *sub);
 /* The runsc binary in *out (malloc'd). 0, or -1 with how to install it. */
 int shunt_gvisor_find(char **out, struct shunt_error **err);
+/* Finds runsc and makes the bundles and runsc state directories; all
+ * three malloc'd (the caller frees them, also on failure). 0, or -1 with *err. */
+int shunt_gvisor_setup(char **runsc, char **bundles, char **state, struct shunt_error **err);
 /* Builds the config.json of plan's bundle into out; *oci_seccomp: it
  * carries a seccomp section runsc must be told to apply. 0, or -1 with *err. */
 int shunt_gvisor_config(const struct shunt_plan *plan, const char *bundle, bool rootless,

@@ -53,14 +53,8 @@ int shunt_gvisor_warm_boot(const char *tmpl, const char *id, struct shunt_gvisor
 	if (!json || sscanf(tmpl, "rootless=%d oci=%d", &rootless, &oci) != 2)
 		return shunt_error_set(err, EINVAL, "bad warm sandbox template");
 	json++;
-	_cleanup_free_ char *runsc = NULL;
-	if (shunt_gvisor_find(&runsc, err) < 0)
-		return -1;
-	_cleanup_free_ char *bundles = shunt_gvisor_dir("gvisor");
-	_cleanup_free_ char *state = shunt_gvisor_dir("gvisor-state");
-	if (!bundles || !state)
-		return shunt_error_set(err, ENOMEM, "out of memory");
-	if (shunt_fs_mkdirs(bundles, 0700, err) < 0 || shunt_fs_mkdirs(state, 0700, err) < 0)
+	_cleanup_free_ char *runsc = NULL, *bundles = NULL, *state = NULL;
+	if (shunt_gvisor_setup(&runsc, &bundles, &state, err) < 0)
 		return -1;
 	snprintf(w->id, sizeof(w->id), "%s", id);
 	snprintf(w->bundle, sizeof(w->bundle), "%s/%s", bundles, id);

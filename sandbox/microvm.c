@@ -159,6 +159,18 @@ bool shunt_microvm_kvm_rw(void)
 
 enum shunt_vm_backend shunt_microvm_choose_backend(bool may_probe, int cfg_choice);
 
+void shunt_microvm_kernel_release(char *rel, size_t size)
+{
+	snprintf(rel, size, "?");
+	FILE *f = fopen("/proc/sys/kernel/osrelease", "re");
+	if (f) {
+		if (!fgets(rel, (int)size, f))
+			rel[0] = 0;
+		rel[strcspn(rel, "\n")] = 0;
+		fclose(f);
+	}
+}
+
 enum shunt_vm_backend shunt_microvm_backend(void)
 {
 	return shunt_microvm_choose_backend(false, 0);

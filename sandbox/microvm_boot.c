@@ -308,18 +308,10 @@ bool shunt_microvm_kvm_usable(const struct shunt_vm_spec *base, const char *dige
 	const char *env = getenv("SHUNT_VM_KVM");
 	if (env && *env)
 		return strcmp(env, "1") == 0;
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (fd < 0)
+	if (!shunt_microvm_kvm_rw())
 		return false;
-	close(fd);
-	char rel[128] = "?";
-	FILE *f = fopen("/proc/sys/kernel/osrelease", "re");
-	if (f) {
-		if (!fgets(rel, sizeof(rel), f))
-			rel[0] = 0;
-		rel[strcspn(rel, "\n")] = 0;
-		fclose(f);
-	}
+	char rel[128];
+	shunt_microvm_kernel_release(rel, sizeof(rel));
 	char key[256];
 	snprintf(key, sizeof(key), "%s %s ", rel, digest ? digest : "");
 	_cleanup_free_ char *cache = shunt_paths_probe_cache("vm-kvm");

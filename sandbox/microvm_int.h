@@ -51,6 +51,8 @@ char *shunt_microvm_find_qemu(void);
 char *shunt_microvm_find_firecracker(void);
 /* /dev/kvm opens read-write for this user. */
 bool shunt_microvm_kvm_rw(void);
+/* The host kernel's release (probe cache keys); "?" when unknown. */
+void shunt_microvm_kernel_release(char *rel, size_t size);
 /* Sets *err (exitcode 125) saying Firecracker cannot be used here; -1. */
 int shunt_microvm_fc_unavailable(struct shunt_error **err);
 /* Memory, vCPUs, workspace and TSC of plan into s. 0. */
