@@ -87,6 +87,12 @@ missing:
 	return -1;
 }
 
+static char *path_in(const char *dir, const char *name)
+{
+	char *p = NULL;
+	return asprintf(&p, "%s/%s", dir, name) < 0 ? NULL : p;
+}
+
 bool shunt_microvm_image_buildable(void)
 {
 	_cleanup_free_ char *script = shunt_microvm_build_script();
@@ -171,12 +177,10 @@ int shunt_microvm_image_ensure(struct shunt_error **err)
 	if (!slash)
 		return shunt_error_set(err, ENOMEM, "out of memory");
 	*slash = 0;
-	_cleanup_free_ char *lock = NULL, *log = NULL;
-	if (asprintf(&lock, "%s/.build.lock", cache) < 0 ||
-	    asprintf(&log, "%s/build.log", cache) < 0) {
-		lock = log = NULL;
+	_cleanup_free_ char *lock = path_in(cache, ".build.lock");
+	_cleanup_free_ char *log = path_in(cache, "build.log");
+	if (!lock || !log)
 		return shunt_error_set(err, ENOMEM, "out of memory");
-	}
 	int rc = -1;
 	_cleanup_close_ int fd = -1;
 	if (shunt_fs_mkdirs(cache, 0700, err) < 0)
