@@ -422,10 +422,7 @@ int shunt_firecracker_agent_boot(const struct shunt_plan *plan, struct shunt_mic
 	}
 	/* the caller's directory when it is inside the workspace, else the
 	 * workspace (as the QEMU job script does) */
-	size_t wl = plan->workspace ? strlen(plan->workspace) : 0;
-	bool inside =
-	    plan->cwd && (!plan->workspace || (strncmp(plan->cwd, plan->workspace, wl) == 0 &&
-					       (plan->cwd[wl] == '/' || !plan->cwd[wl])));
+	bool inside = shunt_microvm_cwd_inside(plan);
 	struct shunt_vmchan_request req = {
 	    .ws_path = s->workspace,
 	    .ws_dev = s->workspace ? "/dev/vda" : NULL,

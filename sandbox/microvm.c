@@ -73,6 +73,13 @@ static bool proxy_var(const char *name, size_t n)
 	return false;
 }
 
+bool shunt_microvm_cwd_inside(const struct shunt_plan *plan)
+{
+	size_t wl = plan->workspace ? strlen(plan->workspace) : 0;
+	return plan->cwd && (!plan->workspace || (strncmp(plan->cwd, plan->workspace, wl) == 0 &&
+						  (plan->cwd[wl] == '/' || !plan->cwd[wl])));
+}
+
 void shunt_microvm_job_script(const struct shunt_plan *plan, struct shunt_buf *b)
 {
 	for (size_t i = 0; plan->env && plan->env[i]; i++) {
@@ -88,10 +95,7 @@ void shunt_microvm_job_script(const struct shunt_plan *plan, struct shunt_buf *b
 	}
 	/* the caller's directory when it is inside the workspace, else the
 	 * workspace */
-	size_t wl = plan->workspace ? strlen(plan->workspace) : 0;
-	bool inside =
-	    plan->cwd && (!plan->workspace || (strncmp(plan->cwd, plan->workspace, wl) == 0 &&
-					       (plan->cwd[wl] == '/' || !plan->cwd[wl])));
+	bool inside = shunt_microvm_cwd_inside(plan);
 	if (inside) {
 		shunt_buf_puts(b, "cd ");
 		shell_quote(b, plan->cwd);

@@ -44,6 +44,9 @@ struct shunt_microvm_job {
  * *err (exitcode 125) saying how to build it. */
 int shunt_microvm_image_paths(char **kernel, char **initrd, char **digest,
 			      struct shunt_error **err);
+/* plan's cwd is set and inside its workspace (or there is none): the
+ * command starts there, else in the workspace. */
+bool shunt_microvm_cwd_inside(const struct shunt_plan *plan);
 /* The build script is there: a missing image can be built on first use. */
 bool shunt_microvm_image_buildable(void);
 /* The VMM binaries ($SHUNT_QEMU / $SHUNT_FIRECRACKER, else PATH); malloc'd or NULL. */
