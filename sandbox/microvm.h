@@ -89,6 +89,11 @@ char *shunt_microvm_build_script(void);
  * (exitcode 125) when it is not and could not be built. */
 int shunt_microvm_image_ensure(struct shunt_error **err);
 
+/* Takes the guest image's build lock (an flock on <cache>/.build.lock),
+ * first waiting for a build in progress (a progress note says so). The
+ * locked fd (close-on-exec; closing it unlocks), or -1 with *err. */
+int shunt_microvm_image_lock(struct shunt_error **err);
+
 /* The backend SHUNT_VM_BACKEND asks for (auto: Firecracker when its
  * binary exists and KVM boots, else QEMU). */
 enum shunt_vm_backend shunt_microvm_backend(void);

@@ -161,6 +161,48 @@ static int run_build(const char *script, const char *cache, const char *log, int
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* The cache holding <digest>/ and current: the image dir's parent. */
+static char *cache_dir(void)
+{
+	char *cache = shunt_microvm_image_dir();
+	char *slash = cache ? strrchr(cache, '/') : NULL;
+	if (!slash) {
+		free(cache);
+		return NULL;
+	}
+	*slash = 0;
+	return cache;
+}
+
+int shunt_microvm_image_lock(struct shunt_error **err)
+{
+	_cleanup_free_ char *cache = cache_dir();
+	_cleanup_free_ char *lock = cache ? path_in(cache, ".build.lock") : NULL;
+	_cleanup_free_ char *log = cache ? path_in(cache, "build.log") : NULL;
+	if (!lock || !log)
+		return shunt_error_set(err, ENOMEM, "out of memory");
+	if (shunt_fs_mkdirs(cache, 0700, err) < 0)
+		return -1;
+	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return shunt_error_sys(err, errno, "microVM guest image lock %s", lock);
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return fd;
+	shunt_microvm_notify(SHUNT_MICROVM_PROGRESS,
+			     "waiting for another shunt building the microVM guest image (log: %s)",
+			     log);
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			int e = errno;
+			close(fd);
+			return shunt_error_sys(err, e, "microVM guest image lock %s", lock);
+		}
+	}
+	shunt_microvm_notify(SHUNT_MICROVM_PROGRESS_END,
+			     "the other shunt's build of the microVM guest image ended");
+	return fd;
+}
+
 int shunt_microvm_image_ensure(struct shunt_error **err)
 {
 	_cleanup_free_ char *k = NULL, *i = NULL;
@@ -171,46 +213,18 @@ int shunt_microvm_image_ensure(struct shunt_error **err)
 	_cleanup_free_ char *script = shunt_microvm_build_script();
 	if (!shunt_microvm_image_buildable())
 		return shunt_microvm_image_paths(&k, &i, NULL, err);
-	/* the cache holds <digest>/ and current: the image dir's parent */
-	_cleanup_free_ char *cache = shunt_microvm_image_dir();
-	char *slash = cache ? strrchr(cache, '/') : NULL;
-	if (!slash)
-		return shunt_error_set(err, ENOMEM, "out of memory");
-	*slash = 0;
-	_cleanup_free_ char *lock = path_in(cache, ".build.lock");
-	_cleanup_free_ char *log = path_in(cache, "build.log");
-	if (!lock || !log)
+	_cleanup_free_ char *cache = cache_dir();
+	_cleanup_free_ char *log = cache ? path_in(cache, "build.log") : NULL;
+	if (!log)
 		return shunt_error_set(err, ENOMEM, "out of memory");
 	int rc = -1;
-	_cleanup_close_ int fd = -1;
-	if (shunt_fs_mkdirs(cache, 0700, err) < 0)
-		goto out;
-	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		shunt_error_sys(err, errno, "microVM guest image lock %s", lock);
-		goto out;
-	}
 	/* a concurrent first run builds: wait for it and reuse its image */
-	bool waited = false;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		waited = true;
-		shunt_microvm_notify(SHUNT_MICROVM_PROGRESS,
-				     "waiting for another shunt building the microVM guest image "
-				     "(log: %s)",
-				     log);
-		while (flock(fd, LOCK_EX) < 0)
-			if (errno != EINTR) {
-				shunt_error_sys(err, errno, "microVM guest image lock %s", lock);
-				goto out;
-			}
-	}
+	_cleanup_close_ int fd = shunt_microvm_image_lock(err);
+	if (fd < 0)
+		goto out;
 	free(k), free(i);
 	k = i = NULL;
 	if (shunt_microvm_image_paths(&k, &i, NULL, &e) == 0) {
-		shunt_error_free(&e);
-		if (waited)
-			shunt_microvm_notify(SHUNT_MICROVM_PROGRESS_END,
-					     "the microVM guest image is ready");
 		rc = 0;
 		goto out;
 	}

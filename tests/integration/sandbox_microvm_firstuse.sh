@@ -3,7 +3,8 @@
 # --runtime microvm` builds the guest image (the build `shunt vm build`
 # runs) and then runs the command, saying so in one line on stderr when
 # that is not a terminal and in one line updated in place when it is;
-# two concurrent first runs build it once (one waits, then reuses it).
+# two concurrent first runs build it once (one waits, then reuses it), as
+# do two `shunt vm build`.
 # The real build downloads the Debian kernel (~70 MB) and takes ~1 min.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 setup_home
@@ -19,6 +20,17 @@ WS="$TEST_TMP/ws"
 mkdir -p "$WS"
 first() { (cd "$WS" && timeout 900 "$SHUNT" run --runtime microvm --profile SYSTEM_WRITE -- "$@" </dev/null); }
 image() { ls "$XDG_CACHE_HOME/shunt/vm/current/vmlinux" 2>/dev/null; }
+
+# `shunt vm build` takes the same lock: two at once build one after the other
+printf '#!/bin/sh\necho "start $$" >>"%s"; sleep 1; echo "end $$" >>"%s"\n' \
+	"$TEST_TMP/marks" "$TEST_TMP/marks" >"$TEST_TMP/mark-build.sh"
+chmod +x "$TEST_TMP/mark-build.sh"
+SHUNT_VM_BUILD_SCRIPT="$TEST_TMP/mark-build.sh" "$SHUNT" vm build 2>/dev/null &
+SHUNT_VM_BUILD_SCRIPT="$TEST_TMP/mark-build.sh" "$SHUNT" vm build 2>/dev/null
+wait
+is "$(cut -d' ' -f1 "$TEST_TMP/marks" | tr '\n' ' ')" "start end start end " \
+	"two concurrent 'shunt vm build': the second starts after the first ended"
+rm -rf "$XDG_CACHE_HOME/shunt"
 
 # nothing to build it with: fails closed and says how to build it
 out=$(SHUNT_VM_BUILD_SCRIPT="$TEST_TMP/no-build-script" first touch "$WS/ran" 2>&1)
