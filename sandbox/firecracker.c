@@ -540,12 +540,8 @@ bool shunt_firecracker_usable(const char *fc, bool may_probe)
 	int cached = fc_probe_cached(key, NULL);
 	if (cached >= 0 || !may_probe)
 		return cached == 1;
-	char *argv[] = {"true", NULL};
 	struct shunt_plan p;
-	memset(&p, 0, sizeof(p));
-	snprintf(p.run_id, sizeof(p.run_id), "fc-probe-%ld", (long)getpid());
-	p.argv = argv;
-	p.timeout = VM_KVM_PROBE_SECONDS;
+	shunt_microvm_probe_plan(&p, "fc");
 	struct shunt_vm_spec s = {.vmm = fc, .kernel = kernel, .initrd = initrd, .kvm = true};
 	s.mem_mib = VM_MIN_MEM_MIB;
 	s.vcpus = 1;

@@ -254,6 +254,32 @@ int shunt_gvisor_setup(char **runsc, char **bundles, char **state, struct shunt_
 	return 0;
 }
 
+void shunt_gvisor_run_argv(struct shunt_gvisor_argv *a, char *runsc, char *state,
+			   enum shunt_netmode net, bool rootless, bool oci_seccomp, char *bundle,
+			   char *id)
+{
+	snprintf(a->platform, sizeof(a->platform), "--platform=%s", shunt_gvisor_platform(runsc));
+	int n = 0;
+	a->v[n++] = runsc;
+	a->v[n++] = "--root";
+	a->v[n++] = state;
+	a->v[n++] = a->platform;
+	a->v[n++] = net == SHUNT_NET_FULL ? "--network=host" : "--network=none";
+	if (rootless) {
+		a->v[n++] = "--rootless";
+		a->v[n++] = "--ignore-cgroups";
+	}
+	if (oci_seccomp)
+		a->v[n++] = "--oci-seccomp";
+	if (net == SHUNT_NET_RESTRICTED)
+		a->v[n++] = "--host-uds=open"; /* the relay reaches the proxy's socket */
+	a->v[n++] = "run";
+	a->v[n++] = "--bundle";
+	a->v[n++] = bundle;
+	a->v[n++] = id;
+	a->v[n] = NULL;
+}
+
 static int gvisor_run_plan(const struct shunt_plan *plan, int *status, struct shunt_error **err)
 {
 	_cleanup_free_ char *runsc = NULL, *bundles = NULL, *state = NULL;
@@ -288,30 +314,9 @@ static int gvisor_run_plan(const struct shunt_plan *plan, int *status, struct sh
 	if (wr < 0)
 		goto fail;
 
-	const char *platform = shunt_gvisor_platform(runsc);
-	char platform_arg[64];
-	snprintf(platform_arg, sizeof(platform_arg), "--platform=%s", platform);
-	const char *net = plan->network == SHUNT_NET_FULL ? "--network=host" : "--network=none";
-	char *argv[16];
-	int n = 0;
-	argv[n++] = runsc;
-	argv[n++] = "--root";
-	argv[n++] = state;
-	argv[n++] = platform_arg;
-	argv[n++] = (char *)net;
-	if (rootless) {
-		argv[n++] = "--rootless";
-		argv[n++] = "--ignore-cgroups";
-	}
-	if (oci_seccomp)
-		argv[n++] = "--oci-seccomp";
-	if (plan->network == SHUNT_NET_RESTRICTED)
-		argv[n++] = "--host-uds=open"; /* the relay reaches the proxy's socket */
-	argv[n++] = "run";
-	argv[n++] = "--bundle";
-	argv[n++] = bundle;
-	argv[n++] = id;
-	argv[n] = NULL;
+	struct shunt_gvisor_argv a;
+	shunt_gvisor_run_argv(&a, runsc, state, plan->network, rootless, oci_seccomp, bundle, id);
+	char **argv = a.v;
 
 	int out[2] = {-1, -1}, errp[2] = {-1, -1};
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {

@@ -26,6 +26,14 @@ const char *shunt_gvisor_platform(const char *runsc);
  * and errfd, killed if we die. Its pid, or -1 with *err. */
 pid_t shunt_gvisor_spawn(const char *runsc, char **argv, int in, int out, int errfd,
 			 struct shunt_error **err);
+/* The `runsc ... run` command line of a bundle; strings borrowed. */
+struct shunt_gvisor_argv {
+	char *v[16];
+	char platform[64];
+};
+void shunt_gvisor_run_argv(struct shunt_gvisor_argv *a, char *runsc, char *state,
+			   enum shunt_netmode net, bool rootless, bool oci_seccomp, char *bundle,
+			   char *id);
 /* Kills and deletes container id, removes its bundle. */
 void shunt_gvisor_destroy(const char *runsc, const char *state, const char *id, const char *bundle);
 

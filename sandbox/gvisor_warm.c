@@ -92,26 +92,10 @@ int shunt_gvisor_warm_boot(const char *tmpl, const char *id, struct shunt_gvisor
 		shunt_gvisor_warm_destroy(w);
 		return -1;
 	}
-	char platform_arg[64];
-	snprintf(platform_arg, sizeof(platform_arg), "--platform=%s", shunt_gvisor_platform(runsc));
-	char *argv[16];
-	int n = 0;
-	argv[n++] = runsc;
-	argv[n++] = "--root";
-	argv[n++] = state;
-	argv[n++] = platform_arg;
-	argv[n++] = "--network=none";
-	if (rootless) {
-		argv[n++] = "--rootless";
-		argv[n++] = "--ignore-cgroups";
-	}
-	if (oci)
-		argv[n++] = "--oci-seccomp";
-	argv[n++] = "run";
-	argv[n++] = "--bundle";
-	argv[n++] = w->bundle;
-	argv[n++] = w->id;
-	argv[n] = NULL;
+	/* no network: warm sandboxes are only for plans without one */
+	struct shunt_gvisor_argv a;
+	shunt_gvisor_run_argv(&a, runsc, state, SHUNT_NET_NONE, rootless, oci, w->bundle, w->id);
+	char **argv = a.v;
 	int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 		shunt_error_sys(err, errno, "pipe");

@@ -299,6 +299,15 @@ int shunt_microvm_qemu_boot(const struct shunt_plan *plan, struct shunt_microvm_
 					 status, err);
 }
 
+void shunt_microvm_probe_plan(struct shunt_plan *p, const char *what)
+{
+	static char *argv[] = {"true", NULL};
+	memset(p, 0, sizeof(*p));
+	snprintf(p->run_id, sizeof(p->run_id), "%s-probe-%ld", what, (long)getpid());
+	p->argv = argv;
+	p->timeout = VM_KVM_PROBE_SECONDS;
+}
+
 /* Does KVM really boot our guest? /dev/kvm can accept VM creation and
  * then never run it (nested virtualisation without support): boot `true`
  * with a deadline once and cache the answer per kernel release and image.
@@ -321,12 +330,8 @@ bool shunt_microvm_kvm_usable(const struct shunt_vm_spec *base, const char *dige
 	    strncmp(cached, key, strlen(key)) == 0)
 		return strncmp(cached + strlen(key), "yes", 3) == 0;
 	shunt_error_free(&e);
-	char *argv[] = {"true", NULL};
 	struct shunt_plan p;
-	memset(&p, 0, sizeof(p));
-	snprintf(p.run_id, sizeof(p.run_id), "kvm-probe-%ld", (long)getpid());
-	p.argv = argv;
-	p.timeout = VM_KVM_PROBE_SECONDS;
+	shunt_microvm_probe_plan(&p, "kvm");
 	struct shunt_vm_spec s = *base;
 	s.kvm = true;
 	s.workspace = NULL;

@@ -119,6 +119,9 @@ int shunt_microvm_qemu_finish(const struct shunt_microvm_job *j, pid_t pid, bool
 int shunt_microvm_qemu_boot(const struct shunt_plan *plan, struct shunt_microvm_job *j,
 			    struct shunt_vm_spec *s, const char *digest, int *status,
 			    struct shunt_error **err);
+/* The plan of a boot probe: `true`, no workspace, the probe's timeout;
+ * run id "<what>-probe-<pid>". */
+void shunt_microvm_probe_plan(struct shunt_plan *p, const char *what);
 /* Does KVM boot our guest here (probed once, cached)? */
 bool shunt_microvm_kvm_usable(const struct shunt_vm_spec *base, const char *digest);
 
