@@ -1,3 +1,4 @@
+/* The microVM runner's notes on stderr (see vmnote.h). */
 #include "vmnote.h"
 
 #include <stdbool.h>
@@ -7,13 +8,15 @@
 #include "microvm.h"
 
 struct vmnote_state {
-	bool tty;
+	int tty;      /* -1: not asked yet (no syscall on runs that never note) */
 	bool in_step; /* a progress line was started */
 };
 
 static void vmnote(void *ctx, enum shunt_microvm_note kind, const char *line)
 {
 	struct vmnote_state *st = ctx;
+	if (st->tty < 0)
+		st->tty = isatty(2) == 1;
 	switch (kind) {
 	case SHUNT_MICROVM_NOTE:
 		if (st->in_step && st->tty)
@@ -41,6 +44,6 @@ static void vmnote(void *ctx, enum shunt_microvm_note kind, const char *line)
 void shunt_vmnote_install(void)
 {
 	static struct vmnote_state st;
-	st.tty = isatty(2) == 1;
+	st.tty = -1;
 	shunt_microvm_set_notify(vmnote, &st);
 }
