@@ -110,6 +110,7 @@ int shunt_child_watch(const struct shunt_child_watch *w, int *status)
 				{w->reap_early ? chld_pipe[0] : -1, POLLIN, 0}};
 	int open_fds = 2;
 	bool timed_out = false, reaped = false;
+	time_t last_kill = 0;
 	int st = 0;
 	while (open_fds > 0) {
 		int r = poll(pfd, 3, 200);
@@ -133,12 +134,19 @@ int shunt_child_watch(const struct shunt_child_watch *w, int *status)
 			w->kill(w->ctx, (int)forward_sig);
 			forward_sig = 0;
 		}
-		if (w->timeout && !timed_out) {
+		if (w->timeout) {
 			struct timespec now;
 			clock_gettime(CLOCK_MONOTONIC, &now);
-			if (now.tv_sec - start.tv_sec >= (time_t)w->timeout) {
+			time_t past = now.tv_sec - start.tv_sec - (time_t)w->timeout;
+			/* the engine's kill fails while its container is still
+			 * starting: ask again each second; after 5 s the engine
+			 * itself goes (its caller removes what it left) */
+			if (past >= 0 && (!timed_out || past > last_kill)) {
 				timed_out = true;
+				last_kill = past;
 				w->kill(w->ctx, SIGKILL);
+				if (past >= 5)
+					kill(w->pid, SIGKILL);
 			}
 		}
 		if (r <= 0)
