@@ -1,6 +1,7 @@
 /* shunt vm: the microVM runner's tools (build ≡ the issue's
  * `shunt image build-vm`). */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,15 @@ static int vm_build(char **argv, struct shunt_error **err)
 		shunt_error_set(err, ENOENT, "build-guest.sh not found; set SHUNT_VM_BUILD_SCRIPT");
 		return -1;
 	}
+	/* one build at a time, also against a first run building it: the
+	 * script holds the lock (the fd stays open across exec). A cache this
+	 * user cannot write (another user's, reused read-only) has no lock:
+	 * the script says what it can do there */
+	struct shunt_error *le = NULL;
+	int lock = shunt_microvm_image_lock(&le);
+	shunt_error_free(&le);
+	if (lock >= 0 && fcntl(lock, F_SETFD, 0) < 0)
+		return shunt_error_sys(err, errno, "microVM guest image lock");
 	fflush(stdout);
 	/* sh script [options...]: argv[0..1] ("vm" "build") make room */
 	argv[0] = "sh";
@@ -132,7 +142,13 @@ int shunt_cmd_vm(int argc, char **argv, struct shunt_error **err)
 		}
 		if (shunt_microvm_probe(err) < 0)
 			return -1;
-		printf("microvm: usable\n");
+		struct shunt_microvm_fc_state st;
+		shunt_microvm_fc_state(&st, false);
+		printf("microvm: usable%s\n",
+		       st.digest ? ""
+				 : " (the guest image is not built yet: the first run builds "
+				   "it, or run 'shunt vm build' now)");
+		shunt_microvm_fc_state_free(&st);
 		return 0;
 	}
 	if (strcmp(sub, "plan") == 0)

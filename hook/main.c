@@ -6,6 +6,7 @@
 
 #include "cleanup.h"
 #include "commands.h"
+#include "vmnote.h"
 
 #define SHUNT_CMD_ENTRY(n, s) {#n, s, shunt_cmd_##n},
 static const struct shunt_command commands[] = {SHUNT_COMMAND_LIST(SHUNT_CMD_ENTRY)};
@@ -67,6 +68,7 @@ int main(int argc, char **argv)
 		if (strcmp(commands[i].name, name) != 0)
 			continue;
 		_cleanup_error_ struct shunt_error *err = NULL;
+		shunt_vmnote_install();
 		int rc = commands[i].fn(argc - 1, argv + 1, &err);
 		fflush(stdout);
 		if (rc < 0) {

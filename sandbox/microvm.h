@@ -81,12 +81,26 @@ char *shunt_microvm_image_dir(void);
  * installed binary or in the source tree; malloc'd or NULL. */
 char *shunt_microvm_build_script(void);
 
+/* Builds the guest image when it is not built: the build `shunt vm
+ * build` runs, its output in <cache>/build.log, under an flock on
+ * <cache>/.build.lock so that concurrent first runs build once (the
+ * others wait, then reuse it). Progress goes to the notify callback
+ * (shunt_microvm_set_notify). 0 when the image is there, -1 with *err
+ * (exitcode 125) when it is not and could not be built. */
+int shunt_microvm_image_ensure(struct shunt_error **err);
+
+/* Takes the guest image's build lock (an flock on <cache>/.build.lock),
+ * first waiting for a build in progress (a progress note says so). The
+ * locked fd (close-on-exec; closing it unlocks), or -1 with *err. */
+int shunt_microvm_image_lock(struct shunt_error **err);
+
 /* The backend SHUNT_VM_BACKEND asks for (auto: Firecracker when its
  * binary exists and KVM boots, else QEMU). */
 enum shunt_vm_backend shunt_microvm_backend(void);
 
-/* 0 when a VM can run (VMM installed, guest image built); -1 with *err
- * (exitcode 125) saying what is missing and how to get it. */
+/* 0 when a VM can run (VMM installed, guest image built or buildable on
+ * first use); -1 with *err (exitcode 125) saying what is missing and how
+ * to get it. */
 int shunt_microvm_probe(struct shunt_error **err);
 
 /* What decides whether Firecracker is used, for shunt doctor. */
@@ -106,6 +120,19 @@ struct shunt_microvm_fc_state {
  * answer is cached (up to ~8 s); false: never boots anything. */
 void shunt_microvm_fc_state(struct shunt_microvm_fc_state *st, bool may_probe);
 void shunt_microvm_fc_state_free(struct shunt_microvm_fc_state *st);
+
+/* What the runner tells the user besides its errors. */
+enum shunt_microvm_note {
+	SHUNT_MICROVM_NOTE,	    /* a remark (one line) */
+	SHUNT_MICROVM_PROGRESS,	    /* a long step started, or goes on: the same line, updated */
+	SHUNT_MICROVM_PROGRESS_END, /* that step ended (its last line) */
+};
+
+/* Where the runner's remarks go: the library prints nothing itself. fn
+ * gets one line without a newline; NULL (the default) drops them.
+ * Process-wide; set once by main. */
+void shunt_microvm_set_notify(void (*fn)(void *ctx, enum shunt_microvm_note kind, const char *line),
+			      void *ctx);
 
 /* Runs the plan in a microVM; see struct shunt_runner.run. */
 int shunt_microvm_run(const struct shunt_plan *plan, int *status, struct shunt_error **err);

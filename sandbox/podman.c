@@ -344,10 +344,21 @@ static int build_argv(enum engine e, const char *bin, const struct shunt_plan *p
 	return 0;
 }
 
-static volatile sig_atomic_t forward_sig;
-static void on_signal(int sig)
+struct engine_kill {
+	const char *bin, *name;
+};
+
+/* `<engine> kill --signal=N <name>`: the command gets sig. */
+static void engine_kill(void *ctx, int sig)
 {
-	forward_sig = sig;
+	const struct engine_kill *k = ctx;
+	char arg[32];
+	if (sig == SIGKILL)
+		snprintf(arg, sizeof(arg), "--signal=KILL");
+	else
+		snprintf(arg, sizeof(arg), "--signal=%d", sig);
+	char *kargv[] = {(char *)k->bin, "kill", arg, (char *)k->name, NULL};
+	shunt_child_run_quiet(kargv);
 }
 
 /* Whether the engine has the image locally (we never pull). */
@@ -456,61 +467,17 @@ static int engine_run(enum engine e, const struct shunt_plan *plan, int *status,
 	}
 	close(outp[1]);
 	close(errp[1]);
-	struct sigaction sa = {.sa_handler = on_signal}, oint, oterm, ohup;
-	sigaction(SIGINT, &sa, &oint);
-	sigaction(SIGTERM, &sa, &oterm);
-	sigaction(SIGHUP, &sa, &ohup);
-	struct timespec start;
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	struct pollfd pfd[2] = {{outp[0], POLLIN, 0}, {errp[0], POLLIN, 0}};
-	int open_fds = 2;
-	bool timed_out = false;
-	while (open_fds > 0) {
-		int r = poll(pfd, 2, 200);
-		if (forward_sig) {
-			char sig[16];
-			snprintf(sig, sizeof(sig), "--signal=%d", (int)forward_sig);
-			char *kargv[] = {bin, "kill", sig, name, NULL};
-			shunt_child_run_quiet(kargv);
-			forward_sig = 0;
-		}
-		if (plan->timeout && !timed_out) {
-			struct timespec now;
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			if (now.tv_sec - start.tv_sec >= (time_t)plan->timeout) {
-				timed_out = true;
-				char *kargv[] = {bin, "kill", "--signal=KILL", name, NULL};
-				shunt_child_run_quiet(kargv);
-			}
-		}
-		if (r <= 0)
-			continue;
-		for (int i = 0; i < 2; i++) {
-			if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			if (shunt_child_copy_out(pfd[i].fd, i == 0 ? 1 : 2) <= 0) {
-				close(pfd[i].fd);
-				pfd[i].fd = -1;
-				open_fds--;
-			}
-		}
-	}
-	int st = 0;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	sigaction(SIGINT, &oint, NULL);
-	sigaction(SIGTERM, &oterm, NULL);
-	sigaction(SIGHUP, &ohup, NULL);
-	rc = 0;
-	if (timed_out) {
+	struct engine_kill k = {bin, name};
+	struct shunt_child_watch w = {.pid = pid,
+				      .out_fd = outp[0],
+				      .err_fd = errp[0],
+				      .timeout = plan->timeout,
+				      .kill = engine_kill,
+				      .ctx = &k};
+	rc = shunt_child_watch(&w, status);
+	if (rc == 1) {
 		char *rargv[] = {bin, "rm", "--force", name, NULL};
 		shunt_child_run_quiet(rargv);
-		*status = 124;
-		rc = 1;
-	} else if (WIFEXITED(st)) {
-		*status = WEXITSTATUS(st);
-	} else {
-		*status = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 1;
 	}
 out:
 	if (relay > 0) {

@@ -45,6 +45,10 @@ setup_home() {
 	mkdir -p "$HOME" "$XDG_CONFIG_HOME" "$XDG_RUNTIME_DIR"
 	chmod 700 "$XDG_RUNTIME_DIR"
 	unset SHUNT_CONFIG SHUNT_DRY_RUN LD_PRELOAD
+	# a run that maps to the microVM builds its guest image on first use
+	# (a Debian kernel download): only where a test asks for it
+	# (sandbox_microvm*.sh, daemon_pool.sh set the real script)
+	export SHUNT_VM_BUILD_SCRIPT="$TEST_TMP/no-vm-build-script"
 	export SHUNT_NO_SYSTEM_CONFIG=1
 	trap 'rm -rf "$TEST_TMP" 2>/dev/null' EXIT
 }

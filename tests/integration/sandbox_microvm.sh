@@ -33,15 +33,16 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
 	exit
 fi
 
-# fail closed before any image exists
+# fail closed before any image exists and none can be built (the build
+# on first use: sandbox_microvm_firstuse.sh)
 rm -f "$TEST_TMP/ran"
-out=$(SHUNT_VM_CACHE="$TEST_TMP/no-cache" "$SHUNT" run --runtime microvm --network none \
+out=$(SHUNT_VM_BUILD_SCRIPT="$TEST_TMP/no-build-script" SHUNT_VM_CACHE="$TEST_TMP/no-cache" "$SHUNT" run --runtime microvm --network none \
 	--workspace "$TEST_TMP" -- touch "$TEST_TMP/ran" 2>&1)
 is "$?" 125 "no guest image: exit 125"
 ok "no guest image: the command did not run" -- test ! -e "$TEST_TMP/ran"
-out=$(SHUNT_VM_CACHE="$TEST_TMP/no-cache" "$SHUNT" vm probe 2>&1)
+out=$(SHUNT_VM_BUILD_SCRIPT="$TEST_TMP/no-build-script" SHUNT_VM_CACHE="$TEST_TMP/no-cache" "$SHUNT" vm probe 2>&1)
 like "$out" "shunt vm build" "no guest image: vm probe says how to build it"
-out=$(SHUNT_VM_CACHE="$TEST_TMP/no-cache" "$SHUNT" run --profile SYSTEM_WRITE --network none \
+out=$(SHUNT_VM_BUILD_SCRIPT="$TEST_TMP/no-build-script" SHUNT_VM_CACHE="$TEST_TMP/no-cache" "$SHUNT" run --profile SYSTEM_WRITE --network none \
 	--workspace "$TEST_TMP" -- touch "$TEST_TMP/ran" 2>&1)
 is "$?" 125 "no VM: SYSTEM_WRITE fails closed (125)"
 ok "no VM: SYSTEM_WRITE did not run" -- test ! -e "$TEST_TMP/ran"
