@@ -131,14 +131,9 @@ void shunt_gvisor_warm_command(const struct shunt_plan *plan, struct shunt_buf *
 	shunt_microvm_job_script(plan, &script);
 	/* one line for the waiting `sh -s`; the command itself gets a fresh
 	 * shell whose stdin is /dev/null, not the pipe the line came on */
-	shunt_buf_puts(out, "exec /bin/sh -c '");
-	for (size_t i = 0; i < script.len; i++) {
-		if (script.data[i] == '\'')
-			shunt_buf_puts(out, "'\\''");
-		else
-			shunt_buf_putc(out, script.data[i]);
-	}
-	shunt_buf_puts(out, "' </dev/null\n");
+	shunt_buf_puts(out, "exec /bin/sh -c ");
+	shunt_buf_put_shquoted(out, script.data ? script.data : "");
+	shunt_buf_puts(out, " </dev/null\n");
 	shunt_buf_free(&script);
 }
 

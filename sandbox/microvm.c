@@ -50,18 +50,6 @@ void shunt_microvm_notify(enum shunt_microvm_note kind, const char *fmt, ...)
 	notify_fn(notify_ctx, kind, line);
 }
 
-static void shell_quote(struct shunt_buf *b, const char *s)
-{
-	shunt_buf_putc(b, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			shunt_buf_puts(b, "'\\''");
-		else
-			shunt_buf_putc(b, *s);
-	}
-	shunt_buf_putc(b, '\'');
-}
-
 /* The proxy variables point at the relay of the other runners; in the
  * guest, /init sets them to the guestfwd address instead. */
 static bool proxy_var(const char *name, size_t n)
@@ -90,7 +78,7 @@ void shunt_microvm_job_script(const struct shunt_plan *plan, struct shunt_buf *b
 		shunt_buf_puts(b, "export ");
 		shunt_buf_append(b, plan->env[i], (size_t)(eq - plan->env[i]));
 		shunt_buf_putc(b, '=');
-		shell_quote(b, eq + 1);
+		shunt_buf_put_shquoted(b, eq + 1);
 		shunt_buf_putc(b, '\n');
 	}
 	/* the caller's directory when it is inside the workspace, else the
@@ -98,12 +86,12 @@ void shunt_microvm_job_script(const struct shunt_plan *plan, struct shunt_buf *b
 	bool inside = shunt_microvm_cwd_inside(plan);
 	if (inside) {
 		shunt_buf_puts(b, "cd ");
-		shell_quote(b, plan->cwd);
+		shunt_buf_put_shquoted(b, plan->cwd);
 		shunt_buf_puts(b, " 2>/dev/null || ");
 	}
 	if (plan->workspace) {
 		shunt_buf_puts(b, "cd ");
-		shell_quote(b, plan->workspace);
+		shunt_buf_put_shquoted(b, plan->workspace);
 		shunt_buf_puts(b, " || exit 126\n");
 	} else if (inside) {
 		shunt_buf_puts(b, "true\n");
@@ -111,7 +99,7 @@ void shunt_microvm_job_script(const struct shunt_plan *plan, struct shunt_buf *b
 	shunt_buf_puts(b, "exec");
 	for (size_t i = 0; plan->argv[i]; i++) {
 		shunt_buf_putc(b, ' ');
-		shell_quote(b, plan->argv[i]);
+		shunt_buf_put_shquoted(b, plan->argv[i]);
 	}
 	shunt_buf_putc(b, '\n');
 }
@@ -269,7 +257,7 @@ int shunt_microvm_job_setup(const struct shunt_plan *plan, struct shunt_microvm_
 	struct shunt_buf boot = {0};
 	shunt_buf_printf(&boot, "WS_RW=%d\nWS=", plan->workspace_rw ? 1 : 0);
 	if (plan->workspace)
-		shell_quote(&boot, plan->workspace);
+		shunt_buf_put_shquoted(&boot, plan->workspace);
 	shunt_buf_putc(&boot, '\n');
 	int rc = shunt_microvm_job_write(share, "boot", boot.data, boot.len, err);
 	shunt_buf_free(&boot);
@@ -290,7 +278,7 @@ int shunt_microvm_job_files(const struct shunt_plan *plan, const struct shunt_mi
 			 : plan->network == SHUNT_NET_FULL     ? "full"
 							       : "none");
 	if (plan->workspace)
-		shell_quote(&env, plan->workspace);
+		shunt_buf_put_shquoted(&env, plan->workspace);
 	shunt_buf_putc(&env, '\n');
 	shunt_microvm_job_script(plan, &cmd);
 	int rc = shunt_microvm_job_write(share, "env", env.data, env.len, err);
@@ -485,7 +473,7 @@ int shunt_microvm_describe(const struct shunt_plan *plan, struct shunt_buf *out,
 	shunt_buf_puts(out, "qemu command line:\n ");
 	for (size_t i = 0; i < v.n; i++) {
 		shunt_buf_putc(out, ' ');
-		shell_quote(out, v.v[i]);
+		shunt_buf_put_shquoted(out, v.v[i]);
 	}
 	shunt_buf_putc(out, '\n');
 	shunt_strv_free(&v);
