@@ -481,7 +481,8 @@ int shunt_act(struct shunt_ctx *ctx, const struct shunt_act_req *r, struct shunt
 	/* prompt */
 	struct shunt_buf details = {0};
 	shunt_explain_render(&d, false, &details);
-	enum shunt_prompt_answer ans = shunt_prompt_ask(cmd, &d, details.data ? details.data : "");
+	enum shunt_prompt_answer ans = shunt_prompt_ask(cmd, &d, details.data ? details.data : "",
+							ctx->cfg.prompt_timeout);
 	shunt_buf_free(&details);
 	switch (ans) {
 	case SHUNT_PROMPT_YES:
@@ -515,6 +516,11 @@ int shunt_act(struct shunt_ctx *ctx, const struct shunt_act_req *r, struct shunt
 		shunt_record_decision(ctx, r->source, cmd, &d, NULL, false);
 		print_block(&d, cmd, "not run (no terminal to confirm)");
 		rc = EXIT_BLOCKED;
+		break;
+	case SHUNT_PROMPT_TIMEOUT:
+	case SHUNT_PROMPT_ABANDONED:
+		rc = shunt_record_prompt_unanswered(ctx, r->source, cmd, &d,
+						    ans == SHUNT_PROMPT_TIMEOUT);
 		break;
 	case SHUNT_PROMPT_NO:
 	default:

@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "counters.h"
+#include "prompt.h"
 #include "sha256.h"
 #include "trust.h"
 
@@ -133,6 +134,28 @@ void shunt_record_decision(struct shunt_ctx *ctx, enum shunt_source source, cons
 			shunt_trust_touch(path, d->trust_key_global, (int64_t)time(NULL), NULL);
 		shunt_error_free(&e);
 	}
+}
+
+int shunt_record_prompt_unanswered(struct shunt_ctx *ctx, enum shunt_source source,
+				   const char *cmd, const struct shunt_decision *d,
+				   bool timed_out)
+{
+	shunt_record_decision(ctx, source, cmd, d,
+			      timed_out ? "prompt:timeout" : "prompt:abandoned", false);
+	struct shunt_buf b = {0};
+	if (timed_out)
+		shunt_buf_printf(&b,
+				 "shunt: not run: no answer in %u s (prompt.timeout); to allow "
+				 "it, answer y in time or raise prompt.timeout: ",
+				 ctx->cfg.prompt_timeout);
+	else
+		shunt_buf_puts(&b, "shunt: not run: the prompt was abandoned: ");
+	size_t cols = shunt_prompt_columns(2);
+	shunt_prompt_cut(&b, cmd, cols > b.len + 20 ? cols - b.len - 1 : 20);
+	shunt_buf_putc(&b, '\n');
+	fputs(b.data, stderr);
+	shunt_buf_free(&b);
+	return timed_out ? 126 : 130;
 }
 
 void shunt_record_sandbox(struct shunt_ctx *ctx, enum shunt_source source, const char *cmd,

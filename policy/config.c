@@ -181,6 +181,7 @@ void shunt_config_defaults(struct shunt_config *cfg)
 	s->profile_runtime[SHUNT_PROFILE_SYSTEM_WRITE] = SHUNT_RUNTIME_MICROVM;
 	s->profile_runtime[SHUNT_PROFILE_GODMODE] = SHUNT_RUNTIME_MICROVM;
 	cfg->audit_max_bytes = 10ULL * 1024 * 1024;
+	cfg->prompt_timeout = 60;
 	cfg->audit_forward.batch = 100;
 	cfg->audit_forward.interval = 60;
 	cfg->audit_forward.spool_max = 64ull << 20;
@@ -1147,10 +1148,12 @@ enum {
 	K_POLICY,
 	K_POOL,
 	K_REMOTE,
+	K_PROMPT,
 };
 static const char *const top_keys[] = {
     "mode",  "security_level", "non_interactive", "on_error", "preset", "sandbox", "policies",
     "rules", "risk_floors",    "audit",		  "policy",   "pool",	"remote",
+    "prompt",
 };
 #define NTOP_KEYS (sizeof(top_keys) / sizeof(*top_keys))
 
@@ -1171,6 +1174,23 @@ static int pool_pair(struct layer *L, size_t k, const yaml_node_t *key, const ya
 	if (L->tighten)
 		return loosen(L, v, "pool");
 	L->cfg->pool_size[pool_runtimes[k]] = (unsigned)u;
+	return 0;
+}
+
+/* prompt: {timeout: SECONDS}: how long a prompt waits before it answers
+ * no. A workspace file may shorten it, not lengthen it or lift it (0). */
+static const char *const prompt_keys[] = {"timeout"};
+
+static int prompt_pair(struct layer *L, size_t k, const yaml_node_t *key, const yaml_node_t *v,
+		       void *ctx)
+{
+	unsigned long long u = 0;
+	if (get_uint(L, v, "prompt.timeout", "seconds, 0 = no limit", 86400, &u) < 0)
+		return -1;
+	unsigned cur = L->cfg->prompt_timeout;
+	if (L->tighten && (u == 0 || (cur && u > cur)))
+		return loosen(L, v, "prompt.timeout");
+	L->cfg->prompt_timeout = (unsigned)u;
 	return 0;
 }
 
@@ -1252,6 +1272,10 @@ static int top_pair(struct layer *L, size_t k, const yaml_node_t *key, const yam
 		if (!L->cfg->remote_url)
 			return lerr(L, v, "remote: url is required");
 		return url_ok(L, v, "remote.url", L->cfg->remote_url, L->cfg->remote_insecure);
+	case K_PROMPT:
+		if (is_null(v))
+			return 0;
+		return walk_map(L, v, "prompt", prompt_keys, 1, prompt_pair, NULL);
 	}
 	return 0;
 }
@@ -1659,6 +1683,7 @@ static void dump_yaml(const struct shunt_config *cfg, struct shunt_buf *o)
 	shunt_buf_printf(o, "pool:\n  microvm: %u\n  gvisor: %u\n",
 			 cfg->pool_size[SHUNT_RUNTIME_MICROVM],
 			 cfg->pool_size[SHUNT_RUNTIME_GVISOR]);
+	shunt_buf_printf(o, "prompt:\n  timeout: %u\n", cfg->prompt_timeout);
 	if (cfg->npolicy_sources)
 		shunt_buf_puts(o, "policy:\n  sources:\n");
 	for (size_t i = 0; i < cfg->npolicy_sources; i++) {
@@ -1763,6 +1788,7 @@ static void dump_json(const struct shunt_config *cfg, struct shunt_buf *o)
 	shunt_buf_printf(o, "]},\"pool\":{\"microvm\":%u,\"gvisor\":%u},",
 			 cfg->pool_size[SHUNT_RUNTIME_MICROVM],
 			 cfg->pool_size[SHUNT_RUNTIME_GVISOR]);
+	shunt_buf_printf(o, "\"prompt\":{\"timeout\":%u},", cfg->prompt_timeout);
 	dump_strv_json(o, "sources", &cfg->sources);
 	shunt_buf_putc(o, ',');
 	dump_strv_json(o, "warnings", &cfg->warnings);
