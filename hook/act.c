@@ -481,8 +481,8 @@ int shunt_act(struct shunt_ctx *ctx, const struct shunt_act_req *r, struct shunt
 	/* prompt */
 	struct shunt_buf details = {0};
 	shunt_explain_render(&d, false, &details);
-	enum shunt_prompt_answer ans = shunt_prompt_ask(cmd, &d, details.data ? details.data : "",
-							ctx->cfg.prompt_timeout);
+	enum shunt_prompt_answer ans =
+	    shunt_prompt_ask(cmd, &d, details.data ? details.data : "", ctx->cfg.prompt_timeout);
 	shunt_buf_free(&details);
 	switch (ans) {
 	case SHUNT_PROMPT_YES:

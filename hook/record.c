@@ -136,9 +136,8 @@ void shunt_record_decision(struct shunt_ctx *ctx, enum shunt_source source, cons
 	}
 }
 
-int shunt_record_prompt_unanswered(struct shunt_ctx *ctx, enum shunt_source source,
-				   const char *cmd, const struct shunt_decision *d,
-				   bool timed_out)
+int shunt_record_prompt_unanswered(struct shunt_ctx *ctx, enum shunt_source source, const char *cmd,
+				   const struct shunt_decision *d, bool timed_out)
 {
 	shunt_record_decision(ctx, source, cmd, d,
 			      timed_out ? "prompt:timeout" : "prompt:abandoned", false);

@@ -33,9 +33,8 @@ void shunt_record_decision(struct shunt_ctx *ctx, enum shunt_source source, cons
  * or "prompt:abandoned"), says on stderr in one line that the command did
  * not run and why, and returns the exit code: 126 for a timeout, 130 for
  * an abandoned prompt. */
-int shunt_record_prompt_unanswered(struct shunt_ctx *ctx, enum shunt_source source,
-				   const char *cmd, const struct shunt_decision *d,
-				   bool timed_out);
+int shunt_record_prompt_unanswered(struct shunt_ctx *ctx, enum shunt_source source, const char *cmd,
+				   const struct shunt_decision *d, bool timed_out);
 
 /* Appends the record of a finished sandbox run (status -1: setup failed). */
 void shunt_record_sandbox(struct shunt_ctx *ctx, enum shunt_source source, const char *cmd,

@@ -1152,8 +1152,7 @@ enum {
 };
 static const char *const top_keys[] = {
     "mode",  "security_level", "non_interactive", "on_error", "preset", "sandbox", "policies",
-    "rules", "risk_floors",    "audit",		  "policy",   "pool",	"remote",
-    "prompt",
+    "rules", "risk_floors",    "audit",		  "policy",   "pool",	"remote",  "prompt",
 };
 #define NTOP_KEYS (sizeof(top_keys) / sizeof(*top_keys))
 
