@@ -907,14 +907,16 @@ static bool gate_usable(void)
 	return false;
 }
 
-/* argv for: shunt gate --exe EXE --source shim -- ARGV... */
-static int gate_argv(struct vec *g, const char *exe, char *const argv[])
+/* argv for: shunt gate [--shim-blocked] --exe EXE --source shim -- ARGV... */
+static int gate_argv(struct vec *g, const char *exe, char *const argv[], bool blocked)
 {
 	size_t n = count(argv);
-	if (vec_init(g, n + 9) < 0)
+	if (vec_init(g, n + 10) < 0)
 		return -1;
 	vec_push(g, "shunt");
 	vec_push(g, "gate");
+	if (blocked)
+		vec_push(g, "--shim-blocked");
 	vec_push(g, "--exe");
 	vec_push(g, exe);
 	vec_push(g, "--source");
@@ -945,6 +947,42 @@ static bool gate_line(const char *line, char *out, size_t cap)
 	}
 	sb_puts(&b, "'");
 	return !b.overflow && strchr(gate_path, '\'') == NULL;
+}
+
+/* A block is written down by `shunt gate --shim-blocked` (the audit log
+ * and counters take locks and memory this library does not): exe+argv or
+ * a shell line. Waited for, so the record exists when the caller sees the
+ * refusal. Only blocked commands come here. */
+static void record_block(const char *exe, char *const argv[], const char *line, char *const envp0[])
+{
+	int saved = errno;
+	struct vec g;
+	if (!real.posix_spawn || access(gate_path, X_OK) != 0)
+		goto out;
+	if (line) {
+		if (vec_init(&g, 8) < 0)
+			goto out;
+		static const char *const pre[] = {"shunt",    "gate", "--shim-blocked",
+						  "--source", "shim", "-c"};
+		for (size_t i = 0; i < sizeof(pre) / sizeof(*pre); i++)
+			vec_push(&g, pre[i]);
+		vec_push(&g, line);
+		vec_push(&g, NULL);
+	} else if (gate_argv(&g, exe, argv, true) < 0) {
+		goto out;
+	}
+	struct vec ev;
+	char ldbuf[PATH_MAX * 2];
+	char *const *envp = fix_env(envp0 ? envp0 : environ, true, &ev, ldbuf, sizeof(ldbuf));
+	pid_t pid;
+	int st;
+	if (real.posix_spawn(&pid, gate_path, NULL, NULL, g.v, envp) == 0)
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+	vec_free(&ev);
+	vec_free(&g);
+out:
+	errno = saved;
 }
 
 /* ---- the exec family ---- */
@@ -995,6 +1033,7 @@ static int exec_family(const struct call *c, const char *exe, char *const envp_i
 	enum verdict v = exe ? judge(exe, c->argv, NULL, msg, sizeof(msg)) : V_HOST;
 	if (v == V_BLOCK) {
 		shunt_shim_say(msg);
+		record_block(exe, c->argv, NULL, envp0);
 		errno = EACCES;
 		return -1;
 	}
@@ -1011,7 +1050,7 @@ static int exec_family(const struct call *c, const char *exe, char *const envp_i
 		rc = -1;
 	} else {
 		struct vec g;
-		if (gate_argv(&g, exe, c->argv) < 0) {
+		if (gate_argv(&g, exe, c->argv, false) < 0) {
 			errno = E2BIG;
 			rc = -1;
 		} else {
@@ -1167,6 +1206,7 @@ static int spawn_common(bool search, pid_t *pid, const char *file,
 	enum verdict v = exe ? judge(exe, argv, NULL, msg, sizeof(msg)) : V_HOST;
 	if (v == V_BLOCK) {
 		shunt_shim_say(msg);
+		record_block(exe, argv, NULL, envp_in);
 		errno = saved;
 		return EACCES;
 	}
@@ -1186,7 +1226,7 @@ static int spawn_common(bool search, pid_t *pid, const char *file,
 		rc = EACCES;
 	} else {
 		struct vec g;
-		if (gate_argv(&g, exe, argv) < 0) {
+		if (gate_argv(&g, exe, argv, false) < 0) {
 			rc = E2BIG;
 		} else {
 			rc = real.posix_spawn
@@ -1231,6 +1271,7 @@ static int core_system(const char *line)
 		return real.system(line);
 	if (v == V_BLOCK) {
 		shunt_shim_say(msg);
+		record_block(NULL, NULL, line, NULL);
 		return W_EXITCODE(126, 0);
 	}
 	char q[LINE_MAX_QUOTED];
@@ -1261,6 +1302,7 @@ static FILE *core_popen(const char *line, const char *type)
 		return real.popen(line, type);
 	if (v == V_BLOCK) {
 		shunt_shim_say(msg);
+		record_block(NULL, NULL, line, NULL);
 		return real.popen("exit 126", type); /* the caller sees a refused shell */
 	}
 	char q[LINE_MAX_QUOTED];

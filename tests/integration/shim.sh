@@ -248,6 +248,19 @@ if "$SHUNT" snapshot >/dev/null 2>&1; then
 	like "$out" "status 126" "denylisted system() line: shell status 126"
 	out=$(LD_PRELOAD=$SHIM bash -c 'echo shunt-test-denied-builtin-is-not-exec; /bin/echo shunt-test-denied; echo rc=$?' 2>&1)
 	like "$out" "rc=126" "a shell running a denied command reports 126"
+	# every block of the shim is in the audit log and the counters
+	blocked_n() { "$SHUNT" metrics --json 2>/dev/null | sed -n 's/.*"blocked":\([0-9]*\).*/\1/p'; }
+	logged_n() { "$SHUNT" log --json -n 100000 2>/dev/null | grep '"source":"shim"' | grep '"action":"block"' | grep -c "$1"; }
+	b0=$(blocked_n) l0=$(logged_n shunt-test-denied-rec)
+	out=$(LD_PRELOAD=$SHIM "$SPAWNER" execve /bin/echo shunt-test-denied-rec 2>&1)
+	like "$out" "error EACCES" "a recorded block still fails with EACCES"
+	is "$(logged_n shunt-test-denied-rec)" $((l0 + 1)) "a block by the shim (execve) is in shunt log"
+	is "$(blocked_n)" $((${b0:-0} + 1)) "and counts in shunt metrics as blocked"
+	LD_PRELOAD=$SHIM "$SPAWNER" posix_spawn /bin/echo shunt-test-denied-rec >/dev/null 2>&1
+	LD_PRELOAD=$SHIM "$SPAWNER" system echo shunt-test-denied-rec >/dev/null 2>&1
+	is "$(logged_n shunt-test-denied-rec)" $((l0 + 3)) "blocks by posix_spawn and system() are in shunt log too"
+	out=$("$SHUNT" log -n 1 2>/dev/null)
+	like "$out" "block .*shunt-test-denied-rec" "shunt log shows the shim's block"
 else
 	fail "shunt snapshot writes the snapshot"
 	diag "$("$SHUNT" snapshot 2>&1)"
