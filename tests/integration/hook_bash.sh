@@ -59,5 +59,6 @@ stop_shell
 hook_serve_tests
 hook_vscode_tests
 hook_prompt_end_tests
+hook_long_line_tests
 hook_end
 done_testing

@@ -56,5 +56,6 @@ fi
 stop_shell
 hook_serve_tests
 hook_prompt_end_tests
+hook_long_line_tests
 hook_end
 done_testing
