@@ -148,6 +148,19 @@ void shunt_prompt_cut(struct shunt_buf *out, const char *cmd, size_t room)
 	shunt_buf_puts(out, suffix);
 }
 
+void shunt_prompt_say(const char *prefix, const char *cmd, const char *suffix)
+{
+	struct shunt_buf b = {0};
+	shunt_buf_puts(&b, prefix);
+	size_t cols = shunt_prompt_columns(STDERR_FILENO);
+	shunt_prompt_cut(&b, cmd, cols > b.len + 20 ? cols - b.len : 20);
+	shunt_buf_puts(&b, suffix);
+	shunt_buf_putc(&b, '\n');
+	if (b.data)
+		fputs(b.data, stderr);
+	shunt_buf_free(&b);
+}
+
 /* Catches the signals that abandon a prompt; saved[] gets the old ones. */
 static const int abandon_sigs[] = {SIGINT, SIGHUP, SIGTERM};
 #define NABANDON (sizeof(abandon_sigs) / sizeof(*abandon_sigs))

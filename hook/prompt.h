@@ -37,4 +37,8 @@ size_t shunt_prompt_columns(int fd);
  * shown as '?', so the text stays on one line. */
 void shunt_prompt_cut(struct shunt_buf *out, const char *cmd, size_t room);
 
+/* Prints prefix, one screen line of cmd (shunt_prompt_cut) and suffix,
+ * then a newline, on stderr. */
+void shunt_prompt_say(const char *prefix, const char *cmd, const char *suffix);
+
 #endif

@@ -141,19 +141,16 @@ int shunt_record_prompt_unanswered(struct shunt_ctx *ctx, enum shunt_source sour
 {
 	shunt_record_decision(ctx, source, cmd, d,
 			      timed_out ? "prompt:timeout" : "prompt:abandoned", false);
-	struct shunt_buf b = {0};
+	char why[160];
 	if (timed_out)
-		shunt_buf_printf(&b,
-				 "shunt: not run: no answer in %u s (prompt.timeout); to allow "
-				 "it, answer y in time or raise prompt.timeout: ",
-				 ctx->cfg.prompt_timeout);
+		snprintf(
+		    why, sizeof(why),
+		    "shunt: not run: no answer in %u s (prompt.timeout); to allow it, answer y "
+		    "in time or raise prompt.timeout: ",
+		    ctx->cfg.prompt_timeout);
 	else
-		shunt_buf_puts(&b, "shunt: not run: the prompt was abandoned: ");
-	size_t cols = shunt_prompt_columns(2);
-	shunt_prompt_cut(&b, cmd, cols > b.len + 20 ? cols - b.len - 1 : 20);
-	shunt_buf_putc(&b, '\n');
-	fputs(b.data, stderr);
-	shunt_buf_free(&b);
+		snprintf(why, sizeof(why), "shunt: not run: the prompt was abandoned: ");
+	shunt_prompt_say(why, cmd, "");
 	return timed_out ? 126 : 130;
 }
 

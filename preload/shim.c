@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -574,20 +575,57 @@ __attribute__((destructor)) static void core_fini(void)
 
 enum verdict { V_HOST, V_GATE, V_BLOCK };
 
+/* Appends at most one screen line of cmd (the terminal's width on
+ * stderr, else 200 columns): a longer one is cut and says its length.
+ * Control characters show as '?'. Returns whether it was cut. */
+static bool sb_put_cut(struct sbuf *b, const char *cmd)
+{
+	struct winsize ws;
+	size_t cols = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 200;
+	size_t len = strlen(cmd), room = cols > 60 ? cols - 40 : 20;
+	size_t keep = len, chars = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (((unsigned char)cmd[i] & 0xC0) != 0x80 && ++chars > room) {
+			keep = i;
+			break;
+		}
+	}
+	for (size_t i = 0; i < keep && !b->overflow; i++) {
+		unsigned char c = (unsigned char)cmd[i];
+		char one[2] = {c < 0x20 || c == 0x7f ? '?' : (char)c, '\0'};
+		sb_puts(b, one);
+	}
+	if (keep == len)
+		return false;
+	char num[24], *p = num + sizeof(num) - 1;
+	*p = '\0';
+	do
+		*--p = (char)('0' + len % 10);
+	while ((len /= 10) && p > num);
+	sb_puts(b, "... (");
+	sb_puts(b, p);
+	sb_puts(b, " bytes)");
+	return true;
+}
+
 static void block_message(const struct shunt_decision *d, const char *fallback, char *msg,
 			  size_t cap)
 {
 	struct sbuf b = {msg, cap, 0, false};
 	const char *cmd = d->cmdline.line && *d->cmdline.line ? d->cmdline.line : fallback;
 	sb_puts(&b, "shunt: blocked: ");
-	sb_puts(&b, cmd);
+	bool cut = sb_put_cut(&b, cmd);
 	sb_puts(&b, " [");
 	sb_puts(&b, d->nrules ? d->rules[0] : "policy");
 	sb_puts(&b, "]: ");
 	sb_puts(&b, d->why);
-	sb_puts(&b, "; allow with: shunt trust add '");
-	sb_puts(&b, cmd);
-	sb_puts(&b, "'");
+	if (cut) {
+		sb_puts(&b, "; allow with: shunt trust add 'THE WHOLE COMMAND'");
+	} else {
+		sb_puts(&b, "; allow with: shunt trust add '");
+		sb_puts(&b, cmd);
+		sb_puts(&b, "'");
+	}
 	if (b.overflow && cap > 2)
 		b.n = cap - 2;
 	msg[b.n] = '\n';
