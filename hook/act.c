@@ -160,14 +160,19 @@ static int run_host_child(struct shunt_ctx *ctx, const struct shunt_act_req *r,
 static void print_block(const struct shunt_decision *d, const char *cmd, const char *what)
 {
 	struct shunt_buf b = {0};
-	shunt_buf_printf(&b, "shunt: %s: %s", what, cmd);
+	shunt_buf_printf(&b, "shunt: %s: ", what);
+	size_t cols = shunt_prompt_columns(STDERR_FILENO);
+	bool cut = strlen(cmd) > cols; /* one screen line of it, and its length */
+	shunt_prompt_cut(&b, cmd, cols > b.len + 20 ? cols - b.len : 20);
 	rules_suffix(&b, d);
 	shunt_buf_printf(&b, ": %s\n", d->why);
 	if (d->denylisted)
 		shunt_buf_puts(
 		    &b,
 		    "shunt: it matches the denylist in your configuration (shunt config show)\n");
-	else {
+	else if (cut) {
+		shunt_buf_puts(&b, "shunt: to allow it: shunt trust add 'THE WHOLE COMMAND'\n");
+	} else {
 		shunt_buf_puts(&b, "shunt: to allow it: shunt trust add ");
 		shell_quote(&b, cmd);
 		shunt_buf_putc(&b, '\n');
@@ -213,8 +218,8 @@ static void print_plan(const struct shunt_decision *d, const struct shunt_plan *
 		shunt_buf_puts(&b, "}\n");
 		fputs(b.data, stdout);
 	} else {
-		shunt_buf_printf(&b, "shunt: dry run: would %s: %s", shunt_action_name(d->action),
-				 cmd);
+		shunt_buf_printf(&b, "shunt: dry run: would %s: ", shunt_action_name(d->action));
+		shunt_prompt_cut(&b, cmd, shunt_prompt_columns(STDERR_FILENO) - 20);
 		rules_suffix(&b, d);
 		shunt_buf_printf(&b, "\n  risk: %s (score %d)\n  why: %s\n",
 				 shunt_risk_name(d->risk), d->score, d->why);
@@ -481,7 +486,8 @@ int shunt_act(struct shunt_ctx *ctx, const struct shunt_act_req *r, struct shunt
 	/* prompt */
 	struct shunt_buf details = {0};
 	shunt_explain_render(&d, false, &details);
-	enum shunt_prompt_answer ans = shunt_prompt_ask(cmd, &d, details.data ? details.data : "");
+	enum shunt_prompt_answer ans =
+	    shunt_prompt_ask(cmd, &d, details.data ? details.data : "", ctx->cfg.prompt_timeout);
 	shunt_buf_free(&details);
 	switch (ans) {
 	case SHUNT_PROMPT_YES:
@@ -516,10 +522,15 @@ int shunt_act(struct shunt_ctx *ctx, const struct shunt_act_req *r, struct shunt
 		print_block(&d, cmd, "not run (no terminal to confirm)");
 		rc = EXIT_BLOCKED;
 		break;
+	case SHUNT_PROMPT_TIMEOUT:
+	case SHUNT_PROMPT_ABANDONED:
+		rc = shunt_record_prompt_unanswered(ctx, r->source, cmd, &d,
+						    ans == SHUNT_PROMPT_TIMEOUT);
+		break;
 	case SHUNT_PROMPT_NO:
 	default:
 		shunt_record_decision(ctx, r->source, cmd, &d, "prompt:n", false);
-		fprintf(stderr, "shunt: not run: %s\n", cmd);
+		shunt_prompt_say("shunt: not run: ", cmd, "");
 		rc = EXIT_BLOCKED;
 		break;
 	}

@@ -15,9 +15,12 @@
 
 static const char check_usage[] =
     "usage: shunt check [--json] [--interactive|--no-interactive] [--source hook|shim|cli]\n"
-    "                   (-c LINE | -- ARGV... | --batch FILE | --serve [--parent PID])\n"
+    "                   (-c LINE | --line-fd FD | -- ARGV... | --batch FILE |\n"
+    "                    --serve [--parent PID])\n"
     "Prints what shunt would do with the command, and why. Exits 0 whatever the\n"
     "decision; 2 on a usage or configuration error.\n"
+    "  --line-fd FD   the line is read from descriptor FD (for lines longer than an\n"
+    "                 argument may be)\n"
     "  --batch FILE   one command line per line ('-' = stdin; blank and # lines skipped);\n"
     "                 prints one decision per line (JSON lines with --json)\n"
     "  --serve        long-lived checker for the shell hooks: NUL-terminated requests\n"

@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "counters.h"
+#include "prompt.h"
 #include "sha256.h"
 #include "trust.h"
 
@@ -133,6 +134,24 @@ void shunt_record_decision(struct shunt_ctx *ctx, enum shunt_source source, cons
 			shunt_trust_touch(path, d->trust_key_global, (int64_t)time(NULL), NULL);
 		shunt_error_free(&e);
 	}
+}
+
+int shunt_record_prompt_unanswered(struct shunt_ctx *ctx, enum shunt_source source, const char *cmd,
+				   const struct shunt_decision *d, bool timed_out)
+{
+	shunt_record_decision(ctx, source, cmd, d,
+			      timed_out ? "prompt:timeout" : "prompt:abandoned", false);
+	char why[160];
+	if (timed_out)
+		snprintf(
+		    why, sizeof(why),
+		    "shunt: not run: no answer in %u s (prompt.timeout); to allow it, answer y "
+		    "in time or raise prompt.timeout: ",
+		    ctx->cfg.prompt_timeout);
+	else
+		snprintf(why, sizeof(why), "shunt: not run: the prompt was abandoned: ");
+	shunt_prompt_say(why, cmd, "");
+	return timed_out ? 126 : 130;
 }
 
 void shunt_record_sandbox(struct shunt_ctx *ctx, enum shunt_source source, const char *cmd,

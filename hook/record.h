@@ -28,6 +28,14 @@ int shunt_record_approval_wait(struct shunt_approval_scope *s, pid_t pid);
 void shunt_record_decision(struct shunt_ctx *ctx, enum shunt_source source, const char *cmd,
 			   const struct shunt_decision *d, const char *approved_by, bool dry_run);
 
+/* A prompt that ended without an answer: timed_out (prompt.timeout
+ * passed), else abandoned (Ctrl-C, hangup). Records it ("prompt:timeout"
+ * or "prompt:abandoned"), says on stderr in one line that the command did
+ * not run and why, and returns the exit code: 126 for a timeout, 130 for
+ * an abandoned prompt. */
+int shunt_record_prompt_unanswered(struct shunt_ctx *ctx, enum shunt_source source, const char *cmd,
+				   const struct shunt_decision *d, bool timed_out);
+
 /* Appends the record of a finished sandbox run (status -1: setup failed). */
 void shunt_record_sandbox(struct shunt_ctx *ctx, enum shunt_source source, const char *cmd,
 			  const struct shunt_decision *d, const struct shunt_plan *plan, int status,

@@ -76,6 +76,7 @@ struct shunt_config {
 	struct shunt_risk_floor *risk_floors;
 	size_t nrisk_floors;
 	unsigned long long audit_max_bytes;	    /* rotation size */
+	unsigned prompt_timeout; /* prompt.timeout: seconds a prompt waits (0: no limit) */
 	struct shunt_strv sources;		    /* files that were loaded, in order */
 	struct shunt_policy_source *policy_sources; /* policy.sources */
 	size_t npolicy_sources;

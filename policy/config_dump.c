@@ -139,6 +139,7 @@ static void dump_yaml(const struct shunt_config *cfg, struct shunt_buf *o)
 	shunt_buf_printf(o, "pool:\n  microvm: %u\n  gvisor: %u\n",
 			 cfg->pool_size[SHUNT_RUNTIME_MICROVM],
 			 cfg->pool_size[SHUNT_RUNTIME_GVISOR]);
+	shunt_buf_printf(o, "prompt:\n  timeout: %u\n", cfg->prompt_timeout);
 	if (cfg->npolicy_sources)
 		shunt_buf_puts(o, "policy:\n  sources:\n");
 	for (size_t i = 0; i < cfg->npolicy_sources; i++) {
@@ -243,6 +244,7 @@ static void dump_json(const struct shunt_config *cfg, struct shunt_buf *o)
 	shunt_buf_printf(o, "]},\"pool\":{\"microvm\":%u,\"gvisor\":%u},",
 			 cfg->pool_size[SHUNT_RUNTIME_MICROVM],
 			 cfg->pool_size[SHUNT_RUNTIME_GVISOR]);
+	shunt_buf_printf(o, "\"prompt\":{\"timeout\":%u},", cfg->prompt_timeout);
 	dump_strv_json(o, "sources", &cfg->sources);
 	shunt_buf_putc(o, ',');
 	dump_strv_json(o, "warnings", &cfg->warnings);

@@ -675,10 +675,11 @@ enum {
 	K_POLICY,
 	K_POOL,
 	K_REMOTE,
+	K_PROMPT,
 };
 static const char *const top_keys[] = {
     "mode",  "security_level", "non_interactive", "on_error", "preset", "sandbox", "policies",
-    "rules", "risk_floors",    "audit",		  "policy",   "pool",	"remote",
+    "rules", "risk_floors",    "audit",		  "policy",   "pool",	"remote",  "prompt",
 };
 #define NTOP_KEYS (sizeof(top_keys) / sizeof(*top_keys))
 
@@ -696,6 +697,23 @@ static int pool_pair(struct shunt_layer *L, size_t k, const yaml_node_t *key, co
 	if (L->tighten)
 		return shunt_layer_loosen(L, v, "pool");
 	L->cfg->pool_size[pool_runtimes[k]] = (unsigned)u;
+	return 0;
+}
+
+/* prompt: {timeout: SECONDS}: how long a prompt waits before it answers
+ * no. A workspace file may shorten it, not lengthen it or lift it (0). */
+static const char *const prompt_keys[] = {"timeout"};
+
+static int prompt_pair(struct shunt_layer *L, size_t k, const yaml_node_t *key,
+		       const yaml_node_t *v, void *ctx)
+{
+	unsigned long long u = 0;
+	if (shunt_layer_get_uint(L, v, "prompt.timeout", "seconds, 0 = no limit", 86400, &u) < 0)
+		return -1;
+	unsigned cur = L->cfg->prompt_timeout;
+	if (L->tighten && (u == 0 || (cur && u > cur)))
+		return shunt_layer_loosen(L, v, "prompt.timeout");
+	L->cfg->prompt_timeout = (unsigned)u;
 	return 0;
 }
 
@@ -780,6 +798,10 @@ static int top_pair(struct shunt_layer *L, size_t k, const yaml_node_t *key, con
 		if (!L->cfg->remote_url)
 			return shunt_layer_error(L, v, "remote: url is required");
 		return url_ok(L, v, "remote.url", L->cfg->remote_url, L->cfg->remote_insecure);
+	case K_PROMPT:
+		if (shunt_layer_is_null(v))
+			return 0;
+		return shunt_layer_walk_map(L, v, "prompt", prompt_keys, 1, prompt_pair, NULL);
 	}
 	return 0;
 }

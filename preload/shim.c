@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -574,20 +575,57 @@ __attribute__((destructor)) static void core_fini(void)
 
 enum verdict { V_HOST, V_GATE, V_BLOCK };
 
+/* Appends at most one screen line of cmd (the terminal's width on
+ * stderr, else 200 columns): a longer one is cut and says its length.
+ * Control characters show as '?'. Returns whether it was cut. */
+static bool sb_put_cut(struct sbuf *b, const char *cmd)
+{
+	struct winsize ws;
+	size_t cols = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 200;
+	size_t len = strlen(cmd), room = cols > 60 ? cols - 40 : 20;
+	size_t keep = len, chars = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (((unsigned char)cmd[i] & 0xC0) != 0x80 && ++chars > room) {
+			keep = i;
+			break;
+		}
+	}
+	for (size_t i = 0; i < keep && !b->overflow; i++) {
+		unsigned char c = (unsigned char)cmd[i];
+		char one[2] = {c < 0x20 || c == 0x7f ? '?' : (char)c, '\0'};
+		sb_puts(b, one);
+	}
+	if (keep == len)
+		return false;
+	char num[24], *p = num + sizeof(num) - 1;
+	*p = '\0';
+	do
+		*--p = (char)('0' + len % 10);
+	while ((len /= 10) && p > num);
+	sb_puts(b, "... (");
+	sb_puts(b, p);
+	sb_puts(b, " bytes)");
+	return true;
+}
+
 static void block_message(const struct shunt_decision *d, const char *fallback, char *msg,
 			  size_t cap)
 {
 	struct sbuf b = {msg, cap, 0, false};
 	const char *cmd = d->cmdline.line && *d->cmdline.line ? d->cmdline.line : fallback;
 	sb_puts(&b, "shunt: blocked: ");
-	sb_puts(&b, cmd);
+	bool cut = sb_put_cut(&b, cmd);
 	sb_puts(&b, " [");
 	sb_puts(&b, d->nrules ? d->rules[0] : "policy");
 	sb_puts(&b, "]: ");
 	sb_puts(&b, d->why);
-	sb_puts(&b, "; allow with: shunt trust add '");
-	sb_puts(&b, cmd);
-	sb_puts(&b, "'");
+	if (cut) {
+		sb_puts(&b, "; allow with: shunt trust add 'THE WHOLE COMMAND'");
+	} else {
+		sb_puts(&b, "; allow with: shunt trust add '");
+		sb_puts(&b, cmd);
+		sb_puts(&b, "'");
+	}
 	if (b.overflow && cap > 2)
 		b.n = cap - 2;
 	msg[b.n] = '\n';
@@ -907,14 +945,16 @@ static bool gate_usable(void)
 	return false;
 }
 
-/* argv for: shunt gate --exe EXE --source shim -- ARGV... */
-static int gate_argv(struct vec *g, const char *exe, char *const argv[])
+/* argv for: shunt gate [--shim-blocked] --exe EXE --source shim -- ARGV... */
+static int gate_argv(struct vec *g, const char *exe, char *const argv[], bool blocked)
 {
 	size_t n = count(argv);
-	if (vec_init(g, n + 9) < 0)
+	if (vec_init(g, n + 10) < 0)
 		return -1;
 	vec_push(g, "shunt");
 	vec_push(g, "gate");
+	if (blocked)
+		vec_push(g, "--shim-blocked");
 	vec_push(g, "--exe");
 	vec_push(g, exe);
 	vec_push(g, "--source");
@@ -945,6 +985,42 @@ static bool gate_line(const char *line, char *out, size_t cap)
 	}
 	sb_puts(&b, "'");
 	return !b.overflow && strchr(gate_path, '\'') == NULL;
+}
+
+/* A block is written down by `shunt gate --shim-blocked` (the audit log
+ * and counters take locks and memory this library does not): exe+argv or
+ * a shell line. Waited for, so the record exists when the caller sees the
+ * refusal. Only blocked commands come here. */
+static void record_block(const char *exe, char *const argv[], const char *line, char *const envp0[])
+{
+	int saved = errno;
+	struct vec g;
+	if (!real.posix_spawn || access(gate_path, X_OK) != 0)
+		goto out;
+	if (line) {
+		if (vec_init(&g, 8) < 0)
+			goto out;
+		static const char *const pre[] = {"shunt",    "gate", "--shim-blocked",
+						  "--source", "shim", "-c"};
+		for (size_t i = 0; i < sizeof(pre) / sizeof(*pre); i++)
+			vec_push(&g, pre[i]);
+		vec_push(&g, line);
+		vec_push(&g, NULL);
+	} else if (gate_argv(&g, exe, argv, true) < 0) {
+		goto out;
+	}
+	struct vec ev;
+	char ldbuf[PATH_MAX * 2];
+	char *const *envp = fix_env(envp0 ? envp0 : environ, true, &ev, ldbuf, sizeof(ldbuf));
+	pid_t pid;
+	int st;
+	if (real.posix_spawn(&pid, gate_path, NULL, NULL, g.v, envp) == 0)
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+	vec_free(&ev);
+	vec_free(&g);
+out:
+	errno = saved;
 }
 
 /* ---- the exec family ---- */
@@ -995,6 +1071,7 @@ static int exec_family(const struct call *c, const char *exe, char *const envp_i
 	enum verdict v = exe ? judge(exe, c->argv, NULL, msg, sizeof(msg)) : V_HOST;
 	if (v == V_BLOCK) {
 		shunt_shim_say(msg);
+		record_block(exe, c->argv, NULL, envp0);
 		errno = EACCES;
 		return -1;
 	}
@@ -1011,7 +1088,7 @@ static int exec_family(const struct call *c, const char *exe, char *const envp_i
 		rc = -1;
 	} else {
 		struct vec g;
-		if (gate_argv(&g, exe, c->argv) < 0) {
+		if (gate_argv(&g, exe, c->argv, false) < 0) {
 			errno = E2BIG;
 			rc = -1;
 		} else {
@@ -1167,6 +1244,7 @@ static int spawn_common(bool search, pid_t *pid, const char *file,
 	enum verdict v = exe ? judge(exe, argv, NULL, msg, sizeof(msg)) : V_HOST;
 	if (v == V_BLOCK) {
 		shunt_shim_say(msg);
+		record_block(exe, argv, NULL, envp_in);
 		errno = saved;
 		return EACCES;
 	}
@@ -1186,7 +1264,7 @@ static int spawn_common(bool search, pid_t *pid, const char *file,
 		rc = EACCES;
 	} else {
 		struct vec g;
-		if (gate_argv(&g, exe, argv) < 0) {
+		if (gate_argv(&g, exe, argv, false) < 0) {
 			rc = E2BIG;
 		} else {
 			rc = real.posix_spawn
@@ -1231,6 +1309,7 @@ static int core_system(const char *line)
 		return real.system(line);
 	if (v == V_BLOCK) {
 		shunt_shim_say(msg);
+		record_block(NULL, NULL, line, NULL);
 		return W_EXITCODE(126, 0);
 	}
 	char q[LINE_MAX_QUOTED];
@@ -1261,6 +1340,7 @@ static FILE *core_popen(const char *line, const char *type)
 		return real.popen(line, type);
 	if (v == V_BLOCK) {
 		shunt_shim_say(msg);
+		record_block(NULL, NULL, line, NULL);
 		return real.popen("exit 126", type); /* the caller sees a refused shell */
 	}
 	char q[LINE_MAX_QUOTED];

@@ -41,6 +41,9 @@ if [[ $- == *i* && -n ${BASH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 		__shunt_ps0='${__shunt_nul[__shunt_phase=1]}'
 		__shunt_tmp=
 		declare -a __shunt_nul=()
+		# a longer line goes to shunt on a descriptor: one argument may not
+		# exceed 128 KiB (bytes; a character may take 4)
+		__shunt_arg_max=30000
 
 		# A private scratch file: builtins write into it so reading their
 		# output costs no fork. Written in place (1<>, no O_TRUNC: freeing
@@ -121,7 +124,7 @@ if [[ $- == *i* && -n ${BASH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 		__shunt_srv_ask() {
 			# $1: the line. Sets __shunt_srv_act to the server's answer;
 			# returns 1 when it could not answer.
-			((BASHPID == $$ && __shunt_srv_fails < 3 && ${#1} <= 12000)) || return 1
+			((BASHPID == $$ && __shunt_srv_fails < 3 && ${#1} <= 200000)) || return 1
 			__shunt_srv_mkkey
 			if [[ -n $__shunt_srv_r ]] && ! { [[ $__shunt_srv_key == "$__shunt_srv_newkey" ]] && __shunt_srv_ours; }; then
 				__shunt_srv_stop
@@ -154,7 +157,9 @@ if [[ $- == *i* && -n ${BASH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 			fi
 			[[ -n $__shunt_tmp ]] || __shunt_mktemp
 			local out=
-			if [[ -n $__shunt_tmp ]]; then
+			if ((${#1} > __shunt_arg_max)); then
+				out=$("$SHUNT_BIN" check --json --source hook --interactive --line-fd 3 3<<<"$1" 2>/dev/null)
+			elif [[ -n $__shunt_tmp ]]; then
 				"$SHUNT_BIN" check --json --source hook --interactive -c "$1" >|"$__shunt_tmp" 2>/dev/null &&
 					IFS= read -r out <"$__shunt_tmp"
 			else
@@ -165,7 +170,11 @@ if [[ $- == *i* && -n ${BASH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 
 		__shunt_hand_over() {
 			# Runs the line through shunt, then abandons the original.
-			"$SHUNT_BIN" exec --source hook --shell "$BASH" -c "$1"
+			if ((${#1} > __shunt_arg_max)); then
+				"$SHUNT_BIN" exec --source hook --shell "$BASH" --line-fd 3 3<<<"$1"
+			else
+				"$SHUNT_BIN" exec --source hook --shell "$BASH" -c "$1"
+			fi
 			__shunt_status=$?
 			__shunt_phase=3
 			# a ( ... ) subshell dies with it; the interactive shell drops the

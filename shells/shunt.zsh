@@ -81,7 +81,7 @@ if [[ -o interactive && -n ${ZSH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 		# $1: the line. Sets __shunt_srv_act to the server's answer; returns
 		# 1 when it could not answer.
 		emulate -L zsh
-		((__shunt_srv_fails < 3 && ${#1} <= 12000)) || return 1
+		((__shunt_srv_fails < 3 && ${#1} <= 200000)) || return 1
 		# what the server took from our environment when it started
 		__shunt_srv_newkey="$SHUNT_BIN|$HOME|$PATH|${XDG_CONFIG_HOME-}|${XDG_STATE_HOME-}|${XDG_DATA_HOME-}|${XDG_CACHE_HOME-}|${XDG_RUNTIME_DIR-}|${SHUNT_CONFIG-}|${SHUNT_NO_SYSTEM_CONFIG-}|${SHUNT_TRUST_STORE-}|${SHUNT_SNAPSHOT-}|${CI-}"
 		if [[ -n $__shunt_srv_r ]] && ! { [[ $__shunt_srv_key == "$__shunt_srv_newkey" ]] && __shunt_srv_ours; }; then
@@ -111,14 +111,23 @@ if [[ -o interactive && -n ${ZSH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 			return
 		fi
 		local out
-		out=$("$SHUNT_BIN" check --json --source hook --interactive -c "$1" 2>/dev/null) || return 1
+		# one argument may not exceed 128 KiB: a long line goes on a descriptor
+		if ((${#1} > 30000)); then
+			out=$("$SHUNT_BIN" check --json --source hook --interactive --line-fd 3 3<<<"$1" 2>/dev/null) || return 1
+		else
+			out=$("$SHUNT_BIN" check --json --source hook --interactive -c "$1" 2>/dev/null) || return 1
+		fi
 		[[ $out == *'"action":"host"'* ]]
 	}
 
 	__shunt_run() {
 		local line=$__shunt_pending
 		__shunt_pending=
-		"$SHUNT_BIN" exec --source hook --shell "${__shunt_zsh}" -c "$line"
+		if ((${#line} > 30000)); then
+			"$SHUNT_BIN" exec --source hook --shell "${__shunt_zsh}" --line-fd 3 3<<<"$line"
+		else
+			"$SHUNT_BIN" exec --source hook --shell "${__shunt_zsh}" -c "$line"
+		fi
 	}
 
 	__shunt_accept_line() {

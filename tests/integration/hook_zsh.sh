@@ -6,6 +6,7 @@
 . "$(dirname "$0")/../lib.sh"
 SH=zsh
 . "$TOP/tests/fixtures/shell/tmux-hook-lib.sh"
+. "$TOP/tests/fixtures/shell/tmux-prompt-tests.sh"
 
 hook_begin
 if [ -n "${HOOK_SKIP_ALL:-}" ]; then
@@ -54,5 +55,7 @@ else
 fi
 stop_shell
 hook_serve_tests
+hook_prompt_end_tests
+hook_long_line_tests
 hook_end
 done_testing

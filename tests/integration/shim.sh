@@ -251,6 +251,36 @@ if "$SHUNT" snapshot >/dev/null 2>&1; then
 	like "$out" "status 126" "denylisted system() line: shell status 126"
 	out=$(LD_PRELOAD=$SHIM bash -c 'echo shunt-test-denied-builtin-is-not-exec; /bin/echo shunt-test-denied; echo rc=$?' 2>&1)
 	like "$out" "rc=126" "a shell running a denied command reports 126"
+	# every block of the shim is in the audit log and the counters
+	blocked_n() { "$SHUNT" metrics --json 2>/dev/null | sed -n 's/.*"blocked":\([0-9]*\).*/\1/p'; }
+	logged_n() { "$SHUNT" log --json -n 100000 2>/dev/null | grep '"source":"shim"' | grep '"action":"block"' | grep -c "$1"; }
+	b0=$(blocked_n) l0=$(logged_n shunt-test-denied-rec)
+	out=$(LD_PRELOAD=$SHIM "$SPAWNER" execve /bin/echo shunt-test-denied-rec 2>&1)
+	like "$out" "error EACCES" "a recorded block still fails with EACCES"
+	is "$(logged_n shunt-test-denied-rec)" $((l0 + 1)) "a block by the shim (execve) is in shunt log"
+	is "$(blocked_n)" $((${b0:-0} + 1)) "and counts in shunt metrics as blocked"
+	LD_PRELOAD=$SHIM "$SPAWNER" posix_spawn /bin/echo shunt-test-denied-rec >/dev/null 2>&1
+	LD_PRELOAD=$SHIM "$SPAWNER" system echo shunt-test-denied-rec >/dev/null 2>&1
+	is "$(logged_n shunt-test-denied-rec)" $((l0 + 3)) "blocks by posix_spawn and system() are in shunt log too"
+	out=$("$SHUNT" log -n 1 2>/dev/null)
+	like "$out" "block .*shunt-test-denied-rec" "shunt log shows the shim's block"
+	# a blocked 36 KB argv: one screen line of it (200 columns with no
+	# terminal), and how long it was
+	big=()
+	for ((i = 0; i < 1500; i++)); do big+=("obj/module-$i.o"); done
+	out=$(LD_PRELOAD=$SHIM "$SPAWNER" execve /bin/echo shunt-test-denied "${big[@]}" 2>&1 >/dev/null | grep shunt:)
+	is "$(printf '%s\n' "$out" | grep -c 'obj/module-')" 1 "a blocked 36 KB argv: its message shows the command on one line"
+	like "$out" '\.\.\. \([0-9]{5} bytes\)' "... which says how long the command was"
+	ok "... not longer than a screen line and the reason ($(printf '%s\n' "$out" | wc -L) < 400)" -- test "$(printf '%s\n' "$out" | wc -L)" -lt 400
+	# one the shim blocks itself (small enough for its own decision)
+	out=$(LD_PRELOAD=$SHIM "$SPAWNER" execve /bin/echo shunt-test-denied "${big[@]:0:100}" 2>&1 >/dev/null | grep shunt:)
+	is "$(printf '%s\n' "$out" | wc -l)" 1 "the shim's own block message for a 1.7 KB argv is one line"
+	like "$out" "^shunt: blocked: .*\\.\\.\\. \\([0-9]{4} bytes\\).*allow with" "... cut, with the command's length"
+	ok "... not longer than a screen line and the reason (${#out} < 400)" -- test "${#out}" -lt 400
+	out=$("$SHUNT" exec -- /bin/echo shunt-test-denied "${big[@]}" 2>&1 >/dev/null)
+	is "$(printf '%s\n' "$out" | grep -c 'module-1499')" 0 "shunt exec's block message does not print the whole 36 KB argv"
+	like "$out" '^shunt: blocked: .*\.\.\. \([0-9]{5} bytes\)' "... it cuts it and says how long it was"
+	ok "... in at most two lines of 400 bytes" -- test "$(printf '%s\n' "$out" | wc -l)" -le 2 -a "$(printf '%s\n' "$out" | wc -L)" -lt 400
 else
 	fail "shunt snapshot writes the snapshot"
 	diag "$("$SHUNT" snapshot 2>&1)"
