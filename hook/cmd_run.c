@@ -14,9 +14,8 @@
 #include "commands.h"
 #include "config.h"
 #include "fdrun.h"
-#include "microvm.h"
+#include "launch.h"
 #include "runner.h"
-#include "shuntd.h"
 
 static const char help[] =
     "usage: shunt run [options] -- ARGV...\n"
@@ -125,8 +124,14 @@ static void free_opts(struct shunt_plan_opts *o)
 	shunt_strv_free(&o->binds);
 }
 
-static int parse(int argc, char **argv, struct shunt_plan_opts *o, long *pids, bool *dry,
-		 bool *json, char ***cmd, struct shunt_error **err)
+/* What only a plan built here carries (the daemon's protocol takes the
+ * profile, the runtime and the workspace). */
+struct run_flags {
+	bool dry, json, no_daemon, local_only;
+};
+
+static int parse(int argc, char **argv, struct shunt_plan_opts *o, long *pids, struct run_flags *f,
+		 char ***cmd, struct shunt_error **err)
 {
 	int i;
 	for (i = 1; i < argc; i++) {
@@ -138,17 +143,20 @@ static int parse(int argc, char **argv, struct shunt_plan_opts *o, long *pids, b
 		if (a[0] != '-')
 			break; /* the command starts here */
 		if (strcmp(a, "--dry-run") == 0) {
-			*dry = true;
+			f->dry = true;
 			continue;
 		}
-		if (strcmp(a, "--no-daemon") == 0)
-			continue; /* see via_daemon */
+		if (strcmp(a, "--no-daemon") == 0) {
+			f->no_daemon = true;
+			continue;
+		}
 		if (strcmp(a, "--json") == 0) {
-			*json = true;
+			f->json = true;
 			continue;
 		}
 		if (strcmp(a, "--i-accept-weaker-isolation") == 0) {
 			o->accept_weaker_isolation = true;
+			f->local_only = true;
 			continue;
 		}
 		if (i + 1 >= argc)
@@ -157,6 +165,8 @@ static int parse(int argc, char **argv, struct shunt_plan_opts *o, long *pids, b
 		const char *v = argv[++i];
 		long n;
 		long long sz;
+		f->local_only |=
+		    strcmp(a, "--profile") && strcmp(a, "--runtime") && strcmp(a, "--workspace");
 		if (strcmp(a, "--profile") == 0) {
 			if ((o->profile = shunt_profile_parse(v)) < 0)
 				return shunt_args_usage(err, "unknown profile '%s'", v);
@@ -234,74 +244,51 @@ static bool stdin_is_null(void)
 	return S_ISCHR(a.st_mode) && stat("/dev/null", &b) == 0 && a.st_rdev == b.st_rdev;
 }
 
-/* The command with our stdio through the daemon's fd-passing run (stdin
- * is not /dev/null). *done false: nothing ran, run it here. */
-static int via_fdrun(const char *sock, char **cmd, int profile, int runtime, bool *done)
+/* launch.h's daemon op: the command through shuntd, over HTTP when stdin
+ * is /dev/null, else with our stdio passed along. 0: run it here. */
+static int run_daemon(void *ud, const struct shunt_launch *l, const char *sock, int *status)
 {
-	struct shunt_fdrun_req q = {
-	    .argv = cmd, .source = SHUNT_SOURCE_CLI, .profile = profile, .runtime = runtime};
+	const struct shunt_plan_opts *o = l->opts;
+	/* the run's own choice goes along: the daemon grants it like here */
+	if (stdin_is_null()) {
+		bool answered = false;
+		struct shunt_error *e = NULL;
+		int code =
+		    shunt_daemon_client_run(sock, (char **)l->argv, l->profile, (int)l->runtime,
+					    o->workspace, true, &answered, &e);
+		if (code < 0) {
+			fprintf(stderr, "shunt: %s\n", e ? e->msg : "shuntd failed");
+			code = e && e->exitcode ? e->exitcode : 125;
+			shunt_error_free(&e);
+			answered = true;
+		}
+		*status = code;
+		return answered;
+	}
+	struct shunt_fdrun_req q = {.argv = (char **)l->argv,
+				    .source = SHUNT_SOURCE_CLI,
+				    .profile = l->profile,
+				    .runtime = (int)l->runtime,
+				    .workspace = o->workspace,
+				    .explicit_run = true};
 	struct shunt_buf msg = {0};
-	int status = 0;
 	fflush(NULL);
-	enum shunt_fdrun_result res = shunt_fdrun_client(sock, &q, NULL, NULL, &status, &msg);
+	enum shunt_fdrun_result res = shunt_fdrun_client(sock, &q, NULL, NULL, status, &msg);
 	const char *why = msg.data ? msg.data : "";
-	*done = res != SHUNT_FDRUN_NO_DAEMON;
 	if (res == SHUNT_FDRUN_POLICY) {
 		fprintf(stderr, "shunt: shuntd refused it: %s; the command was not run\n", why);
-		status = 126;
+		*status = 126;
 	} else if (res == SHUNT_FDRUN_LOST) {
 		fprintf(stderr,
 			"shunt: shuntd went away while running the command (%s); it is not run "
 			"again here\n",
 			why);
-		status = 125;
+		*status = 125;
 	} else if (res == SHUNT_FDRUN_NO_DAEMON && *why) {
 		fprintf(stderr, "shunt: shuntd cannot take it (%s); running it here\n", why);
 	}
 	shunt_buf_free(&msg);
-	return *done ? status : 0;
-}
-
-/* Runs the command through shuntd when one answers and nothing in the
- * request needs what the protocol does not carry (options other than
- * --profile/--runtime): over HTTP when stdin is /dev/null, else with our
- * stdio passed along. *done false: run it here. */
-static int via_daemon(int argc, char **argv, bool *done, struct shunt_error **err)
-{
-	*done = false;
-	const char *nd = getenv("SHUNT_NO_DAEMON");
-	if (nd && strcmp(nd, "1") == 0)
-		return 0;
-	int profile = -1, runtime = -1, i;
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "--") == 0) {
-			i++;
-			break;
-		}
-		if (a[0] != '-')
-			break;
-		if (i + 1 < argc && strcmp(a, "--profile") == 0) {
-			if ((profile = shunt_profile_parse(argv[++i])) < 0)
-				return 0; /* the usage error comes from parse() */
-		} else if (i + 1 < argc && strcmp(a, "--runtime") == 0) {
-			runtime = shunt_runtime_parse(argv[++i]);
-			if (runtime < 0 || runtime == SHUNT_RUNTIME_AUTO)
-				return 0;
-		} else {
-			return 0; /* --no-daemon, or an option only a local plan has */
-		}
-	}
-	if (i >= argc)
-		return 0;
-	_cleanup_free_ char *sock = shunt_shuntd_socket_path();
-	struct stat st;
-	if (!sock || stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode))
-		return 0;
-	if (!stdin_is_null())
-		return via_fdrun(sock, &argv[i], profile, runtime, done);
-	int code = shunt_daemon_client_run(sock, &argv[i], profile, runtime, done, err);
-	return code;
+	return res != SHUNT_FDRUN_NO_DAEMON;
 }
 
 /* sandbox.runtime: remote (or --runtime remote): the command goes to
@@ -388,9 +375,6 @@ int shunt_cmd_run(int argc, char **argv, struct shunt_error **err)
 	int rrc = via_remote(argc, argv, &done, err);
 	if (done || rrc < 0)
 		return rrc;
-	int drc = via_daemon(argc, argv, &done, err);
-	if (done || drc < 0)
-		return drc;
 	struct shunt_plan_opts o = {.profile = -1,
 				    .runtime = -1,
 				    .network = -1,
@@ -400,9 +384,9 @@ int shunt_cmd_run(int argc, char **argv, struct shunt_error **err)
 				    .uid = -1,
 				    .gid = -1};
 	long pids = -1;
-	bool dry = false, json = false;
+	struct run_flags f = {0};
 	char **cmd = NULL;
-	if (parse(argc, argv, &o, &pids, &dry, &json, &cmd, err) < 0) {
+	if (parse(argc, argv, &o, &pids, &f, &cmd, err) < 0) {
 		free_opts(&o);
 		return -1;
 	}
@@ -423,47 +407,42 @@ int shunt_cmd_run(int argc, char **argv, struct shunt_error **err)
 		return -1;
 	}
 
-	struct shunt_plan plan;
-	rc = shunt_plan_build(&plan, &cfg, &o, cmd, err);
+	if (pids > 0)
+		o.pids = (unsigned)pids;
+	struct shunt_launch l = {.cfg = &cfg,
+				 .opts = &o,
+				 .argv = cmd,
+				 .gvisor_available = -1,
+				 .no_daemon = f.no_daemon || f.local_only};
+	int status = 0;
+	if (f.dry) {
+		/* the plan as it would run, without probing the runner */
+		l.profile = o.profile >= 0 ? o.profile : SHUNT_PROFILE_WORKSPACE_WRITE;
+		int rt = shunt_launch_runtime(&cfg, l.profile, o.runtime, -1, false, NULL);
+		l.runtime =
+		    rt < 0 || !shunt_runner_get((enum shunt_runtime)rt)
+			? (o.runtime > 0 ? (enum shunt_runtime)o.runtime : SHUNT_RUNTIME_PROCESS)
+			: (enum shunt_runtime)rt;
+		rc = shunt_launch_plan(&l, err);
+		if (rc == 0) {
+			struct shunt_buf out = {0};
+			shunt_plan_dump(&l.plan, f.json, &out);
+			if (out.data)
+				fputs(out.data, stdout);
+			shunt_buf_free(&out);
+		}
+	} else {
+		struct shunt_launch_ops ops = {.daemon = run_daemon};
+		rc = shunt_launch_run(&l, &ops, &status, err);
+	}
+	unsigned timeout = l.have_plan ? l.plan.timeout : 0;
+	shunt_launch_free(&l);
 	free_opts(&o);
 	shunt_config_free(&cfg);
 	if (rc < 0)
 		return -1;
-	if (pids > 0)
-		plan.pids = (unsigned)pids;
-
-	if (dry) {
-		struct shunt_buf out = {0};
-		shunt_plan_dump(&plan, json, &out);
-		if (out.data)
-			fputs(out.data, stdout);
-		shunt_buf_free(&out);
-		shunt_plan_free(&plan);
+	if (f.dry)
 		return 0;
-	}
-
-	const struct shunt_runner *r = shunt_runner_get(plan.runtime);
-	if (!r) {
-		if (plan.runtime == SHUNT_RUNTIME_MICROVM && shunt_microvm_probe(err) < 0)
-			shunt_error_prefix(err,
-					   "no microVM can run here, so the command was not run: ");
-		else
-			shunt_error_set(
-			    err, ENOSYS,
-			    "runtime '%s' is not available here, so the command was not run "
-			    "(see 'shunt doctor')",
-			    shunt_runtime_name(plan.runtime));
-		if (err && *err)
-			(*err)->exitcode = 125;
-		shunt_plan_free(&plan);
-		return -1;
-	}
-	int status = 0;
-	rc = r->run(&plan, &status, err);
-	unsigned timeout = plan.timeout;
-	shunt_plan_free(&plan);
-	if (rc < 0)
-		return -1;
 	if (rc == 1) {
 		fflush(stdout);
 		fprintf(stderr, "shunt: timed out after %u s\n", timeout);

@@ -36,6 +36,7 @@
 #include "paths.h"
 #include "pool.h"
 #include "record.h"
+#include "launch.h"
 #include "runner.h"
 #include "shuntd.h"
 
@@ -63,7 +64,7 @@ static size_t token_len;
 
 char *shunt_shuntd_socket_path(void)
 {
-	return shunt_paths_file(SHUNT_DIR_RUNTIME, "shuntd.sock");
+	return shunt_launch_socket_path();
 }
 
 char *shunt_shuntd_pid_path(void)
@@ -355,29 +356,10 @@ static int runtime_parse(const char *s)
 	return -1;
 }
 
-/* How strong a runtime's isolation boundary is: a client may ask for an
- * equal or stronger one than the policy maps, never a weaker one. */
-static int strength(enum shunt_runtime rt)
-{
-	switch (rt) {
-	case SHUNT_RUNTIME_PROCESS:
-		return 1;
-	case SHUNT_RUNTIME_PODMAN:
-	case SHUNT_RUNTIME_DOCKER:
-		return 2;
-	case SHUNT_RUNTIME_GVISOR:
-		return 3;
-	case SHUNT_RUNTIME_MICROVM:
-		return 4;
-	default:
-		return 0;
-	}
-}
-
 /* Parses and validates {"argv":[...],"cwd":"/abs","profile":"...",
  * "runtime":"..."}. */
 static int parse_run(const struct request *r, char ***argv_out, char **cwd_out, int *profile,
-		     int *runtime, char *msg, size_t msglen)
+		     int *runtime, char **ws_out, bool *explicit_run, char *msg, size_t msglen)
 {
 	struct shunt_error *e = NULL;
 	struct shunt_json *j = shunt_json_parse("request", r->body ? r->body : "", r->body_len, &e);
@@ -391,6 +373,8 @@ static int parse_run(const struct request *r, char ***argv_out, char **cwd_out, 
 	const struct shunt_json *cwd = shunt_json_get(j, "cwd");
 	const struct shunt_json *prof = shunt_json_get(j, "profile");
 	const struct shunt_json *rtj = shunt_json_get(j, "runtime");
+	const struct shunt_json *wsj = shunt_json_get(j, "workspace");
+	const struct shunt_json *exj = shunt_json_get(j, "explicit");
 	if (j->type != SHUNT_JSON_OBJECT || !av || av->type != SHUNT_JSON_ARRAY || av->len == 0 ||
 	    av->len > 4096) {
 		snprintf(msg, msglen,
@@ -399,11 +383,24 @@ static int parse_run(const struct request *r, char ***argv_out, char **cwd_out, 
 	}
 	for (size_t i = 0; i < j->len; i++)
 		if (strcmp(j->keys[i], "argv") && strcmp(j->keys[i], "cwd") &&
-		    strcmp(j->keys[i], "profile") && strcmp(j->keys[i], "runtime")) {
-			snprintf(msg, msglen, "unknown field '%.64s' (argv, cwd, profile, runtime)",
+		    strcmp(j->keys[i], "profile") && strcmp(j->keys[i], "runtime") &&
+		    strcmp(j->keys[i], "workspace") && strcmp(j->keys[i], "explicit")) {
+			snprintf(msg, msglen,
+				 "unknown field '%.64s' (argv, cwd, profile, runtime, workspace, "
+				 "explicit)",
 				 j->keys[i]);
 			goto out;
 		}
+	if (wsj && (wsj->type != SHUNT_JSON_STRING || wsj->str[0] != '/' ||
+		    strlen(wsj->str) != wsj->len)) {
+		snprintf(msg, msglen, "workspace: an absolute path is required");
+		goto out;
+	}
+	if (exj && exj->type != SHUNT_JSON_BOOL) {
+		snprintf(msg, msglen, "explicit: true or false");
+		goto out;
+	}
+	*explicit_run = exj && exj->b;
 	if (!cwd || cwd->type != SHUNT_JSON_STRING || cwd->str[0] != '/' ||
 	    strlen(cwd->str) != cwd->len) {
 		snprintf(msg, msglen, "cwd: an absolute path is required");
@@ -448,6 +445,7 @@ static int parse_run(const struct request *r, char ***argv_out, char **cwd_out, 
 		}
 	}
 	*cwd_out = strdup(cwd->str);
+	*ws_out = wsj ? strdup(wsj->str) : NULL;
 	*argv_out = argv;
 	rc = 0;
 out:
@@ -511,13 +509,12 @@ struct job {
 	struct shunt_ctx ctx;
 	struct shunt_arena arena;
 	struct shunt_decision d;
-	struct shunt_plan plan;
-	const struct shunt_runner *runner;
-	enum shunt_runtime rt;
-	int profile;
+	struct shunt_plan_opts opts;
+	struct shunt_launch l; /* l.plan, l.runner, l.runtime, l.profile */
 	enum shunt_source source;
 	char *cmdline;
-	bool have_ctx, have_plan;
+	char **env;
+	bool have_ctx;
 };
 
 /* What a client asks the daemon to run (strings borrowed). */
@@ -527,14 +524,16 @@ struct ask {
 	const char *shell; /* with line */
 	char **env;	   /* the client's environment, NULL: the daemon's */
 	enum shunt_source source;
-	int profile, runtime; /* -1: the policy's */
-	bool approved;	      /* the client's prompt was answered "sandbox" */
+	int profile, runtime;  /* -1: the policy's */
+	bool approved;	       /* the client's prompt was answered "sandbox" */
+	const char *workspace; /* NULL: the one of cwd */
+	bool explicit_run;     /* `shunt run` from our uid: granted as in-process */
 };
 
 static void job_free(struct job *j)
 {
-	if (j->have_plan)
-		shunt_plan_free(&j->plan);
+	shunt_launch_free(&j->l);
+	free(j->env);
 	if (j->have_ctx) {
 		shunt_arena_release(&j->arena);
 		shunt_ctx_free(&j->ctx);
@@ -596,7 +595,19 @@ static int prepare(struct job *j, const struct ask *a, int *code, char *msg, siz
 		return -1;
 	}
 	struct shunt_error *err = NULL;
-	if (shunt_ctx_load(&j->ctx, SHUNT_CTX_NO_SNAPSHOT, &err) < 0) {
+	/* the policy of the workspace asked for (its .shunt.yaml), as
+	 * in-process; then back to the client's directory */
+	char here[PATH_MAX];
+	bool moved = a->workspace && getcwd(here, sizeof(here)) && chdir(a->workspace) == 0;
+	int lrc = shunt_ctx_load(&j->ctx, SHUNT_CTX_NO_SNAPSHOT, &err);
+	if (moved && chdir(here) < 0) {
+		snprintf(msg, msglen, "cwd: cannot go back to %.400s", here);
+		if (lrc == 0)
+			shunt_ctx_free(&j->ctx);
+		shunt_error_free(&err);
+		return -1;
+	}
+	if (lrc < 0) {
 		snprintf(msg, msglen, "loading policy: %.400s", err ? err->msg : "failed");
 		shunt_error_free(&err);
 		return -1;
@@ -625,79 +636,79 @@ static int prepare(struct job *j, const struct ask *a, int *code, char *msg, siz
 		return -1;
 	}
 	/* host-decided commands still run sandboxed here, in the default
-	 * profile; the client may only ask for an equal or stricter one */
+	 * profile; the client may only ask for an equal or stricter one,
+	 * except `shunt run` from our own uid: it may run any profile
+	 * in-process, so it gets here what it would get there */
 	int granted = j->d.profile >= 0 ? j->d.profile : SHUNT_PROFILE_WORKSPACE_WRITE;
-	j->profile = granted;
+	int profile = granted;
 	if (want >= 0) {
-		if (!stricter_or_equal(want, granted)) {
+		if (!a->explicit_run && !stricter_or_equal(want, granted)) {
 			snprintf(msg, msglen, "profile %s not granted by policy (at most %s)",
 				 shunt_profile_name(want), shunt_profile_name(granted));
 			shunt_record_decision(&j->ctx, j->source, j->cmdline, &j->d, NULL, false);
 			*code = 403;
 			return -1;
 		}
-		j->profile = want;
+		profile = want;
 	}
-	enum shunt_runtime rt = j->ctx.policy.runtime;
-	if (rt == SHUNT_RUNTIME_AUTO)
-		rt = j->ctx.policy.profile_runtime[j->profile];
-	if (rt == SHUNT_RUNTIME_AUTO || rt == SHUNT_RUNTIME_NONE)
-		rt = j->ctx.policy.gvisor_available ? SHUNT_RUNTIME_GVISOR : SHUNT_RUNTIME_PROCESS;
-	if (want_rt >= 0 && want_rt != (int)rt) {
-		if (strength((enum shunt_runtime)want_rt) < strength(rt)) {
-			snprintf(msg, msglen,
-				 "runtime %s is weaker than the %s the policy maps %s to",
-				 shunt_runtime_name(want_rt), shunt_runtime_name(rt),
-				 shunt_profile_name(j->profile));
-			shunt_record_decision(&j->ctx, j->source, j->cmdline, &j->d, NULL, false);
-			*code = 403;
-			return -1;
-		}
-		rt = (enum shunt_runtime)want_rt;
-	}
-	j->rt = rt;
-	j->runner = shunt_runner_get(rt);
-	if (!j->runner) {
-		snprintf(msg, msglen, "the %s runner needed for %s is not available; not run",
-			 shunt_runtime_name(rt), shunt_profile_name(j->profile));
-		shunt_record_unrun(&j->ctx, j->source, j->cmdline, &j->d, "no-runner");
-		return -1;
-	}
-	struct shunt_plan_opts o;
-	memset(&o, 0, sizeof(o));
-	o.profile = j->profile;
-	o.runtime = (int)rt;
-	o.network = -1;
-	o.timeout = -1;
-	o.mem_bytes = -1;
-	o.cpus = -1;
-	o.uid = o.gid = -1;
-	o.accept_weaker_isolation = j->ctx.cfg.sandbox.accept_weaker_isolation;
-	char *line_argv[] = {(char *)(a->shell ? a->shell : "/bin/sh"), "-c", (char *)a->line,
-			     NULL};
 	/* the command's variables come from the client's environment,
 	 * filtered by our sandbox.env_whitelist; what shapes the sandbox
 	 * (HOME: the secrets hidden; XDG_*, SHUNT_*) stays ours. The runners
 	 * run with our environment. */
-	_cleanup_free_ char **mixed = a->env ? mix_env(a->env) : NULL;
-	if (a->env && !mixed) {
+	if (a->env && !(j->env = mix_env(a->env))) {
 		snprintf(msg, msglen, "out of memory");
 		return -1;
 	}
-	char **saved = environ;
-	if (mixed)
-		environ = mixed;
-	int prc = shunt_plan_build(&j->plan, &j->ctx.cfg, &o, a->line ? line_argv : a->argv, &err);
-	environ = saved;
-	if (prc < 0) {
+	j->opts = (struct shunt_plan_opts){.profile = profile,
+					   .runtime = want_rt,
+					   .workspace = a->workspace,
+					   .network = -1,
+					   .timeout = -1,
+					   .mem_bytes = -1,
+					   .cpus = -1,
+					   .uid = -1,
+					   .gid = -1};
+	char *line_argv[] = {(char *)(a->shell ? a->shell : "/bin/sh"), "-c", (char *)a->line,
+			     NULL};
+	/* a runtime weaker than our map is refused, unless `shunt run` of our
+	 * uid chose it (it would run it so in-process) */
+	j->l = (struct shunt_launch){.cfg = &j->ctx.cfg,
+				     .opts = &j->opts,
+				     .argv = a->line ? line_argv : a->argv,
+				     .env = j->env,
+				     .gvisor_available = j->ctx.policy.gvisor_available,
+				     .runtime_floor = !a->explicit_run,
+				     .no_daemon = true};
+	if (shunt_launch_choose(&j->l, &err) < 0) {
+		snprintf(msg, msglen, "%.480s", err ? err->msg : "no runner");
+		if (err && err->exitcode == 126) {
+			shunt_record_decision(&j->ctx, j->source, j->cmdline, &j->d, NULL, false);
+			*code = 403;
+		} else {
+			shunt_record_unrun(&j->ctx, j->source, j->cmdline, &j->d, j->l.unrun);
+		}
+		shunt_error_free(&err);
+		return -1;
+	}
+	if (shunt_launch_plan(&j->l, &err) < 0) {
 		snprintf(msg, msglen, "plan: %.400s", err ? err->msg : "failed");
 		shunt_error_free(&err);
 		shunt_record_unrun(&j->ctx, j->source, j->cmdline, &j->d, "bad-plan");
 		return -1;
 	}
-	j->have_plan = true;
-	j->plan.interactive = false;
+	j->l.plan.interactive = false;
 	return 0;
+}
+
+static int pool_warm(void *ud, const struct shunt_launch *l, bool *used, bool *cold, int *status,
+		     struct shunt_error **err)
+{
+	return shunt_pool_run(&l->plan, used, cold, status, err);
+}
+
+static void pool_cold_done(void *ud)
+{
+	shunt_pool_cold_done();
 }
 
 /* Runs the prepared plan in this process's stdio (exit code as from a
@@ -706,18 +717,15 @@ static int job_run(struct job *j, bool pool_ok)
 {
 	int status = 0;
 	struct shunt_error *rerr = NULL;
-	bool warm = false, cold = false;
-	int rc = pool_ok ? shunt_pool_run(&j->plan, &warm, &cold, &status, &rerr) : 0;
-	if (!warm)
-		rc = j->runner->run(&j->plan, &status, &rerr);
-	if (cold)
-		shunt_pool_cold_done();
+	struct shunt_launch_ops ops = {.warm = pool_ok ? pool_warm : NULL,
+				       .cold_done = pool_cold_done};
+	int rc = shunt_launch_exec(&j->l, &ops, &status, &rerr);
 	if (rc < 0) {
 		dprintf(2, "shunt: cannot sandbox: %s\nshunt: the command was not run\n",
 			rerr ? rerr->msg : "runner failed");
 		status = rerr && rerr->exitcode ? rerr->exitcode : 125;
 	} else if (rc == 1) {
-		dprintf(2, "shunt: timed out after %u s\n", j->plan.timeout);
+		dprintf(2, "shunt: timed out after %u s\n", j->l.plan.timeout);
 		status = 124;
 	}
 	shunt_error_free(&rerr);
@@ -726,9 +734,9 @@ static int job_run(struct job *j, bool pool_ok)
 
 static void job_audit(struct job *j, int status, double t0)
 {
-	j->d.profile = j->profile;
-	j->d.runtime = j->rt;
-	shunt_record_sandbox(&j->ctx, j->source, j->cmdline, &j->d, &j->plan, status,
+	j->d.profile = j->l.profile;
+	j->d.runtime = j->l.runtime;
+	shunt_record_sandbox(&j->ctx, j->source, j->cmdline, &j->d, &j->l.plan, status,
 			     (long long)((now_s() - t0) * 1000), false, false);
 }
 
@@ -752,13 +760,14 @@ int shunt_shuntd_run_local(char **argv, int profile, int runtime, struct shunt_e
 	return status;
 }
 
-static void handle_run(int fd, const struct request *r, double t0)
+static void handle_run(int fd, const struct request *r, double t0, bool tcp)
 {
 	char msg[512];
 	char **argv = NULL;
-	char *cwd = NULL;
+	char *cwd = NULL, *ws = NULL;
 	int want = -1, want_rt = -1, code = 0;
-	if (parse_run(r, &argv, &cwd, &want, &want_rt, msg, sizeof(msg)) < 0) {
+	bool explicit_run = false;
+	if (parse_run(r, &argv, &cwd, &want, &want_rt, &ws, &explicit_run, msg, sizeof(msg)) < 0) {
 		respond_error(fd, 400, msg);
 		return;
 	}
@@ -771,8 +780,13 @@ static void handle_run(int fd, const struct request *r, double t0)
 	}
 	struct job j;
 	int outp[2] = {-1, -1}, errp[2] = {-1, -1};
-	struct ask a = {
-	    .argv = argv, .source = SHUNT_SOURCE_CLI, .profile = want, .runtime = want_rt};
+	/* only a local client is our uid: a remote one gets our policy */
+	struct ask a = {.argv = argv,
+			.source = SHUNT_SOURCE_CLI,
+			.profile = want,
+			.runtime = want_rt,
+			.workspace = ws,
+			.explicit_run = explicit_run && !tcp};
 	if (prepare(&j, &a, &code, msg, sizeof(msg)) < 0) {
 		respond_error(fd, code, msg);
 		goto out;
@@ -799,7 +813,7 @@ static void handle_run(int fd, const struct request *r, double t0)
 		if (nul < 0 || dup2(nul, 0) < 0 || dup2(outp[1], 1) < 0 || dup2(errp[1], 2) < 0)
 			_exit(125);
 		close(fd);
-		observe_latency(j.rt, now_s() - t0);
+		observe_latency(j.l.runtime, now_s() - t0);
 		_exit(job_run(&j, true));
 	}
 	close(outp[1]);
@@ -818,6 +832,7 @@ out:
 	job_free(&j);
 	free_argv(argv);
 	free(cwd);
+	free(ws);
 }
 
 #define SHUNT_FDS_MAX 8 /* fds taken from one message; more is a bad request */
@@ -893,8 +908,9 @@ static struct shunt_json *parse_fdrun(const char *body, size_t len, struct ask *
 		shunt_error_free(&e);
 		return NULL;
 	}
-	static const char *const known[] = {"argv",   "line",	 "shell",   "cwd",     "env",
-					    "source", "profile", "runtime", "approved"};
+	static const char *const known[] = {"argv",	"line",	     "shell",	"cwd",
+					    "env",	"source",    "profile", "runtime",
+					    "approved", "workspace", "explicit"};
 	memset(a, 0, sizeof(*a));
 	a->profile = a->runtime = -1;
 	a->source = SHUNT_SOURCE_CLI;
@@ -962,6 +978,12 @@ static struct shunt_json *parse_fdrun(const char *body, size_t len, struct ask *
 	}
 	a->source = (enum shunt_source)sv;
 	a->approved = shunt_json_bool(j, "approved", false);
+	a->explicit_run = shunt_json_bool(j, "explicit", false);
+	a->workspace = shunt_json_str(j, "workspace", NULL);
+	if (a->workspace && a->workspace[0] != '/') {
+		snprintf(msg, msglen, "workspace: an absolute path is required");
+		goto bad;
+	}
 	return j;
 bad:
 	free(a->argv);
@@ -1086,13 +1108,13 @@ static void handle_fdrun(int fd, const unsigned char *head, const int *fds, int 
 	/* a warm gVisor sandbox runs its command with stdin /dev/null and its
 	 * output through pipes: it fits only a client with no stdin and no
 	 * terminal; a microVM carries no stdin either way */
-	bool pool_ok = j.rt != SHUNT_RUNTIME_GVISOR ||
+	bool pool_ok = j.l.runtime != SHUNT_RUNTIME_GVISOR ||
 		       (fd_is_null(fds[0]) && !isatty(fds[1]) && !isatty(fds[2]));
-	snprintf(msg, sizeof(msg), "%s %s", shunt_runtime_name(j.rt),
-		 shunt_profile_name(j.profile));
+	snprintf(msg, sizeof(msg), "%s %s", shunt_runtime_name(j.l.runtime),
+		 shunt_profile_name(j.l.profile));
 	if (shunt_fdrun_send(fd, SHUNT_FDRUN_ACCEPTED, msg, strlen(msg)) < 0)
 		goto out;
-	j.plan.interactive = isatty(fds[0]);
+	j.l.plan.interactive = isatty(fds[0]);
 	pid_t handler = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -1114,7 +1136,7 @@ static void handle_fdrun(int fd, const unsigned char *head, const int *fds, int 
 			if (fds[i] > 2)
 				close(fds[i]);
 		close(fd);
-		observe_latency(j.rt, now_s() - t0);
+		observe_latency(j.l.runtime, now_s() - t0);
 		_exit(job_run(&j, pool_ok));
 	}
 	bool gone = false;
@@ -1207,7 +1229,7 @@ static void handle(int fd, bool tcp)
 		else if (r->content_length < 0)
 			respond_error(fd, 411, "Content-Length required");
 		else
-			handle_run(fd, r, t0);
+			handle_run(fd, r, t0, tcp);
 	} else {
 		respond_error(fd, 404,
 			      "no such endpoint (/v1/health, /v1/run, /v1/pools, /metrics)");

@@ -1,4 +1,5 @@
 /* The registry of built-in sandbox runners. */
+#include <errno.h>
 #include <stddef.h>
 
 #include "gvisor.h"
@@ -41,6 +42,33 @@ static const struct shunt_runner docker_runner = {
     .probe = shunt_docker_probe,
     .run = shunt_docker_run,
 };
+
+static const struct shunt_runner *table(enum shunt_runtime rt)
+{
+	switch (rt) {
+	case SHUNT_RUNTIME_PROCESS:
+		return &process_runner;
+	case SHUNT_RUNTIME_GVISOR:
+		return &gvisor_runner;
+	case SHUNT_RUNTIME_PODMAN:
+		return &podman_runner;
+	case SHUNT_RUNTIME_DOCKER:
+		return &docker_runner;
+	case SHUNT_RUNTIME_MICROVM:
+		return &microvm_runner;
+	default:
+		return NULL;
+	}
+}
+
+int shunt_runner_probe(enum shunt_runtime rt, struct shunt_error **err)
+{
+	const struct shunt_runner *r = table(rt);
+	if (!r)
+		return shunt_error_set(err, ENOSYS, "no %s runner is built in",
+				       shunt_runtime_name(rt));
+	return r->probe ? r->probe(err) : 0;
+}
 
 const struct shunt_runner *shunt_runner_get(enum shunt_runtime rt)
 {

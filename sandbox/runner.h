@@ -68,8 +68,13 @@ struct shunt_runner {
 	int (*run)(const struct shunt_plan *plan, int *status, struct shunt_error **err);
 };
 
-/* The runner for a runtime, or NULL when none is built in. */
+/* The runner for a runtime, or NULL when none is built in (or, for the
+ * microVM, when no VM can run here). */
 const struct shunt_runner *shunt_runner_get(enum shunt_runtime rt);
+
+/* Probes rt's runner even when shunt_runner_get hides it: 0 when usable,
+ * -1 with *err saying what is missing (ENOSYS: none built in). */
+int shunt_runner_probe(enum shunt_runtime rt, struct shunt_error **err);
 
 /* Options given on the command line (shunt run) that override the
  * config; unset members are 0/NULL/-1. */
@@ -82,12 +87,14 @@ struct shunt_plan_opts {
 	long timeout;	     /* -1 = config */
 	long long mem_bytes; /* -1 = level */
 	double cpus;	     /* <0 = level */
+	unsigned pids;	     /* 0 = level */
 	long uid, gid;	     /* -1 = caller */
 	const char *seccomp_profile;
 	struct shunt_strv env_names;
 	struct shunt_strv binds; /* HOST:GUEST[:ro] */
 	const char *keep_changes;
 	bool accept_weaker_isolation;
+	char *const *env; /* the command's environment (NAME=VALUE); NULL: environ */
 };
 
 /* Resolves a plan from config + options for argv. Errors (bad bind spec,
