@@ -670,14 +670,15 @@ static int prepare(struct job *j, const struct ask *a, int *code, char *msg, siz
 					   .gid = -1};
 	char *line_argv[] = {(char *)(a->shell ? a->shell : "/bin/sh"), "-c", (char *)a->line,
 			     NULL};
-	/* a runtime weaker than our map is refused, unless `shunt run` of our
-	 * uid chose it (it would run it so in-process) */
+	/* never a runtime weaker than our map (an isolation floor, for every
+	 * client): the client chose with the same map, so only a client
+	 * under another policy meets it */
 	j->l = (struct shunt_launch){.cfg = &j->ctx.cfg,
 				     .opts = &j->opts,
 				     .argv = a->line ? line_argv : a->argv,
 				     .env = j->env,
 				     .gvisor_available = j->ctx.policy.gvisor_available,
-				     .runtime_floor = !a->explicit_run,
+				     .runtime_floor = true,
 				     .no_daemon = true};
 	if (shunt_launch_choose(&j->l, &err) < 0) {
 		snprintf(msg, msglen, "%.480s", err ? err->msg : "no runner");

@@ -143,6 +143,33 @@ like "$m" 'shuntd_pool_size\{runtime="microvm"\} 1' "/metrics: pool size gauge"
 like "$m" 'shuntd_pool_warm_runs_total\{runtime="microvm"\} 4' "/metrics: warm runs"
 like "$m" 'shuntd_pool_ready\{runtime="microvm"\} [0-9]' "/metrics: ready gauge"
 
+# one command, one outcome with or without a daemon: shunt run's own
+# profile is not the daemon's to cap (SYSTEM_WRITE in a microVM runs
+# in-process, so it runs through the daemon too)
+runs() { get /metrics | sed -n 's/^shuntd_runs_total{runtime="microvm"} //p'; }
+out=$(cd "$WS" && SHUNT_NO_DAEMON=1 timeout 300 "$SHUNT" run --runtime microvm --profile SYSTEM_WRITE -- sh -c 'echo sw-here' </dev/null 2>&1); rc=$?
+is "$out/$rc" sw-here/0 "shunt run --profile SYSTEM_WRITE on a microVM, no daemon: runs"
+r0=$(runs)
+out=$(cd "$WS" && timeout 300 "$SHUNT" run --runtime microvm --profile SYSTEM_WRITE -- sh -c 'echo sw-daemon' </dev/null 2>&1); rc=$?
+is "$out/$rc" sw-daemon/0 "the same with the daemon up: runs too (no 403)"
+is "$(runs)" "$((r0 + 1))" "and the daemon ran it"
+out=$(cd "$WS" && printf 'x\n' | timeout 300 "$SHUNT" run --runtime microvm --profile SYSTEM_WRITE -- sh -c 'echo sw-fd' 2>&1); rc=$?
+is "$out/$rc" sw-fd/0 "the same with stdin passed along (fd run)"
+
+# --workspace from another directory: the daemon takes it, and the
+# second run is warm, as from inside the workspace
+mkdir -p "$TEST_TMP/elsewhere"
+ok "ready again" -- wait_ready
+w0=$(field warm_runs)
+out=$(cd "$TEST_TMP/elsewhere" && timeout 300 "$SHUNT" run --runtime microvm --workspace "$WS" -- sh -c 'cat mark' </dev/null); rc=$?
+is "$out/$rc" one/0 "--workspace from outside: runs in the workspace"
+ok "ready again" -- wait_ready
+w1=$(field warm_runs)
+out=$(cd "$TEST_TMP/elsewhere" && timeout 300 "$SHUNT" run --runtime microvm --workspace "$WS" -- sh -c 'cat mark' </dev/null); rc=$?
+is "$out/$rc" one/0 "--workspace from outside, second run"
+is "$(field warm_runs)" "$((w1 + 1))" "--workspace from outside: the second run is warm"
+ok "warm runs counted from outside too ($w0 -> $(field warm_runs))" -- test "$(field warm_runs)" -gt "$w0"
+
 ok "daemon stop" -- "$SHUNT" daemon stop
 sleep 1
 left=$(ls "$XDG_STATE_HOME/shunt/vm/jobs" 2>/dev/null)
