@@ -82,6 +82,9 @@ int shunt_launch_choose(struct shunt_launch *l, struct shunt_error **err)
 	if (rt < 0)
 		return not_run(l, "not-granted", err, 126);
 	l->runtime = (enum shunt_runtime)rt;
+	l->below_map = !l->runtime_floor &&
+		       shunt_launch_runtime(l->cfg, l->profile, rt, l->gvisor_available, true,
+					    NULL) < 0;
 	l->runner = shunt_runner_get(l->runtime);
 	bool system = l->profile >= SHUNT_PROFILE_SYSTEM_WRITE;
 	bool accept = l->accept_weaker || (o && o->accept_weaker_isolation) ||
@@ -163,7 +166,8 @@ char *shunt_launch_socket_path(void)
 static int offer_daemon(struct shunt_launch *l, const struct shunt_launch_ops *ops, int *status)
 {
 	const char *nd = getenv("SHUNT_NO_DAEMON");
-	if (!ops || !ops->daemon || l->no_daemon || l->weaker || (nd && strcmp(nd, "1") == 0))
+	if (!ops || !ops->daemon || l->no_daemon || l->weaker || l->below_map ||
+	    (nd && strcmp(nd, "1") == 0))
 		return 0;
 	_cleanup_free_ char *sock = shunt_launch_socket_path();
 	struct stat st;

@@ -52,6 +52,8 @@ struct shunt_launch {
 	enum shunt_runtime runtime;
 	const struct shunt_runner *runner;
 	bool weaker;	   /* runs on the process runner by the weaker-isolation fallback */
+	bool below_map;	   /* asked for a runtime weaker than the map: never via shuntd,
+			    * whose floor would refuse what this process runs */
 	bool via_daemon;   /* shuntd ran it */
 	bool warm;	   /* a warm sandbox ran it */
 	bool have_plan;	   /* plan is built (free with shunt_launch_free) */
