@@ -172,15 +172,10 @@ int shunt_job_prepare(struct shunt_job *j, const struct shunt_job_ask *a, int *c
 		snprintf(msg, msglen, "out of memory");
 		return -1;
 	}
-	j->opts = (struct shunt_plan_opts){.profile = profile,
-					   .runtime = want_rt,
-					   .workspace = a->workspace,
-					   .network = -1,
-					   .timeout = -1,
-					   .mem_bytes = -1,
-					   .cpus = -1,
-					   .uid = -1,
-					   .gid = -1};
+	j->opts = shunt_plan_opts_none();
+	j->opts.profile = profile;
+	j->opts.runtime = want_rt;
+	j->opts.workspace = a->workspace;
 	char *line_argv[] = {(char *)(a->shell ? a->shell : "/bin/sh"), "-c", (char *)a->line,
 			     NULL};
 	/* never a runtime weaker than our map (an isolation floor, for every

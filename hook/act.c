@@ -234,15 +234,9 @@ static void print_plan(const struct shunt_decision *d, const struct shunt_plan *
 static void act_launch(struct shunt_ctx *ctx, const struct shunt_act_req *r, int profile,
 		       struct shunt_plan_opts *o, char *line_argv[4], struct shunt_launch *l)
 {
-	*o = (struct shunt_plan_opts){.profile = profile,
-				      .runtime = -1,
-				      .network = -1,
-				      .timeout = -1,
-				      .mem_bytes = -1,
-				      .cpus = -1,
-				      .uid = -1,
-				      .gid = -1,
-				      .accept_weaker_isolation = r->accept_weaker};
+	*o = shunt_plan_opts_none();
+	o->profile = profile;
+	o->accept_weaker_isolation = r->accept_weaker;
 	line_argv[0] = (char *)(r->shell ? r->shell : "/bin/sh");
 	line_argv[1] = "-c";
 	line_argv[2] = (char *)r->line;

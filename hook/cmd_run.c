@@ -376,14 +376,7 @@ int shunt_cmd_run(int argc, char **argv, struct shunt_error **err)
 	int rrc = via_remote(argc, argv, &done, err);
 	if (done || rrc < 0)
 		return rrc;
-	struct shunt_plan_opts o = {.profile = -1,
-				    .runtime = -1,
-				    .network = -1,
-				    .timeout = -1,
-				    .mem_bytes = -1,
-				    .cpus = -1,
-				    .uid = -1,
-				    .gid = -1};
+	struct shunt_plan_opts o = shunt_plan_opts_none();
 	long pids = -1;
 	struct run_flags f = {0};
 	char **cmd = NULL;

@@ -82,9 +82,9 @@ int shunt_launch_choose(struct shunt_launch *l, struct shunt_error **err)
 	if (rt < 0)
 		return not_run(l, "not-granted", err, 126);
 	l->runtime = (enum shunt_runtime)rt;
-	l->below_map = !l->runtime_floor &&
-		       shunt_launch_runtime(l->cfg, l->profile, rt, l->gvisor_available, true,
-					    NULL) < 0;
+	l->below_map =
+	    !l->runtime_floor &&
+	    shunt_launch_runtime(l->cfg, l->profile, rt, l->gvisor_available, true, NULL) < 0;
 	l->runner = shunt_runner_get(l->runtime);
 	bool system = l->profile >= SHUNT_PROFILE_SYSTEM_WRITE;
 	bool accept = l->accept_weaker || (o && o->accept_weaker_isolation) ||
@@ -136,16 +136,7 @@ int shunt_launch_choose(struct shunt_launch *l, struct shunt_error **err)
 
 int shunt_launch_plan(struct shunt_launch *l, struct shunt_error **err)
 {
-	struct shunt_plan_opts o;
-	if (l->opts)
-		o = *l->opts;
-	else
-		o = (struct shunt_plan_opts){.network = -1,
-					     .timeout = -1,
-					     .mem_bytes = -1,
-					     .cpus = -1,
-					     .uid = -1,
-					     .gid = -1};
+	struct shunt_plan_opts o = l->opts ? *l->opts : shunt_plan_opts_none();
 	o.profile = l->profile;
 	o.runtime = (int)l->runtime;
 	o.env = l->env;

@@ -450,6 +450,18 @@ static enum shunt_runtime resolve_runtime(const struct shunt_config *cfg,
 	return (enum shunt_runtime)rt;
 }
 
+struct shunt_plan_opts shunt_plan_opts_none(void)
+{
+	return (struct shunt_plan_opts){.profile = -1,
+					.runtime = -1,
+					.network = -1,
+					.timeout = -1,
+					.mem_bytes = -1,
+					.cpus = -1,
+					.uid = -1,
+					.gid = -1};
+}
+
 int shunt_plan_build(struct shunt_plan *plan, const struct shunt_config *cfg,
 		     const struct shunt_plan_opts *o, char *const *argv, struct shunt_error **err)
 {

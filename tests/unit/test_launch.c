@@ -65,14 +65,9 @@ int main(void)
 	cfg.sandbox.runtime = SHUNT_RUNTIME_AUTO;
 	setenv("SHUNT_VM_CACHE", "/nonexistent/shunt-vm", 1);
 	setenv("SHUNT_VM_BACKEND", "qemu", 1);
-	struct shunt_plan_opts o = {.profile = SHUNT_PROFILE_WORKSPACE_WRITE,
-				    .runtime = SHUNT_RUNTIME_MICROVM,
-				    .network = -1,
-				    .timeout = -1,
-				    .mem_bytes = -1,
-				    .cpus = -1,
-				    .uid = -1,
-				    .gid = -1};
+	struct shunt_plan_opts o = shunt_plan_opts_none();
+	o.profile = SHUNT_PROFILE_WORKSPACE_WRITE;
+	o.runtime = SHUNT_RUNTIME_MICROVM;
 	struct shunt_launch l = {.cfg = &cfg, .opts = &o, .gvisor_available = 0};
 	struct shunt_error *err = NULL;
 	ok(shunt_launch_choose(&l, &err) < 0 && err && err->exitcode == 125 && l.unrun &&

@@ -16,15 +16,7 @@ static char tmp[PATH_MAX];
 
 static struct shunt_plan_opts no_opts(void)
 {
-	struct shunt_plan_opts o = {.profile = -1,
-				    .runtime = -1,
-				    .network = -1,
-				    .timeout = -1,
-				    .mem_bytes = -1,
-				    .cpus = -1,
-				    .uid = -1,
-				    .gid = -1};
-	return o;
+	return shunt_plan_opts_none();
 }
 
 static const struct shunt_mount *find_mount(const struct shunt_plan *p, const char *guest)
