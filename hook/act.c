@@ -247,6 +247,7 @@ static void act_launch(struct shunt_ctx *ctx, const struct shunt_act_req *r, int
 				   .gvisor_available = ctx->policy.gvisor_available,
 				   .accept_weaker = r->accept_weaker,
 				   .map_accepts = true,
+				   .probe = true,
 				   .no_daemon = r->no_daemon};
 }
 

@@ -122,8 +122,10 @@ int shunt_launch_choose(struct shunt_launch *l, struct shunt_error **err)
 		shunt_error_free(&pe);
 		return not_run(l, "no-runner", err, 125);
 	}
+	/* the process runner's probe forks into new namespaces: only where
+	 * the caller wants the answer before its notice */
 	struct shunt_error *pe = NULL;
-	if (l->runner->probe && l->runner->probe(&pe) < 0) {
+	if (l->probe && l->runner->probe && l->runner->probe(&pe) < 0) {
 		shunt_error_set(err, ENOSYS,
 				"%s runner unavailable: %s; the command was not run (run 'shunt "
 				"doctor' for details)",

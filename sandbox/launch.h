@@ -47,6 +47,8 @@ struct shunt_launch {
 	bool map_accepts;     /* a system profile the map sends to the process runner
 			       * runs there, weaker (the hook: its policy chose it) */
 	bool no_daemon;	      /* never hand it to shuntd */
+	bool probe;	      /* probe the runner before the run (a clear "cannot
+			       * sandbox" first; the run fails closed without) */
 	/* results */
 	int profile;
 	enum shunt_runtime runtime;
@@ -73,7 +75,7 @@ int shunt_launch_runtime(const struct shunt_config *cfg, int profile, int asked,
 int shunt_launch_strength(enum shunt_runtime rt);
 
 /* Picks the runtime and its runner for l (the weaker-isolation fallback
- * included) and probes it. 0, or -1 with *err (exitcode 125, l->unrun
+ * included) and, with l->probe, probes it. 0, or -1 with *err (exitcode 125, l->unrun
  * set): the command must not run. */
 int shunt_launch_choose(struct shunt_launch *l, struct shunt_error **err);
 
