@@ -28,7 +28,7 @@ WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
 SHUNT_CFLAGS := -std=gnu11 $(WARN) -fPIC -fvisibility=hidden -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 \
-	-fstack-protector-strong -Ipolicy -Iutil -Inet -Isandbox -Ihook -I$(BUILD)/gen $(PKG_CFLAGS) \
+	-fstack-protector-strong -Ipolicy -Iutil -Inet -Isandbox -Ihook -Idaemon -I$(BUILD)/gen $(PKG_CFLAGS) \
 	-DSHUNT_VERSION='"$(VERSION)"' -DSHUNT_PREFIX='"$(PREFIX)"'
 ALL_CFLAGS = $(SHUNT_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 
@@ -40,6 +40,8 @@ POLICY_SRC  := $(sort $(wildcard policy/*.c))
 NET_SRC     := $(sort $(wildcard net/*.c))
 SANDBOX_SRC := $(sort $(wildcard sandbox/*.c))
 HOOK_SRC    := $(sort $(wildcard hook/*.c))
+# shuntd: the daemon, its warm pools and the fd-passing run
+DAEMON_SRC  := $(sort $(wildcard daemon/*.c))
 # preload/interpose.c is the LD_PRELOAD library; the rest is the shim core.
 # Both hold the cached exec path (preload/fast.c).
 PRELOAD_SRC := preload/interpose.c preload/fast.c
@@ -52,6 +54,7 @@ NET_OBJ     := $(NET_SRC:%.c=$(BUILD)/obj/%.o)
 SECURITY_JSON := $(sort $(wildcard sandbox/security/*.json))
 SANDBOX_OBJ := $(SANDBOX_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/security_embedded.o
 HOOK_OBJ    := $(HOOK_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/shells_embedded.o
+DAEMON_OBJ  := $(DAEMON_SRC:%.c=$(BUILD)/obj/%.o)
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(BUILD)/obj/%.o)
 CORE_OBJ    := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 
@@ -61,6 +64,7 @@ NET_LIB     := $(BUILD)/lib/libshunt-net.a
 # in link order: a room before the rooms it uses
 LIB_LIBS    := $(NET_LIB) $(POLICY_LIB) $(UTIL_LIB)
 SANDBOX_LIB := $(BUILD)/lib/libshunt-sandbox.a
+DAEMON_LIB  := $(BUILD)/lib/libshunt-daemon.a
 SHUNT_BIN   := $(BUILD)/bin/shunt
 PRELOAD_SO  := $(BUILD)/lib/libshunt-preload.so
 CORE_SO     := $(BUILD)/lib/libshunt-shim-core.so
@@ -153,9 +157,14 @@ $(SANDBOX_LIB): $(SANDBOX_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(SHUNT_BIN): $(HOOK_OBJ) $(SANDBOX_LIB) $(LIB_LIBS)
+$(DAEMON_LIB): $(DAEMON_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $(HOOK_OBJ) $(SANDBOX_LIB) $(LIB_LIBS) $(SHUNT_LIBS)
+	rm -f $@ && ar rcs $@ $^
+
+# the daemon's objects use the hook's context and audit records
+$(SHUNT_BIN): $(HOOK_OBJ) $(DAEMON_LIB) $(SANDBOX_LIB) $(LIB_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $(HOOK_OBJ) $(DAEMON_LIB) $(SANDBOX_LIB) $(LIB_LIBS) $(SHUNT_LIBS)
 
 $(VM_AGENT): sandbox/firecracker/agent.c sandbox/vmchan.c sandbox/vmchan.h
 	@mkdir -p $(dir $@)

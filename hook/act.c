@@ -20,8 +20,8 @@
 #include "prompt.h"
 #include "record.h"
 #include "process.h"
+#include "launch.h"
 #include "runner.h"
-#include "shuntd.h"
 
 extern char **environ;
 
@@ -234,25 +234,26 @@ static void print_plan(const struct shunt_decision *d, const struct shunt_plan *
 	shunt_buf_free(&b);
 }
 
-/* Builds the sandbox plan for the decision. A line runs as `sh -c LINE`. */
-static int act_plan(struct shunt_ctx *ctx, const struct shunt_act_req *r,
-		    const struct shunt_decision *d, int profile, enum shunt_runtime rt,
-		    struct shunt_plan *plan, struct shunt_error **err)
+/* The launch of the decision's command in profile. A line runs as
+ * `shell -c LINE`; line_argv holds that argv. */
+static void act_launch(struct shunt_ctx *ctx, const struct shunt_act_req *r, int profile,
+		       struct shunt_plan_opts *o, char *line_argv[4], struct shunt_launch *l)
 {
-	struct shunt_plan_opts o;
-	memset(&o, 0, sizeof(o));
-	o.profile = profile;
-	o.runtime = (int)rt;
-	o.network = -1;
-	o.timeout = -1;
-	o.mem_bytes = -1;
-	o.cpus = -1;
-	o.uid = o.gid = -1;
-	o.accept_weaker_isolation = r->accept_weaker;
-	char *line_argv[] = {(char *)(r->shell ? r->shell : "/bin/sh"), "-c", (char *)r->line,
-			     NULL};
-	memset(plan, 0, sizeof(*plan));
-	return shunt_plan_build(plan, &ctx->cfg, &o, r->line ? line_argv : r->argv, err);
+	*o = shunt_plan_opts_none();
+	o->profile = profile;
+	o->accept_weaker_isolation = r->accept_weaker;
+	line_argv[0] = (char *)(r->shell ? r->shell : "/bin/sh");
+	line_argv[1] = "-c";
+	line_argv[2] = (char *)r->line;
+	line_argv[3] = NULL;
+	*l = (struct shunt_launch){.cfg = &ctx->cfg,
+				   .opts = o,
+				   .argv = r->line ? line_argv : r->argv,
+				   .gvisor_available = ctx->policy.gvisor_available,
+				   .accept_weaker = r->accept_weaker,
+				   .map_accepts = true,
+				   .probe = true,
+				   .no_daemon = r->no_daemon};
 }
 
 /* The one-line notice before a sandboxed command runs. */
@@ -272,41 +273,43 @@ static void on_daemon_accept(void *ud, const char *runtime, const char *profile)
 	print_notice(ud, runtime, profile, " (via shuntd)");
 }
 
-/* Hands the sandboxed run to shuntd with our stdio. True when that
- * settled it (*status: the command's exit code, 126 when the daemon's
- * policy refused it, 125 when the daemon went away during the run: never
- * run a second time here; *ran: it ran there); false: run it in this
- * process. */
-static bool act_via_daemon(const struct shunt_act_req *r, const struct shunt_decision *d,
-			   int profile, enum shunt_runtime rt, const char *cmd, int *status,
-			   bool *ran)
+struct act_run {
+	struct shunt_ctx *ctx;
+	const struct shunt_act_req *r;
+	const struct shunt_decision *d;
+	const char *cmd;
+};
+
+/* Hands the sandboxed run to shuntd with our stdio (launch.h's daemon
+ * op). 1 when that settled it (*status: the command's exit code, 126
+ * when the daemon's policy refused it, 125 when the daemon went away
+ * during the run: never run a second time here); 0: run it here. */
+static int act_daemon(void *ud, const struct shunt_launch *l, const char *sock, int *status)
 {
-	const char *nd = getenv("SHUNT_NO_DAEMON");
-	if (r->no_daemon || (nd && strcmp(nd, "1") == 0))
-		return false;
-	_cleanup_free_ char *sock = shunt_shuntd_socket_path();
-	struct stat st;
-	if (!sock || stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode))
-		return false;
-	struct shunt_fdrun_req q = {.argv = r->argv,
-				    .line = r->line,
-				    .shell = r->shell,
-				    .source = r->source,
-				    .profile = profile,
-				    .runtime = (int)rt,
-				    .approved = d->action == SHUNT_ACTION_PROMPT};
+	struct act_run *u = ud;
+	/* shuntd re-checks with the decision's profile: one picked at the
+	 * prompt stays in this process */
+	int granted = u->d->profile >= 0 ? u->d->profile : SHUNT_PROFILE_WORKSPACE_WRITE;
+	if (l->profile != granted)
+		return 0;
+	struct shunt_fdrun_req q = {.argv = u->r->argv,
+				    .line = u->r->line,
+				    .shell = u->r->shell,
+				    .source = u->r->source,
+				    .profile = l->profile,
+				    .runtime = (int)l->runtime,
+				    .approved = u->d->action == SHUNT_ACTION_PROMPT};
 	struct shunt_buf msg = {0};
 	fflush(NULL);
 	enum shunt_fdrun_result res =
-	    shunt_fdrun_client(sock, &q, on_daemon_accept, (void *)d, status, &msg);
+	    shunt_fdrun_client(sock, &q, on_daemon_accept, (void *)u->d, status, &msg);
 	const char *why = msg.data ? msg.data : "";
-	bool done = true;
+	int done = 1;
 	switch (res) {
 	case SHUNT_FDRUN_RAN:
-		*ran = true;
 		break;
 	case SHUNT_FDRUN_POLICY:
-		fprintf(stderr, "shunt: not run: shuntd refused %s: %s\n", cmd, why);
+		fprintf(stderr, "shunt: not run: shuntd refused %s: %s\n", u->cmd, why);
 		*status = EXIT_BLOCKED;
 		break;
 	case SHUNT_FDRUN_LOST:
@@ -321,110 +324,75 @@ static bool act_via_daemon(const struct shunt_act_req *r, const struct shunt_dec
 		if (*why)
 			fprintf(stderr, "shunt: shuntd cannot take it (%s); running it here\n",
 				why);
-		done = false;
+		done = 0;
 		break;
 	}
 	shunt_buf_free(&msg);
 	return done;
 }
 
-/* Runs the command in the runner the decision names; fails closed. */
+static void act_starting(void *ud, const struct shunt_launch *l)
+{
+	struct act_run *u = ud;
+	print_notice(u->d, l->runner->name, shunt_profile_name(l->profile),
+		     l->weaker ? " (weaker isolation accepted)" : "");
+	fflush(NULL);
+}
+
+/* Runs the command in the runner the policy maps profile to (through
+ * shuntd when one answers); fails closed. */
 static int act_sandbox(struct shunt_ctx *ctx, const struct shunt_act_req *r,
-		       const struct shunt_decision *d, int profile, const char *cmd, bool *ran,
+		       const struct shunt_decision *d, int profile, const char *cmd,
 		       struct shunt_error **err)
 {
-	*ran = false;
-	/* the runtime follows the profile actually used (s and GODMODE may
-	 * differ from the decision's) */
-	enum shunt_runtime rt = ctx->policy.runtime;
-	if (rt == SHUNT_RUNTIME_AUTO && profile >= 0 && profile < 4)
-		rt = ctx->policy.profile_runtime[profile];
-	if (rt == SHUNT_RUNTIME_AUTO || rt == SHUNT_RUNTIME_NONE)
-		rt = ctx->policy.gvisor_available ? SHUNT_RUNTIME_GVISOR : SHUNT_RUNTIME_PROCESS;
-	const struct shunt_runner *runner = shunt_runner_get(rt);
-	bool system_profile =
-	    profile == SHUNT_PROFILE_SYSTEM_WRITE || profile == SHUNT_PROFILE_GODMODE;
-	bool weaker = runner && system_profile && rt == SHUNT_RUNTIME_PROCESS;
-	if (!runner && system_profile &&
-	    (r->accept_weaker || ctx->cfg.sandbox.accept_weaker_isolation)) {
-		runner = shunt_runner_get(SHUNT_RUNTIME_PROCESS);
-		rt = SHUNT_RUNTIME_PROCESS;
-		weaker = true;
+	struct shunt_plan_opts o;
+	char *line_argv[4];
+	struct shunt_launch l;
+	act_launch(ctx, r, profile, &o, line_argv, &l);
+	struct act_run u = {ctx, r, d, cmd};
+	struct shunt_launch_ops ops = {.ud = &u, .daemon = act_daemon, .starting = act_starting};
+	bool cache_hit = false;
+	int status = 0;
+	struct shunt_error *lerr = NULL;
+	int rc = shunt_launch_run(&l, &ops, &status, &lerr);
+	if (l.via_daemon)
+		return status;
+	if (l.have_plan)
+		cache_hit = shunt_process_cache_hit(&l.plan);
+	if (rc < 0 && lerr && (lerr->exitcode == 126 || lerr->exitcode == 127) && l.have_plan) {
+		/* the sandbox was fine; the command itself could not be executed */
+		fprintf(stderr, "shunt: %s\n", lerr->msg);
+		status = lerr->exitcode;
+		shunt_error_free(&lerr);
+		rc = 0;
 	}
-	/* shuntd re-decides: a profile other than the decision's (picked at
-	 * the prompt) or weaker isolation accepted here stays in this process */
-	int granted = d->profile >= 0 ? d->profile : SHUNT_PROFILE_WORKSPACE_WRITE;
-	int dstatus = 0;
-	if (!weaker && profile == granted && act_via_daemon(r, d, profile, rt, cmd, &dstatus, ran))
-		return dstatus;
-	if (!runner) {
-		fprintf(stderr,
-			"shunt: cannot sandbox: %s\nshunt: the %s runner needed for %s is not "
-			"available "
-			"here, so the command was not run.\n",
-			cmd, shunt_runtime_name(rt), shunt_profile_name(profile));
-		if (system_profile)
-			fprintf(stderr,
-				"shunt: to use the process sandbox with a throwaway overlay root "
-				"instead, add --i-accept-weaker-isolation\n");
-		else
-			fprintf(stderr,
-				"shunt: set sandbox.runtime: process in your config to use the "
-				"built-in process sandbox\n");
-		shunt_record_unrun(ctx, r->source, cmd, d, "no-runner");
-		return EXIT_NOSANDBOX;
-	}
-	struct shunt_error *perr = NULL;
-	if (runner->probe && runner->probe(&perr) < 0) {
-		fprintf(stderr,
-			"shunt: cannot sandbox: %s\nshunt: %s runner unavailable: %s\n"
-			"shunt: the command was not run (run 'shunt doctor' for details)\n",
-			cmd, runner->name, perr ? perr->msg : "unknown reason");
-		shunt_error_free(&perr);
-		shunt_record_unrun(ctx, r->source, cmd, d, "runner-unavailable");
-		return EXIT_NOSANDBOX;
-	}
-	struct shunt_plan plan;
-	struct shunt_decision dd = *d;
-	dd.runtime = rt;
-	if (act_plan(ctx, r, &dd, profile, rt, &plan, err) < 0) {
-		shunt_record_unrun(ctx, r->source, cmd, d, "bad-plan");
+	if (rc < 0 && l.unrun && strcmp(l.unrun, "bad-plan") == 0) {
+		shunt_record_unrun(ctx, r->source, cmd, d, l.unrun);
+		*err = lerr;
 		return -1;
 	}
-	if (weaker)
-		plan.accept_weaker_isolation = true;
-	print_notice(d, runner->name, shunt_profile_name(profile),
-		     weaker ? " (weaker isolation accepted)" : "");
-	int status = 0;
-	bool cache_hit = shunt_process_cache_hit(&plan);
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	struct shunt_error *rerr = NULL;
-	fflush(NULL);
-	int rc = runner->run(&plan, &status, &rerr);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	long long ms = (t1.tv_sec - t0.tv_sec) * 1000LL + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-	if (rc < 0 && rerr && (rerr->exitcode == 126 || rerr->exitcode == 127)) {
-		/* the sandbox was fine; the command itself could not be executed */
-		fprintf(stderr, "shunt: %s\n", rerr->msg);
-		status = rerr->exitcode;
-		shunt_error_free(&rerr);
-		rc = 0;
+	if (rc < 0 && l.unrun) {
+		fprintf(stderr, "shunt: cannot sandbox: %s\nshunt: %s\n", cmd,
+			lerr ? lerr->msg : "unknown reason");
+		shunt_error_free(&lerr);
+		shunt_record_unrun(ctx, r->source, cmd, d, l.unrun);
+		return EXIT_NOSANDBOX;
 	}
 	if (rc < 0) {
 		fprintf(stderr, "shunt: sandbox setup failed, the command was not run: %s\n",
-			rerr ? rerr->msg : "unknown error");
-		shunt_error_free(&rerr);
-		shunt_record_sandbox(ctx, r->source, cmd, d, &plan, -1, ms, weaker, false);
-		shunt_plan_free(&plan);
+			lerr ? lerr->msg : "unknown error");
+		shunt_error_free(&lerr);
+		shunt_record_sandbox(ctx, r->source, cmd, d, &l.plan, -1, l.ms, l.weaker, false);
+		shunt_launch_free(&l);
 		return EXIT_NOSANDBOX;
 	}
 	if (rc == 1)
 		fprintf(stderr, "shunt: timed out after %u s; the command was killed\n",
-			plan.timeout);
-	*ran = true;
-	shunt_record_sandbox(ctx, r->source, cmd, d, &plan, status, ms, weaker, cache_hit);
-	shunt_plan_free(&plan);
+			l.plan.timeout);
+	struct shunt_decision dd = *d;
+	dd.runtime = l.runtime;
+	shunt_record_sandbox(ctx, r->source, cmd, &dd, &l.plan, status, l.ms, l.weaker, cache_hit);
+	shunt_launch_free(&l);
 	return status;
 }
 
@@ -458,9 +426,19 @@ int shunt_act(struct shunt_ctx *ctx, const struct shunt_act_req *r, struct shunt
 	if (dry_run) {
 		struct shunt_plan plan;
 		bool have_plan = false;
+		struct shunt_plan_opts o;
+		char *line_argv[4];
+		struct shunt_launch l;
 		if (d.action != SHUNT_ACTION_BLOCK && d.profile >= 0) {
+			/* the decision's runtime, as the run would have it */
+			act_launch(ctx, r, d.profile, &o, line_argv, &l);
+			o.runtime = (int)d.runtime;
+			l.profile = d.profile;
+			l.runtime = d.runtime;
 			struct shunt_error *perr = NULL;
-			have_plan = act_plan(ctx, r, &d, d.profile, d.runtime, &plan, &perr) == 0;
+			have_plan = shunt_launch_plan(&l, &perr) == 0;
+			if (have_plan)
+				plan = l.plan;
 			shunt_error_free(&perr);
 		}
 		shunt_record_decision(ctx, r->source, cmd, &d, NULL, true);
@@ -477,9 +455,8 @@ int shunt_act(struct shunt_ctx *ctx, const struct shunt_act_req *r, struct shunt
 		goto out;
 	}
 	if (d.action == SHUNT_ACTION_SANDBOX) {
-		bool ran;
 		shunt_record_decision(ctx, r->source, cmd, &d, NULL, false);
-		rc = act_sandbox(ctx, r, &d, d.profile, cmd, &ran, err);
+		rc = act_sandbox(ctx, r, &d, d.profile, cmd, err);
 		goto out;
 	}
 
@@ -504,16 +481,14 @@ int shunt_act(struct shunt_ctx *ctx, const struct shunt_act_req *r, struct shunt
 		rc = run_host_child(ctx, r, &d, err);
 		break;
 	case SHUNT_PROMPT_GODMODE: {
-		bool ran;
 		shunt_record_decision(ctx, r->source, cmd, &d, "prompt:GODMODE", false);
-		rc = act_sandbox(ctx, r, &d, SHUNT_PROFILE_GODMODE, cmd, &ran, err);
+		rc = act_sandbox(ctx, r, &d, SHUNT_PROFILE_GODMODE, cmd, err);
 		break;
 	}
 	case SHUNT_PROMPT_SANDBOX: {
-		bool ran;
 		shunt_record_decision(ctx, r->source, cmd, &d, "prompt:s", false);
 		int profile = d.profile >= 0 ? d.profile : SHUNT_PROFILE_WORKSPACE_WRITE;
-		rc = act_sandbox(ctx, r, &d, profile, cmd, &ran, err);
+		rc = act_sandbox(ctx, r, &d, profile, cmd, err);
 		break;
 	}
 	case SHUNT_PROMPT_NO_TTY:

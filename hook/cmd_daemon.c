@@ -370,7 +370,8 @@ static int cmd_stop(const struct dopts *o, struct shunt_error **err)
 
 /* No daemon: the same decide-and-run in this process (a cold start). */
 static int client_run(const struct endpoint *ep, char **cmd, int profile, int runtime,
-		      bool *answered, struct shunt_error **err)
+		      const char *workspace, bool explicit_run, bool *answered,
+		      struct shunt_error **err)
 {
 	*answered = false;
 	char cwd[PATH_MAX];
@@ -389,6 +390,12 @@ static int client_run(const struct endpoint *ep, char **cmd, int profile, int ru
 		shunt_buf_printf(&b, ",\"profile\":\"%s\"", shunt_profile_name(profile));
 	if (runtime >= 0)
 		shunt_buf_printf(&b, ",\"runtime\":\"%s\"", shunt_runtime_name(runtime));
+	if (workspace) {
+		shunt_buf_puts(&b, ",\"workspace\":");
+		shunt_buf_json_str(&b, workspace, strlen(workspace));
+	}
+	if (explicit_run)
+		shunt_buf_puts(&b, ",\"explicit\":true");
 	shunt_buf_puts(&b, "}");
 	if (!b.data)
 		return shunt_error_set(err, ENOMEM, "out of memory");
@@ -450,11 +457,12 @@ static int client_run(const struct endpoint *ep, char **cmd, int profile, int ru
 	return code;
 }
 
-int shunt_daemon_client_run(const char *sock, char **cmd, int profile, int runtime, bool *answered,
+int shunt_daemon_client_run(const char *sock, char **cmd, int profile, int runtime,
+			    const char *workspace, bool explicit_run, bool *answered,
 			    struct shunt_error **err)
 {
 	struct endpoint ep = {.sock = sock};
-	return client_run(&ep, cmd, profile, runtime, answered, err);
+	return client_run(&ep, cmd, profile, runtime, workspace, explicit_run, answered, err);
 }
 
 int shunt_daemon_client_remote(const char *url, const char *token_file, const char *ca_file,
@@ -494,7 +502,7 @@ int shunt_daemon_client_remote(const char *url, const char *token_file, const ch
 	struct endpoint ep = {
 	    .base = url, .token = token, .ca_file = ca_file, .insecure = insecure};
 	bool answered = false;
-	int code = client_run(&ep, cmd, profile, -1, &answered, err);
+	int code = client_run(&ep, cmd, profile, -1, NULL, false, &answered, err);
 	if (token)
 		explicit_bzero(token, len);
 	if (!answered && code == 0) {
@@ -519,7 +527,8 @@ static int cmd_exec(const struct dopts *o, struct shunt_error **err)
 	if (!sock || stat(sock, &st) < 0)
 		return shunt_shuntd_run_local(o->cmd, o->profile, -1, err);
 	bool answered = false;
-	int code = shunt_daemon_client_run(sock, o->cmd, o->profile, -1, &answered, err);
+	int code =
+	    shunt_daemon_client_run(sock, o->cmd, o->profile, -1, NULL, false, &answered, err);
 	if (!answered && code == 0)
 		return shunt_shuntd_run_local(o->cmd, o->profile, -1, err);
 	return code;

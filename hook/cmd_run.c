@@ -14,9 +14,8 @@
 #include "commands.h"
 #include "config.h"
 #include "fdrun.h"
-#include "microvm.h"
+#include "launch.h"
 #include "runner.h"
-#include "shuntd.h"
 
 static const char help[] =
     "usage: shunt run [options] -- ARGV...\n"
@@ -54,12 +53,13 @@ static const char help[] =
     "  --dry-run              print the resolved plan and run nothing\n"
     "  --json                 with --dry-run: the plan as JSON\n"
     "\n"
-    "When shuntd answers on its socket and no option other than --profile/--runtime\n"
-    "is given, the command goes through the daemon (with this process's stdin, stdout\n"
-    "and stderr passed to it when stdin is not /dev/null): it decides it\n"
-    "with its own policy (blocked commands are refused, exit 126; --profile and\n"
-    "--runtime may only ask for stricter) and may use a warm sandbox from its pool.\n"
-    "Otherwise, or when no daemon answers, it runs in this process (a cold start).\n"
+    "When shuntd answers on its socket and no option other than --profile, --runtime\n"
+    "and --workspace is given, the command goes through the daemon (with this\n"
+    "process's stdin, stdout and stderr passed to it when stdin is not /dev/null)\n"
+    "and may use a warm sandbox from its pool. It runs there as it would here: the\n"
+    "same profile and runtime (a runtime weaker than the policy maps always runs\n"
+    "here); the daemon refuses only what its rules block (exit 126). Otherwise, or\n"
+    "when no daemon answers, it runs in this process (a cold start).\n"
     "\n"
     "Exit status: the command's (128+N when killed by signal N); 124 on timeout; 125 when\n"
     "the sandbox could not be set up (the command did not run); 126/127 when ARGV could\n"
@@ -125,8 +125,14 @@ static void free_opts(struct shunt_plan_opts *o)
 	shunt_strv_free(&o->binds);
 }
 
-static int parse(int argc, char **argv, struct shunt_plan_opts *o, long *pids, bool *dry,
-		 bool *json, char ***cmd, struct shunt_error **err)
+/* What only a plan built here carries (the daemon's protocol takes the
+ * profile, the runtime and the workspace). */
+struct run_flags {
+	bool dry, json, no_daemon, local_only;
+};
+
+static int parse(int argc, char **argv, struct shunt_plan_opts *o, long *pids, struct run_flags *f,
+		 char ***cmd, struct shunt_error **err)
 {
 	int i;
 	for (i = 1; i < argc; i++) {
@@ -138,17 +144,20 @@ static int parse(int argc, char **argv, struct shunt_plan_opts *o, long *pids, b
 		if (a[0] != '-')
 			break; /* the command starts here */
 		if (strcmp(a, "--dry-run") == 0) {
-			*dry = true;
+			f->dry = true;
 			continue;
 		}
-		if (strcmp(a, "--no-daemon") == 0)
-			continue; /* see via_daemon */
+		if (strcmp(a, "--no-daemon") == 0) {
+			f->no_daemon = true;
+			continue;
+		}
 		if (strcmp(a, "--json") == 0) {
-			*json = true;
+			f->json = true;
 			continue;
 		}
 		if (strcmp(a, "--i-accept-weaker-isolation") == 0) {
 			o->accept_weaker_isolation = true;
+			f->local_only = true;
 			continue;
 		}
 		if (i + 1 >= argc)
@@ -157,6 +166,8 @@ static int parse(int argc, char **argv, struct shunt_plan_opts *o, long *pids, b
 		const char *v = argv[++i];
 		long n;
 		long long sz;
+		f->local_only |=
+		    strcmp(a, "--profile") && strcmp(a, "--runtime") && strcmp(a, "--workspace");
 		if (strcmp(a, "--profile") == 0) {
 			if ((o->profile = shunt_profile_parse(v)) < 0)
 				return shunt_args_usage(err, "unknown profile '%s'", v);
@@ -234,52 +245,62 @@ static bool stdin_is_null(void)
 	return S_ISCHR(a.st_mode) && stat("/dev/null", &b) == 0 && a.st_rdev == b.st_rdev;
 }
 
-/* The command with our stdio through the daemon's fd-passing run (stdin
- * is not /dev/null). *done false: nothing ran, run it here. */
-static int via_fdrun(const char *sock, char **cmd, int profile, int runtime, bool *done)
+/* launch.h's daemon op: the command through shuntd, over HTTP when stdin
+ * is /dev/null, else with our stdio passed along. 0: run it here. */
+static int run_daemon(void *ud, const struct shunt_launch *l, const char *sock, int *status)
 {
-	struct shunt_fdrun_req q = {
-	    .argv = cmd, .source = SHUNT_SOURCE_CLI, .profile = profile, .runtime = runtime};
+	const struct shunt_plan_opts *o = l->opts;
+	/* the run's own choice goes along: the daemon grants it like here */
+	if (stdin_is_null()) {
+		bool answered = false;
+		struct shunt_error *e = NULL;
+		int code =
+		    shunt_daemon_client_run(sock, (char **)l->argv, l->profile, (int)l->runtime,
+					    o->workspace, true, &answered, &e);
+		if (code < 0) {
+			fprintf(stderr, "shunt: %s\n", e ? e->msg : "shuntd failed");
+			code = e && e->exitcode ? e->exitcode : 125;
+			shunt_error_free(&e);
+			answered = true;
+		}
+		*status = code;
+		return answered;
+	}
+	struct shunt_fdrun_req q = {.argv = (char **)l->argv,
+				    .source = SHUNT_SOURCE_CLI,
+				    .profile = l->profile,
+				    .runtime = (int)l->runtime,
+				    .workspace = o->workspace,
+				    .explicit_run = true};
 	struct shunt_buf msg = {0};
-	int status = 0;
 	fflush(NULL);
-	enum shunt_fdrun_result res = shunt_fdrun_client(sock, &q, NULL, NULL, &status, &msg);
+	enum shunt_fdrun_result res = shunt_fdrun_client(sock, &q, NULL, NULL, status, &msg);
 	const char *why = msg.data ? msg.data : "";
-	*done = res != SHUNT_FDRUN_NO_DAEMON;
 	if (res == SHUNT_FDRUN_POLICY) {
 		fprintf(stderr, "shunt: shuntd refused it: %s; the command was not run\n", why);
-		status = 126;
+		*status = 126;
 	} else if (res == SHUNT_FDRUN_LOST) {
 		fprintf(stderr,
 			"shunt: shuntd went away while running the command (%s); it is not run "
 			"again here\n",
 			why);
-		status = 125;
+		*status = 125;
 	} else if (res == SHUNT_FDRUN_NO_DAEMON && *why) {
 		fprintf(stderr, "shunt: shuntd cannot take it (%s); running it here\n", why);
 	}
 	shunt_buf_free(&msg);
-	return *done ? status : 0;
+	return res != SHUNT_FDRUN_NO_DAEMON;
 }
 
-/* The options before the command, as far as where it runs goes: only
- * --profile and --runtime travel to shuntd or to a remote shuntd. Read
- * once for both; parse() reports what is wrong with them. */
-struct route {
-	int cmd;	    /* index of ARGV[0]; argc when there is none */
-	int profile;	    /* the last --profile, -1 none */
-	int runtime;	    /* the last --runtime that is a local runtime, -1 none */
-	bool profile_bad;   /* a --profile value that is no profile */
-	bool runtime_local; /* a --runtime other than remote */
-	bool runtime_bad;  /* a --runtime that shuntd cannot be asked for (auto, remote, unknown) */
-	bool remote;	   /* --runtime remote */
-	const char *other; /* the last other option (or one without its value) */
-};
-
-static void route_scan(int argc, char **argv, struct route *r)
+/* sandbox.runtime: remote (or --runtime remote): the command goes to
+ * remote.url and nowhere else. Only --profile may come along. *done false:
+ * not remote, run it as usual. */
+static int via_remote(int argc, char **argv, bool *done, struct shunt_error **err)
 {
-	*r = (struct route){.profile = -1, .runtime = -1};
-	int i;
+	*done = false;
+	int profile = -1, i;
+	bool forced = false, other = false;
+	const char *other_opt = NULL;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--") == 0) {
@@ -288,70 +309,22 @@ static void route_scan(int argc, char **argv, struct route *r)
 		}
 		if (a[0] != '-')
 			break;
-		if (i + 1 < argc && strcmp(a, "--profile") == 0) {
-			int p = shunt_profile_parse(argv[++i]);
-			if (p < 0)
-				r->profile_bad = true;
-			else
-				r->profile = p;
-		} else if (i + 1 < argc && strcmp(a, "--runtime") == 0) {
-			const char *v = argv[++i];
-			int rt = shunt_runtime_parse(v);
-			r->remote |= strcmp(v, "remote") == 0;
-			r->runtime_local |= strcmp(v, "remote") != 0;
-			if (rt < 0 || rt == SHUNT_RUNTIME_AUTO)
-				r->runtime_bad = true;
-			else
-				r->runtime = rt;
+		if (i + 1 < argc && strcmp(a, "--runtime") == 0) {
+			if (strcmp(argv[++i], "remote") != 0)
+				return 0; /* a local runtime asked for by name */
+			forced = true;
+		} else if (i + 1 < argc && strcmp(a, "--profile") == 0) {
+			if ((profile = shunt_profile_parse(argv[++i])) < 0)
+				return 0; /* parse() reports it */
 		} else {
-			r->other = a;
+			other = true;
+			other_opt = a;
 			/* options with a value: skip it */
 			if (i + 1 < argc && strcmp(a, "--dry-run") && strcmp(a, "--json") &&
 			    strcmp(a, "--no-daemon") && strcmp(a, "--i-accept-weaker-isolation"))
 				i++;
 		}
 	}
-	r->cmd = i < argc ? i : argc;
-}
-
-/* Runs the command through shuntd when one answers and nothing in the
- * request needs what the protocol does not carry (options other than
- * --profile/--runtime): over HTTP when stdin is /dev/null, else with our
- * stdio passed along. *done false: run it here. */
-static int via_daemon(int argc, char **argv, const struct route *r, bool *done,
-		      struct shunt_error **err)
-{
-	*done = false;
-	const char *nd = getenv("SHUNT_NO_DAEMON");
-	if (nd && strcmp(nd, "1") == 0)
-		return 0;
-	/* --no-daemon, or an option only a local plan has; bad values: the
-	 * usage error comes from parse() */
-	if (r->other || r->profile_bad || r->runtime_bad || r->cmd >= argc)
-		return 0;
-	_cleanup_free_ char *sock = shunt_shuntd_socket_path();
-	struct stat st;
-	if (!sock || stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode))
-		return 0;
-	if (!stdin_is_null())
-		return via_fdrun(sock, &argv[r->cmd], r->profile, r->runtime, done);
-	int code = shunt_daemon_client_run(sock, &argv[r->cmd], r->profile, r->runtime, done, err);
-	return code;
-}
-
-/* sandbox.runtime: remote (or --runtime remote): the command goes to
- * remote.url and nowhere else. Only --profile may come along. *done false:
- * not remote, run it as usual. */
-static int via_remote(int argc, char **argv, const struct route *r, bool *done,
-		      struct shunt_error **err)
-{
-	*done = false;
-	/* a local runtime asked for by name; a bad profile: parse() reports it */
-	if (r->runtime_local || r->profile_bad)
-		return 0;
-	int profile = r->profile, i = r->cmd;
-	bool forced = r->remote, other = r->other != NULL;
-	const char *other_opt = r->other;
 	char cwd[PATH_MAX];
 	_cleanup_free_ char *ws =
 	    getcwd(cwd, sizeof(cwd)) ? shunt_config_workspace_root(cwd) : NULL;
@@ -400,26 +373,14 @@ int shunt_cmd_run(int argc, char **argv, struct shunt_error **err)
 		return 0;
 	}
 	bool done = false;
-	struct route route;
-	route_scan(argc, argv, &route);
-	int rrc = via_remote(argc, argv, &route, &done, err);
+	int rrc = via_remote(argc, argv, &done, err);
 	if (done || rrc < 0)
 		return rrc;
-	int drc = via_daemon(argc, argv, &route, &done, err);
-	if (done || drc < 0)
-		return drc;
-	struct shunt_plan_opts o = {.profile = -1,
-				    .runtime = -1,
-				    .network = -1,
-				    .timeout = -1,
-				    .mem_bytes = -1,
-				    .cpus = -1,
-				    .uid = -1,
-				    .gid = -1};
+	struct shunt_plan_opts o = shunt_plan_opts_none();
 	long pids = -1;
-	bool dry = false, json = false;
+	struct run_flags f = {0};
 	char **cmd = NULL;
-	if (parse(argc, argv, &o, &pids, &dry, &json, &cmd, err) < 0) {
+	if (parse(argc, argv, &o, &pids, &f, &cmd, err) < 0) {
 		free_opts(&o);
 		return -1;
 	}
@@ -440,47 +401,42 @@ int shunt_cmd_run(int argc, char **argv, struct shunt_error **err)
 		return -1;
 	}
 
-	struct shunt_plan plan;
-	rc = shunt_plan_build(&plan, &cfg, &o, cmd, err);
+	if (pids > 0)
+		o.pids = (unsigned)pids;
+	struct shunt_launch l = {.cfg = &cfg,
+				 .opts = &o,
+				 .argv = cmd,
+				 .gvisor_available = -1,
+				 .no_daemon = f.no_daemon || f.local_only};
+	int status = 0;
+	if (f.dry) {
+		/* the plan as it would run, without probing the runner */
+		l.profile = o.profile >= 0 ? o.profile : SHUNT_PROFILE_WORKSPACE_WRITE;
+		int rt = shunt_launch_runtime(&cfg, l.profile, o.runtime, -1, false, NULL);
+		l.runtime =
+		    rt < 0 || !shunt_runner_get((enum shunt_runtime)rt)
+			? (o.runtime > 0 ? (enum shunt_runtime)o.runtime : SHUNT_RUNTIME_PROCESS)
+			: (enum shunt_runtime)rt;
+		rc = shunt_launch_plan(&l, err);
+		if (rc == 0) {
+			struct shunt_buf out = {0};
+			shunt_plan_dump(&l.plan, f.json, &out);
+			if (out.data)
+				fputs(out.data, stdout);
+			shunt_buf_free(&out);
+		}
+	} else {
+		struct shunt_launch_ops ops = {.daemon = run_daemon};
+		rc = shunt_launch_run(&l, &ops, &status, err);
+	}
+	unsigned timeout = l.have_plan ? l.plan.timeout : 0;
+	shunt_launch_free(&l);
 	free_opts(&o);
 	shunt_config_free(&cfg);
 	if (rc < 0)
 		return -1;
-	if (pids > 0)
-		plan.pids = (unsigned)pids;
-
-	if (dry) {
-		struct shunt_buf out = {0};
-		shunt_plan_dump(&plan, json, &out);
-		if (out.data)
-			fputs(out.data, stdout);
-		shunt_buf_free(&out);
-		shunt_plan_free(&plan);
+	if (f.dry)
 		return 0;
-	}
-
-	const struct shunt_runner *r = shunt_runner_get(plan.runtime);
-	if (!r) {
-		if (plan.runtime == SHUNT_RUNTIME_MICROVM && shunt_microvm_probe(err) < 0)
-			shunt_error_prefix(err,
-					   "no microVM can run here, so the command was not run: ");
-		else
-			shunt_error_set(
-			    err, ENOSYS,
-			    "runtime '%s' is not available here, so the command was not run "
-			    "(see 'shunt doctor')",
-			    shunt_runtime_name(plan.runtime));
-		if (err && *err)
-			(*err)->exitcode = 125;
-		shunt_plan_free(&plan);
-		return -1;
-	}
-	int status = 0;
-	rc = r->run(&plan, &status, err);
-	unsigned timeout = plan.timeout;
-	shunt_plan_free(&plan);
-	if (rc < 0)
-		return -1;
 	if (rc == 1) {
 		fflush(stdout);
 		fprintf(stderr, "shunt: timed out after %u s\n", timeout);

@@ -50,11 +50,14 @@ SHUNT_COMMAND_LIST(SHUNT_CMD_DECL)
 int shunt_cmd_wants_help(int argc, char **argv);
 
 /* Runs cmd through the shuntd listening on sock (which re-decides it;
- * profile/runtime -1 = the policy's), streaming its output to our
- * stdout/stderr. *answered false (and 0 returned) when no daemon answered:
- * the caller runs it in-process. Else the command's exit status, 126
- * refused, 125 daemon/sandbox failure, or -1 with *err. */
-int shunt_daemon_client_run(const char *sock, char **cmd, int profile, int runtime, bool *answered,
+ * profile/runtime -1 = the policy's; workspace NULL: the one of our
+ * directory; explicit_run: `shunt run` asked for profile and runtime
+ * itself, which the daemon grants its own uid as in-process), streaming
+ * its output to our stdout/stderr. *answered false (and 0 returned) when
+ * no daemon answered: the caller runs it in-process. Else the command's
+ * exit status, 126 refused, 125 daemon/sandbox failure, or -1 with *err. */
+int shunt_daemon_client_run(const char *sock, char **cmd, int profile, int runtime,
+			    const char *workspace, bool explicit_run, bool *answered,
 			    struct shunt_error **err);
 
 /* Runs cmd on the remote shuntd at url (https://; http://127.0.0.1 only

@@ -166,13 +166,15 @@ static enum shunt_action base_action(const struct shunt_policy *p, enum shunt_ri
 	return act;
 }
 
-static enum shunt_runtime pick_runtime(const struct shunt_policy *p, int profile)
+enum shunt_runtime shunt_policy_runtime(enum shunt_runtime runtime,
+					const enum shunt_runtime profile_runtime[4],
+					bool gvisor_available, int profile)
 {
-	enum shunt_runtime rt = p->runtime;
+	enum shunt_runtime rt = runtime;
 	if (rt == SHUNT_RUNTIME_AUTO && profile >= 0 && profile < 4)
-		rt = p->profile_runtime[profile];
-	if (rt == SHUNT_RUNTIME_AUTO)
-		rt = p->gvisor_available ? SHUNT_RUNTIME_GVISOR : SHUNT_RUNTIME_PROCESS;
+		rt = profile_runtime[profile];
+	if (rt == SHUNT_RUNTIME_AUTO || rt == SHUNT_RUNTIME_NONE)
+		rt = gvisor_available ? SHUNT_RUNTIME_GVISOR : SHUNT_RUNTIME_PROCESS;
 	return rt;
 }
 
@@ -371,7 +373,8 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 	out->action = act;
 	if (act == SHUNT_ACTION_SANDBOX || act == SHUNT_ACTION_PROMPT) {
 		out->profile = profile;
-		out->runtime = pick_runtime(p, profile);
+		out->runtime = shunt_policy_runtime(p->runtime, p->profile_runtime,
+						    p->gvisor_available, profile);
 	} else if (act == SHUNT_ACTION_BLOCK) {
 		out->profile = SHUNT_PROFILE_NONE;
 	}

@@ -99,6 +99,15 @@ struct shunt_decision {
 int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 		 struct shunt_arena *a, struct shunt_decision *out);
 
+/* The runtime a sandboxed run of profile uses under the config's
+ * sandbox.runtime and per-profile map: AUTO (and NONE, which has no
+ * runner) resolve to gVisor when gvisor_available, else the process
+ * runner. Never AUTO or NONE. The one mapping: the decision reports it
+ * and sandbox/launch.c runs it. */
+enum shunt_runtime shunt_policy_runtime(enum shunt_runtime runtime,
+					const enum shunt_runtime profile_runtime[4],
+					bool gvisor_available, int profile);
+
 /* Builds a policy from a loaded config and rule set (rules are copied by
  * reference; risk floors are applied to rs in place). The policy borrows
  * cfg and rs, which must outlive it. */

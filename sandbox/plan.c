@@ -16,7 +16,7 @@
 #include "netpresets.h"
 #include "netrelay.h"
 #include "paths.h"
-#include "gvisor.h"
+#include "launch.h"
 #include "runner.h"
 #include "seccomp.h"
 
@@ -180,7 +180,8 @@ static int build_env(struct shunt_plan *p, const struct shunt_config *cfg,
 	size_t n = 0;
 	if (!(p->env = calloc(1, sizeof(char *))))
 		return -1;
-	for (char **e = environ; e && *e; e++)
+	/* the command's environment as given (shuntd: its client's), else ours */
+	for (char *const *e = o->env ? o->env : environ; e && *e; e++)
 		if (env_wanted(*e, cfg, o) && env_push(p, &n, *e) < 0)
 			return -1;
 	/* --env NAME=VALUE sets a value outright */
@@ -338,6 +339,16 @@ static int add_system(struct shunt_plan *p, const char *path)
 	return 0;
 }
 
+/* A package cache: once, however many lists name it (the built-in list
+ * and the config's default cache_dirs overlap). */
+static int add_cache(struct shunt_plan *p, const char *dir)
+{
+	for (size_t i = 0; i < p->nmounts; i++)
+		if (p->mounts[i].cache && strcmp(p->mounts[i].guest, dir) == 0)
+			return 0;
+	return add_mount(p, SHUNT_MOUNT_BIND, dir, dir, false, true);
+}
+
 static int add_standard_mounts(struct shunt_plan *p, const struct shunt_config *cfg,
 			       const char *home)
 {
@@ -364,7 +375,7 @@ static int add_standard_mounts(struct shunt_plan *p, const struct shunt_config *
 		for (size_t i = 0; i < sizeof(cache_dirs) / sizeof(cache_dirs[0]); i++) {
 			const char *rel = cache_dirs[i];
 			_cleanup_free_ char *c = join(home, rel);
-			if (!c || add_mount(p, SHUNT_MOUNT_BIND, c, c, false, true) < 0)
+			if (!c || add_cache(p, c) < 0)
 				return -1;
 		}
 		for (size_t i = 0; i < cfg->sandbox.cache_dirs.n; i++) {
@@ -375,7 +386,7 @@ static int add_standard_mounts(struct shunt_plan *p, const struct shunt_config *
 			/* only inside HOME may a missing cache be created */
 			if (!under(abs, home) && stat(abs, &st) < 0)
 				continue;
-			if (add_mount(p, SHUNT_MOUNT_BIND, abs, abs, false, true) < 0)
+			if (add_cache(p, abs) < 0)
 				return -1;
 		}
 	}
@@ -425,23 +436,30 @@ static int add_hidden(struct shunt_plan *p, const struct shunt_config *cfg, cons
 	return 0;
 }
 
-/* The runtime to use when the config maps the profile to one that is not
- * built in: the process runner is the embedded default. */
+/* The runtime when the caller did not choose one (shunt_launch_choose
+ * does): the config's map; the process runner when that one is not built
+ * in. */
 static enum shunt_runtime resolve_runtime(const struct shunt_config *cfg,
 					  const struct shunt_plan_opts *o, enum shunt_profile prof)
 {
 	if (o->runtime >= 0 && o->runtime != SHUNT_RUNTIME_AUTO)
 		return (enum shunt_runtime)o->runtime;
-	enum shunt_runtime rt = cfg->sandbox.runtime;
-	if (rt == SHUNT_RUNTIME_AUTO && prof >= 0 && prof < 4)
-		rt = cfg->sandbox.profile_runtime[prof];
-	if (rt == SHUNT_RUNTIME_AUTO) {
-		/* gVisor when it works here, else the embedded process runner */
-		rt = shunt_gvisor_usable(NULL, 0) ? SHUNT_RUNTIME_GVISOR : SHUNT_RUNTIME_PROCESS;
-	}
-	if (rt == SHUNT_RUNTIME_NONE || !shunt_runner_get(rt))
+	int rt = shunt_launch_runtime(cfg, prof, -1, -1, false, NULL);
+	if (rt < 0 || !shunt_runner_get((enum shunt_runtime)rt))
 		rt = SHUNT_RUNTIME_PROCESS;
-	return rt;
+	return (enum shunt_runtime)rt;
+}
+
+struct shunt_plan_opts shunt_plan_opts_none(void)
+{
+	return (struct shunt_plan_opts){.profile = -1,
+					.runtime = -1,
+					.network = -1,
+					.timeout = -1,
+					.mem_bytes = -1,
+					.cpus = -1,
+					.uid = -1,
+					.gid = -1};
 }
 
 int shunt_plan_build(struct shunt_plan *plan, const struct shunt_config *cfg,
@@ -515,7 +533,7 @@ int shunt_plan_build(struct shunt_plan *plan, const struct shunt_config *cfg,
 	plan->timeout = o->timeout >= 0 ? (unsigned)o->timeout : cfg->sandbox.timeout;
 	plan->mem_bytes = o->mem_bytes >= 0 ? (unsigned long long)o->mem_bytes : lim.mem_bytes;
 	plan->cpus = o->cpus >= 0 ? o->cpus : lim.cpus;
-	plan->pids = lim.pids;
+	plan->pids = o->pids ? o->pids : lim.pids;
 	plan->uid = o->uid;
 	plan->gid = o->gid;
 	const char *sp = o->seccomp_profile ? o->seccomp_profile : cfg->sandbox.seccomp_profile;

@@ -55,6 +55,31 @@ struct shunt_plan {
 	    notes; /* one-line remarks for --dry-run/audit (how a default was resolved) */
 };
 
+/* A runtime's warm sandboxes for shuntd's pool: booted from a template
+ * ahead of their command, each used once. w is the runtime's own state
+ * (struct shunt_microvm_warm, struct shunt_gvisor_warm); the pool keeps
+ * those and calls these, never a runtime by name. */
+struct shunt_runner_warm {
+	/* plan's boot template and pool key (equal keys share warm
+	 * sandboxes). 0, or -1 when plan cannot use a warm sandbox. */
+	int (*template)(const struct shunt_plan *plan, char key[32], struct shunt_buf *tmpl);
+	/* Boots one from tmpl, named id, into *w. 0, or -1 with *err. */
+	int (*boot)(const char *tmpl, const char *id, void *w, struct shunt_error **err);
+	/* 1 ready, 0 booting, -1 dead. NULL: its readiness comes on its
+	 * output, which the pool reads. */
+	int (*state)(void *w);
+	/* Runs plan in the ready w (results as from struct shunt_runner.run;
+	 * -2: it died before it took the command). NULL: the pool writes
+	 * command's line to w's control fd and relays its output. */
+	int (*run)(void *w, const struct shunt_plan *plan, int *status, struct shunt_error **err);
+	/* The line that hands plan's command over (with run NULL). */
+	void (*command)(const struct shunt_plan *plan, struct shunt_buf *out);
+	/* Kills what runs in w (with run NULL). */
+	void (*kill)(void *w);
+	/* Stops an unused w and removes what is left of it. */
+	void (*discard)(void *w);
+};
+
 struct shunt_runner {
 	const char *name;
 	enum shunt_runtime runtime;
@@ -66,10 +91,22 @@ struct shunt_runner {
 	 * -1 with *err when the sandbox could not be set up: the command
 	 * did not run (fail closed). */
 	int (*run)(const struct shunt_plan *plan, int *status, struct shunt_error **err);
+	/* NULL: this runtime keeps no warm sandboxes. */
+	const struct shunt_runner_warm *warm;
 };
 
-/* The runner for a runtime, or NULL when none is built in. */
+/* The runner for a runtime, or NULL when none is built in (or, for the
+ * microVM, when no VM can run here). */
 const struct shunt_runner *shunt_runner_get(enum shunt_runtime rt);
+
+/* rt's warm operations whether or not its runner can run here now (a
+ * pool stops what it booted even after the image went away); NULL when
+ * it keeps no warm sandboxes. */
+const struct shunt_runner_warm *shunt_runner_warm(enum shunt_runtime rt);
+
+/* Probes rt's runner even when shunt_runner_get hides it: 0 when usable,
+ * -1 with *err saying what is missing (ENOSYS: none built in). */
+int shunt_runner_probe(enum shunt_runtime rt, struct shunt_error **err);
 
 /* Options given on the command line (shunt run) that override the
  * config; unset members are 0/NULL/-1. */
@@ -82,13 +119,19 @@ struct shunt_plan_opts {
 	long timeout;	     /* -1 = config */
 	long long mem_bytes; /* -1 = level */
 	double cpus;	     /* <0 = level */
+	unsigned pids;	     /* 0 = level */
 	long uid, gid;	     /* -1 = caller */
 	const char *seccomp_profile;
 	struct shunt_strv env_names;
 	struct shunt_strv binds; /* HOST:GUEST[:ro] */
 	const char *keep_changes;
 	bool accept_weaker_isolation;
+	char *const *env; /* the command's environment (NAME=VALUE); NULL: environ */
 };
+
+/* Options with nothing set: everything from the config, the profile
+ * and the security level. */
+struct shunt_plan_opts shunt_plan_opts_none(void);
 
 /* Resolves a plan from config + options for argv. Errors (bad bind spec,
  * unknown profile) have exitcode 2. */

@@ -78,6 +78,26 @@ out=$("$SHUNT" daemon exec --profile GODMODE -- touch "$WS/godmode" 2>&1); rc=$?
 is "$rc" 126 "a profile the policy does not grant is refused"
 like "$out" "not granted" "with the reason"
 ok "the refused command did not run" -- test ! -e "$WS/godmode"
+# shunt run's own --profile is not the daemon's to cap for its own uid:
+# the outcome is the one without a daemon (here GODMODE maps to a microVM,
+# which cannot run in this test, and the weaker-isolation opt-in is not
+# given: 125, not 126)
+out=$("$SHUNT" run --profile GODMODE -- touch "$WS/run-godmode" </dev/null 2>&1); rc=$?
+out2=$(SHUNT_NO_DAEMON=1 "$SHUNT" run --profile GODMODE -- touch "$WS/run-godmode" </dev/null 2>&1); rc2=$?
+is "$rc" "$rc2" "shunt run --profile GODMODE: the same exit code with and without the daemon ($rc2)"
+unlike "$out" "not granted" "the daemon does not cap shunt run's own profile"
+like "$out" "i-accept-weaker-isolation" "it says what in-process says"
+out=$(echo x | "$SHUNT" run --profile GODMODE -- touch "$WS/run-godmode" 2>&1); rc=$?
+is "$rc" "$rc2" "the same with stdin passed along (fd run)"
+# the daemon's side: explicit from the unix socket, capped without it
+C0() { curl -s -o "$TEST_TMP/body" -w '%{http_code}' --unix-socket "$SOCK" "$@"; }
+code=$(C0 -d '{"argv":["true"],"cwd":"'"$WS"'","profile":"GODMODE","explicit":true}' http://x/v1/run)
+ok "explicit GODMODE from our uid: not capped ($code)" -- test "$code" != 403
+like "$(cat "$TEST_TMP/body")" "not available here.*i-accept-weaker-isolation" "it fails for the reason it fails in-process"
+is "$(C0 -d '{"argv":["true"],"cwd":"'"$WS"'","profile":"GODMODE"}' http://x/v1/run)" 403 "not explicit: still capped (403)"
+like "$(cat "$TEST_TMP/body")" "not granted" "with the cap's reason"
+is "$(C0 -d '{"argv":["true"],"cwd":"'"$WS"'","explicit":"yes"}' http://x/v1/run)" 400 "explicit must be a boolean: 400"
+is "$(C0 -d '{"argv":["true"],"cwd":"'"$WS"'","workspace":"rel"}' http://x/v1/run)" 400 "a relative workspace: 400"
 "$SHUNT" daemon exec --profile READ_ONLY -- touch "$WS/ro" 2>/dev/null; rc=$?
 ok "a stricter profile is honoured: READ_ONLY cannot write ($rc)" -- test "$rc" -ne 0 -a ! -e "$WS/ro"
 "$SHUNT" daemon exec -- touch "$WS/rw"; rc=$?

@@ -100,6 +100,14 @@ out=$(SHUNT_DRY_RUN=1 noterm "$SHUNT" exec -c "echo block-me > $TEST_TMP/dry-mar
 ok "dry run of a blocked command runs nothing" -- test ! -e "$TEST_TMP/dry-marker"
 out=$(noterm "$SHUNT" exec --dry-run -c 'echo host-still-runs' 2>&1)
 is "$out" "host-still-runs" "dry run: host commands still run"
+# each package cache once (the built-in list and the config's default
+# cache_dirs name the same directories)
+out=$(SHUNT_DRY_RUN=1 noterm "$SHUNT" exec -c 'npm install left-pad' 2>&1)
+like "$out" "cache +$HOME/.npm" "dry run plan: ~/.npm is a cache mount"
+dups=$(printf '%s\n' "$out" | grep -E '^ +cache ' | sort | uniq -d)
+is "$dups" "" "dry run plan: no cache mount listed twice"
+dups=$("$SHUNT" run --dry-run --json -- true 2>&1 | python3 -c 'import json,sys,collections; m=[x["guest"] for x in json.load(sys.stdin)["mounts"]]; print(" ".join(k for k,v in collections.Counter(m).items() if v>1))' 2>&1)
+is "$dups" "" "shunt run --dry-run --json: no mount twice"
 
 # --- the prompt in a real terminal -----------------------------------------
 if ! command -v tmux >/dev/null; then

@@ -16,15 +16,7 @@ static char tmp[PATH_MAX];
 
 static struct shunt_plan_opts no_opts(void)
 {
-	struct shunt_plan_opts o = {.profile = -1,
-				    .runtime = -1,
-				    .network = -1,
-				    .timeout = -1,
-				    .mem_bytes = -1,
-				    .cpus = -1,
-				    .uid = -1,
-				    .gid = -1};
-	return o;
+	return shunt_plan_opts_none();
 }
 
 static const struct shunt_mount *find_mount(const struct shunt_plan *p, const char *guest)
@@ -136,6 +128,31 @@ int main(void)
 	ok(p.workspace_rw, "workspace writable");
 	is_int(p.network, SHUNT_NET_NONE, "level's restricted with empty allowlist -> none");
 	ok(p.notes.n == 1 && strstr(p.notes.v[0], "empty allowlist"), "and a note says so");
+	{
+		/* the built-in caches and the config's default cache_dirs overlap */
+		size_t caches = 0, twice = 0;
+		for (size_t i = 0; i < p.nmounts; i++) {
+			if (!p.mounts[i].cache)
+				continue;
+			caches++;
+			for (size_t k = 0; k < i; k++)
+				twice += p.mounts[k].cache &&
+					 strcmp(p.mounts[k].guest, p.mounts[i].guest) == 0;
+		}
+		ok(caches > 0 && twice == 0, "each cache mounted once (%zu caches)", caches);
+	}
+	{
+		/* the environment is a parameter (shuntd: its client's) */
+		struct shunt_plan q;
+		char *env[] = {"TERM=vt100", "AWS_SECRET_ACCESS_KEY=no", NULL};
+		struct shunt_plan_opts eo = no_opts();
+		eo.workspace = ws;
+		eo.env = env;
+		ok(shunt_plan_build(&q, &cfg, &eo, argv, &err) == 0 && has_env(&q, "TERM=vt100") &&
+		       !has_env(&q, "TERM=xterm") && !has_env(&q, "AWS_SECRET_ACCESS_KEY="),
+		   "opts.env is the command's environment, filtered");
+		shunt_plan_free(&q);
+	}
 	snprintf(path, sizeof(path), "%s/.git/hooks", ws);
 	m = find_mount(&p, path);
 	ok(m && m->kind == SHUNT_MOUNT_BIND && m->read_only, ".git/hooks re-bound read-only");

@@ -42,9 +42,11 @@ struct shunt_fdrun_req {
 	const char *line;  /* run as `shell -c line` */
 	const char *shell; /* NULL: /bin/sh */
 	enum shunt_source source;
-	int profile;   /* requested profile, -1: the daemon's decision */
-	int runtime;   /* requested runtime, -1: the daemon's mapping */
-	bool approved; /* a human answered the client's prompt with "sandbox" */
+	int profile;	       /* requested profile, -1: the daemon's decision */
+	int runtime;	       /* requested runtime, -1: the daemon's mapping */
+	bool approved;	       /* a human answered the client's prompt with "sandbox" */
+	const char *workspace; /* NULL: the one of the client's directory */
+	bool explicit_run;     /* `shunt run` chose profile and runtime itself */
 };
 
 enum shunt_fdrun_result {

@@ -153,6 +153,12 @@ static int build_request(const struct shunt_fdrun_req *r, struct shunt_buf *b)
 		shunt_buf_printf(b, ",\"profile\":\"%s\"", shunt_profile_name(r->profile));
 	if (r->runtime >= 0)
 		shunt_buf_printf(b, ",\"runtime\":\"%s\"", shunt_runtime_name(r->runtime));
+	if (r->workspace) {
+		shunt_buf_puts(b, ",\"workspace\":");
+		shunt_buf_json_str(b, r->workspace, strlen(r->workspace));
+	}
+	if (r->explicit_run)
+		shunt_buf_puts(b, ",\"explicit\":true");
 	shunt_buf_printf(b, ",\"approved\":%s}", r->approved ? "true" : "false");
 	return b->oom || b->len > SHUNT_FDRUN_MAX ? -1 : 0;
 }

@@ -22,7 +22,6 @@
 
 #include "gvisor.h"
 #include "microvm.h"
-#include "sha256.h"
 
 #define NRT	    7
 #define SLOTS	    16
@@ -97,6 +96,18 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The warm state of slot i (what the runtime's warm ops take). */
+static void *slot_state(int i, int rt)
+{
+	return rt == SHUNT_RUNTIME_GVISOR ? (void *)&gvs[i] : (void *)&vms[i];
+}
+
+/* rt's warm ops (runner.h); the pool only keeps runtimes that have them. */
+static const struct shunt_runner_warm *ops(int rt)
+{
+	return shunt_runner_warm((enum shunt_runtime)rt);
+}
+
 static void on_chld(int sig)
 {
 	(void)sig; /* only to interrupt the daemon's poll: reap promptly */
@@ -122,83 +133,6 @@ int shunt_pool_init(const unsigned sizes[7], struct shunt_error **err)
 		vms[i].out_fd = vms[i].err_fd = vms[i].ctl_fd = -1;
 		gvs[i].out_fd = gvs[i].err_fd = gvs[i].ctl_fd = -1;
 	}
-	return 0;
-}
-
-/* ---- templates: what the daemon needs from a plan to boot a sandbox ---- */
-
-static bool clean(const char *s)
-{
-	return !strpbrk(s, "\t\n");
-}
-
-/* microVM: the plan's boot-time parts as text (tmpl_read parses it). */
-static int vm_tmpl(const struct shunt_plan *plan, struct shunt_buf *b)
-{
-	if (plan->workspace && !clean(plan->workspace))
-		return -1;
-	shunt_buf_printf(b, "ws\t%s\nrw\t%d\nmem\t%llu\ncpus\t%.17g\n",
-			 plan->workspace ? plan->workspace : "", plan->workspace_rw,
-			 plan->mem_bytes, plan->cpus);
-	for (size_t i = 0; i < plan->nmounts; i++) {
-		const struct shunt_mount *m = &plan->mounts[i];
-		if (m->kind == SHUNT_MOUNT_BIND)
-			continue;
-		if (!clean(m->guest))
-			return -1;
-		shunt_buf_printf(b, "m\t%d\t%s\n", (int)m->kind, m->guest);
-	}
-	return b->oom ? -1 : 0;
-}
-
-static void tmpl_plan_free(struct shunt_plan *p)
-{
-	free(p->workspace);
-	for (size_t i = 0; i < p->nmounts; i++)
-		free(p->mounts[i].guest);
-	free(p->mounts);
-}
-
-static int tmpl_read(const char *t, struct shunt_plan *p)
-{
-	static char *argv[] = {"true", NULL};
-	memset(p, 0, sizeof(*p));
-	p->argv = argv;
-	p->network = SHUNT_NET_NONE;
-	p->uid = p->gid = -1;
-	snprintf(p->run_id, sizeof(p->run_id), "pool-%ld-%u", (long)getpid(), seq++);
-	char *copy = strdup(t);
-	if (!copy)
-		return -1;
-	char *save = NULL;
-	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *v = strchr(line, '\t');
-		if (!v)
-			continue;
-		*v++ = 0;
-		if (strcmp(line, "ws") == 0 && *v) {
-			p->workspace = strdup(v);
-		} else if (strcmp(line, "rw") == 0) {
-			p->workspace_rw = strcmp(v, "1") == 0;
-		} else if (strcmp(line, "mem") == 0) {
-			p->mem_bytes = strtoull(v, NULL, 10);
-		} else if (strcmp(line, "cpus") == 0) {
-			p->cpus = strtod(v, NULL);
-		} else if (strcmp(line, "m") == 0) {
-			char *g = strchr(v, '\t');
-			struct shunt_mount *nm =
-			    g ? realloc(p->mounts, (p->nmounts + 1) * sizeof(*nm)) : NULL;
-			if (!nm)
-				continue;
-			p->mounts = nm;
-			memset(&nm[p->nmounts], 0, sizeof(*nm));
-			nm[p->nmounts].kind = (enum shunt_mount_kind)atoi(v);
-			nm[p->nmounts].guest = strdup(g + 1);
-			if (nm[p->nmounts].guest)
-				p->nmounts++;
-		}
-	}
-	free(copy);
 	return 0;
 }
 
@@ -255,15 +189,15 @@ static void copy_ready(int from, int to, bool *open)
 	}
 }
 
-/* Runs plan in the claimed warm gVisor sandbox of slot i: the command
- * line on its stdin, its output to ours, the exit status from the daemon
- * once it reaped `runsc run`. */
-static int gvisor_warm_run(int i, const struct shunt_plan *plan, int *status,
-			   struct shunt_error **err)
+/* Runs plan in the claimed warm sandbox of slot i whose runtime has no
+ * run op (gVisor): the command line on its control fd, its output to
+ * ours, the exit status from the daemon once it reaped the sandbox. */
+static int handover_run(int i, const struct shunt_runner_warm *W, const struct shunt_plan *plan,
+			int *status, struct shunt_error **err)
 {
 	struct shunt_gvisor_warm *g = &gvs[i];
 	struct shunt_buf line = {0};
-	shunt_gvisor_warm_command(plan, &line);
+	W->command(plan, &line);
 	/* a sandbox that died under us: EPIPE, not SIGPIPE */
 	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
 	bool sent = line.data && write(g->ctl_fd, line.data, line.len) == (ssize_t)line.len;
@@ -272,7 +206,7 @@ static int gvisor_warm_run(int i, const struct shunt_plan *plan, int *status,
 	close(g->ctl_fd);
 	g->ctl_fd = -1;
 	if (!sent)
-		shunt_gvisor_warm_kill(g);
+		W->kill(g);
 	long long deadline = plan->timeout ? now_ms() + (long long)plan->timeout * 1000 : 0;
 	long long closed_at = 0;
 	bool oo = true, eo = true, timed_out = false, lost = false;
@@ -291,7 +225,7 @@ static int gvisor_warm_run(int i, const struct shunt_plan *plan, int *status,
 		}
 		if (deadline && !timed_out && now_ms() >= deadline) {
 			timed_out = true;
-			shunt_gvisor_warm_kill(g);
+			W->kill(g);
 		}
 		struct pollfd pf[2] = {{oo ? g->out_fd : -1, POLLIN, 0},
 				       {eo ? g->err_fd : -1, POLLIN, 0}};
@@ -342,25 +276,15 @@ int shunt_pool_run(const struct shunt_plan *plan, bool *used, bool *cold, int *s
 	*used = false;
 	*cold = false;
 	int rt = (int)plan->runtime;
-	if (!S || (rt != SHUNT_RUNTIME_MICROVM && rt != SHUNT_RUNTIME_GVISOR) || !S->size[rt])
+	const struct shunt_runner_warm *W = ops(rt);
+	if (!S || !W || rt < 0 || rt >= NRT || !S->size[rt])
 		return 0;
 	char key[32];
 	struct shunt_buf tmpl = {0};
-	int k = rt == SHUNT_RUNTIME_MICROVM
-		    ? (shunt_microvm_pool_key(plan, key) < 0 ? -1 : vm_tmpl(plan, &tmpl))
-		    : shunt_gvisor_warm_template(plan, &tmpl);
-	if (k < 0 || !tmpl.data) {
+	if (W->template(plan, key, &tmpl) < 0 || !tmpl.data) {
 		shunt_buf_free(&tmpl);
 		atomic_fetch_add(&S->cold_fallbacks[rt], 1);
 		return 0;
-	}
-	if (rt == SHUNT_RUNTIME_GVISOR) {
-		uint8_t d[32];
-		char hex[65];
-		shunt_sha256(tmpl.data, tmpl.len, d);
-		shunt_sha256_hex(d, hex);
-		memcpy(key, hex, 24);
-		key[24] = 0;
 	}
 	for (int i = 0; i < SLOTS; i++) {
 		struct slot *s = &S->slots[i];
@@ -377,9 +301,8 @@ int shunt_pool_run(const struct shunt_plan *plan, bool *used, bool *cold, int *s
 		atomic_fetch_add(&S->warm_runs[rt], 1);
 		atomic_fetch_add(&S->in_use[rt], 1);
 		/* the daemon refills as soon as it sees the claim */
-		int rc = rt == SHUNT_RUNTIME_MICROVM
-			     ? shunt_microvm_warm_run(&vms[i], plan, status, err)
-			     : gvisor_warm_run(i, plan, status, err);
+		int rc = W->run ? W->run(slot_state(i, rt), plan, status, err)
+				: handover_run(i, W, plan, status, err);
 		atomic_fetch_sub(&S->in_use[rt], 1);
 		if (rc != -2)
 			return rc;
@@ -461,7 +384,7 @@ bool shunt_pool_reaped(pid_t pid, int wstatus)
 		dead[i] = true;
 		if (st_of(atomic_load(&S->slots[i].word)) == S_CLAIMED) {
 			atomic_store(&S->slots[i].result, wstatus);
-			shunt_gvisor_warm_destroy(&gvs[i]);
+			ops(SHUNT_RUNTIME_GVISOR)->discard(&gvs[i]);
 			done_at[i] = now_ms();
 			set_state(i, S_DONE);
 		}
@@ -520,25 +443,16 @@ static void boot_one(int want)
 		return;
 	struct shunt_error *e = NULL;
 	atomic_fetch_add(&S->boots[w->rt], 1);
-	int rc;
 	pid_t pid = 0;
-	if (w->rt == SHUNT_RUNTIME_GVISOR) {
-		char id[64];
-		snprintf(id, sizeof(id), "shunt-pool-%ld-%u", (long)getpid(), seq++);
-		rc = shunt_gvisor_warm_boot(w->tmpl, id, &gvs[i], &e);
-		if (rc == 0) {
-			pid = (pid_t)gvs[i].pid;
-			/* the parent reads the ready line without blocking */
-			fcntl(gvs[i].out_fd, F_SETFL, fcntl(gvs[i].out_fd, F_GETFL) | O_NONBLOCK);
-		}
-	} else {
-		struct shunt_plan p;
-		if (tmpl_read(w->tmpl, &p) < 0)
-			return;
-		rc = shunt_microvm_warm_boot(&p, &vms[i], &e);
-		tmpl_plan_free(&p);
-		if (rc == 0)
-			pid = (pid_t)vms[i].pid;
+	char id[36];
+	snprintf(id, sizeof(id), "shunt-pool-%ld-%u", (long)getpid(), seq++);
+	int rc = ops(w->rt)->boot(w->tmpl, id, slot_state(i, w->rt), &e);
+	if (rc == 0 && w->rt == SHUNT_RUNTIME_GVISOR) {
+		pid = (pid_t)gvs[i].pid;
+		/* the parent reads the ready line without blocking */
+		fcntl(gvs[i].out_fd, F_SETFL, fcntl(gvs[i].out_fd, F_GETFL) | O_NONBLOCK);
+	} else if (rc == 0) {
+		pid = (pid_t)vms[i].pid;
 	}
 	if (rc < 0) {
 		/* no runtime or no image any more: stop trying for this key;
@@ -553,7 +467,7 @@ static void boot_one(int want)
 	own(pid);
 	if (w->rt == SHUNT_RUNTIME_MICROVM && strcmp(vms[i].key, w->key) != 0) {
 		/* the image changed since the template was made: forget it */
-		shunt_microvm_warm_discard(&vms[i]);
+		ops(w->rt)->discard(&vms[i]);
 		close_fds(&vms[i]);
 		atomic_store(&w->state, 0);
 		return;
@@ -611,7 +525,8 @@ int shunt_pool_tick(void)
 		} else if (st == S_FREE && gv && gvs[i].pid && dead[i]) {
 			gvs[i].pid = 0;
 		} else if (st == S_BOOTING || st == S_READY) {
-			int ws = gv ? gv_state(i, st) : shunt_microvm_warm_state(&vms[i]);
+			const struct shunt_runner_warm *W = ops(rt);
+			int ws = W->state ? W->state(slot_state(i, rt)) : gv_state(i, st);
 			if (st == S_BOOTING && ws == 0 && now_ms() - boot_started[i] > BOOT_MAX_MS)
 				ws = -1;
 			if (ws < 0) {
@@ -621,14 +536,11 @@ int shunt_pool_tick(void)
 								    mkword(gens[i], S_FREE)))
 					continue;
 				atomic_fetch_add(&S->boot_failures[rt], 1);
-				if (gv) {
-					shunt_gvisor_warm_destroy(&gvs[i]);
-					if (!dead[i])
-						gvs[i].pid = 0;
-				} else {
-					shunt_microvm_warm_discard(&vms[i]);
+				W->discard(slot_state(i, rt));
+				if (gv && !dead[i])
+					gvs[i].pid = 0;
+				else if (!gv)
 					close_fds(&vms[i]);
-				}
 			} else if (ws == 1 && st == S_BOOTING) {
 				set_state(i, S_READY);
 			} else if (st == S_BOOTING) {
@@ -648,14 +560,12 @@ int shunt_pool_tick(void)
 			    !atomic_compare_exchange_strong(&S->slots[i].word, &cur,
 							    mkword(gens[i], S_FREE)))
 				continue;
-			if (S->slots[i].rt == SHUNT_RUNTIME_GVISOR) {
-				if (!dead[i] && gvs[i].pid > 0)
-					kill((pid_t)gvs[i].pid, SIGKILL);
-				shunt_gvisor_warm_destroy(&gvs[i]);
-			} else {
-				shunt_microvm_warm_discard(&vms[i]);
+			int rt = S->slots[i].rt;
+			if (rt == SHUNT_RUNTIME_GVISOR && !dead[i] && gvs[i].pid > 0)
+				kill((pid_t)gvs[i].pid, SIGKILL);
+			ops(rt)->discard(slot_state(i, rt));
+			if (rt != SHUNT_RUNTIME_GVISOR)
 				close_fds(&vms[i]);
-			}
 		}
 		atomic_store(&w->state, 0);
 	}
@@ -690,16 +600,16 @@ void shunt_pool_stop(void)
 			/* each teardown runs runsc twice: side by side */
 			pid_t h = fork();
 			if (h == 0) {
-				shunt_gvisor_warm_destroy(&gvs[i]);
+				ops(SHUNT_RUNTIME_GVISOR)->discard(&gvs[i]);
 				_exit(0);
 			}
 			if (h > 0)
 				helpers[nh++] = h;
 			else
-				shunt_gvisor_warm_destroy(&gvs[i]);
+				ops(SHUNT_RUNTIME_GVISOR)->discard(&gvs[i]);
 			gv_close_fds(&gvs[i]);
 		} else if (st == S_BOOTING || st == S_READY) {
-			shunt_microvm_warm_discard(&vms[i]);
+			ops(SHUNT_RUNTIME_MICROVM)->discard(&vms[i]);
 		}
 		close_fds(&vms[i]);
 		set_state(i, S_FREE);
