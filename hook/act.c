@@ -43,34 +43,13 @@ static char *act_command_text(const struct shunt_act_req *r, const struct shunt_
 			if (!(('a' <= *p && *p <= 'z') || ('A' <= *p && *p <= 'Z') ||
 			      ('0' <= *p && *p <= '9') || strchr("-_./=:,+@%^", *p)))
 				plain = false;
-		if (plain) {
+		if (plain)
 			shunt_buf_puts(&b, a);
-		} else {
-			shunt_buf_putc(&b, '\'');
-			for (const char *p = a; *p; p++) {
-				if (*p == '\'')
-					shunt_buf_puts(&b, "'\\''");
-				else
-					shunt_buf_putc(&b, *p);
-			}
-			shunt_buf_putc(&b, '\'');
-		}
+		else
+			shunt_buf_put_shquoted(&b, a);
 	}
 	(void)d;
 	return shunt_buf_steal(&b);
-}
-
-/* Single-quotes s for a shell (the "how to allow it" hint). */
-static void shell_quote(struct shunt_buf *b, const char *s)
-{
-	shunt_buf_putc(b, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			shunt_buf_puts(b, "'\\''");
-		else
-			shunt_buf_putc(b, *s);
-	}
-	shunt_buf_putc(b, '\'');
 }
 
 static void rules_suffix(struct shunt_buf *b, const struct shunt_decision *d)
@@ -174,7 +153,7 @@ static void print_block(const struct shunt_decision *d, const char *cmd, const c
 		shunt_buf_puts(&b, "shunt: to allow it: shunt trust add 'THE WHOLE COMMAND'\n");
 	} else {
 		shunt_buf_puts(&b, "shunt: to allow it: shunt trust add ");
-		shell_quote(&b, cmd);
+		shunt_buf_put_shquoted(&b, cmd);
 		shunt_buf_putc(&b, '\n');
 	}
 	fputs(b.data, stderr);
