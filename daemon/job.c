@@ -137,9 +137,11 @@ int shunt_job_prepare(struct shunt_job *j, const struct shunt_job_ask *a, int *c
 		return -1;
 	}
 	/* an approved prompt may run sandboxed (never on the host): a client
-	 * of this uid could have answered "y" and run it unsandboxed */
-	if (j->d.action == SHUNT_ACTION_BLOCK ||
-	    (j->d.action == SHUNT_ACTION_PROMPT && !a->approved)) {
+	 * of this uid could have answered "y" and run it unsandboxed. `shunt
+	 * run` from our uid is not refused either: it asked for a sandbox
+	 * itself and runs the same command sandboxed without a daemon. */
+	if (!a->explicit_run && (j->d.action == SHUNT_ACTION_BLOCK ||
+				 (j->d.action == SHUNT_ACTION_PROMPT && !a->approved))) {
 		snprintf(msg, msglen, "%s by policy: %s",
 			 j->d.action == SHUNT_ACTION_BLOCK ? "blocked"
 							   : "needs approval (no prompt here)",

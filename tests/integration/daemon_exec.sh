@@ -90,9 +90,18 @@ is "$(runs)" 2 "counted"
 out=$(printf 'p\n' | "$SHUNT" run -- sh -c 'cat; echo "in: $SHUNT_SANDBOX"' 2>/dev/null); rc=$?
 is "$rc:$out" "$(printf '0:p\nin: process')" "shunt run with piped stdin: via the daemon, stdin read"
 is "$(runs)" 3 "counted"
-out=$(printf 'p\n' | "$SHUNT" run -- rm -rf / 2>&1); rc=$?
-is "$rc" 126 "shunt run with piped stdin: the daemon's policy refuses a blocked command"
-like "$out" "shuntd refused it: blocked" "with the reason"
+# a command the rules block (harmless in a sandbox): `shunt run` asked for
+# the sandbox itself, so it runs there with and without a daemon, alike
+blocked='dd if=/dev/zero of=/dev/shunt-test-nonexistent count=0'
+r0=$(runs)
+out=$(printf 'p\n' | "$SHUNT" run -- $blocked 2>&1); rc=$?
+out2=$(printf 'p\n' | SHUNT_NO_DAEMON=1 "$SHUNT" run -- $blocked 2>&1); rc2=$?
+is "$rc" "$rc2" "shunt run of a blocked command, piped stdin: the same exit code with and without the daemon ($rc2)"
+unlike "$out" "refused" "the daemon does not refuse shunt run's own sandboxed run"
+is "$(runs)" "$((r0 + 1))" "the daemon ran it"
+out=$(printf 'p\n' | "$SHUNT" daemon exec -- $blocked 2>&1); rc=$?
+is "$rc" 126 "shunt daemon exec of the same command: the daemon's policy refuses it"
+like "$out" "blocked" "with the reason"
 out=$(printf 'x\0y' | "$SHUNT" exec -c 'echo via-daemon >/dev/null; od -An -c | tr -d " \n"' 2>/dev/null)
 is "$out" 'x\0y' "binary stdin arrives unchanged"
 "$SHUNT" exec -c 'echo via-daemon; echo to-err >&2' >"$TEST_TMP/o" 2>"$TEST_TMP/e"
