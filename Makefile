@@ -175,7 +175,7 @@ $(VM_AGENT): sandbox/firecracker/agent.c sandbox/vmchan.c sandbox/vmchan.h
 # few microseconds here), and a shell forks for every command. So both
 # libraries keep few: text and read-only data share one segment (no
 # separate-code), the core keeps its state in .data (no anonymous .bss
-# mapping; preload/shim.c), and neither has a RELRO page split off its
+# mapping; preload/shim_int.h), and neither has a RELRO page split off its
 # data (norelro: 1 % of a shell's exec storm in tests/bench/shim.sh).
 # RELRO would guard little here: the interposer publishes its function
 # pointers (the core's entry points, the real execve) in writable .data
