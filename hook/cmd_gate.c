@@ -1,7 +1,8 @@
 /* shunt gate: where the shim re-routes an exec it will not let through on
  * its own. Same as shunt exec, with the shim's resolved executable
  * (--exe) and source shim. With --shim-blocked first: the shim refused the
- * command itself (and said so); only write the decision down. */
+ * command itself (and said so) and passes its decision; only write it
+ * down. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +15,9 @@
 #include "commands.h"
 #include "record.h"
 
-/* The command as the shim's message showed it: the normalised line, else
- * the words of argv. */
-static char *blocked_text(const struct shunt_decision *d, const struct shunt_cmd_input *in)
+/* The command: the line, else the words of argv. */
+static char *blocked_text(const struct shunt_cmd_input *in)
 {
-	if (d->cmdline.line && *d->cmdline.line)
-		return strdup(d->cmdline.line);
 	if (in->line)
 		return strdup(in->line);
 	struct shunt_buf b = {0};
@@ -31,6 +29,34 @@ static char *blocked_text(const struct shunt_decision *d, const struct shunt_cmd
 	return shunt_buf_steal(&b);
 }
 
+/* "RISK:SCORE:RULE,RULE..." as the shim wrote it (block_decided in
+ * preload/shim_decide.c) into d; rules point into spec, which is cut. */
+static int parse_decided(char *spec, struct shunt_decision *d, struct shunt_error **err)
+{
+	char *score = strchr(spec, ':');
+	char *rules = score ? strchr(score + 1, ':') : NULL;
+	if (!rules || score != spec + 1 || *spec < '0' || *spec > '0' + SHUNT_RISK_CRITICAL)
+		return shunt_args_usage(err, "--decided: expected RISK:SCORE:RULES, got '%s'",
+					spec);
+	*score++ = '\0';
+	*rules++ = '\0';
+	char *end = NULL;
+	long n = strtol(score, &end, 10);
+	if (end == score || *end || n < 0 || n > 100)
+		return shunt_args_usage(err, "--decided: bad score '%s'", score);
+	d->action = SHUNT_ACTION_BLOCK;
+	d->risk = (enum shunt_risk)(*spec - '0');
+	d->score = (int)n;
+	d->profile = SHUNT_PROFILE_NONE;
+	d->runtime = SHUNT_RUNTIME_NONE;
+	for (char *save = NULL, *r = strtok_r(rules, ",", &save);
+	     r && d->nrules < SHUNT_MAX_RULE_IDS; r = strtok_r(NULL, ",", &save))
+		d->rules[d->nrules++] = r;
+	return 0;
+}
+
+/* Writes down what the shim decided and refused: its decision comes
+ * along (--decided, --why), so nothing is decided a second time. */
 static int gate_record_block(int argc, char **argv, struct shunt_error **err)
 {
 	/* the shim has said it on the terminal already */
@@ -40,9 +66,10 @@ static int gate_record_block(int argc, char **argv, struct shunt_error **err)
 		dup2(null, STDERR_FILENO);
 		close(null);
 	}
-	const char *exe = NULL;
 	enum shunt_source source = SHUNT_SOURCE_SHIM;
 	struct shunt_cmd_input in = {0};
+	struct shunt_decision d = {0};
+	bool decided = false;
 	for (int i = 2; i < argc; i++) {
 		int t = shunt_args_take_command(argc, argv, &i, &in, err);
 		if (t < 0)
@@ -50,7 +77,13 @@ static int gate_record_block(int argc, char **argv, struct shunt_error **err)
 		if (t > 0)
 			continue;
 		if (strcmp(argv[i], "--exe") == 0 && i + 1 < argc) {
-			exe = argv[++i];
+			i++; /* the record names the command as run */
+		} else if (strcmp(argv[i], "--decided") == 0 && i + 1 < argc) {
+			if (parse_decided(argv[++i], &d, err) < 0)
+				return -1;
+			decided = true;
+		} else if (strcmp(argv[i], "--why") == 0 && i + 1 < argc) {
+			snprintf(d.why, sizeof(d.why), "%s", argv[++i]);
 		} else if (strcmp(argv[i], "--source") == 0 && i + 1 < argc) {
 			int s = shunt_source_parse(argv[++i]);
 			if (s < 0)
@@ -62,24 +95,16 @@ static int gate_record_block(int argc, char **argv, struct shunt_error **err)
 	}
 	if (!in.line && !in.argv)
 		return shunt_args_usage(err, "--shim-blocked: give -c LINE or -- ARGV...");
+	if (!decided)
+		return shunt_args_usage(err, "--shim-blocked: give --decided RISK:SCORE:RULES");
 	struct shunt_ctx ctx;
-	if (shunt_ctx_load(&ctx, SHUNT_CTX_FAST, err) < 0)
+	if (shunt_ctx_load(&ctx, SHUNT_CTX_NO_RULES, err) < 0)
 		return -1;
-	struct shunt_arena a;
-	shunt_arena_init_heap(&a);
-	struct shunt_decision d;
-	int rc =
-	    shunt_ctx_decide(&ctx, in.line, exe, in.argv, source, ctx.interactive, &a, &d, err);
-	if (rc == 0) {
-		_cleanup_free_ char *cmd = blocked_text(&d, &in);
-		d.action = SHUNT_ACTION_BLOCK; /* what happened, whatever this load says */
-		if (cmd)
-			shunt_record_decision(&ctx, source, cmd, &d, NULL, false);
-		rc = 126;
-	}
-	shunt_arena_release(&a);
+	_cleanup_free_ char *cmd = blocked_text(&in);
+	if (cmd)
+		shunt_record_decision(&ctx, source, cmd, &d, NULL, false);
 	shunt_ctx_free(&ctx);
-	return rc;
+	return 126;
 }
 
 int shunt_cmd_gate(int argc, char **argv, struct shunt_error **err)

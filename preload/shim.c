@@ -359,12 +359,12 @@ static int exec_family(const struct call *c, const char *exe, char *const envp_i
 	char rbuf[PATH_MAX];
 	if (exe) /* the gate and the rules both see the real program */
 		exe = shunt_shim_follow_links(exe, rbuf, sizeof(rbuf));
-	char msg[1024];
+	struct shunt_shim_blocked bk;
 	enum shunt_shim_verdict v =
-	    exe ? shunt_shim_judge(exe, c->argv, NULL, msg, sizeof(msg)) : SHUNT_SHIM_HOST;
+	    exe ? shunt_shim_judge(exe, c->argv, NULL, &bk) : SHUNT_SHIM_HOST;
 	if (v == SHUNT_SHIM_BLOCK) {
-		shunt_shim_say(msg);
-		shunt_shim_record_block(exe, c->argv, NULL, envp0);
+		shunt_shim_say(bk.msg);
+		shunt_shim_record_block(exe, c->argv, NULL, &bk, envp0);
 		errno = EACCES;
 		return -1;
 	}
@@ -382,7 +382,7 @@ static int exec_family(const struct call *c, const char *exe, char *const envp_i
 		rc = -1;
 	} else {
 		struct shunt_shim_vec g;
-		if (shunt_shim_gate_argv(&g, exe, c->argv, false) < 0) {
+		if (shunt_shim_gate_argv(&g, exe, c->argv, NULL) < 0) {
 			errno = E2BIG;
 			rc = -1;
 		} else {
@@ -534,12 +534,11 @@ static int spawn_common(bool search, pid_t *pid, const char *file,
 	char rbuf[PATH_MAX];
 	if (exe)
 		exe = shunt_shim_follow_links(exe, rbuf, sizeof(rbuf));
-	char msg[1024];
-	enum shunt_shim_verdict v =
-	    exe ? shunt_shim_judge(exe, argv, NULL, msg, sizeof(msg)) : SHUNT_SHIM_HOST;
+	struct shunt_shim_blocked bk;
+	enum shunt_shim_verdict v = exe ? shunt_shim_judge(exe, argv, NULL, &bk) : SHUNT_SHIM_HOST;
 	if (v == SHUNT_SHIM_BLOCK) {
-		shunt_shim_say(msg);
-		shunt_shim_record_block(exe, argv, NULL, envp_in);
+		shunt_shim_say(bk.msg);
+		shunt_shim_record_block(exe, argv, NULL, &bk, envp_in);
 		errno = saved;
 		return EACCES;
 	}
@@ -561,7 +560,7 @@ static int spawn_common(bool search, pid_t *pid, const char *file,
 		rc = EACCES;
 	} else {
 		struct shunt_shim_vec g;
-		if (shunt_shim_gate_argv(&g, exe, argv, false) < 0) {
+		if (shunt_shim_gate_argv(&g, exe, argv, NULL) < 0) {
 			rc = E2BIG;
 		} else {
 			rc = shunt_shim_libc.posix_spawn
@@ -600,14 +599,14 @@ static int core_system(const char *line)
 	}
 	if (!line) /* "is there a shell?" */
 		return shunt_shim_libc.system(NULL);
-	char msg[1024];
-	enum shunt_shim_verdict v = shunt_shim_judge(NULL, NULL, line, msg, sizeof(msg));
+	struct shunt_shim_blocked bk;
+	enum shunt_shim_verdict v = shunt_shim_judge(NULL, NULL, line, &bk);
 	errno = saved;
 	if (v == SHUNT_SHIM_HOST)
 		return shunt_shim_libc.system(line);
 	if (v == SHUNT_SHIM_BLOCK) {
-		shunt_shim_say(msg);
-		shunt_shim_record_block(NULL, NULL, line, NULL);
+		shunt_shim_say(bk.msg);
+		shunt_shim_record_block(NULL, NULL, line, &bk, NULL);
 		return W_EXITCODE(126, 0);
 	}
 	char q[LINE_MAX_QUOTED];
@@ -631,14 +630,14 @@ static FILE *core_popen(const char *line, const char *type)
 	}
 	if (!line)
 		return shunt_shim_libc.popen(line, type);
-	char msg[1024];
-	enum shunt_shim_verdict v = shunt_shim_judge(NULL, NULL, line, msg, sizeof(msg));
+	struct shunt_shim_blocked bk;
+	enum shunt_shim_verdict v = shunt_shim_judge(NULL, NULL, line, &bk);
 	errno = saved;
 	if (v == SHUNT_SHIM_HOST)
 		return shunt_shim_libc.popen(line, type);
 	if (v == SHUNT_SHIM_BLOCK) {
-		shunt_shim_say(msg);
-		shunt_shim_record_block(NULL, NULL, line, NULL);
+		shunt_shim_say(bk.msg);
+		shunt_shim_record_block(NULL, NULL, line, &bk, NULL);
 		return shunt_shim_libc.popen("exit 126",
 					     type); /* the caller sees a refused shell */
 	}

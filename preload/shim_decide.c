@@ -308,9 +308,36 @@ static bool sb_put_cut(struct shunt_shim_sbuf *b, const char *cmd)
 	return true;
 }
 
-static void block_message(const struct shunt_decision *d, const char *fallback, char *msg,
-			  size_t cap)
+/* The decision as `shunt gate --shim-blocked` records it. */
+static void block_decided(const struct shunt_decision *d, struct shunt_shim_blocked *bk)
 {
+	struct shunt_shim_sbuf b = {bk->decided, sizeof(bk->decided), 0, false};
+	char num[8] = {(char)('0' + (int)d->risk), ':', '\0'};
+	shunt_shim_puts(&b, num);
+	int score = d->score < 0 ? 0 : d->score > 100 ? 100 : d->score, i = 0;
+	if (score >= 100)
+		num[i++] = '1';
+	if (score >= 10)
+		num[i++] = (char)('0' + score / 10 % 10);
+	num[i++] = (char)('0' + score % 10);
+	num[i++] = ':';
+	num[i] = '\0';
+	shunt_shim_puts(&b, num);
+	for (size_t r = 0; r < d->nrules; r++) {
+		if (r)
+			shunt_shim_puts(&b, ",");
+		shunt_shim_puts(&b, d->rules[r]);
+	}
+	struct shunt_shim_sbuf w = {bk->why, sizeof(bk->why), 0, false};
+	shunt_shim_puts(&w, d->why);
+}
+
+static void block_message(const struct shunt_decision *d, const char *fallback,
+			  struct shunt_shim_blocked *bk)
+{
+	block_decided(d, bk);
+	char *msg = bk->msg;
+	size_t cap = sizeof(bk->msg);
 	struct shunt_shim_sbuf b = {msg, cap, 0, false};
 	const char *cmd = d->cmdline.line && *d->cmdline.line ? d->cmdline.line : fallback;
 	shunt_shim_puts(&b, "shunt: blocked: ");
@@ -347,8 +374,8 @@ static size_t where(char *cwd)
  * NULL otherwise. */
 __attribute__((noinline)) static enum shunt_shim_verdict
 judge_slow(struct shunt_shim_slot *s, const char *exe, char *const argv[], const char *line,
-	   const char *given_cwd, size_t given_wslen, const struct shunt_fast_key *key, char *msg,
-	   size_t cap)
+	   const char *given_cwd, size_t given_wslen, const struct shunt_fast_key *key,
+	   struct shunt_shim_blocked *bk)
 {
 	bool unusable = s->id.status != 0 && s->id.status != -ENOENT;
 	char cwd[PATH_MAX], ws[PATH_MAX];
@@ -404,7 +431,7 @@ judge_slow(struct shunt_shim_slot *s, const char *exe, char *const argv[], const
 	if (unusable)
 		warn_unusable(s->id.status);
 	if (d.action == SHUNT_ACTION_BLOCK && !unusable) {
-		block_message(&d, line ? line : exe, msg, cap);
+		block_message(&d, line ? line : exe, bk);
 		return SHUNT_SHIM_BLOCK;
 	}
 	return SHUNT_SHIM_GATE;
@@ -412,7 +439,7 @@ judge_slow(struct shunt_shim_slot *s, const char *exe, char *const argv[], const
 
 /* Decides an argv (exe resolved) or a shell line. Fills msg for SHUNT_SHIM_BLOCK. */
 enum shunt_shim_verdict shunt_shim_judge(const char *exe, char *const argv[], const char *line,
-					 char *msg, size_t cap)
+					 struct shunt_shim_blocked *bk)
 {
 	if (shunt_shim_fast->inert)
 		return SHUNT_SHIM_HOST;
@@ -421,7 +448,7 @@ enum shunt_shim_verdict shunt_shim_judge(const char *exe, char *const argv[], co
 		return SHUNT_SHIM_GATE;
 	struct shunt_fast_cache *cache = cache_get();
 	if (line || !cache)
-		return judge_slow(s, exe, argv, line, NULL, 0, NULL, msg, cap);
+		return judge_slow(s, exe, argv, line, NULL, 0, NULL, bk);
 	/* the same key the interposer's exec path builds */
 	char cwd[PATH_MAX];
 	const char *c = NULL;
@@ -437,5 +464,5 @@ enum shunt_shim_verdict shunt_shim_judge(const char *exe, char *const argv[], co
 		count_host((enum shunt_risk)risk, false);
 		return SHUNT_SHIM_HOST;
 	}
-	return judge_slow(s, exe, argv, line, c, wslen, k.overflow ? NULL : &k, msg, cap);
+	return judge_slow(s, exe, argv, line, c, wslen, k.overflow ? NULL : &k, bk);
 }

@@ -209,17 +209,27 @@ bool shunt_shim_gate_usable(void)
 	return false;
 }
 
-/* argv for: shunt gate [--shim-blocked] --exe EXE --source shim -- ARGV... */
+/* The block's options for `shunt gate --shim-blocked`. */
+static void push_blocked(struct shunt_shim_vec *g, const struct shunt_shim_blocked *bk)
+{
+	shunt_shim_vec_push(g, "--shim-blocked");
+	shunt_shim_vec_push(g, "--decided");
+	shunt_shim_vec_push(g, bk->decided);
+	shunt_shim_vec_push(g, "--why");
+	shunt_shim_vec_push(g, bk->why);
+}
+
+/* argv for: shunt gate [--shim-blocked ...] --exe EXE --source shim -- ARGV... */
 int shunt_shim_gate_argv(struct shunt_shim_vec *g, const char *exe, char *const argv[],
-			 bool blocked)
+			 const struct shunt_shim_blocked *bk)
 {
 	size_t n = shunt_shim_count(argv);
-	if (shunt_shim_vec_init(g, n + 10) < 0)
+	if (shunt_shim_vec_init(g, n + 14) < 0)
 		return -1;
 	shunt_shim_vec_push(g, "shunt");
 	shunt_shim_vec_push(g, "gate");
-	if (blocked)
-		shunt_shim_vec_push(g, "--shim-blocked");
+	if (bk)
+		push_blocked(g, bk);
 	shunt_shim_vec_push(g, "--exe");
 	shunt_shim_vec_push(g, exe);
 	shunt_shim_vec_push(g, "--source");
@@ -257,22 +267,24 @@ bool shunt_shim_gate_line(const char *line, char *out, size_t cap)
  * a shell line. Waited for, so the record exists when the caller sees the
  * refusal. Only blocked commands come here. */
 void shunt_shim_record_block(const char *exe, char *const argv[], const char *line,
-			     char *const envp0[])
+			     const struct shunt_shim_blocked *bk, char *const envp0[])
 {
 	int saved = errno;
 	struct shunt_shim_vec g;
 	if (!shunt_shim_libc.posix_spawn || access(shunt_shim_gate_path, X_OK) != 0)
 		goto out;
 	if (line) {
-		if (shunt_shim_vec_init(&g, 8) < 0)
+		if (shunt_shim_vec_init(&g, 12) < 0)
 			goto out;
-		static const char *const pre[] = {"shunt",    "gate", "--shim-blocked",
-						  "--source", "shim", "-c"};
-		for (size_t i = 0; i < sizeof(pre) / sizeof(*pre); i++)
-			shunt_shim_vec_push(&g, pre[i]);
+		shunt_shim_vec_push(&g, "shunt");
+		shunt_shim_vec_push(&g, "gate");
+		push_blocked(&g, bk);
+		shunt_shim_vec_push(&g, "--source");
+		shunt_shim_vec_push(&g, "shim");
+		shunt_shim_vec_push(&g, "-c");
 		shunt_shim_vec_push(&g, line);
 		shunt_shim_vec_push(&g, NULL);
-	} else if (shunt_shim_gate_argv(&g, exe, argv, true) < 0) {
+	} else if (shunt_shim_gate_argv(&g, exe, argv, bk) < 0) {
 		goto out;
 	}
 	struct shunt_shim_vec ev;

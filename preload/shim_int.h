@@ -75,10 +75,19 @@ void shunt_shim_counters_ready(void);
 void shunt_shim_cache_ready(void);
 /* Moves the counts children left in the cache into the counters file. */
 void shunt_shim_flush_counts(void);
-/* Decides an argv (exe resolved) or a shell line. Fills msg (cap bytes)
- * for SHUNT_SHIM_BLOCK. */
+/* What a block said: the message for the terminal, and the decision as
+ * the gate records it ("RISK:SCORE:RULE,RULE..." and the why), so the
+ * record is the shim's own decision, not a second one. */
+struct shunt_shim_blocked {
+	char msg[1024];
+	char decided[160];
+	char why[256];
+};
+
+/* Decides an argv (exe resolved) or a shell line. Fills *bk for
+ * SHUNT_SHIM_BLOCK. */
 enum shunt_shim_verdict shunt_shim_judge(const char *exe, char *const argv[], const char *line,
-					 char *msg, size_t cap);
+					 struct shunt_shim_blocked *bk);
 
 /* ---- shim_gate.c ---- */
 
@@ -104,17 +113,18 @@ const char *shunt_shim_search_path(const char *file, char *buf, size_t cap);
 const char *shunt_shim_fd_path(int fd, char *buf, size_t cap);
 /* The gate is executable; else says so and returns false. */
 bool shunt_shim_gate_usable(void);
-/* g: shunt gate [--shim-blocked] --exe EXE --source shim -- ARGV...;
- * -1 when it does not fit. Free g with shunt_shim_vec_free. */
+/* g: shunt gate [--shim-blocked --decided D --why W] --exe EXE --source
+ * shim -- ARGV... (the block's part when bk is not NULL); -1 when it does
+ * not fit. Free g with shunt_shim_vec_free. */
 int shunt_shim_gate_argv(struct shunt_shim_vec *g, const char *exe, char *const argv[],
-			 bool blocked);
+			 const struct shunt_shim_blocked *bk);
 /* out: a shell line that hands line to the gate; false when it does not
  * fit (or the gate's path cannot be quoted). */
 bool shunt_shim_gate_line(const char *line, char *out, size_t cap);
 /* Has the gate record a blocked exe+argv or shell line, and waits for it.
  * errno unchanged. */
 void shunt_shim_record_block(const char *exe, char *const argv[], const char *line,
-			     char *const envp0[]);
+			     const struct shunt_shim_blocked *bk, char *const envp0[]);
 
 #pragma GCC visibility pop
 

@@ -264,6 +264,15 @@ if "$SHUNT" snapshot >/dev/null 2>&1; then
 	is "$(logged_n shunt-test-denied-rec)" $((l0 + 3)) "blocks by posix_spawn and system() are in shunt log too"
 	out=$("$SHUNT" log -n 1 2>/dev/null)
 	like "$out" "block .*shunt-test-denied-rec" "shunt log shows the shim's block"
+	# the record is the shim's own decision, carried to the gate, not a
+	# second one: its reason is the one the shim printed
+	said=$(LD_PRELOAD=$SHIM "$SPAWNER" execve /bin/echo shunt-test-denied-rec 2>&1 | sed -n 's/.*\]: \(.*\); allow with.*/\1/p')
+	rec=$("$SHUNT" log --json -n 1 2>/dev/null)
+	ok "the record carries the reason the shim gave ($said)" -- grep -qF "\"why\":\"$said\"" <<<"$rec"
+	LD_PRELOAD=$SHIM "$SPAWNER" execve /bin/dd if=/dev/zero of=/dev/shunt-test-disk count=0 >/dev/null 2>&1
+	like "$("$SHUNT" log --json -n 1 2>/dev/null)" '"rules":\["dd-to-device"\].*"why":"critical risk' "a rule's block is recorded with the rule and reason the shim decided"
+	"$SHUNT" gate --shim-blocked -- /bin/echo x >/dev/null 2>&1
+	is "$?" 2 "shunt gate --shim-blocked without the shim's decision is a usage error (it decides nothing itself)"
 	# a blocked 36 KB argv: one screen line of it (200 columns with no
 	# terminal), and how long it was
 	big=()
