@@ -1,7 +1,7 @@
-/* Private to the lexer (lex.c parser, lex_norm.c normalisation,
- * lex_wrap.c wrapper knowledge): the parser state, the arena-backed
- * buffers and the ASCII helpers they share. Same async-signal-safety
- * rules as lex.c. */
+/* Private to the lexer (lex.c parser, lex_word.c word reader, lex_norm.c
+ * normalisation, lex_wrap.c wrapper knowledge): the parser state, the
+ * arena-backed buffers and the ASCII helpers they share. Same
+ * async-signal-safety rules as lex.c. */
 #ifndef SHUNT_LEX_INT_H
 #define SHUNT_LEX_INT_H
 
@@ -271,6 +271,26 @@ static inline bool rv_push(struct lx *lx, struct rvec *rv, const struct shunt_re
  * index just past what it consumed. (lex.c) */
 size_t shunt_lex_parse(struct lx *lx, const char *s, size_t n, size_t i, char stop, unsigned depth,
 		       unsigned flags, const char *via, const char **line_out, size_t *main_len);
+
+/* Index just past the ')' matching an already-open '(' at or before j
+ * (n when there is none); skips quotes and escapes. (lex_word.c) */
+size_t shunt_lex_skip_parens(const char *s, size_t n, size_t j);
+
+/* $( .. ) / <( .. ) body starting at start: lexes it (commands flagged
+ * SUBST) and appends open + inner line + ")" to b. Returns the index
+ * past the ')'. (lex_word.c) */
+size_t shunt_lex_subst_paren(struct parser *p, struct sbuf *b, size_t start, const char *open);
+
+/* `..` at i: unescapes the body, lexes it, appends "$(" inner ")" to b.
+ * Returns the index past the closing '`'. (lex_word.c) */
+size_t shunt_lex_subst_backtick(struct parser *p, struct sbuf *b, size_t i, bool in_dq);
+
+/* Whether unquoted c ends a word. (lex_word.c) */
+bool shunt_lex_word_end(char c);
+
+/* Reads one word at p->i into *w, removing quotes and escapes, and
+ * advances p->i past it. (lex_word.c) */
+void shunt_lex_read_word(struct parser *p, struct word *w);
 
 /* Flags a command nested in p's current context inherits. (lex.c) */
 unsigned shunt_lex_child_flags(const struct parser *p);
