@@ -65,6 +65,8 @@ int main(void)
 	cfg.sandbox.runtime = SHUNT_RUNTIME_AUTO;
 	setenv("SHUNT_VM_CACHE", "/nonexistent/shunt-vm", 1);
 	setenv("SHUNT_VM_BACKEND", "qemu", 1);
+	/* no guest image and none to build on first use */
+	setenv("SHUNT_VM_BUILD_SCRIPT", "/nonexistent/build-guest.sh", 1);
 	struct shunt_plan_opts o = shunt_plan_opts_none();
 	o.profile = SHUNT_PROFILE_WORKSPACE_WRITE;
 	o.runtime = SHUNT_RUNTIME_MICROVM;
