@@ -44,7 +44,7 @@ struct slot {
 
 struct want {
 	atomic_int state;     /* 0 empty, 1 being written, 2 set */
-	atomic_llong last_ms; /* last asked for (CLOCK_MONOTONIC) */
+	atomic_llong last_ms; /* last asked for, or a sandbox got ready (CLOCK_MONOTONIC) */
 	int rt;
 	char key[32];
 	char profile[24];
@@ -426,6 +426,16 @@ static int count_key(int want)
 	return n;
 }
 
+/* A sandbox of key k is still booting: the key is not idle before it is
+ * ready (idle then counts from ready), however slow the boot. */
+static bool key_booting(int k)
+{
+	for (int i = 0; i < SLOTS; i++)
+		if (S->slots[i].want == k && st_of(atomic_load(&S->slots[i].word)) == S_BOOTING)
+			return true;
+	return false;
+}
+
 static bool slot_idle(int i)
 {
 	return st_of(atomic_load(&S->slots[i].word)) == S_FREE && vms[i].pid == 0 &&
@@ -543,6 +553,9 @@ int shunt_pool_tick(void)
 					close_fds(&vms[i]);
 			} else if (ws == 1 && st == S_BOOTING) {
 				set_state(i, S_READY);
+				/* idle counts from ready: a boot slower than the
+				 * idle window must not be thrown away at once */
+				atomic_store(&S->wants[S->slots[i].want].last_ms, now_ms());
 			} else if (st == S_BOOTING) {
 				booting = true;
 			}
@@ -551,12 +564,13 @@ int shunt_pool_tick(void)
 	for (int k = 0; k < WANTS; k++) {
 		/* a key nobody asked for in idle_ms: its sandboxes go */
 		struct want *w = &S->wants[k];
-		if (atomic_load(&w->state) != 2 || now_ms() - atomic_load(&w->last_ms) < S->idle_ms)
+		if (atomic_load(&w->state) != 2 ||
+		    now_ms() - atomic_load(&w->last_ms) < S->idle_ms || key_booting(k))
 			continue;
 		for (int i = 0; i < SLOTS; i++) {
 			unsigned st = st_of(atomic_load(&S->slots[i].word));
 			unsigned cur = mkword(gens[i], st);
-			if (S->slots[i].want != k || (st != S_READY && st != S_BOOTING) ||
+			if (S->slots[i].want != k || st != S_READY ||
 			    !atomic_compare_exchange_strong(&S->slots[i].word, &cur,
 							    mkword(gens[i], S_FREE)))
 				continue;
