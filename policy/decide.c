@@ -321,6 +321,8 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 			forced = stricter_action(forced, rule->action);
 		if (rule->profile > profile)
 			profile = rule->profile;
+		if (rule->effect == SHUNT_EFFECT_REMOTE)
+			out->remote_effect = true;
 	}
 	if (primary && primary->risk >= risk)
 		reason = primary->description;
@@ -402,6 +404,10 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 			act = SHUNT_ACTION_SANDBOX;
 		if (p->mode == SHUNT_MODE_NEVER && act == SHUNT_ACTION_SANDBOX)
 			act = SHUNT_ACTION_PROMPT;
+		/* a sandbox has no credentials and no remote: it cannot contain
+		 * a remote effect, only make it fail */
+		if (out->remote_effect && act == SHUNT_ACTION_SANDBOX)
+			act = SHUNT_ACTION_PROMPT;
 		if (risk == SHUNT_RISK_LOW && act == SHUNT_ACTION_HOST) {
 			str_copy(out->why, sizeof(out->why), 0, "low risk, no isolation needed");
 		} else {
@@ -422,10 +428,22 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 		act = SHUNT_ACTION_PROMPT; /* GODMODE always needs explicit confirmation */
 		out->would_prompt_godmode = true;
 	}
+	if (act == SHUNT_ACTION_PROMPT && req->interactive && out->remote_effect) {
+		w = strlen(out->why);
+		str_copy(out->why, sizeof(out->why), w,
+			 " (acts on a remote system: a sandbox cannot contain it)");
+	}
 	if (act == SHUNT_ACTION_PROMPT && !req->interactive) {
 		w = strlen(out->why);
-		if (risk == SHUNT_RISK_CRITICAL || profile == SHUNT_PROFILE_GODMODE ||
-		    p->non_interactive == SHUNT_NONINT_BLOCK || p->mode == SHUNT_MODE_NEVER) {
+		if (out->remote_effect) {
+			act = SHUNT_ACTION_BLOCK;
+			str_copy(out->why, sizeof(out->why), w,
+				 " (no terminal to confirm; it acts on a remote system, which a "
+				 "sandbox cannot contain: run it yourself or trust it with shunt "
+				 "trust add)");
+		} else if (risk == SHUNT_RISK_CRITICAL || profile == SHUNT_PROFILE_GODMODE ||
+			   p->non_interactive == SHUNT_NONINT_BLOCK ||
+			   p->mode == SHUNT_MODE_NEVER) {
 			act = SHUNT_ACTION_BLOCK;
 			str_copy(out->why, sizeof(out->why), w, " (no terminal to confirm)");
 		} else {

@@ -87,6 +87,7 @@ struct shunt_decision {
 	/* a rule's unless_installed looked in the cwd: the same argv may be
 	 * decided otherwise elsewhere (never cache it cwd-free) */
 	bool cwd_dependent;
+	bool remote_effect;    /* a matched rule acts on a remote system */
 	uint8_t trust_key[32]; /* exact-scope key of this command */
 	uint8_t trust_key_global[32];
 	/* details for explain (arena memory) */

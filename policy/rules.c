@@ -389,6 +389,16 @@ static int parse_scope(const char *s)
 }
 static const char *const scope_names[] = {"command", "line"};
 
+static int parse_effect(const char *s)
+{
+	if (strcmp(s, "local") == 0)
+		return SHUNT_EFFECT_LOCAL;
+	if (strcmp(s, "remote") == 0)
+		return SHUNT_EFFECT_REMOTE;
+	return -1;
+}
+static const char *const effect_names[] = {"local", "remote"};
+
 static bool valid_id(const char *s)
 {
 	if (!*s)
@@ -400,8 +410,8 @@ static bool valid_id(const char *s)
 }
 
 static const char *const rule_keys[] = {
-    "id",     "description", "match",	 "programs",	     "risk", "tags", "profile",
-    "action", "scope",	     "examples", "unless_installed", NULL};
+    "id",     "description", "match",	 "programs",	     "risk",   "tags", "profile",
+    "action", "scope",	     "examples", "unless_installed", "effect", NULL};
 static const struct key_alias rule_aliases[] = {
     {"pattern", "match"},   {"regex", "match"},	      {"regexp", "match"},  {"program", "programs"},
     {"prog", "programs"},   {"commands", "programs"}, {"severity", "risk"}, {"level", "risk"},
@@ -557,6 +567,9 @@ static int load_rule(struct loader *L, struct shunt_ruleset *rs, const yaml_node
 			r->scope = (enum shunt_rule_scope)tmp;
 		} else if (strcmp(ks, "examples") == 0) {
 			rc = load_examples(L, r, v);
+		} else if (strcmp(ks, "effect") == 0) {
+			rc = get_enum(L, v, "effect", parse_effect, effect_names, 2, &tmp);
+			r->effect = (enum shunt_rule_effect)tmp;
 		} else if (strcmp(ks, "unless_installed") == 0) {
 			unless_node = v;
 			rc = get_string(L, v, "unless_installed", &r->unless_installed);

@@ -17,6 +17,12 @@ enum shunt_rule_scope {
 	SHUNT_SCOPE_LINE,    /* matched against the whole normalised line (pipelines) */
 };
 
+/* What a command reaches beyond the machine (policy/rules/README.md). */
+enum shunt_rule_effect {
+	SHUNT_EFFECT_LOCAL,  /* default: a sandbox can contain it */
+	SHUNT_EFFECT_REMOTE, /* acts on a remote system: prompt, or block with no terminal */
+};
+
 struct shunt_rule {
 	char *id;
 	char *description; /* also the "why" phrase, e.g. "networked install" */
@@ -35,6 +41,7 @@ struct shunt_rule {
 	 * up to the workspace root (the tool is installed: nothing to fetch).
 	 * NULL if unset. Command scope only. */
 	char *unless_installed;
+	enum shunt_rule_effect effect;
 	char **ex_match;
 	size_t nex_match;
 	char **ex_nomatch;

@@ -175,6 +175,7 @@ int shunt_snapshot_encode(const struct shunt_policy *p, void **out, size_t *len,
 		sr->scope = (int32_t)r->scope;
 		if (str_add(&st, r->unless_installed, &sr->unless_installed) < 0)
 			goto oom;
+		sr->effect = (int32_t)r->effect;
 	}
 	for (size_t i = 0; i < p->ntrust; i++) {
 		const struct shunt_trust_ref *t = &p->trust[i];
@@ -537,7 +538,7 @@ static int build(const uint8_t *data, size_t len, bool verify, void *base, size_
 		if (s->risk < 0 || s->risk > SHUNT_RISK_CRITICAL || s->profile < -1 ||
 		    s->profile > SHUNT_PROFILE_GODMODE || s->action < -1 ||
 		    s->action > SHUNT_ACTION_BLOCK || s->scope < 0 || s->scope > SHUNT_SCOPE_LINE ||
-		    s->effect != 0)
+		    s->effect < 0 || s->effect > SHUNT_EFFECT_REMOTE)
 			goto fail;
 		if (s->unless_installed != SHUNT_SNAP_NONE &&
 		    !str_ok(s->unless_installed, h->strings_size))
@@ -552,6 +553,7 @@ static int build(const uint8_t *data, size_t len, bool verify, void *base, size_
 		r->profile = s->profile;
 		r->action = s->action;
 		r->scope = (enum shunt_rule_scope)s->scope;
+		r->effect = (enum shunt_rule_effect)s->effect;
 		r->unless_installed = s->unless_installed == SHUNT_SNAP_NONE
 					  ? NULL
 					  : (char *)strings + s->unless_installed;

@@ -57,7 +57,7 @@ struct shunt_snap_rule {
 	uint32_t programs, nprograms;	   /* slice of programs[] */
 	int32_t risk, profile, action, scope;
 	uint32_t unless_installed; /* string offset or SHUNT_SNAP_NONE */
-	int32_t effect;		   /* reserved: 0 */
+	int32_t effect;		   /* enum shunt_rule_effect */
 };
 
 struct shunt_snap_trust {

@@ -127,6 +127,24 @@ is "$(act "$TEST_TMP/nother" npx tsc --version)" sandbox "shunt check: npx tsc w
 is "$(act "$NPROJ" npx -y cowsay)" sandbox "shunt check: npx -y cowsay (not installed) is still sandboxed"
 is "$(act "$NPROJ" npx -p typescript tsc)" sandbox "shunt check: npx -p PKG fetches PKG: sandboxed"
 
+# --- a push acts on a remote system (issue 22, item 4) ----------------------
+# prompted with a terminal, refused with a reason without one, never
+# sandboxed (a sandbox has no credentials and no remote); a push to a
+# repository on disk is a local effect and is decided as before.
+jact() { "$SHUNT" check --json "$@" 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["action"], d["why"])' 2>&1; }
+like "$(jact --no-interactive -c 'git push --force-with-lease')" '^block .*acts on a remote system.*shunt trust add' \
+	"check --no-interactive: git push --force-with-lease is refused with a reason"
+like "$(jact --interactive -c 'git push --force-with-lease origin feat')" '^prompt ' \
+	"check --interactive: git push --force-with-lease prompts"
+like "$(jact --no-interactive -c 'git push -f origin main')" '^block ' "check --no-interactive: git push -f is refused"
+like "$(jact --no-interactive -c 'git push --force-with-lease ../bare.git main')" '^sandbox ' \
+	"check --no-interactive: a lease push to a bare repository on disk is sandboxed as before"
+like "$(jact --no-interactive -c 'git push origin main')" '^host ' "check --no-interactive: a plain push stays on the host"
+out=$(noterm "$SHUNT" exec -c 'git push --force-with-lease origin HEAD:refs/heads/x' 2>&1); rc=$?
+is "$rc" 126 "shunt exec without a terminal: a remote push is refused (exit 126)"
+like "$out" "acts on a remote system" "and says why"
+unlike "$out" "sandboxed" "and is not sandboxed"
+
 # --- the prompt in a real terminal -----------------------------------------
 if ! command -v tmux >/dev/null; then
 	skip "tmux is not installed: prompt tests need a real terminal"

@@ -2,20 +2,11 @@
  * (node_modules/.bin) is not a networked install. Through the real
  * decide, with the embedded packs, in a temporary workspace; the loader's
  * checks of the key; the snapshot keeps it. */
-#include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "policy.h"
-#include "rules.h"
-#include "snapshot.h"
-#include "tap.h"
+#include "policy_fixture.h"
 
 static char ws[256];
 static const char *ws_override; /* the workspace, when not ws */
@@ -45,42 +36,13 @@ static void mkdirs(const char *rel)
 	mkdir(p, 0700);
 }
 
-/* Decides an argv line with cwd = ws/sub (or ws when sub is "") and the
- * workspace ws. */
+/* Decides line with cwd = ws/sub (or ws when sub is "") and the
+ * workspace ws (ws_override when set). */
 static struct shunt_decision decide(const struct shunt_policy *p, const char *line, const char *sub)
 {
-	static struct shunt_arena a;
-	static bool init;
 	static char cwd[512];
-	if (init)
-		shunt_arena_release(&a);
-	shunt_arena_init_heap(&a);
-	init = true;
 	snprintf(cwd, sizeof(cwd), "%s%s%s", ws, *sub ? "/" : "", sub);
-	struct shunt_request req = {0};
-	req.line = line;
-	req.line_len = strlen(line);
-	req.cwd = cwd;
-	req.workspace = ws_override ? ws_override : ws;
-	req.home = "/nonexistent-home";
-	req.interactive = true;
-	req.source = SHUNT_SOURCE_CLI;
-	req.now = time(NULL);
-	struct shunt_decision d;
-	if (shunt_decide(p, &req, &a, &d) < 0)
-		memset(&d, 0xff, sizeof(d));
-	return d;
-}
-
-static int load_err(const char *yaml, char *msg, size_t cap)
-{
-	struct shunt_ruleset t = {0};
-	struct shunt_error *err = NULL;
-	int rc = shunt_rules_load_buf(&t, "x.yaml", yaml, strlen(yaml), &err);
-	snprintf(msg, cap, "%s", err ? err->msg : "");
-	shunt_error_free(&err);
-	shunt_ruleset_free(&t);
-	return rc;
+	return fx_decide(p, line, cwd, ws_override ? ws_override : ws, true);
 }
 
 #define RULE_HEAD "rules:\n  - id: t\n    description: d\n    risk: medium\n    programs: [npx]\n"
@@ -88,41 +50,38 @@ static int load_err(const char *yaml, char *msg, size_t cap)
 static void loader_checks(void)
 {
 	char msg[1024];
-	ok(load_err(RULE_HEAD
-		    "    match: '^npx\\s+(\\S+)'\n    unless_installed: node_modules/.bin\n",
-		    msg, sizeof(msg)) == 0,
+	ok(fx_load_err(RULE_HEAD
+		       "    match: '^npx\\s+(\\S+)'\n    unless_installed: node_modules/.bin\n",
+		       msg, sizeof(msg)) == 0,
 	   "unless_installed with a capture group loads");
-	ok(load_err(RULE_HEAD
-		    "    match: '^npx\\s+\\S+'\n    unless_installed: node_modules/.bin\n",
-		    msg, sizeof(msg)) < 0 &&
+	ok(fx_load_err(RULE_HEAD
+		       "    match: '^npx\\s+\\S+'\n    unless_installed: node_modules/.bin\n",
+		       msg, sizeof(msg)) < 0 &&
 	       strstr(msg, "x.yaml:7:23: ") && strstr(msg, "capture group"),
 	   "no capture group: file:line:col error (%s)", msg);
-	ok(load_err(RULE_HEAD "    match: '^npx\\s+(\\S+)'\n    unless_installed: /usr/bin\n", msg,
-		    sizeof(msg)) < 0 &&
+	ok(fx_load_err(RULE_HEAD "    match: '^npx\\s+(\\S+)'\n    unless_installed: /usr/bin\n",
+		       msg, sizeof(msg)) < 0 &&
 	       strstr(msg, "x.yaml:7:23: ") && strstr(msg, "relative"),
 	   "absolute directory refused (%s)", msg);
-	ok(load_err(RULE_HEAD "    match: '^npx\\s+(\\S+)'\n    unless_installed: ../bin\n", msg,
-		    sizeof(msg)) < 0 &&
+	ok(fx_load_err(RULE_HEAD "    match: '^npx\\s+(\\S+)'\n    unless_installed: ../bin\n", msg,
+		       sizeof(msg)) < 0 &&
 	       strstr(msg, "'..'"),
 	   "'..' refused (%s)", msg);
-	ok(load_err(RULE_HEAD "    match: '^npx\\s+(\\S+)'\n    unless_installed: [a]\n", msg,
-		    sizeof(msg)) < 0 &&
+	ok(fx_load_err(RULE_HEAD "    match: '^npx\\s+(\\S+)'\n    unless_installed: [a]\n", msg,
+		       sizeof(msg)) < 0 &&
 	       strstr(msg, "must be a string"),
 	   "a list refused (%s)", msg);
-	ok(load_err(RULE_HEAD "    match: '(\\S+)'\n    scope: line\n"
-			      "    unless_installed: node_modules/.bin\n",
-		    msg, sizeof(msg)) < 0 &&
+	ok(fx_load_err(RULE_HEAD "    match: '(\\S+)'\n    scope: line\n"
+				 "    unless_installed: node_modules/.bin\n",
+		       msg, sizeof(msg)) < 0 &&
 	       strstr(msg, "scope command"),
 	   "scope line refused (%s)", msg);
-	ok(load_err(RULE_HEAD
-		    "    match: '^npx\\s+(\\S+)'\n    unless_instaled: node_modules/.bin\n",
-		    msg, sizeof(msg)) < 0 &&
+	ok(fx_load_err(RULE_HEAD
+		       "    match: '^npx\\s+(\\S+)'\n    unless_instaled: node_modules/.bin\n",
+		       msg, sizeof(msg)) < 0 &&
 	       strstr(msg, "did you mean 'unless_installed'"),
 	   "misspelt key suggests unless_installed (%s)", msg);
 }
-
-/* is_int with a formatted name */
-#define IS(a, b, ...) ok((int)(a) == (int)(b), __VA_ARGS__)
 
 static void decisions(const struct shunt_policy *p, const char *what)
 {
@@ -193,32 +152,7 @@ int main(void)
 	mkfile("node_modules/.bin/tsc", 0755);
 	mkfile("node_modules/.bin/notexec", 0644);
 
-	struct shunt_config cfg;
-	struct shunt_ruleset rs = {0};
-	struct shunt_policy pol;
-	struct shunt_error *err = NULL;
-	shunt_config_defaults(&cfg);
-	ok(shunt_rules_load_embedded(&rs, &err) == 0, "embedded rules load");
-	ok(shunt_policy_build(&pol, &cfg, &rs, &err) == 0, "policy builds");
-	shunt_error_free(&err);
-	decisions(&pol, "yaml");
-
-	/* the shim decides from the snapshot: the key must survive it */
-	void *data = NULL;
-	size_t len = 0;
-	struct shunt_snapshot s;
-	ok(shunt_snapshot_encode(&pol, &data, &len, &err) == 0, "snapshot encodes");
-	if (data && shunt_snapshot_load_mem(data, len, true, &s) == 0) {
-		decisions(&s.policy, "snapshot");
-		shunt_snapshot_unload(&s);
-	} else {
-		ok(0, "snapshot loads");
-	}
-	free(data);
-	shunt_error_free(&err);
-	shunt_policy_free(&pol);
-	shunt_ruleset_free(&rs);
-	shunt_config_free(&cfg);
+	fx_embedded(decisions);
 
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", parent);
