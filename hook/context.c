@@ -101,10 +101,18 @@ uint64_t shunt_ctx_snapshot_inputs(void)
 	_cleanup_free_ char *user = shunt_paths_file(SHUNT_DIR_CONFIG, "config.yaml");
 	const char *nosys = getenv("SHUNT_NO_SYSTEM_CONFIG");
 	const char *env = getenv("SHUNT_CONFIG");
+	/* the rule packs built into this binary: a snapshot another build
+	 * wrote holds other rules even when no input file is newer */
+	uint64_t packs = 0;
+	for (size_t i = 0; i < shunt_embedded_pack_count; i++)
+		if (shunt_embedded_packs[i].data)
+			packs = packs * 31 + shunt_snapshot_hash(shunt_embedded_packs[i].data,
+								 shunt_embedded_packs[i].len);
 	_cleanup_free_ char *key = NULL;
-	if (asprintf(&key, "trust=%s\nuser=%s\nenv=%s\nsystem=%s\n", trust ? trust : "",
-		     user ? user : "", env ? env : "",
-		     nosys && strcmp(nosys, "1") == 0 ? "" : SHUNT_CONFIG_SYSTEM_PATH) < 0)
+	if (asprintf(&key, "trust=%s\nuser=%s\nenv=%s\nsystem=%s\npacks=%016llx\n",
+		     trust ? trust : "", user ? user : "", env ? env : "",
+		     nosys && strcmp(nosys, "1") == 0 ? "" : SHUNT_CONFIG_SYSTEM_PATH,
+		     (unsigned long long)packs) < 0)
 		return 1;
 	uint64_t h = shunt_snapshot_hash(key, strlen(key));
 	return h ? h : 1;

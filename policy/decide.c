@@ -104,6 +104,61 @@ static bool line_rule_applies(const struct shunt_rule *r, const struct shunt_cmd
 	return false;
 }
 
+/* Whether the word w (n bytes) names an executable file in dir under cwd
+ * or one of its parents up to the workspace root (cwd alone when it is
+ * outside the workspace): the tool a rule would fetch is installed. A
+ * word with a '/' is a path, not an installed name. One stat per level;
+ * the path is built in the arena and given back. 1, 0, or -ENOMEM. */
+static int installed(const char *dir, const char *w, size_t n, const struct shunt_request *req,
+		     struct shunt_arena *a)
+{
+	const char *cwd = req->cwd, *ws = req->workspace;
+	if (!cwd || cwd[0] != '/' || n == 0 || n > 255 || memchr(w, '/', n) || memchr(w, '\0', n) ||
+	    (w[0] == '.' && (n == 1 || (n == 2 && w[1] == '.'))))
+		return 0;
+	size_t clen = strlen(cwd), dlen = strlen(dir);
+	size_t wslen = ws ? strlen(ws) : 0;
+	while (wslen > 1 && ws[wslen - 1] == '/')
+		wslen--;
+	/* the workspace bounds the walk only when cwd is inside it */
+	bool inside = wslen > 0 && clen >= wslen && memcmp(cwd, ws, wslen) == 0 &&
+		      (cwd[wslen] == '/' || cwd[wslen] == '\0' || wslen == 1);
+	struct shunt_arena_mark mark = shunt_arena_mark(a);
+	char *path = shunt_arena_alloc(a, clen + dlen + n + 3);
+	if (!path)
+		return -ENOMEM;
+	int found = 0;
+	size_t len = clen;
+	while (len > 1 && cwd[len - 1] == '/')
+		len--;
+	for (;;) {
+		memcpy(path, cwd, len);
+		size_t at = len;
+		if (at > 1 || path[0] != '/')
+			path[at++] = '/';
+		memcpy(path + at, dir, dlen);
+		at += dlen;
+		path[at++] = '/';
+		memcpy(path + at, w, n);
+		path[at + n] = '\0';
+		struct stat st;
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) {
+			found = 1;
+			break;
+		}
+		if (!inside || len <= wslen)
+			break;
+		while (len > 1 && cwd[len - 1] != '/')
+			len--;
+		while (len > 1 && cwd[len - 1] == '/')
+			len--;
+		if (len < wslen)
+			break;
+	}
+	shunt_arena_reset(a, mark);
+	return found;
+}
+
 static size_t str_copy(char *dst, size_t cap, size_t at, const char *s)
 {
 	while (*s && at + 1 < cap)
@@ -225,6 +280,19 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 				return m; /* arena too small: not a match, decide elsewhere */
 			if (m == 0)
 				continue;
+			size_t gso, geo;
+			if (m == 1 && rule->unless_installed &&
+			    shunt_matcher_group1(&matcher, &gso, &geo)) {
+				/* the answer now depends on the cwd: the shim must
+				 * not remember it for every directory */
+				out->cwd_dependent = true;
+				int in = installed(rule->unless_installed, c->norm + gso, geo - gso,
+						   req, a);
+				if (in < 0)
+					return in;
+				if (in)
+					continue;
+			}
 			if (add_match(out, &cap, a, rule, i, so, eo, m == 2) < 0)
 				return -ENOMEM;
 		}
@@ -253,6 +321,8 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 			forced = stricter_action(forced, rule->action);
 		if (rule->profile > profile)
 			profile = rule->profile;
+		if (rule->effect == SHUNT_EFFECT_REMOTE)
+			out->remote_effect = true;
 	}
 	if (primary && primary->risk >= risk)
 		reason = primary->description;
@@ -334,6 +404,10 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 			act = SHUNT_ACTION_SANDBOX;
 		if (p->mode == SHUNT_MODE_NEVER && act == SHUNT_ACTION_SANDBOX)
 			act = SHUNT_ACTION_PROMPT;
+		/* a sandbox has no credentials and no remote: it cannot contain
+		 * a remote effect, only make it fail */
+		if (out->remote_effect && act == SHUNT_ACTION_SANDBOX)
+			act = SHUNT_ACTION_PROMPT;
 		if (risk == SHUNT_RISK_LOW && act == SHUNT_ACTION_HOST) {
 			str_copy(out->why, sizeof(out->why), 0, "low risk, no isolation needed");
 		} else {
@@ -354,10 +428,22 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 		act = SHUNT_ACTION_PROMPT; /* GODMODE always needs explicit confirmation */
 		out->would_prompt_godmode = true;
 	}
+	if (act == SHUNT_ACTION_PROMPT && req->interactive && out->remote_effect) {
+		w = strlen(out->why);
+		str_copy(out->why, sizeof(out->why), w,
+			 " (acts on a remote system: a sandbox cannot contain it)");
+	}
 	if (act == SHUNT_ACTION_PROMPT && !req->interactive) {
 		w = strlen(out->why);
-		if (risk == SHUNT_RISK_CRITICAL || profile == SHUNT_PROFILE_GODMODE ||
-		    p->non_interactive == SHUNT_NONINT_BLOCK || p->mode == SHUNT_MODE_NEVER) {
+		if (out->remote_effect) {
+			act = SHUNT_ACTION_BLOCK;
+			str_copy(out->why, sizeof(out->why), w,
+				 " (no terminal to confirm; it acts on a remote system, which a "
+				 "sandbox cannot contain: run it yourself or trust it with shunt "
+				 "trust add)");
+		} else if (risk == SHUNT_RISK_CRITICAL || profile == SHUNT_PROFILE_GODMODE ||
+			   p->non_interactive == SHUNT_NONINT_BLOCK ||
+			   p->mode == SHUNT_MODE_NEVER) {
 			act = SHUNT_ACTION_BLOCK;
 			str_copy(out->why, sizeof(out->why), w, " (no terminal to confirm)");
 		} else {

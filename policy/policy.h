@@ -84,6 +84,10 @@ struct shunt_decision {
 	bool allowlisted;
 	bool denylisted;
 	bool would_prompt_godmode;
+	/* a rule's unless_installed looked in the cwd: the same argv may be
+	 * decided otherwise elsewhere (never cache it cwd-free) */
+	bool cwd_dependent;
+	bool remote_effect;    /* a matched rule acts on a remote system */
 	uint8_t trust_key[32]; /* exact-scope key of this command */
 	uint8_t trust_key_global[32];
 	/* details for explain (arena memory) */
@@ -93,7 +97,8 @@ struct shunt_decision {
 };
 
 /* Decides what happens to a request. Pure apart from stat(2) of a trusted
- * executable. Returns 0, or -ENOMEM when the arena is too small (the shim
+ * executable and of the installed tool a rule's unless_installed names
+ * (see cwd_dependent). Returns 0, or -ENOMEM when the arena is too small (the shim
  * then defers to the gate). Thread-safe; async-signal-safe with a fixed
  * arena. */
 int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,

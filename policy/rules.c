@@ -56,7 +56,8 @@ int shunt_matcher_init(struct shunt_matcher *m, struct shunt_arena *a)
 	pcre2_set_match_limit(mc, SHUNT_RULE_MATCH_LIMIT);
 	pcre2_set_depth_limit(mc, SHUNT_RULE_DEPTH_LIMIT);
 	pcre2_set_heap_limit(mc, SHUNT_RULE_HEAP_LIMIT_KB);
-	pcre2_match_data *md = pcre2_match_data_create(1, gc);
+	/* group 1: the word a rule's unless_installed looks up */
+	pcre2_match_data *md = pcre2_match_data_create(2, gc);
 	if (!md)
 		return -ENOMEM;
 	m->gc = gc;
@@ -112,6 +113,18 @@ int shunt_matcher_match(struct shunt_matcher *m, const struct shunt_rule *r, con
 	/* Any other error (match/depth/heap limit, bad subject): callers
 	 * treat 2 as a match - fail closed. */
 	return 2;
+}
+
+bool shunt_matcher_group1(const struct shunt_matcher *m, size_t *so, size_t *eo)
+{
+	if (!m->md || pcre2_get_ovector_count(m->md) < 2)
+		return false;
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
+	if (ov[2] == PCRE2_UNSET || ov[3] == PCRE2_UNSET || ov[2] > ov[3])
+		return false;
+	*so = ov[2];
+	*eo = ov[3];
+	return true;
 }
 
 int shunt_rule_match(const struct shunt_rule *r, const char *subject, size_t len,
@@ -204,6 +217,7 @@ static void rule_free(struct shunt_rule *r)
 	free(r->id);
 	free(r->description);
 	free(r->pattern);
+	free(r->unless_installed);
 	pcre2_code_free(r->re);
 	strv_free(r->programs, r->nprograms);
 	strv_free(r->tags, r->ntags);
@@ -375,6 +389,16 @@ static int parse_scope(const char *s)
 }
 static const char *const scope_names[] = {"command", "line"};
 
+static int parse_effect(const char *s)
+{
+	if (strcmp(s, "local") == 0)
+		return SHUNT_EFFECT_LOCAL;
+	if (strcmp(s, "remote") == 0)
+		return SHUNT_EFFECT_REMOTE;
+	return -1;
+}
+static const char *const effect_names[] = {"local", "remote"};
+
 static bool valid_id(const char *s)
 {
 	if (!*s)
@@ -385,9 +409,9 @@ static bool valid_id(const char *s)
 	return true;
 }
 
-static const char *const rule_keys[] = {"id",	 "description", "match",   "programs",
-					"risk",	 "tags",	"profile", "action",
-					"scope", "examples",	NULL};
+static const char *const rule_keys[] = {
+    "id",     "description", "match",	 "programs",	     "risk",   "tags", "profile",
+    "action", "scope",	     "examples", "unless_installed", "effect", NULL};
 static const struct key_alias rule_aliases[] = {
     {"pattern", "match"},   {"regex", "match"},	      {"regexp", "match"},  {"program", "programs"},
     {"prog", "programs"},   {"commands", "programs"}, {"severity", "risk"}, {"level", "risk"},
@@ -416,6 +440,40 @@ static int compile_rule(struct loader *L, struct shunt_rule *r, const yaml_node_
 		return node_error(L, at, "rule '%s': invalid regex at offset %zu: %s", r->id,
 				  (size_t)eoff, (const char *)msg);
 	}
+	return 0;
+}
+
+/* A directory below the cwd: relative, no empty or '..' component. */
+static bool valid_subdir(const char *s)
+{
+	if (!*s || *s == '/')
+		return false;
+	for (const char *p = s; *p;) {
+		size_t n = strcspn(p, "/");
+		if (n == 0 || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	return s[strlen(s) - 1] != '/';
+}
+
+/* unless_installed looks up the word the pattern captures: it needs a
+ * group, and a command to look it up for. */
+static int check_unless_installed(struct loader *L, const struct shunt_rule *r,
+				  const yaml_node_t *at)
+{
+	if (!r->unless_installed)
+		return 0;
+	uint32_t groups = 0;
+	if (pcre2_pattern_info(r->re, PCRE2_INFO_CAPTURECOUNT, &groups) != 0 || groups < 1)
+		return node_error(L, at,
+				  "rule '%s': unless_installed needs a capture group in 'match' "
+				  "(group 1 is the program looked up)",
+				  r->id);
+	if (r->scope != SHUNT_SCOPE_COMMAND)
+		return node_error(L, at, "rule '%s': unless_installed needs scope command", r->id);
 	return 0;
 }
 
@@ -464,7 +522,7 @@ static int load_rule(struct loader *L, struct shunt_ruleset *rs, const yaml_node
 	r->col = (int)n->start_mark.column + 1;
 	if (!(r->file = strdup(L->name)))
 		return shunt_error_set(L->err, ENOMEM, "out of memory");
-	const yaml_node_t *match_node = NULL, *id_node = NULL;
+	const yaml_node_t *match_node = NULL, *id_node = NULL, *unless_node = NULL;
 	bool have_risk = false;
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	     p++) {
@@ -509,6 +567,19 @@ static int load_rule(struct loader *L, struct shunt_ruleset *rs, const yaml_node
 			r->scope = (enum shunt_rule_scope)tmp;
 		} else if (strcmp(ks, "examples") == 0) {
 			rc = load_examples(L, r, v);
+		} else if (strcmp(ks, "effect") == 0) {
+			rc = get_enum(L, v, "effect", parse_effect, effect_names, 2, &tmp);
+			r->effect = (enum shunt_rule_effect)tmp;
+		} else if (strcmp(ks, "unless_installed") == 0) {
+			unless_node = v;
+			rc = get_string(L, v, "unless_installed", &r->unless_installed);
+			if (rc == 0 && !valid_subdir(r->unless_installed))
+				return node_error(
+				    L, v,
+				    "rule '%s': unless_installed must be a relative "
+				    "directory without '..' (e.g. node_modules/.bin), "
+				    "got '%s'",
+				    r->id ? r->id : "?", r->unless_installed);
 		} else {
 			rc = unknown_key(L, k, "rule", rule_keys, rule_aliases);
 		}
@@ -536,7 +607,9 @@ static int load_rule(struct loader *L, struct shunt_ruleset *rs, const yaml_node
 		if (!*r->programs[i] || strchr(r->programs[i], '/'))
 			return node_error(L, n, "rule '%s': programs are basenames, got '%s'",
 					  r->id, r->programs[i]);
-	return compile_rule(L, r, match_node);
+	if (compile_rule(L, r, match_node) < 0)
+		return -1;
+	return check_unless_installed(L, r, unless_node);
 }
 
 static int load_doc(struct loader *L, struct shunt_ruleset *rs)

@@ -17,6 +17,12 @@ enum shunt_rule_scope {
 	SHUNT_SCOPE_LINE,    /* matched against the whole normalised line (pipelines) */
 };
 
+/* What a command reaches beyond the machine (policy/rules/README.md). */
+enum shunt_rule_effect {
+	SHUNT_EFFECT_LOCAL,  /* default: a sandbox can contain it */
+	SHUNT_EFFECT_REMOTE, /* acts on a remote system: prompt, or block with no terminal */
+};
+
 struct shunt_rule {
 	char *id;
 	char *description; /* also the "why" phrase, e.g. "networked install" */
@@ -30,6 +36,12 @@ struct shunt_rule {
 	int profile; /* enum shunt_profile, SHUNT_PROFILE_NONE if unset */
 	int action;  /* enum shunt_action, -1 if unset */
 	enum shunt_rule_scope scope;
+	/* "node_modules/.bin": the rule does not apply when its capture group
+	 * 1 names an executable under this directory of the cwd or a parent
+	 * up to the workspace root (the tool is installed: nothing to fetch).
+	 * NULL if unset. Command scope only. */
+	char *unless_installed;
+	enum shunt_rule_effect effect;
 	char **ex_match;
 	size_t nex_match;
 	char **ex_nomatch;
@@ -117,6 +129,10 @@ int shunt_matcher_init(struct shunt_matcher *m, struct shunt_arena *a);
  * bigger arena (the shim defers to the gate). */
 int shunt_matcher_match(struct shunt_matcher *m, const struct shunt_rule *r, const char *subject,
 			size_t len, size_t *so, size_t *eo);
+
+/* Span of capture group 1 of m's last successful match: true and the
+ * span in *so, *eo when the group took part in it. */
+bool shunt_matcher_group1(const struct shunt_matcher *m, size_t *so, size_t *eo);
 
 /* True when r may apply to a command whose program basename is prog. */
 bool shunt_rule_applies_to(const struct shunt_rule *r, const char *prog);

@@ -16,7 +16,7 @@
 #include "paths.h"
 
 _Static_assert(sizeof(struct shunt_snap_header) == 256, "snapshot header must be 256 bytes");
-_Static_assert(sizeof(struct shunt_snap_rule) == 40, "snapshot rule record layout");
+_Static_assert(sizeof(struct shunt_snap_rule) == 48, "snapshot rule record layout");
 _Static_assert(sizeof(struct shunt_snap_trust) == 88, "snapshot trust record layout");
 
 /* ---- checksum ---- */
@@ -173,6 +173,9 @@ int shunt_snapshot_encode(const struct shunt_policy *p, void **out, size_t *len,
 		sr->profile = r->profile;
 		sr->action = r->action;
 		sr->scope = (int32_t)r->scope;
+		if (str_add(&st, r->unless_installed, &sr->unless_installed) < 0)
+			goto oom;
+		sr->effect = (int32_t)r->effect;
 	}
 	for (size_t i = 0; i < p->ntrust; i++) {
 		const struct shunt_trust_ref *t = &p->trust[i];
@@ -534,7 +537,11 @@ static int build(const uint8_t *data, size_t len, bool verify, void *base, size_
 			goto fail;
 		if (s->risk < 0 || s->risk > SHUNT_RISK_CRITICAL || s->profile < -1 ||
 		    s->profile > SHUNT_PROFILE_GODMODE || s->action < -1 ||
-		    s->action > SHUNT_ACTION_BLOCK || s->scope < 0 || s->scope > SHUNT_SCOPE_LINE)
+		    s->action > SHUNT_ACTION_BLOCK || s->scope < 0 || s->scope > SHUNT_SCOPE_LINE ||
+		    s->effect < 0 || s->effect > SHUNT_EFFECT_REMOTE)
+			goto fail;
+		if (s->unless_installed != SHUNT_SNAP_NONE &&
+		    !str_ok(s->unless_installed, h->strings_size))
 			goto fail;
 		r->id = (char *)strings + s->id;
 		r->description = (char *)strings + s->description;
@@ -546,6 +553,10 @@ static int build(const uint8_t *data, size_t len, bool verify, void *base, size_
 		r->profile = s->profile;
 		r->action = s->action;
 		r->scope = (enum shunt_rule_scope)s->scope;
+		r->effect = (enum shunt_rule_effect)s->effect;
+		r->unless_installed = s->unless_installed == SHUNT_SNAP_NONE
+					  ? NULL
+					  : (char *)strings + s->unless_installed;
 	}
 	for (uint32_t i = 0; i < h->ntrust; i++) {
 		const struct shunt_snap_trust *s = &strust[i];

@@ -29,7 +29,7 @@
 #include "policy.h"
 
 #define SHUNT_SNAP_MAGIC    "SHNTSNAP"
-#define SHUNT_SNAP_VERSION  1u
+#define SHUNT_SNAP_VERSION  2u
 #define SHUNT_SNAP_NONE	    UINT32_MAX /* "no string" / "no regex" */
 #define SHUNT_SNAP_MAX_SIZE (64u << 20)
 
@@ -56,6 +56,8 @@ struct shunt_snap_rule {
 	uint32_t regex;			   /* index into the regex blob, or SHUNT_SNAP_NONE */
 	uint32_t programs, nprograms;	   /* slice of programs[] */
 	int32_t risk, profile, action, scope;
+	uint32_t unless_installed; /* string offset or SHUNT_SNAP_NONE */
+	int32_t effect;		   /* enum shunt_rule_effect */
 };
 
 struct shunt_snap_trust {

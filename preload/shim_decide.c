@@ -411,7 +411,9 @@ judge_slow(struct shunt_shim_slot *s, const char *exe, char *const argv[], const
 	if (shunt_decide(s->policy, &req, &a, &d) < 0)
 		return SHUNT_SHIM_GATE; /* too big for the fast path */
 	if (d.action == SHUNT_ACTION_HOST) {
-		struct shunt_fast_cache *cache = key ? cache_get() : NULL;
+		/* a key without the cwd must not hold an answer that read it */
+		bool keyed = key && (given_cwd || !d.cwd_dependent);
+		struct shunt_fast_cache *cache = keyed ? cache_get() : NULL;
 		if (cache && !d.trusted)
 			shunt_fast_store(cache, key, shunt_fast_hash(key), (int)d.risk);
 		count_host(d.risk, d.trusted);

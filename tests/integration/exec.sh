@@ -109,6 +109,42 @@ is "$dups" "" "dry run plan: no cache mount listed twice"
 dups=$("$SHUNT" run --dry-run --json -- true 2>&1 | python3 -c 'import json,sys,collections; m=[x["guest"] for x in json.load(sys.stdin)["mounts"]]; print(" ".join(k for k,v in collections.Counter(m).items() if v>1))' 2>&1)
 is "$dups" "" "shunt run --dry-run --json: no mount twice"
 
+# --- running an installed tool is not an install (issue 22, item 9) -------
+# npx of a bin in node_modules/.bin (of the cwd or a parent up to the
+# workspace root) fetches nothing: host. A fake npx stands in for npm's.
+NPROJ="$TEST_TMP/nproj"
+mkdir -p "$NPROJ/.git" "$NPROJ/node_modules/.bin" "$NPROJ/src" "$TEST_TMP/nother/.git" "$TEST_TMP/npxbin"
+printf '#!/bin/sh\necho "tsc-local $*"\n' >"$NPROJ/node_modules/.bin/tsc"
+printf '#!/bin/sh\nd=$PWD\nwhile [ ! -x "$d/node_modules/.bin/$1" ] && [ "$d" != / ]; do d=$(dirname "$d"); done\nb=$1; shift; exec "$d/node_modules/.bin/$b" "$@"\n' >"$TEST_TMP/npxbin/npx"
+chmod +x "$NPROJ/node_modules/.bin/tsc" "$TEST_TMP/npxbin/npx"
+out=$(cd "$NPROJ/src" && PATH="$TEST_TMP/npxbin:$PATH" noterm "$SHUNT" exec -c 'npx tsc --version' 2>&1); rc=$?
+is "$out" "tsc-local --version" "npx of an installed bin runs on the host, untouched"
+is "$rc" 0 "npx of an installed bin: exit code 0"
+act() { (cd "$1" && shift && "$SHUNT" check --json -- "$@" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["action"])' 2>&1); }
+is "$(act "$NPROJ" npx tsc --version)" host "shunt check: npx tsc with node_modules/.bin/tsc is host"
+is "$(act "$NPROJ/src" npm exec -- tsc --version)" host "shunt check: npm exec -- tsc from a subdirectory is host"
+is "$(act "$TEST_TMP/nother" npx tsc --version)" sandbox "shunt check: npx tsc where it is not installed is sandboxed"
+is "$(act "$NPROJ" npx -y cowsay)" sandbox "shunt check: npx -y cowsay (not installed) is still sandboxed"
+is "$(act "$NPROJ" npx -p typescript tsc)" sandbox "shunt check: npx -p PKG fetches PKG: sandboxed"
+
+# --- a push acts on a remote system (issue 22, item 4) ----------------------
+# prompted with a terminal, refused with a reason without one, never
+# sandboxed (a sandbox has no credentials and no remote); a push to a
+# repository on disk is a local effect and is decided as before.
+jact() { "$SHUNT" check --json "$@" 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["action"], d["why"])' 2>&1; }
+like "$(jact --no-interactive -c 'git push --force-with-lease')" '^block .*acts on a remote system.*shunt trust add' \
+	"check --no-interactive: git push --force-with-lease is refused with a reason"
+like "$(jact --interactive -c 'git push --force-with-lease origin feat')" '^prompt ' \
+	"check --interactive: git push --force-with-lease prompts"
+like "$(jact --no-interactive -c 'git push -f origin main')" '^block ' "check --no-interactive: git push -f is refused"
+like "$(jact --no-interactive -c 'git push --force-with-lease ../bare.git main')" '^sandbox ' \
+	"check --no-interactive: a lease push to a bare repository on disk is sandboxed as before"
+like "$(jact --no-interactive -c 'git push origin main')" '^host ' "check --no-interactive: a plain push stays on the host"
+out=$(noterm "$SHUNT" exec -c 'git push --force-with-lease origin HEAD:refs/heads/x' 2>&1); rc=$?
+is "$rc" 126 "shunt exec without a terminal: a remote push is refused (exit 126)"
+like "$out" "acts on a remote system" "and says why"
+unlike "$out" "sandboxed" "and is not sandboxed"
+
 # --- the prompt in a real terminal -----------------------------------------
 if ! command -v tmux >/dev/null; then
 	skip "tmux is not installed: prompt tests need a real terminal"

@@ -237,6 +237,21 @@ like "$out" "rc=126" "a replaced snapshot is honoured at once: the cached comman
 rm -f "$XDG_CONFIG_HOME/shunt/config.yaml"
 "$SHUNT" snapshot >/dev/null 2>&1
 
+# ---- a decision that read the cwd is never cached without it ----
+# npx of a bin in node_modules/.bin is host (rule npx-package has
+# unless_installed); the same argv in a project without it must not hit
+# that host decision in the cache (the argv is path-free, so its key has no
+# cwd). The fake npx only says it ran; the gate's dry run runs nothing.
+NPX_A="$TEST_TMP/npx-a" NPX_B="$TEST_TMP/npx-b"
+mkdir -p "$NPX_A/.git" "$NPX_A/node_modules/.bin" "$NPX_B/.git" "$TEST_TMP/npxbin"
+printf '#!/bin/sh\necho tsc\n' >"$NPX_A/node_modules/.bin/tsc"
+printf '#!/bin/sh\necho npx-ran\n' >"$TEST_TMP/npxbin/npx"
+chmod +x "$NPX_A/node_modules/.bin/tsc" "$TEST_TMP/npxbin/npx"
+out=$(cd "$NPX_A" && LD_PRELOAD=$SHIM SHUNT_DRY_RUN=1 PATH="$TEST_TMP/npxbin:$PATH" B="$NPX_B" bash -c '
+	npx tsc --version; npx tsc --version; cd "$B" && npx tsc --version; true' 2>&1 </dev/null)
+is "$(printf '%s\n' "$out" | grep -c '^npx-ran$')" 2 \
+	"npx of an installed bin runs on the host, and not from the cache where it is not installed"
+
 # ---- blocked in the fast path: EACCES / exit 126, one-line reason ----
 mkdir -p "$XDG_CONFIG_HOME/shunt"
 printf 'policies:\n  denylist:\n    - "echo shunt-test-denied*"\n' >"$XDG_CONFIG_HOME/shunt/config.yaml"
