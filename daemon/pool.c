@@ -394,25 +394,8 @@ bool shunt_pool_reaped(pid_t pid, int wstatus)
 
 static void close_fds(struct shunt_microvm_warm *vm)
 {
-	if (vm->out_fd >= 0)
-		close(vm->out_fd);
-	if (vm->err_fd >= 0)
-		close(vm->err_fd);
-	if (vm->ctl_fd >= 0)
-		close(vm->ctl_fd);
-	vm->out_fd = vm->err_fd = vm->ctl_fd = -1;
+	shunt_microvm_warm_close_fds(vm);
 	vm->pid = 0;
-}
-
-static void gv_close_fds(struct shunt_gvisor_warm *g)
-{
-	if (g->out_fd >= 0)
-		close(g->out_fd);
-	if (g->err_fd >= 0)
-		close(g->err_fd);
-	if (g->ctl_fd >= 0)
-		close(g->ctl_fd);
-	g->out_fd = g->err_fd = g->ctl_fd = -1;
 }
 
 static int count_key(int want)
@@ -523,7 +506,7 @@ int shunt_pool_tick(void)
 		if (st == S_CLAIMED) {
 			/* the claimer runs it; we keep no copy of its fds */
 			if (gv) {
-				gv_close_fds(&gvs[i]);
+				shunt_gvisor_warm_close_fds(&gvs[i]);
 				waiting = true; /* reap `runsc run` promptly */
 			} else {
 				close_fds(&vms[i]);
@@ -621,7 +604,7 @@ void shunt_pool_stop(void)
 				helpers[nh++] = h;
 			else
 				ops(SHUNT_RUNTIME_GVISOR)->discard(&gvs[i]);
-			gv_close_fds(&gvs[i]);
+			shunt_gvisor_warm_close_fds(&gvs[i]);
 		} else if (st == S_BOOTING || st == S_READY) {
 			ops(SHUNT_RUNTIME_MICROVM)->discard(&vms[i]);
 		}

@@ -55,6 +55,9 @@ void shunt_gvisor_warm_command(const struct shunt_plan *plan, struct shunt_buf *
 /* Kills every process of a warm sandbox (its `runsc run` then returns). */
 void shunt_gvisor_warm_kill(const struct shunt_gvisor_warm *w);
 
+/* Closes a warm sandbox's fds; the sandbox is not stopped. */
+void shunt_gvisor_warm_close_fds(struct shunt_gvisor_warm *w);
+
 /* Removes what is left of a warm sandbox once its `runsc run` returned
  * (or kills it first when it still runs): container state, bundle. */
 void shunt_gvisor_warm_destroy(struct shunt_gvisor_warm *w);

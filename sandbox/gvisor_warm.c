@@ -150,7 +150,7 @@ void shunt_gvisor_warm_kill(const struct shunt_gvisor_warm *w)
 	shunt_child_run_quiet(kargv);
 }
 
-void shunt_gvisor_warm_destroy(struct shunt_gvisor_warm *w)
+void shunt_gvisor_warm_close_fds(struct shunt_gvisor_warm *w)
 {
 	if (w->out_fd >= 0)
 		close(w->out_fd);
@@ -159,6 +159,11 @@ void shunt_gvisor_warm_destroy(struct shunt_gvisor_warm *w)
 	if (w->ctl_fd >= 0)
 		close(w->ctl_fd);
 	w->out_fd = w->err_fd = w->ctl_fd = -1;
+}
+
+void shunt_gvisor_warm_destroy(struct shunt_gvisor_warm *w)
+{
+	shunt_gvisor_warm_close_fds(w);
 	_cleanup_free_ char *runsc = NULL;
 	_cleanup_free_ char *state = shunt_gvisor_dir("gvisor-state");
 	struct shunt_error *e = NULL;

@@ -176,6 +176,9 @@ int shunt_microvm_warm_state(const struct shunt_microvm_warm *vm);
 int shunt_microvm_warm_run(struct shunt_microvm_warm *vm, const struct shunt_plan *plan,
 			   int *status, struct shunt_error **err);
 
+/* Closes a warm VM's fds (NULL-safe members: -1); the VM is not stopped. */
+void shunt_microvm_warm_close_fds(struct shunt_microvm_warm *vm);
+
 /* Stops a warm VM that was not used (kills the VMM, closes the fds,
  * removes the job directory; the booter reaps the pid). */
 void shunt_microvm_warm_discard(struct shunt_microvm_warm *vm);

@@ -117,10 +117,8 @@ int shunt_microvm_warm_state(const struct shunt_microvm_warm *vm)
 	return strncmp(text, "warm ", 5) == 0 || strstr(text, "\nwarm ") ? 1 : 0;
 }
 
-void shunt_microvm_warm_discard(struct shunt_microvm_warm *vm)
+void shunt_microvm_warm_close_fds(struct shunt_microvm_warm *vm)
 {
-	if (vm->pid > 0)
-		kill((pid_t)vm->pid, SIGKILL);
 	if (vm->out_fd >= 0)
 		close(vm->out_fd);
 	if (vm->err_fd >= 0)
@@ -128,6 +126,13 @@ void shunt_microvm_warm_discard(struct shunt_microvm_warm *vm)
 	if (vm->ctl_fd >= 0)
 		close(vm->ctl_fd);
 	vm->out_fd = vm->err_fd = vm->ctl_fd = -1;
+}
+
+void shunt_microvm_warm_discard(struct shunt_microvm_warm *vm)
+{
+	if (vm->pid > 0)
+		kill((pid_t)vm->pid, SIGKILL);
+	shunt_microvm_warm_close_fds(vm);
 	struct shunt_error *e = NULL;
 	if (vm->dir[0])
 		shunt_fs_rmtree(vm->dir, &e);
