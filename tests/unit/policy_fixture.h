@@ -5,6 +5,9 @@
 #ifndef SHUNT_TEST_POLICY_FIXTURE_H
 #define SHUNT_TEST_POLICY_FIXTURE_H
 
+/* each test uses some of these helpers */
+#pragma GCC diagnostic ignored "-Wunused-function"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +22,11 @@
 /* is_int with a formatted name */
 #define IS(a, b, ...) ok((int)(a) == (int)(b), __VA_ARGS__)
 
-/* Decides line in cwd/workspace; the decision's memory lives until the
- * next call. All 0xff when the decider failed. */
-static struct shunt_decision fx_decide(const struct shunt_policy *p, const char *line,
-				       const char *cwd, const char *workspace, bool interactive)
+/* Decides line in cwd/workspace with HOME home; the decision's memory
+ * lives until the next call. All 0xff when the decider failed. */
+static struct shunt_decision fx_decide_home(const struct shunt_policy *p, const char *line,
+					    const char *cwd, const char *workspace,
+					    const char *home, bool interactive)
 {
 	static struct shunt_arena a;
 	static bool init;
@@ -35,7 +39,7 @@ static struct shunt_decision fx_decide(const struct shunt_policy *p, const char 
 	req.line_len = strlen(line);
 	req.cwd = cwd;
 	req.workspace = workspace;
-	req.home = "/nonexistent-home";
+	req.home = home;
 	req.interactive = interactive;
 	req.source = SHUNT_SOURCE_CLI;
 	req.now = time(NULL);
@@ -43,6 +47,13 @@ static struct shunt_decision fx_decide(const struct shunt_policy *p, const char 
 	if (shunt_decide(p, &req, &a, &d) < 0)
 		memset(&d, 0xff, sizeof(d));
 	return d;
+}
+
+/* fx_decide_home with no real HOME. */
+static struct shunt_decision fx_decide(const struct shunt_policy *p, const char *line,
+				       const char *cwd, const char *workspace, bool interactive)
+{
+	return fx_decide_home(p, line, cwd, workspace, "/nonexistent-home", interactive);
 }
 
 /* Loads yaml as pack "x.yaml": its return code, the error in msg. */

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "policy.h"
 #include "rules.h"
+#include "policy_fixture.h"
 #include "tap.h"
 
 static const char pack[] = "rules:\n"
@@ -66,26 +67,7 @@ static struct shunt_policy pol;
 
 static struct shunt_decision decide_line(const char *line, bool interactive)
 {
-	static struct shunt_arena a;
-	static bool init;
-	if (init)
-		shunt_arena_release(&a);
-	shunt_arena_init_heap(&a);
-	init = true;
-	struct shunt_request req = {0};
-	req.line = line;
-	req.line_len = strlen(line);
-	req.cwd = "/home/u/proj";
-	req.workspace = "/home/u/proj";
-	req.home = "/home/u";
-	req.interactive = interactive;
-	req.source = SHUNT_SOURCE_CLI;
-	req.now = time(NULL);
-	struct shunt_decision d;
-	int rc = shunt_decide(&pol, &req, &a, &d);
-	if (rc < 0)
-		memset(&d, 0xff, sizeof(d));
-	return d;
+	return fx_decide_home(&pol, line, "/home/u/proj", "/home/u/proj", "/home/u", interactive);
 }
 
 static void rebuild(void)
