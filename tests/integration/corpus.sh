@@ -17,9 +17,14 @@ decide() {
 		<(grep -vE '^[[:space:]]*(#|$)' "$1" | sed 's/^[[:space:]]*//')
 }
 
+# Each label is KIND.txt plus the family files KIND.d/*.txt.
 for kind in benign risky catastrophic; do
-	n=$(count_lines "$CORPUS/$kind.txt")
-	res=$(decide "$CORPUS/$kind.txt"); rc=$?
+	cat "$CORPUS/$kind.txt" $(ls "$CORPUS/$kind.d/"*.txt 2>/dev/null) >"$TEST_TMP/$kind.txt"
+done
+
+for kind in benign risky catastrophic; do
+	n=$(count_lines "$TEST_TMP/$kind.txt")
+	res=$(decide "$TEST_TMP/$kind.txt"); rc=$?
 	is "$rc" 0 "batch over $kind.txt exits 0"
 	got=$(printf '%s\n' "$res" | grep -c .)
 	is "$got" "$n" "$kind: one decision per line"
@@ -49,7 +54,7 @@ for kind in benign risky catastrophic; do
 done
 
 # Throughput of one batch run over the whole corpus (printed, not asserted).
-cat "$CORPUS"/benign.txt "$CORPUS"/risky.txt "$CORPUS"/catastrophic.txt >"$TEST_TMP/all.txt"
+cat "$TEST_TMP"/benign.txt "$TEST_TMP"/risky.txt "$TEST_TMP"/catastrophic.txt >"$TEST_TMP/all.txt"
 total=$(count_lines "$TEST_TMP/all.txt")
 t0=$(date +%s%N)
 "$SHUNT" check --no-interactive --batch "$TEST_TMP/all.txt" --json >/dev/null 2>&1
