@@ -12,7 +12,7 @@ cc -std=gnu11 -O2 -D_GNU_SOURCE -I"$TOP/policy" -I"$TOP/util" -o "$WORK/bench_po
 	"$BUILD/lib/libshunt-policy.a" "$BUILD/lib/libshunt-util.a" $PKG_LIBS -lpthread || exit 1
 "$WORK/bench_policy"
 
-cat "$TOP"/tests/fixtures/corpus/*.txt | grep -v '^\s*#' | grep -v '^\s*$' >"$WORK/corpus.txt"
+cat "$TOP"/tests/fixtures/corpus/*.txt $(ls "$TOP"/tests/fixtures/corpus/*.d/*.txt 2>/dev/null) | grep -v '^\s*#' | grep -v '^\s*$' >"$WORK/corpus.txt"
 lines=$(wc -l <"$WORK/corpus.txt")
 export HOME="$WORK/home" XDG_CONFIG_HOME="$WORK/home/.config" XDG_STATE_HOME="$WORK/home/.state" \
 	XDG_DATA_HOME="$WORK/home/.data" SHUNT_NO_SYSTEM_CONFIG=1
