@@ -323,4 +323,10 @@ void shunt_lex_close_group(struct parser *p, char ch);
 /* Adds what the wrapper command at out->cmds[idx] runs (sudo, env, sh -c,
  * find -exec, xargs, ...) as commands of their own. (lex_wrap.c) */
 void shunt_lex_unwrap(struct parser *p, size_t idx);
+
+/* lex_path.c: w as a cleaned path when it is one (absolute, ./, ../, ~,
+ * ~user, $HOME, $TMPDIR): "//" collapsed, "." dropped, "x/.." resolved,
+ * $TMPDIR read as /tmp and ~user as /home/user (/root). Lexical only.
+ * Returns w itself when nothing changes; otherwise arena memory. */
+const char *shunt_lex_clean_path(struct lx *lx, const char *w);
 #endif

@@ -31,6 +31,7 @@ static bool ws_match(const struct lx *lx, const char *a, size_t alen, const char
 static void put_path(struct lx *lx, struct sbuf *b, const char *w)
 {
 	const char *rest = NULL;
+	w = shunt_lex_clean_path(lx, w);
 	if (!strncmp(w, "$HOME", 5) && (w[5] == '\0' || w[5] == '/'))
 		rest = w + 5;
 	else if (!strncmp(w, "${HOME}", 7) && (w[7] == '\0' || w[7] == '/'))
