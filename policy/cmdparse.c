@@ -153,7 +153,12 @@ static const char *const local_progs[] = {
     "sbt",	 "kind",    "minikube", "vagrant", "multipass", "tmux",   "screen",
     "ollama",	 "pm2",	    "hg",     "jj",	  "zoxide",	 "tput",    "pre-commit",
     "docker-compose", "direnv", "task", "dvc", "code", "trash", "stow", "apt-mark",
-    "update-alternatives", "git-lfs", "lxc", "virsh", "crontab", NULL};
+    "update-alternatives", "git-lfs", "lxc", "virsh", "crontab",
+    /* file tools and interpreters: their words are file names or scripts */
+    "mkdir", "touch", "cp", "mv", "ln", "cd", "rmdir", "chmod", "chown", "install", "vim",
+    "vi", "nvim", "nano", "emacs", "open", "xdg-open", "tar", "zip", "unzip", "gzip",
+    "python", "python3", "node", "deno", "ruby", "perl", "php", "bash", "sh", "zsh", "java",
+    "just", "npx", "bunx", "tsc", "jest", "pytest", "cargo-make", NULL};
 
 static const char *const destroy_verbs[] = {
     "delete", "destroy", "drop",  "purge", "remove", "rm",	"terminate", "wipe",
@@ -357,7 +362,8 @@ static const char *verb_of(const char *w)
 
 const char *shunt_cmdparse_destroy_verb(const struct shunt_parsed *pc)
 {
-	if (!pc->prog[0] || in(pc->prog, local_progs) || (pc->tool && (pc->tool->flags & TOOL_LOCAL)))
+	if (!pc->prog[0] || in(pc->prog, local_progs) || in(pc->prog, ro_progs) ||
+	    (pc->tool && (pc->tool->flags & TOOL_LOCAL)))
 		return NULL;
 	/* subcommand position: the first three positionals, before any path */
 	for (size_t i = 0; i < pc->npos && i < 3; i++) {
