@@ -239,7 +239,7 @@ static int push_opt(struct pstate *s, const char *name, const char *value)
 	return 0;
 }
 
-static int push_pos(struct pstate *s, const char *w, const struct shunt_lex_ctx *ctx)
+static int push_pos(struct pstate *s, const char *w)
 {
 	struct shunt_parsed *o = s->out;
 	if (o->npos == s->poscap) {
@@ -252,11 +252,17 @@ static int push_pos(struct pstate *s, const char *w, const struct shunt_lex_ctx 
 		o->pos = n;
 		s->poscap = cap;
 	}
-	const char *nw = shunt_lex_norm_word(w, ctx, s->a);
-	if (!nw)
-		return -ENOMEM;
-	o->pos[o->npos++] = nw;
+	o->pos[o->npos++] = w;
 	return 0;
+}
+
+int shunt_cmdparse_operands(struct shunt_parsed *pc)
+{
+	if (pc->pos_norm)
+		return 0;
+	int rc = shunt_lex_norm_words(pc->pos, pc->npos, pc->ctx, pc->a);
+	pc->pos_norm = rc == 0;
+	return rc;
 }
 
 int shunt_cmdparse(const char *prog, const char *const *argv, size_t argc,
@@ -265,6 +271,8 @@ int shunt_cmdparse(const char *prog, const char *const *argv, size_t argc,
 	memset(out, 0, sizeof(*out));
 	out->prog = prog ? prog : "";
 	out->tool = tool_for(out->prog);
+	out->ctx = ctx;
+	out->a = a;
 	const struct shunt_tool *t = out->tool;
 	struct pstate s = {a, out, 0, 0};
 	bool opts_done = false;
@@ -272,7 +280,7 @@ int shunt_cmdparse(const char *prog, const char *const *argv, size_t argc,
 		const char *w = argv[k];
 		int rc = 0;
 		if (opts_done || w[0] != '-' || w[1] == '\0') {
-			rc = push_pos(&s, w, ctx);
+			rc = push_pos(&s, w);
 			if (t && (t->flags & TOOL_POSIX))
 				opts_done = true;
 		} else if (strcmp(w, "--") == 0) {
@@ -360,10 +368,32 @@ static const char *verb_of(const char *w)
 	return NULL;
 }
 
+static bool generic_prog(const char *prog)
+{
+	const struct shunt_tool *t = tool_for(prog);
+	return prog[0] && !in(prog, local_progs) && !in(prog, ro_progs) &&
+	       !(t && (t->flags & TOOL_LOCAL));
+}
+
+bool shunt_cmdparse_maybe_destroy(const char *prog, const char *const *argv, size_t argc)
+{
+	if (!prog || !generic_prog(prog))
+		return false;
+	/* a verb is among the first words that are not options (values of
+	 * options may sit between them: look a little further) */
+	for (size_t k = 1, seen = 0; k < argc && seen < 6; k++) {
+		if (argv[k][0] == '-')
+			continue;
+		seen++;
+		if (verb_of(argv[k]))
+			return true;
+	}
+	return false;
+}
+
 const char *shunt_cmdparse_destroy_verb(const struct shunt_parsed *pc)
 {
-	if (!pc->prog[0] || in(pc->prog, local_progs) || in(pc->prog, ro_progs) ||
-	    (pc->tool && (pc->tool->flags & TOOL_LOCAL)))
+	if (!generic_prog(pc->prog))
 		return NULL;
 	/* subcommand position: the first three positionals, before any path */
 	for (size_t i = 0; i < pc->npos && i < 3; i++) {

@@ -24,12 +24,15 @@ struct shunt_parsed_opt {
 };
 
 struct shunt_parsed {
-	const char *prog;	    /* basename */
-	const char **pos;	    /* positional words, paths normalised (lex.h) */
+	const char *prog; /* basename */
+	const char **pos; /* positional words (paths normalised once pos_norm) */
 	size_t npos;
 	struct shunt_parsed_opt *opts;
 	size_t nopts;
 	const struct shunt_tool *tool; /* what is known about prog, or NULL */
+	bool pos_norm;		       /* shunt_cmdparse_operands ran */
+	const struct shunt_lex_ctx *ctx;
+	struct shunt_arena *a;
 };
 
 /* Parses argv[1..argc) of a command whose program basename is prog, with
@@ -38,6 +41,17 @@ struct shunt_parsed {
  * the arena ran out. */
 int shunt_cmdparse(const char *prog, const char *const *argv, size_t argc,
 		   const struct shunt_lex_ctx *ctx, struct shunt_arena *a, struct shunt_parsed *out);
+
+/* Normalises the positionals' paths as in norm (lex.h: /tmp/../etc is
+ * /etc, ~ for HOME, ./ for the workspace), once; parsing leaves them as
+ * written so that a command no operand condition looks at costs no
+ * rewriting. 0 or -ENOMEM. */
+int shunt_cmdparse_operands(struct shunt_parsed *pc);
+
+/* Cheap test before parsing for the generic fallback: whether argv has a
+ * word that could be a destroy verb in subcommand position, and prog is
+ * not a local tool. False means shunt_cmdparse_destroy_verb would be NULL. */
+bool shunt_cmdparse_maybe_destroy(const char *prog, const char *const *argv, size_t argc);
 
 /* The canonical name of option opt for program prog ("--force" -> "-f"
  * for docker); opt itself when it has no alias. Never NULL. */

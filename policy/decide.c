@@ -221,7 +221,8 @@ static bool covered(const struct shunt_policy *p, const char *prog)
  * subcommand position and no pack covers its program. */
 static int generic(struct cmd_view *v, const struct shunt_policy *p)
 {
-	if (v->c->argc < 2 || (v->c->flags & SHUNT_CMD_DYNAMIC_NAME))
+	if (v->c->argc < 2 || (v->c->flags & SHUNT_CMD_DYNAMIC_NAME) ||
+	    !shunt_cmdparse_maybe_destroy(v->c->prog, v->c->argv, v->c->argc))
 		return 0;
 	int rc = view_parse(v);
 	if (rc < 0)

@@ -170,10 +170,10 @@ bool shunt_matcher_group1(const struct shunt_matcher *m, size_t *so, size_t *eo)
 
 /* Matches the command: conditions of r against the parsed command pc;
  * runs is the parsed command a wrapper (sudo) runs, or NULL, for
- * unless_readonly. 1 match, 0 not, 2 operands pattern hit a limit
+ * unless_readonly. Normalises pc's operands when a pattern needs them. 1 match, 0 not, 2 operands pattern hit a limit
  * (count as a match), -ENOMEM when the matcher's arena ran out. */
 struct shunt_parsed;
-int shunt_rule_cmd_match(const struct shunt_rule *r, const struct shunt_parsed *pc,
+int shunt_rule_cmd_match(const struct shunt_rule *r, struct shunt_parsed *pc,
 			 const struct shunt_parsed *runs, struct shunt_matcher *m);
 
 /* The built-in rule the generic fallback reports (id

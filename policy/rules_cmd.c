@@ -145,7 +145,7 @@ static bool sub_prefix(const char *path, const struct shunt_parsed *pc, size_t *
 	return true;
 }
 
-int shunt_rule_cmd_match(const struct shunt_rule *r, const struct shunt_parsed *pc,
+int shunt_rule_cmd_match(const struct shunt_rule *r, struct shunt_parsed *pc,
 			 const struct shunt_parsed *runs, struct shunt_matcher *m)
 {
 	const struct shunt_rule_cmd *c = &r->cmd;
@@ -174,6 +174,8 @@ int shunt_rule_cmd_match(const struct shunt_rule *r, const struct shunt_parsed *
 		return 0;
 	if (!c->operands_re)
 		return 1;
+	if (shunt_cmdparse_operands(pc) < 0)
+		return -ENOMEM;
 	/* the operands, one space apart: bounded by the argv's own size */
 	size_t len = 0;
 	for (size_t i = k; i < pc->npos; i++)

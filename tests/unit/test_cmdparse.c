@@ -25,10 +25,12 @@ static void parse(const char *line)
 		memset(&P, 0, sizeof(P));
 }
 
-/* The positionals of P joined by spaces. */
+/* The positionals of P, normalised, joined by spaces. */
 static const char *pos(void)
 {
 	static char b[512];
+	if (shunt_cmdparse_operands(&P) < 0)
+		return "(ENOMEM)";
 	size_t at = 0;
 	b[0] = '\0';
 	for (size_t i = 0; i < P.npos && at < sizeof(b) - 1; i++)
