@@ -69,12 +69,13 @@ static void explain_match(struct shunt_buf *out, const struct shunt_match *m, co
 				    "options, operands)\n");
 	if (r == shunt_rules_generic()) {
 		const char *fam = prog ? shunt_cmdparse_family_hint(prog) : NULL;
-		shunt_buf_printf(out,
-				 "      generic fallback: no rule pack covers '%s'; %s%s%s\n",
+		shunt_buf_printf(out, "      generic fallback: no rule pack covers '%s'; %s%s%s\n",
 				 prog ? prog : "?",
-				 fam ? "a pack of the family '" : "a pack for it (see "
-								"policy/rules/README.md)",
-				 fam ? fam : "", fam ? "' would judge it precisely" : " would judge it precisely");
+				 fam ? "a pack of the family '"
+				     : "a pack for it (see "
+				       "policy/rules/README.md)",
+				 fam ? fam : "",
+				 fam ? "' would judge it precisely" : " would judge it precisely");
 	}
 	if (r->action >= 0 || r->profile >= 0)
 		shunt_buf_printf(out, "      rule asks for%s%s%s%s\n",
@@ -155,7 +156,8 @@ static void explain_json(const struct shunt_decision *d, struct shunt_buf *out)
 		const struct shunt_rule *r = x->rule;
 		shunt_buf_puts(out, m ? ",{\"rule\":" : "{\"rule\":");
 		shunt_buf_json_str(out, r->id, strlen(r->id));
-		shunt_buf_printf(out, ",\"effect\":\"%s\",\"generic\":%s,\"parsed\":%s,\"command\":",
+		shunt_buf_printf(out,
+				 ",\"effect\":\"%s\",\"generic\":%s,\"parsed\":%s,\"command\":",
 				 shunt_rule_effect_name(r->effect),
 				 r == shunt_rules_generic() ? "true" : "false",
 				 r->cmd.present ? "true" : "false");

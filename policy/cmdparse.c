@@ -23,85 +23,129 @@ struct shunt_tool {
 
 #define L(...) ((const char *const[]){__VA_ARGS__, NULL})
 
-static const char *const git_values[] = {
-    "-C",	 "-c",	     "--git-dir",  "--work-tree",   "--namespace", "-m",
-    "--message", "-F",	     "--file",	   "-b",	    "-B",	   "--reference",
-    "--depth",	 "--author", "--date",	   "--format",	    "--pretty",	   "--grep",
-    "--since",	 "--until",  "-X",	   "--exec",	    "-o",	   "--push-option",
-    "--origin",	 "--config", "--template", "--upload-pack", NULL};
-static const char *const git_aliases[] = {
-    "--force", "-f", "--delete", "-d", "--dry-run", "-n", "--quiet", "-q", "--verbose", "-v",
-    "--set-upstream", "-u", "--patch", "-p", "--interactive", "-i", "--all", "-a",
-    "--staged", "-S", "--worktree", "-W", NULL};
+static const char *const git_values[] = {"-C",		"-c",	    "--git-dir",  "--work-tree",
+					 "--namespace", "-m",	    "--message",  "-F",
+					 "--file",	"-b",	    "-B",	  "--reference",
+					 "--depth",	"--author", "--date",	  "--format",
+					 "--pretty",	"--grep",   "--since",	  "--until",
+					 "-X",		"--exec",   "-o",	  "--push-option",
+					 "--origin",	"--config", "--template", "--upload-pack",
+					 NULL};
+static const char *const git_aliases[] = {"--force",
+					  "-f",
+					  "--delete",
+					  "-d",
+					  "--dry-run",
+					  "-n",
+					  "--quiet",
+					  "-q",
+					  "--verbose",
+					  "-v",
+					  "--set-upstream",
+					  "-u",
+					  "--patch",
+					  "-p",
+					  "--interactive",
+					  "-i",
+					  "--all",
+					  "-a",
+					  "--staged",
+					  "-S",
+					  "--worktree",
+					  "-W",
+					  NULL};
 static const char *const git_ro[] = {
-    "status",	 "log",	     "diff",	    "show",	   "blame",	 "shortlog",
-    "describe",	 "rev-parse", "ls-files",	   "ls-tree",	   "ls-remote", "cat-file",
-    "grep",	 "show-ref", "count-objects", "whatchanged", "help",	 "version",
-    "rev-list", "fetch",    NULL};
+    "status",	     "log",	    "diff",    "show",	    "blame",	"shortlog", "describe",
+    "rev-parse",     "ls-files",    "ls-tree", "ls-remote", "cat-file", "grep",	    "show-ref",
+    "count-objects", "whatchanged", "help",    "version",   "rev-list", "fetch",    NULL};
 
 static const char *const docker_values[] = {
-    "-H",	   "--host",   "--context", "--config", "-l",	    "--log-level", "--name",
-    "-e",	   "--env",    "--env-file", "-p",	"--publish", "-w",	    "--workdir",
-    "-u",	   "--user",   "--network", "--net",	"--entrypoint", "--mount", "--platform",
-    "--filter", "--format", "--label",   "--signal", "--time",    NULL};
-static const char *const docker_aliases[] = {"--force",	 "-f", "--volumes", "-v", "--all", "-a",
-					     "--link",	 "-l", "--quiet",   "-q", NULL};
-static const char *const docker_ro[] = {"ps",	   "images", "inspect", "logs",	 "info",
-					"version", "stats",  "top",	"port",	 "history",
-					"search",  "events", "ls",	"list", "df", NULL};
+    "-H",	"--host",   "--context",  "--config", "-l",	      "--log-level", "--name",
+    "-e",	"--env",    "--env-file", "-p",	      "--publish",    "-w",	     "--workdir",
+    "-u",	"--user",   "--network",  "--net",    "--entrypoint", "--mount",     "--platform",
+    "--filter", "--format", "--label",	  "--signal", "--time",	      NULL};
+static const char *const docker_aliases[] = {"--force", "-f", "--volumes", "-v", "--all", "-a",
+					     "--link",	"-l", "--quiet",   "-q", NULL};
+static const char *const docker_ro[] = {
+    "ps",   "images",  "inspect", "logs",   "info", "version", "stats", "top",
+    "port", "history", "search",  "events", "ls",   "list",    "df",	NULL};
 
 static const char *const kube_values[] = {
-    "-n",	   "--namespace", "--context", "--cluster", "--user",	      "-l",
-    "--selector", "-o",	  "--output",  "-f",	    "--filename",     "-c",
-    "--container", "--kubeconfig", "--field-selector", "--sort-by", "--server", "-s",
+    "-n",	   "--namespace",  "--context",	       "--cluster", "--user",	  "-l",
+    "--selector",  "-o",	   "--output",	       "-f",	    "--filename", "-c",
+    "--container", "--kubeconfig", "--field-selector", "--sort-by", "--server",	  "-s",
     NULL};
 static const char *const helm_values[] = {
-    "-n",    "--namespace", "--kube-context", "--kubeconfig", "-f",	  "--values",
-    "--set", "--set-string", "--version",	   "-o",	  "--output", "--repo", NULL};
+    "-n",    "--namespace",  "--kube-context", "--kubeconfig", "-f",	   "--values",
+    "--set", "--set-string", "--version",      "-o",	       "--output", "--repo",
+    NULL};
 static const char *const aws_values[] = {"--profile", "--region", "--output", "--endpoint-url",
 					 "--query",   "--color",  NULL};
-static const char *const gcloud_values[] = {"--project", "--account", "--configuration",
-					    "--zone",	 "--region",  "--format",
-					    "--verbosity", NULL};
-static const char *const az_values[] = {"--subscription", "-g", "--resource-group",
-					"-o",		  "--output", "--query", NULL};
+static const char *const gcloud_values[] = {"--project", "--account", "--configuration", "--zone",
+					    "--region",	 "--format",  "--verbosity",	 NULL};
+static const char *const az_values[] = {
+    "--subscription", "-g", "--resource-group", "-o", "--output", "--query", NULL};
 static const char *const gh_values[] = {"-R", "--repo", "-t", "--title", "-b", "--body", NULL};
-static const char *const pkg_values[] = {"--prefix", "-w", "--workspace", "--registry",
-					 "-r",	     "--requirement", "-c", "--constraint",
-					 "-i",	     "--index-url", "--extra-index-url", "-t",
-					 "--target", NULL};
+static const char *const pkg_values[] = {
+    "--prefix",	    "-w", "--workspace", "--registry",	      "-r", "--requirement", "-c",
+    "--constraint", "-i", "--index-url", "--extra-index-url", "-t", "--target",	     NULL};
 static const char *const pkg_aliases[] = {"--yes", "-y", "--global", "-g", "--force", "-f", NULL};
-static const char *const systemctl_values[] = {"-H", "--host",	    "-M", "--machine", "-t",
-					       "--type", "-p", "--property", "--state", "-n",
-					       "--lines", "-o", "--output", NULL};
+static const char *const systemctl_values[] = {"-H",	  "--host", "-M",	  "--machine", "-t",
+					       "--type",  "-p",	    "--property", "--state",   "-n",
+					       "--lines", "-o",	    "--output",	  NULL};
 static const char *const systemctl_ro[] = {
-    "status",	"show",	"is-active", "is-enabled", "is-failed", "list-units",
-    "list-unit-files", "list-timers", "list-dependencies", "cat", "help", NULL};
-static const char *const rm_aliases[] = {"--recursive", "-r", "-R", "-r", "--force", "-f",
-					 "--dir", "-d", "--verbose", "-v", NULL};
+    "status",	       "show",	      "is-active",	   "is-enabled", "is-failed", "list-units",
+    "list-unit-files", "list-timers", "list-dependencies", "cat",	 "help",      NULL};
+static const char *const rm_aliases[] = {"--recursive", "-r", "-R",	   "-r", "--force", "-f",
+					 "--dir",	"-d", "--verbose", "-v", NULL};
 static const char *const rsync_values[] = {
-    "-e",	      "--rsh",	     "--exclude",  "--include",	 "--filter",	"-f",
-    "--exclude-from", "--include-from", "--files-from", "--chmod", "--chown", "--password-file",
-    "--log-file",    "-B",	     "--block-size", "-T",	 "--temp-dir",	"--partial-dir",
-    "--backup-dir",  "--suffix",    "--max-size", "--min-size", "--timeout",	"--port",
-    NULL};
-static const char *const rsync_aliases[] = {"--archive",	"-a", "--verbose", "-v",
+    "-e",	  "--rsh",	     "--exclude",      "--include",    "--filter",
+    "-f",	  "--exclude-from",  "--include-from", "--files-from", "--chmod",
+    "--chown",	  "--password-file", "--log-file",     "-B",	       "--block-size",
+    "-T",	  "--temp-dir",	     "--partial-dir",  "--backup-dir", "--suffix",
+    "--max-size", "--min-size",	     "--timeout",      "--port",       NULL};
+static const char *const rsync_aliases[] = {"--archive",   "-a", "--verbose",  "-v",
 					    "--recursive", "-r", "--compress", "-z",
 					    "--dry-run",   "-n", NULL};
-static const char *const sshkeygen_values[] = {"-f", "-t", "-b", "-C", "-N", "-P", "-E", "-F",
-					       "-R", "-Y", "-n", "-I", "-O", "-V", "-z", "-Z",
-					       "-a", NULL};
-static const char *const sudo_values[] = {"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t",
-					  "-T", "-U", "--user", "--group", "--chdir", "--prompt",
-					  "--role", "--type", "--other-user", "--host", NULL};
-static const char *const ssh_values[] = {"-p", "-i", "-l", "-o", "-F", "-J", "-L", "-R", "-D",
-					 "-b", "-c", "-E", "-e", "-I", "-m", "-O", "-Q", "-S",
-					 "-W", "-w", "-B", NULL};
-static const char *const curl_values[] = {
-    "-X",	 "--request", "-d", "--data", "--data-raw", "--data-binary", "-H", "--header",
-    "-o",	 "--output",  "-u", "--user", "-A",	    "--user-agent",  "-e", "-F",
-    "--form",	 "-T",	      "--upload-file", "-x", "--proxy", "-b", "-c", "--cookie",
-    "--url",	 "-m",	      "--max-time", "--connect-timeout", NULL};
+static const char *const sshkeygen_values[] = {"-f", "-t", "-b", "-C", "-N", "-P",
+					       "-E", "-F", "-R", "-Y", "-n", "-I",
+					       "-O", "-V", "-z", "-Z", "-a", NULL};
+static const char *const sudo_values[] = {"-u",	    "-g",	    "-C",      "-D",	   "-h",
+					  "-p",	    "-r",	    "-t",      "-T",	   "-U",
+					  "--user", "--group",	    "--chdir", "--prompt", "--role",
+					  "--type", "--other-user", "--host",  NULL};
+static const char *const ssh_values[] = {"-p", "-i", "-l", "-o", "-F", "-J", "-L", "-R",
+					 "-D", "-b", "-c", "-E", "-e", "-I", "-m", "-O",
+					 "-Q", "-S", "-W", "-w", "-B", NULL};
+static const char *const curl_values[] = {"-X",
+					  "--request",
+					  "-d",
+					  "--data",
+					  "--data-raw",
+					  "--data-binary",
+					  "-H",
+					  "--header",
+					  "-o",
+					  "--output",
+					  "-u",
+					  "--user",
+					  "-A",
+					  "--user-agent",
+					  "-e",
+					  "-F",
+					  "--form",
+					  "-T",
+					  "--upload-file",
+					  "-x",
+					  "--proxy",
+					  "-b",
+					  "-c",
+					  "--cookie",
+					  "--url",
+					  "-m",
+					  "--max-time",
+					  "--connect-timeout",
+					  NULL};
 static const char *const curl_aliases[] = {"--request", "-X", NULL};
 static const char *const kill_values[] = {"-s", "--signal", "-n", NULL};
 
@@ -144,40 +188,38 @@ static const struct shunt_tool tools[] = {
 /* Programs whose destroy verbs are local work (packages, local VMs,
  * caches, local VCS): the generic fallback leaves them to the packs. */
 static const char *const local_progs[] = {
-    "git",	 "docker",  "podman", "npm",	  "pnpm",	 "yarn",    "bun",
-    "pip",	 "pip3",    "pipx",   "uv",	  "poetry",	 "conda",   "mamba",
-    "brew",	 "apt",	    "apt-get", "dnf",	  "yum",	 "pacman",  "apk",
-    "snap",	 "flatpak", "cargo",  "rustup",   "gem",	 "bundle",  "go",
-    "make",	 "cmake",   "ninja",  "nix",	  "nix-env",	 "asdf",    "mise",
-    "nvm",	 "pyenv",   "rbenv",  "composer", "dotnet",	 "mvn",	    "gradle",
-    "sbt",	 "kind",    "minikube", "vagrant", "multipass", "tmux",   "screen",
-    "ollama",	 "pm2",	    "hg",     "jj",	  "zoxide",	 "tput",    "pre-commit",
-    "docker-compose", "direnv", "task", "dvc", "code", "trash", "stow", "apt-mark",
-    "update-alternatives", "git-lfs", "lxc", "virsh", "crontab",
+    "git", "docker", "podman", "npm", "pnpm", "yarn", "bun", "pip", "pip3", "pipx", "uv", "poetry",
+    "conda", "mamba", "brew", "apt", "apt-get", "dnf", "yum", "pacman", "apk", "snap", "flatpak",
+    "cargo", "rustup", "gem", "bundle", "go", "make", "cmake", "ninja", "nix", "nix-env", "asdf",
+    "mise", "nvm", "pyenv", "rbenv", "composer", "dotnet", "mvn", "gradle", "sbt", "kind",
+    "minikube", "vagrant", "multipass", "tmux", "screen", "ollama", "pm2", "hg", "jj", "zoxide",
+    "tput", "pre-commit", "docker-compose", "direnv", "task", "dvc", "code", "trash", "stow",
+    "apt-mark", "update-alternatives", "git-lfs", "lxc", "virsh", "crontab",
     /* file tools and interpreters: their words are file names or scripts */
-    "mkdir", "touch", "cp", "mv", "ln", "cd", "rmdir", "chmod", "chown", "install", "vim",
-    "vi", "nvim", "nano", "emacs", "open", "xdg-open", "tar", "zip", "unzip", "gzip",
-    "python", "python3", "node", "deno", "ruby", "perl", "php", "bash", "sh", "zsh", "java",
-    "just", "npx", "bunx", "tsc", "jest", "pytest", "cargo-make", NULL};
+    "mkdir", "touch", "cp", "mv", "ln", "cd", "rmdir", "chmod", "chown", "install", "vim", "vi",
+    "nvim", "nano", "emacs", "open", "xdg-open", "tar", "zip", "unzip", "gzip", "python", "python3",
+    "node", "deno", "ruby", "perl", "php", "bash", "sh", "zsh", "java", "just", "npx", "bunx",
+    "tsc", "jest", "pytest", "cargo-make", NULL};
 
 static const char *const destroy_verbs[] = {
-    "delete", "destroy", "drop",  "purge", "remove", "rm",	"terminate", "wipe",
-    "prune",  "forget",	 "flush", "truncate", "revoke", "uninstall", "reset", NULL};
+    "delete", "destroy", "drop",  "purge",    "remove", "rm",	     "terminate", "wipe",
+    "prune",  "forget",	 "flush", "truncate", "revoke", "uninstall", "reset",	  NULL};
 
 /* Read-only programs, whatever their operands (options checked below). */
 static const char *const ro_progs[] = {
-    "ls",   "ll",   "cat",    "less",   "more",   "head",	 "tail",     "grep",  "egrep",
-    "fgrep", "rg",  "ag",     "du",	"df",	  "stat",	 "file",     "wc",    "id",
-    "whoami", "groups", "ps",  "pgrep",  "top",	  "htop",	 "free",     "uptime", "uname",
-    "hostname", "date", "which", "whereis", "lsblk", "lsof", "ss", "netstat", "dmesg",
-    "journalctl", "tree", "realpath", "readlink", "md5sum", "sha256sum", "sha1sum", "cmp",
-    "diff", "getent", "lspci", "lsusb", "lsmod", "blkid", "find", "pwd", "echo", "true",
-    "test", "lscpu", "nproc", "w", "who", "last", "iostat", "vmstat", NULL};
+    "ls",     "ll",	   "cat",     "less",	  "more",	"head",	  "tail",     "grep",
+    "egrep",  "fgrep",	   "rg",      "ag",	  "du",		"df",	  "stat",     "file",
+    "wc",     "id",	   "whoami",  "groups",	  "ps",		"pgrep",  "top",      "htop",
+    "free",   "uptime",	   "uname",   "hostname", "date",	"which",  "whereis",  "lsblk",
+    "lsof",   "ss",	   "netstat", "dmesg",	  "journalctl", "tree",	  "realpath", "readlink",
+    "md5sum", "sha256sum", "sha1sum", "cmp",	  "diff",	"getent", "lspci",    "lsusb",
+    "lsmod",  "blkid",	   "find",    "pwd",	  "echo",	"true",	  "test",     "lscpu",
+    "nproc",  "w",	   "who",     "last",	  "iostat",	"vmstat", NULL};
 
 /* Read-only verbs in subcommand position for CLIs without their own list. */
-static const char *const ro_verbs[] = {"list", "ls", "get", "describe", "show", "status",
-				       "info", "inspect", "logs", "version", "help", "view",
-				       "diff", "plan", "search", "top", "cat", NULL};
+static const char *const ro_verbs[] = {"list", "ls",	  "get",    "describe", "show", "status",
+				       "info", "inspect", "logs",   "version",	"help", "view",
+				       "diff", "plan",	  "search", "top",	"cat",	NULL};
 
 static bool in(const char *s, const char *const *list)
 {
@@ -306,7 +348,7 @@ int shunt_cmdparse(const char *prog, const char *const *argv, size_t argc,
 				if (!nm)
 					return -ENOMEM;
 				if (takes_value(t, name)) {
-					const char *v = w[j + 1] ? w + j + 1
+					const char *v = w[j + 1]       ? w + j + 1
 							: k + 1 < argc ? argv[++k]
 								       : NULL;
 					rc = push_opt(&s, nm, v);
@@ -410,15 +452,19 @@ const char *shunt_cmdparse_destroy_verb(const struct shunt_parsed *pc)
 const char *shunt_cmdparse_family_hint(const char *prog)
 {
 	static const char *const map[] = {
-	    "aws", "cloud", "gcloud", "cloud", "az", "cloud", "doctl", "cloud", "linode-cli",
-	    "cloud", "hcloud", "cloud", "oci", "cloud", "gh", "forge", "glab", "forge",
-	    "heroku", "paas", "vercel", "paas", "netlify", "paas", "fly", "paas", "flyctl",
-	    "paas", "firebase", "paas", "wrangler", "paas", "railway", "paas", "terraform",
-	    "iac", "tofu", "iac", "pulumi", "iac", "cdk", "iac", "helm", "iac", "kubectl",
-	    "iac", "psql", "databases", "mysql", "databases", "mongosh", "databases",
-	    "redis-cli", "databases", "restic", "backup", "borg", "backup", "rclone", "backup",
-	    "vault", "secrets", "op", "secrets", "pass", "secrets", "consul", "secrets",
-	    "systemctl", "services", "service", "services", "launchctl", "services", NULL};
+	    "aws",	 "cloud",     "gcloud",	    "cloud",	 "az",	      "cloud",
+	    "doctl",	 "cloud",     "linode-cli", "cloud",	 "hcloud",    "cloud",
+	    "oci",	 "cloud",     "gh",	    "forge",	 "glab",      "forge",
+	    "heroku",	 "paas",      "vercel",	    "paas",	 "netlify",   "paas",
+	    "fly",	 "paas",      "flyctl",	    "paas",	 "firebase",  "paas",
+	    "wrangler",	 "paas",      "railway",    "paas",	 "terraform", "iac",
+	    "tofu",	 "iac",	      "pulumi",	    "iac",	 "cdk",	      "iac",
+	    "helm",	 "iac",	      "kubectl",    "iac",	 "psql",      "databases",
+	    "mysql",	 "databases", "mongosh",    "databases", "redis-cli", "databases",
+	    "restic",	 "backup",    "borg",	    "backup",	 "rclone",    "backup",
+	    "vault",	 "secrets",   "op",	    "secrets",	 "pass",      "secrets",
+	    "consul",	 "secrets",   "systemctl",  "services",	 "service",   "services",
+	    "launchctl", "services",  NULL};
 	for (size_t i = 0; map[i]; i += 2)
 		if (strcmp(map[i], prog) == 0)
 			return map[i + 1];

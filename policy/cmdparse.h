@@ -40,7 +40,8 @@ struct shunt_parsed {
  * otherwise). ctx normalises operand paths as in norm. 0, or -ENOMEM when
  * the arena ran out. */
 int shunt_cmdparse(const char *prog, const char *const *argv, size_t argc,
-		   const struct shunt_lex_ctx *ctx, struct shunt_arena *a, struct shunt_parsed *out);
+		   const struct shunt_lex_ctx *ctx, struct shunt_arena *a,
+		   struct shunt_parsed *out);
 
 /* Normalises the positionals' paths as in norm (lex.h: /tmp/../etc is
  * /etc, ~ for HOME, ./ for the workspace), once; parsing leaves them as

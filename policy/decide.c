@@ -340,7 +340,8 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 		if (!c->norm)
 			continue;
 		size_t nlen = strlen(c->norm), before = out->nmatches;
-		struct cmd_view v = {.c = c, .next = i + 1 < cl->n ? &cl->cmds[i + 1] : NULL, .ctx = &lctx, .a = a};
+		struct cmd_view v = {
+		    .c = c, .next = i + 1 < cl->n ? &cl->cmds[i + 1] : NULL, .ctx = &lctx, .a = a};
 		for (size_t r = 0; r < p->nrules; r++) {
 			const struct shunt_rule *rule = &p->rules[r];
 			if (rule->scope != SHUNT_SCOPE_COMMAND ||
@@ -384,7 +385,8 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 			int g = generic(&v, p);
 			if (g < 0)
 				return g;
-			if (g && add_match(out, &cap, a, shunt_rules_generic(), i, 0, nlen, false) < 0)
+			if (g &&
+			    add_match(out, &cap, a, shunt_rules_generic(), i, 0, nlen, false) < 0)
 				return -ENOMEM;
 		}
 	}
@@ -536,14 +538,15 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 		w = strlen(out->why);
 		if (out->remote_effect) {
 			act = SHUNT_ACTION_BLOCK;
-			str_copy(out->why, sizeof(out->why), w,
-				 remote_only
-				     ? " (no terminal to confirm; it uses your credentials, which a "
-				       "sandbox cannot contain: run it yourself or trust it with "
-				       "shunt trust add)"
-				     : " (no terminal to confirm; it acts on a remote system, which a "
-				       "sandbox cannot contain: run it yourself or trust it with shunt "
-				       "trust add)");
+			str_copy(
+			    out->why, sizeof(out->why), w,
+			    remote_only
+				? " (no terminal to confirm; it uses your credentials, which a "
+				  "sandbox cannot contain: run it yourself or trust it with "
+				  "shunt trust add)"
+				: " (no terminal to confirm; it acts on a remote system, which a "
+				  "sandbox cannot contain: run it yourself or trust it with shunt "
+				  "trust add)");
 		} else if (risk == SHUNT_RISK_CRITICAL || profile == SHUNT_PROFILE_GODMODE ||
 			   p->non_interactive == SHUNT_NONINT_BLOCK ||
 			   p->mode == SHUNT_MODE_NEVER) {

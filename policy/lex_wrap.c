@@ -314,7 +314,8 @@ static size_t echo_name(struct lx *lx, const char *w, struct pvec *v)
 				lx->err = -ENOMEM;
 				return 0;
 			}
-			if (cnt == 0 && (streq(word, "-n") || streq(word, "-e") || streq(word, "-E")))
+			if (cnt == 0 &&
+			    (streq(word, "-n") || streq(word, "-e") || streq(word, "-E")))
 				continue;
 			pv_push(lx, v, word);
 			cnt++;

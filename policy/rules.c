@@ -319,7 +319,8 @@ static int unknown_key(struct loader *L, const yaml_node_t *key, const char *wha
 	const char *k = (const char *)key->data.scalar.value;
 	const char *s = suggest_key(k, keys, aliases);
 	if (s)
-		return shunt_rules_node_error(L, key, "unknown key '%s' in %s, did you mean '%s'?", k, what, s);
+		return shunt_rules_node_error(L, key, "unknown key '%s' in %s, did you mean '%s'?",
+					      k, what, s);
 	return shunt_rules_node_error(L, key, "unknown key '%s' in %s", k, what);
 }
 
@@ -339,7 +340,7 @@ int shunt_rules_get_string(struct loader *L, const yaml_node_t *n, const char *k
 }
 
 int shunt_rules_get_list(struct loader *L, const yaml_node_t *n, const char *key, char ***out,
-		    size_t *nout)
+			 size_t *nout)
 {
 	if (n->type == YAML_SCALAR_NODE) {
 		char **v = calloc(1, sizeof(char *));
@@ -390,7 +391,8 @@ static int get_enum(struct loader *L, const yaml_node_t *n, const char *key,
 			snprintf(allowed + l, sizeof(allowed) - l, "%s%s", i ? " | " : "",
 				 names[i]);
 		}
-		return shunt_rules_node_error(L, n, "invalid %s '%s' (expected %s)", key, s, allowed);
+		return shunt_rules_node_error(L, n, "invalid %s '%s' (expected %s)", key, s,
+					      allowed);
 	}
 	*out = v;
 	return 0;
@@ -406,8 +408,7 @@ static int parse_scope(const char *s)
 }
 static const char *const scope_names[] = {"command", "line"};
 
-static const char *const effect_names[] = {"local", "remote", "network", "credentials",
-					   "system"};
+static const char *const effect_names[] = {"local", "remote", "network", "credentials", "system"};
 
 const char *shunt_rule_effect_name(int e)
 {
@@ -433,7 +434,7 @@ static bool valid_id(const char *s)
 }
 
 static const char *const rule_keys[] = {
-    "id",     "description", "match",	 "programs",	     "risk",   "tags", "profile",
+    "id",     "description", "match",	 "programs",	     "risk",   "tags",	  "profile",
     "action", "scope",	     "examples", "unless_installed", "effect", "command", NULL};
 static const struct key_alias rule_aliases[] = {
     {"pattern", "match"},   {"regex", "match"},	      {"regexp", "match"},  {"program", "programs"},
@@ -460,8 +461,8 @@ static int compile_rule(struct loader *L, struct shunt_rule *r, const yaml_node_
 	if (!r->re) {
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(ecode, msg, sizeof(msg));
-		return shunt_rules_node_error(L, at, "rule '%s': invalid regex at offset %zu: %s", r->id,
-				  (size_t)eoff, (const char *)msg);
+		return shunt_rules_node_error(L, at, "rule '%s': invalid regex at offset %zu: %s",
+					      r->id, (size_t)eoff, (const char *)msg);
 	}
 	return 0;
 }
@@ -491,19 +492,22 @@ static int check_unless_installed(struct loader *L, const struct shunt_rule *r,
 		return 0;
 	uint32_t groups = 0;
 	if (pcre2_pattern_info(r->re, PCRE2_INFO_CAPTURECOUNT, &groups) != 0 || groups < 1)
-		return shunt_rules_node_error(L, at,
-				  "rule '%s': unless_installed needs a capture group in 'match' "
-				  "(group 1 is the program looked up)",
-				  r->id);
+		return shunt_rules_node_error(
+		    L, at,
+		    "rule '%s': unless_installed needs a capture group in 'match' "
+		    "(group 1 is the program looked up)",
+		    r->id);
 	if (r->scope != SHUNT_SCOPE_COMMAND)
-		return shunt_rules_node_error(L, at, "rule '%s': unless_installed needs scope command", r->id);
+		return shunt_rules_node_error(
+		    L, at, "rule '%s': unless_installed needs scope command", r->id);
 	return 0;
 }
 
 static int load_examples(struct loader *L, struct shunt_rule *r, const yaml_node_t *n)
 {
 	if (n->type != YAML_MAPPING_NODE)
-		return shunt_rules_node_error(L, n, "'examples' must be a mapping with 'match' and 'nomatch'");
+		return shunt_rules_node_error(
+		    L, n, "'examples' must be a mapping with 'match' and 'nomatch'");
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	     p++) {
 		yaml_node_t *k = yaml_document_get_node(&L->doc, p->key);
@@ -513,9 +517,11 @@ static int load_examples(struct loader *L, struct shunt_rule *r, const yaml_node
 			return shunt_rules_node_error(L, k, "keys must be strings");
 		int rc;
 		if (strcmp(ks, "match") == 0)
-			rc = shunt_rules_get_list(L, v, "examples.match", &r->ex_match, &r->nex_match);
+			rc = shunt_rules_get_list(L, v, "examples.match", &r->ex_match,
+						  &r->nex_match);
 		else if (strcmp(ks, "nomatch") == 0)
-			rc = shunt_rules_get_list(L, v, "examples.nomatch", &r->ex_nomatch, &r->nex_nomatch);
+			rc = shunt_rules_get_list(L, v, "examples.nomatch", &r->ex_nomatch,
+						  &r->nex_nomatch);
 		else
 			rc = unknown_key(L, k, "examples", example_keys, example_aliases);
 		if (rc < 0)
@@ -536,8 +542,8 @@ static int load_rule(struct loader *L, struct shunt_ruleset *rs, const yaml_node
 		     struct shunt_rule *r)
 {
 	if (n->type != YAML_MAPPING_NODE)
-		return shunt_rules_node_error(L, n,
-				  "each rule must be a mapping (id, description, match, ...)");
+		return shunt_rules_node_error(
+		    L, n, "each rule must be a mapping (id, description, match, ...)");
 	r->profile = SHUNT_PROFILE_NONE;
 	r->action = -1;
 	r->scope = SHUNT_SCOPE_COMMAND;
@@ -615,11 +621,13 @@ static int load_rule(struct loader *L, struct shunt_ruleset *rs, const yaml_node
 	if (!r->id)
 		return shunt_rules_node_error(L, n, "rule has no 'id'");
 	if (!valid_id(r->id))
-		return shunt_rules_node_error(L, id_node, "invalid rule id '%s' (use [a-z0-9-]+)", r->id);
+		return shunt_rules_node_error(L, id_node, "invalid rule id '%s' (use [a-z0-9-]+)",
+					      r->id);
 	const struct shunt_rule *dup = find_id(rs, r->id, rs->n);
 	if (dup)
-		return shunt_rules_node_error(L, id_node, "duplicate rule id '%s' (first defined at %s:%d:%d)",
-				  r->id, dup->file, dup->line, dup->col);
+		return shunt_rules_node_error(L, id_node,
+					      "duplicate rule id '%s' (first defined at %s:%d:%d)",
+					      r->id, dup->file, dup->line, dup->col);
 	if (!r->description || !*r->description)
 		return shunt_rules_node_error(L, n, "rule '%s' has no 'description'", r->id);
 	if (!match_node && !r->cmd.present)
@@ -628,12 +636,13 @@ static int load_rule(struct loader *L, struct shunt_ruleset *rs, const yaml_node
 	if (match_node && !*r->pattern)
 		return shunt_rules_node_error(L, match_node, "rule '%s': 'match' is empty", r->id);
 	if (!have_risk)
-		return shunt_rules_node_error(L, n, "rule '%s' has no 'risk' (low | medium | high | critical)",
-				  r->id);
+		return shunt_rules_node_error(
+		    L, n, "rule '%s' has no 'risk' (low | medium | high | critical)", r->id);
 	for (size_t i = 0; i < r->nprograms; i++)
 		if (!*r->programs[i] || strchr(r->programs[i], '/'))
-			return shunt_rules_node_error(L, n, "rule '%s': programs are basenames, got '%s'",
-					  r->id, r->programs[i]);
+			return shunt_rules_node_error(L, n,
+						      "rule '%s': programs are basenames, got '%s'",
+						      r->id, r->programs[i]);
 	if (L->family && !(r->family = strdup(L->family)))
 		return shunt_error_set(L->err, ENOMEM, "out of memory");
 	if (!match_node)
@@ -655,7 +664,8 @@ static int load_doc(struct loader *L, struct shunt_ruleset *rs)
 	if (root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0)
 		return 0;
 	if (root->type != YAML_MAPPING_NODE)
-		return shunt_rules_node_error(L, root, "a rule pack is a mapping with a 'rules' list");
+		return shunt_rules_node_error(L, root,
+					      "a rule pack is a mapping with a 'rules' list");
 	static const char *const top_keys[] = {"rules", "family", NULL};
 	static const struct key_alias top_aliases[] = {{"rule", "rules"}, {NULL, NULL}};
 	/* family: first, so that every rule of the pack gets it */

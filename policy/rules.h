@@ -38,7 +38,7 @@ const char *shunt_rule_effect_name(int e);
 struct shunt_rule_cmd {
 	bool present;
 	bool unless_readonly; /* not when the command (for sudo: what it runs) only reads */
-	char **sub;	      /* subcommand paths ("container rm"): one must prefix the positionals */
+	char **sub; /* subcommand paths ("container rm"): one must prefix the positionals */
 	size_t nsub;
 	char **any; /* at least one of these options */
 	size_t nany;
@@ -46,7 +46,7 @@ struct shunt_rule_cmd {
 	size_t nall;
 	char **none; /* none of these options */
 	size_t nnone;
-	char *operands;	     /* PCRE2 over the operands (after the subcommand), space-joined */
+	char *operands; /* PCRE2 over the operands (after the subcommand), space-joined */
 	pcre2_code *operands_re;
 };
 
@@ -170,8 +170,8 @@ bool shunt_matcher_group1(const struct shunt_matcher *m, size_t *so, size_t *eo)
 
 /* Matches the command: conditions of r against the parsed command pc;
  * runs is the parsed command a wrapper (sudo) runs, or NULL, for
- * unless_readonly. Normalises pc's operands when a pattern needs them. 1 match, 0 not, 2 operands pattern hit a limit
- * (count as a match), -ENOMEM when the matcher's arena ran out. */
+ * unless_readonly. Normalises pc's operands when a pattern needs them. 1 match, 0 not, 2 operands
+ * pattern hit a limit (count as a match), -ENOMEM when the matcher's arena ran out. */
 struct shunt_parsed;
 int shunt_rule_cmd_match(const struct shunt_rule *r, struct shunt_parsed *pc,
 			 const struct shunt_parsed *runs, struct shunt_matcher *m);

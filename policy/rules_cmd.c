@@ -8,9 +8,9 @@
 #include "rules_int.h"
 #include "suggest.h"
 
-static const char *const cmd_keys[] = {"program",      "subcommand",   "options_any",
-				       "options_all",  "options_none", "operands_match",
-				       "unless_readonly", NULL};
+static const char *const cmd_keys[] = {
+    "program",	    "subcommand",     "options_any",	 "options_all",
+    "options_none", "operands_match", "unless_readonly", NULL};
 
 void shunt_rules_cmd_free(struct shunt_rule_cmd *c)
 {
@@ -81,8 +81,8 @@ int shunt_rules_load_command(struct loader *L, struct shunt_rule *r, const yaml_
 			if (rc == 0)
 				rc = check_opts(L, v, r->id, c->all, c->nall);
 		} else if (strcmp(ks, "options_none") == 0) {
-			rc = shunt_rules_get_list(L, v, "command.options_none", &c->none,
-						  &c->nnone);
+			rc =
+			    shunt_rules_get_list(L, v, "command.options_none", &c->none, &c->nnone);
 			if (rc == 0)
 				rc = check_opts(L, v, r->id, c->none, c->nnone);
 		} else if (strcmp(ks, "operands_match") == 0) {
@@ -97,15 +97,16 @@ int shunt_rules_load_command(struct loader *L, struct shunt_rule *r, const yaml_
 					PCRE2_UCHAR msg[256];
 					pcre2_get_error_message(ecode, msg, sizeof(msg));
 					return shunt_rules_node_error(
-					    L, v, "rule '%s': invalid operands_match at offset %zu: %s",
+					    L, v,
+					    "rule '%s': invalid operands_match at offset %zu: %s",
 					    r->id ? r->id : "?", (size_t)eoff, (const char *)msg);
 				}
 			}
 		} else if (strcmp(ks, "unless_readonly") == 0) {
 			const char *b = scalar(v);
 			if (!b || (strcmp(b, "true") && strcmp(b, "false")))
-				return shunt_rules_node_error(L, v,
-							      "'unless_readonly' must be true or false");
+				return shunt_rules_node_error(
+				    L, v, "'unless_readonly' must be true or false");
 			c->unless_readonly = strcmp(b, "true") == 0;
 		} else {
 			const char *best = NULL;
@@ -116,9 +117,10 @@ int shunt_rules_load_command(struct loader *L, struct shunt_rule *r, const yaml_
 					bestd = d, best = cmd_keys[i];
 			}
 			return best ? shunt_rules_node_error(
-					  L, k, "unknown key '%s' in command, did you mean '%s'?", ks,
-					  best)
-				    : shunt_rules_node_error(L, k, "unknown key '%s' in command", ks);
+					  L, k, "unknown key '%s' in command, did you mean '%s'?",
+					  ks, best)
+				    : shunt_rules_node_error(L, k, "unknown key '%s' in command",
+							     ks);
 		}
 		if (rc < 0)
 			return rc;

@@ -95,17 +95,29 @@ static void test_parse(void)
 
 static void test_verbs(void)
 {
-	static const char *const ro[] = {"ls -la",	     "git status",	 "git log -p",
-					 "kubectl get pods", "systemctl status x", "docker ps",
-					 "docker image ls",  "cat /etc/hosts",	 "journalctl -u x",
-					 "apt list --installed", "find . -name x"};
+	static const char *const ro[] = {"ls -la",
+					 "git status",
+					 "git log -p",
+					 "kubectl get pods",
+					 "systemctl status x",
+					 "docker ps",
+					 "docker image ls",
+					 "cat /etc/hosts",
+					 "journalctl -u x",
+					 "apt list --installed",
+					 "find . -name x"};
 	for (size_t i = 0; i < sizeof(ro) / sizeof(*ro); i++) {
 		parse(ro[i]);
 		ok(shunt_cmdparse_readonly(&P), "read-only: %s", ro[i]);
 	}
-	static const char *const rw[] = {"rm -rf x",	   "git push",	      "systemctl stop x",
-					 "find . -delete", "journalctl --vacuum-time=1d",
-					 "docker rm x",	   "find . -exec rm {} ;", "kubectl delete ns x"};
+	static const char *const rw[] = {"rm -rf x",
+					 "git push",
+					 "systemctl stop x",
+					 "find . -delete",
+					 "journalctl --vacuum-time=1d",
+					 "docker rm x",
+					 "find . -exec rm {} ;",
+					 "kubectl delete ns x"};
 	for (size_t i = 0; i < sizeof(rw) / sizeof(*rw); i++) {
 		parse(rw[i]);
 		ok(!shunt_cmdparse_readonly(&P), "not read-only: %s", rw[i]);
@@ -124,11 +136,14 @@ static void test_verbs(void)
 		ok(v && !strcmp(v, destroy[i][1]), "destroy verb of %s: %s", destroy[i][0],
 		   v ? v : "(none)");
 	}
-	static const char *const local[] = {"git rm x",	    "docker rm x",     "npm uninstall x",
-					    "brew remove x", "pip uninstall x", "tput reset",
-					    "mytool list",   "cat delete",	   "rm -rf x",
-					    "make ./delete", "ls drop/x",	   "mytool a b c delete",
-					    "mkdir remove", "python3 -m pip uninstall x", "cp delete x"};
+	static const char *const local[] = {"git rm x",	       "docker rm x",
+					    "npm uninstall x", "brew remove x",
+					    "pip uninstall x", "tput reset",
+					    "mytool list",     "cat delete",
+					    "rm -rf x",	       "make ./delete",
+					    "ls drop/x",       "mytool a b c delete",
+					    "mkdir remove",    "python3 -m pip uninstall x",
+					    "cp delete x"};
 	for (size_t i = 0; i < sizeof(local) / sizeof(*local); i++) {
 		parse(local[i]);
 		ok(!shunt_cmdparse_destroy_verb(&P), "no generic destroy verb: %s", local[i]);
@@ -141,24 +156,46 @@ static void test_verbs(void)
 /* Every example of issue 23, decided for real. */
 static void issue23(const struct shunt_policy *p, const char *what)
 {
-	static const char *const host[] = {
-	    "git commit -m \"Fix git push --force detection\"", "git add reset --hard",
-	    "$(echo hello)", "`echo pwd`", "sudo ls -la", "sudo git status",
-	    "echo 'docker rm -f x'", "grep -r 'git push --force' .", "printf 'rm -rf /'",
-	    "git rm file.txt", "mytool list", "docker rm web", "rsync -a src/ dst/"};
+	static const char *const host[] = {"git commit -m \"Fix git push --force detection\"",
+					   "git add reset --hard",
+					   "$(echo hello)",
+					   "`echo pwd`",
+					   "sudo ls -la",
+					   "sudo git status",
+					   "echo 'docker rm -f x'",
+					   "grep -r 'git push --force' .",
+					   "printf 'rm -rf /'",
+					   "git rm file.txt",
+					   "mytool list",
+					   "docker rm web",
+					   "rsync -a src/ dst/"};
 	for (size_t i = 0; i < sizeof(host) / sizeof(*host); i++) {
-		struct shunt_decision d = fx_decide(p, host[i], "/home/u/proj", "/home/u/proj", false);
+		struct shunt_decision d =
+		    fx_decide(p, host[i], "/home/u/proj", "/home/u/proj", false);
 		IS(d.action, SHUNT_ACTION_HOST, "%s: '%s' stays on the host (%s)", what, host[i],
 		   d.why);
 	}
 	static const char *const guarded[] = {
-	    "git checkout -- .",	  "git restore .",	      "git stash drop",
-	    "git reset --merge",	  "git branch -f main HEAD~1", "git worktree remove --force ../wt",
-	    "git gc --prune=now",	  "git reflog expire --expire=now --all && git gc --prune=now",
-	    "rsync -a --delete src/ dst/", "rm -rf .*",	      "docker rm --force x",
-	    "docker rm -vf x",		  "docker rm -fv x",	      "docker rmi -f img",
-	    "docker image prune",	  "pip uninstall -y boto3",    "npm uninstall lodash",
-	    "ssh-keygen -R host",	  "docker rm -f x",	      "sudo rm -rf /var/lib/x"};
+	    "git checkout -- .",
+	    "git restore .",
+	    "git stash drop",
+	    "git reset --merge",
+	    "git branch -f main HEAD~1",
+	    "git worktree remove --force ../wt",
+	    "git gc --prune=now",
+	    "git reflog expire --expire=now --all && git gc --prune=now",
+	    "rsync -a --delete src/ dst/",
+	    "rm -rf .*",
+	    "docker rm --force x",
+	    "docker rm -vf x",
+	    "docker rm -fv x",
+	    "docker rmi -f img",
+	    "docker image prune",
+	    "pip uninstall -y boto3",
+	    "npm uninstall lodash",
+	    "ssh-keygen -R host",
+	    "docker rm -f x",
+	    "sudo rm -rf /var/lib/x"};
 	for (size_t i = 0; i < sizeof(guarded) / sizeof(*guarded); i++) {
 		struct shunt_decision d =
 		    fx_decide(p, guarded[i], "/home/u/proj", "/home/u/proj", false);
@@ -166,17 +203,17 @@ static void issue23(const struct shunt_policy *p, const char *what)
 		   what, guarded[i], shunt_action_name(d.action), d.why);
 	}
 	static const char *const blocked[] = {"rm -rf /tmp/../etc", "rm -rf \"$TMPDIR/../etc\"",
-					      "rm -rf ./../../..", "sudo rm -rf /etc",
-					      "rm -rf ~root", "sudo rm -rf /tmp/../usr"};
+					      "rm -rf ./../../..",  "sudo rm -rf /etc",
+					      "rm -rf ~root",	    "sudo rm -rf /tmp/../usr"};
 	for (size_t i = 0; i < sizeof(blocked) / sizeof(*blocked); i++) {
 		struct shunt_decision d =
 		    fx_decide(p, blocked[i], "/home/u/proj", "/home/u/proj", true);
-		IS(d.action, SHUNT_ACTION_BLOCK, "%s: '%s' is blocked even at a terminal (%s)", what,
-		   blocked[i], d.why);
+		IS(d.action, SHUNT_ACTION_BLOCK, "%s: '%s' is blocked even at a terminal (%s)",
+		   what, blocked[i], d.why);
 	}
 	/* the generic fallback: prompt at a terminal, block with a reason without */
 	static const char *const generic[] = {"heroku apps:destroy x", "vercel remove my-site",
-					       "fly apps destroy x", "hcloud server delete web"};
+					      "fly apps destroy x", "hcloud server delete web"};
 	for (size_t i = 0; i < sizeof(generic) / sizeof(*generic); i++) {
 		struct shunt_decision d =
 		    fx_decide(p, generic[i], "/home/u/proj", "/home/u/proj", true);
@@ -232,8 +269,7 @@ static void effects_check(const struct shunt_policy *p, const char *what)
 	d = fx_decide(p, "tool wipe /etc a", "/w", "/w", false);
 	ok(d.nrules == 0, "%s: ... only after the subcommand, anchored (%zu)", what, d.nrules);
 	d = fx_decide(p, "tool -x wipe", "/w", "/w", false);
-	ok(d.nrules == 1 && !strcmp(d.rules[0], "t-both"), "%s: match and command both hold",
-	   what);
+	ok(d.nrules == 1 && !strcmp(d.rules[0], "t-both"), "%s: match and command both hold", what);
 	d = fx_decide(p, "tool -y wipe", "/w", "/w", false);
 	ok(d.nrules == 0, "%s: ... and not when the regex fails", what);
 }
@@ -285,15 +321,19 @@ static void test_load_errors(void)
 	static const struct {
 		const char *yaml, *want;
 	} bad[] = {
-	    {"rules:\n  - {id: a, description: d, risk: low, command: {program: x, optons_any: [-f]}}\n",
+	    {"rules:\n  - {id: a, description: d, risk: low, command: {program: x, optons_any: "
+	     "[-f]}}\n",
 	     "t.yaml:2:62: unknown key 'optons_any' in command, did you mean 'options_any'?"},
 	    {"rules:\n  - {id: a, description: d, risk: low, command: {subcommand: rm}}\n",
 	     "needs a 'program'"},
-	    {"rules:\n  - {id: a, description: d, risk: low, command: {program: x, options_any: [f]}}\n",
+	    {"rules:\n  - {id: a, description: d, risk: low, command: {program: x, options_any: "
+	     "[f]}}\n",
 	     "'f' is not an option"},
-	    {"rules:\n  - {id: a, description: d, risk: low, command: {program: x, operands_match: '('}}\n",
+	    {"rules:\n  - {id: a, description: d, risk: low, command: {program: x, operands_match: "
+	     "'('}}\n",
 	     "invalid operands_match at offset"},
-	    {"rules:\n  - {id: a, description: d, risk: low, command: {program: x, subcommand: ' rm'}}\n",
+	    {"rules:\n  - {id: a, description: d, risk: low, command: {program: x, subcommand: ' "
+	     "rm'}}\n",
 	     "must be words"},
 	    {"rules:\n  - {id: a, description: d, risk: low}\n", "has no 'match' and no 'command'"},
 	    {"rules:\n  - {id: a, description: d, risk: low, effect: cloud, match: x}\n",
@@ -305,7 +345,8 @@ static void test_load_errors(void)
 		struct shunt_error *err = NULL;
 		int rc = shunt_rules_load_buf(&t, "t.yaml", bad[i].yaml, strlen(bad[i].yaml), &err);
 		snprintf(msg, sizeof(msg), "%s", err ? err->msg : "");
-		ok(rc < 0 && strstr(msg, bad[i].want), "load error: %s (got: %s)", bad[i].want, msg);
+		ok(rc < 0 && strstr(msg, bad[i].want), "load error: %s (got: %s)", bad[i].want,
+		   msg);
 		ok(err && err->exitcode == 2, "exit code 2");
 		shunt_error_free(&err);
 		shunt_ruleset_free(&t);
