@@ -363,6 +363,19 @@ int shunt_cmdparse(const char *prog, const char *const *argv, size_t argc,
 	return 0;
 }
 
+const struct shunt_simple *shunt_cmdparse_inner(const struct shunt_simple *c,
+						const struct shunt_simple *next)
+{
+	if (!next || !(next->flags & SHUNT_CMD_UNWRAPPED) || next->depth != c->depth + 1)
+		return NULL;
+	for (size_t k = 0; k < c->nredirs; k++) {
+		enum shunt_redir_kind rk = c->redirs[k].kind;
+		if (rk == SHUNT_REDIR_OUT || rk == SHUNT_REDIR_APPEND || rk == SHUNT_REDIR_RW)
+			return NULL;
+	}
+	return next;
+}
+
 bool shunt_cmdparse_has_opt(const struct shunt_parsed *pc, const char *opt)
 {
 	const char *c = canon(pc->tool, opt);
@@ -374,6 +387,9 @@ bool shunt_cmdparse_has_opt(const struct shunt_parsed *pc, const char *opt)
 
 bool shunt_cmdparse_readonly(const struct shunt_parsed *pc)
 {
+	/* a wrapper's words are a command, not verbs (sudo ls > /etc/x) */
+	if (pc->tool && (pc->tool->flags & TOOL_POSIX))
+		return false;
 	if (in(pc->prog, ro_progs)) {
 		/* find that deletes or runs, journalctl that vacuums: not read-only */
 		for (size_t i = 0; i < pc->nopts; i++) {

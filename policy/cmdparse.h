@@ -54,6 +54,13 @@ int shunt_cmdparse_operands(struct shunt_parsed *pc);
  * not a local tool. False means shunt_cmdparse_destroy_verb would be NULL. */
 bool shunt_cmdparse_maybe_destroy(const char *prog, const char *const *argv, size_t argc);
 
+/* The command wrapper c runs (sudo ls -> ls), for unless_readonly: next
+ * when the lexer added it as c's unwrapped command (it does so right
+ * after c), NULL otherwise, and NULL when c redirects output (sudo ls >
+ * /etc/x writes, whatever ls does). */
+const struct shunt_simple *shunt_cmdparse_inner(const struct shunt_simple *c,
+						const struct shunt_simple *next);
+
 /* The canonical name of option opt for program prog ("--force" -> "-f"
  * for docker); opt itself when it has no alias. Never NULL. */
 const char *shunt_cmdparse_canon(const char *prog, const char *opt);

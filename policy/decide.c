@@ -183,8 +183,8 @@ static int view_parse(struct cmd_view *v)
 static int view_inner(struct cmd_view *v, const struct shunt_parsed **out)
 {
 	*out = NULL;
-	const struct shunt_simple *n = v->next;
-	if (!n || !(n->flags & SHUNT_CMD_UNWRAPPED) || n->depth != v->c->depth + 1)
+	const struct shunt_simple *n = shunt_cmdparse_inner(v->c, v->next);
+	if (!n)
 		return 0;
 	if (!v->inner_parsed) {
 		int rc = shunt_cmdparse(n->prog, n->argv, n->argc, v->ctx, v->a, &v->inner);

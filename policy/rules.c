@@ -215,8 +215,9 @@ int shunt_rule_test_line(const struct shunt_rule *r, const char *line, struct sh
 		if (!r->cmd.present)
 			return 1;
 		struct shunt_parsed pc, inner;
-		const struct shunt_simple *n = i + 1 < cl.n ? &cl.cmds[i + 1] : NULL;
-		bool has_inner = n && (n->flags & SHUNT_CMD_UNWRAPPED) && n->depth == c->depth + 1;
+		const struct shunt_simple *n =
+		    shunt_cmdparse_inner(c, i + 1 < cl.n ? &cl.cmds[i + 1] : NULL);
+		bool has_inner = n != NULL;
 		if (shunt_cmdparse(c->prog, c->argv, c->argc, &ctx, a, &pc) < 0 ||
 		    (has_inner && shunt_cmdparse(n->prog, n->argv, n->argc, &ctx, a, &inner) < 0))
 			return -ENOMEM;

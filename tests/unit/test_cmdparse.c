@@ -117,7 +117,9 @@ static void test_verbs(void)
 					 "journalctl --vacuum-time=1d",
 					 "docker rm x",
 					 "find . -exec rm {} ;",
-					 "kubectl delete ns x"};
+					 "kubectl delete ns x",
+					 "sudo ls",
+					 "ssh host ls"};
 	for (size_t i = 0; i < sizeof(rw) / sizeof(*rw); i++) {
 		parse(rw[i]);
 		ok(!shunt_cmdparse_readonly(&P), "not read-only: %s", rw[i]);
@@ -195,7 +197,8 @@ static void issue23(const struct shunt_policy *p, const char *what)
 	    "npm uninstall lodash",
 	    "ssh-keygen -R host",
 	    "docker rm -f x",
-	    "sudo rm -rf /var/lib/x"};
+	    "sudo rm -rf /var/lib/x",
+	    "sudo ls > /etc/motd"};
 	for (size_t i = 0; i < sizeof(guarded) / sizeof(*guarded); i++) {
 		struct shunt_decision d =
 		    fx_decide(p, guarded[i], "/home/u/proj", "/home/u/proj", false);
@@ -296,20 +299,7 @@ static void test_effects(void)
 	if (!p)
 		return;
 	is_str(rs.rules[0].family, "test", "pack-level family: reaches its rules");
-	effects_check(p, "yaml");
-	void *data = NULL;
-	size_t len = 0;
-	struct shunt_snapshot s;
-	struct shunt_error *err = NULL;
-	ok(shunt_snapshot_encode(p, &data, &len, &err) == 0, "snapshot encodes command: rules");
-	if (data && shunt_snapshot_load_mem(data, len, true, &s) == 0) {
-		effects_check(&s.policy, "snapshot");
-		shunt_snapshot_unload(&s);
-	} else {
-		ok(0, "snapshot loads");
-	}
-	free(data);
-	shunt_error_free(&err);
+	fx_both(p, effects_check);
 	shunt_policy_free(p);
 	shunt_ruleset_free(&rs);
 	shunt_config_free(&cfg);
