@@ -435,18 +435,19 @@ static bool generic_prog(const char *prog)
 
 bool shunt_cmdparse_maybe_destroy(const char *prog, const char *const *argv, size_t argc)
 {
-	if (!prog || !generic_prog(prog))
+	if (!prog)
 		return false;
 	/* a verb is among the first words that are not options (values of
-	 * options may sit between them: look a little further) */
-	for (size_t k = 1, seen = 0; k < argc && seen < 6; k++) {
+	 * options may sit between them: look a little further); the word scan
+	 * first, it is what most commands fail cheaply */
+	bool verb = false;
+	for (size_t k = 1, seen = 0; k < argc && seen < 6 && !verb; k++) {
 		if (argv[k][0] == '-')
 			continue;
 		seen++;
-		if (verb_of(argv[k]))
-			return true;
+		verb = verb_of(argv[k]) != NULL;
 	}
-	return false;
+	return verb && generic_prog(prog);
 }
 
 const char *shunt_cmdparse_destroy_verb(const struct shunt_parsed *pc)
