@@ -28,11 +28,16 @@ static void run(struct shunt_arena *a, const uint8_t *data, size_t size, bool he
 			return;
 		if (rc != 0)
 			abort();
-		if (pc.npos + pc.nopts > c->argc)
+		if (pc.npos >= (c->argc ? c->argc : 1) && pc.npos)
 			abort();
 		for (size_t i = 0; i < pc.nopts; i++)
 			if (!pc.opts[i].name || pc.opts[i].name[0] != '-')
 				abort();
+		rc = shunt_cmdparse_operands(&pc);
+		if (rc == -ENOMEM && !heap)
+			return;
+		if (rc != 0)
+			abort();
 		for (size_t i = 0; i < pc.npos; i++) {
 			const char *w = pc.pos[i];
 			if (!w)
