@@ -199,7 +199,14 @@ static const char *const local_progs[] = {
     "mkdir", "touch", "cp", "mv", "ln", "cd", "rmdir", "chmod", "chown", "install", "vim", "vi",
     "nvim", "nano", "emacs", "open", "xdg-open", "tar", "zip", "unzip", "gzip", "python", "python3",
     "node", "deno", "ruby", "perl", "php", "bash", "sh", "zsh", "java", "just", "npx", "bunx",
-    "tsc", "jest", "pytest", "cargo-make", NULL};
+    "tsc", "jest", "pytest", "cargo-make",
+    /* text tools and compilers: a word like "reset" is a file to them */
+    "sort", "uniq", "cut", "tr", "sed", "awk", "gawk", "mawk", "tee", "xxd", "od", "strings",
+    "column", "nl", "split", "paste", "join", "fmt", "fold", "basename", "dirname", "printf", "gcc",
+    "cc", "clang", "g++", "c++", "ld", "as", "rustc", "javac", "zig", "objdump", "readelf", "nm",
+    "strip", "gdb", "lldb", "valgrind", "strace", "ltrace", "perf", "man", "info", "jq", "yq",
+    "xclip", "pbcopy", "convert", "ffmpeg", "pandoc", "shellcheck", "clang-format", "black", "ruff",
+    "eslint", "prettier", "volta", "fnm", "opam", "port", "sdk", NULL};
 
 static const char *const destroy_verbs[] = {
     "delete", "destroy", "drop",  "purge",    "remove", "rm",	     "terminate", "wipe",

@@ -138,14 +138,24 @@ static void test_verbs(void)
 		ok(v && !strcmp(v, destroy[i][1]), "destroy verb of %s: %s", destroy[i][0],
 		   v ? v : "(none)");
 	}
-	static const char *const local[] = {"git rm x",	       "docker rm x",
-					    "npm uninstall x", "brew remove x",
-					    "pip uninstall x", "tput reset",
-					    "mytool list",     "cat delete",
-					    "rm -rf x",	       "make ./delete",
-					    "ls drop/x",       "mytool a b c delete",
-					    "mkdir remove",    "python3 -m pip uninstall x",
-					    "cp delete x"};
+	static const char *const local[] = {"git rm x",
+					    "docker rm x",
+					    "npm uninstall x",
+					    "brew remove x",
+					    "pip uninstall x",
+					    "tput reset",
+					    "mytool list",
+					    "cat delete",
+					    "rm -rf x",
+					    "make ./delete",
+					    "ls drop/x",
+					    "mytool a b c delete",
+					    "mkdir remove",
+					    "python3 -m pip uninstall x",
+					    "cp delete x",
+					    "sort remove",
+					    "gcc -o remove remove.c",
+					    "tee reset"};
 	for (size_t i = 0; i < sizeof(local) / sizeof(*local); i++) {
 		parse(local[i]);
 		ok(!shunt_cmdparse_destroy_verb(&P), "no generic destroy verb: %s", local[i]);
