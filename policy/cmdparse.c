@@ -291,16 +291,8 @@ static int push_opt(struct pstate *s, const char *name, const char *value)
 static int push_pos(struct pstate *s, const char *w)
 {
 	struct shunt_parsed *o = s->out;
-	if (o->npos == s->poscap) {
-		size_t cap = s->poscap ? s->poscap * 2 : 8;
-		const char **n = shunt_arena_alloc(s->a, cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		if (o->npos)
-			memcpy(n, o->pos, o->npos * sizeof(*n));
-		o->pos = n;
-		s->poscap = cap;
-	}
+	if (o->npos == s->poscap)
+		return -ENOMEM; /* cannot happen: one slot per word was taken */
 	o->pos[o->npos++] = w;
 	return 0;
 }
@@ -323,7 +315,10 @@ int shunt_cmdparse(const char *prog, const char *const *argv, size_t argc,
 	out->ctx = ctx;
 	out->a = a;
 	const struct shunt_tool *t = out->tool;
-	struct pstate s = {a, out, 0, 0};
+	struct pstate s = {a, out, 0, argc};
+	/* at most one positional per word: one allocation, no regrowth */
+	if (argc && !(out->pos = shunt_arena_alloc(a, argc * sizeof(*out->pos))))
+		return -ENOMEM;
 	bool opts_done = false;
 	for (size_t k = 1; k < argc; k++) {
 		const char *w = argv[k];
