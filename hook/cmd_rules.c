@@ -16,7 +16,8 @@ static const char rules_usage[] =
     "usage: shunt rules list [--json]\n"
     "       shunt rules lint [FILE...]\n"
     "       shunt rules test [FILE...]\n"
-    "list  shows every loaded rule: id, risk, action/profile, tags, description and pack.\n"
+    "list  shows every loaded rule: id, risk, action/profile, tags, description and pack;\n"
+    "      --json gives {\"rules\":[...], \"families\":[{family, packs, rules, examples}]}.\n"
     "lint  loads the built-in packs and the configured rule files (or only the named\n"
     "      FILEs) and reports errors as file:line:col; warns about rules without\n"
     "      examples or without a programs prefilter. Exit 2 on an error.\n"
@@ -74,11 +75,73 @@ static void put_json_field(struct shunt_buf *b, const char *key, const char *val
 		shunt_buf_puts(b, "null");
 }
 
+/* A rule's family: its pack's family: key, else the pack's file name
+ * without directory, number prefix and extension (81-cloud.yaml: cloud). */
+static void family_of(const struct shunt_rule *r, char *out, size_t cap)
+{
+	if (r->family) {
+		snprintf(out, cap, "%s", r->family);
+		return;
+	}
+	const char *f = r->file ? r->file : "";
+	const char *slash = strrchr(f, '/');
+	if (slash)
+		f = slash + 1;
+	const char *p = f;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (p > f && (*p == '-' || *p == '_'))
+		f = p + 1;
+	size_t n = strcspn(f, ".");
+	snprintf(out, cap, "%.*s", (int)(n ? n : strlen(f)), n ? f : "rules");
+}
+
+/* "families": one object per family in load order, with its packs and
+ * the number of rules and examples (match + nomatch) it holds. */
+static void put_families(struct shunt_buf *b, const struct shunt_ruleset *rs)
+{
+	shunt_buf_puts(b, ",\n\"families\":[");
+	bool first = true;
+	for (size_t i = 0; i < rs->n; i++) {
+		char fam[128], other[128];
+		family_of(&rs->rules[i], fam, sizeof(fam));
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++) {
+			family_of(&rs->rules[j], other, sizeof(other));
+			seen = strcmp(fam, other) == 0;
+		}
+		if (seen)
+			continue;
+		size_t nrules = 0, nex = 0;
+		shunt_buf_puts(b, first ? "\n{\"family\":" : ",\n{\"family\":");
+		first = false;
+		shunt_buf_json_str(b, fam, strlen(fam));
+		shunt_buf_puts(b, ",\"packs\":[");
+		const char *last_pack = NULL;
+		for (size_t j = i; j < rs->n; j++) {
+			const struct shunt_rule *r = &rs->rules[j];
+			family_of(r, other, sizeof(other));
+			if (strcmp(fam, other) != 0)
+				continue;
+			nrules++;
+			nex += r->nex_match + r->nex_nomatch;
+			if (r->file && (!last_pack || strcmp(last_pack, r->file) != 0)) {
+				if (last_pack)
+					shunt_buf_putc(b, ',');
+				shunt_buf_json_str(b, r->file, strlen(r->file));
+				last_pack = r->file;
+			}
+		}
+		shunt_buf_printf(b, "],\"rules\":%zu,\"examples\":%zu}", nrules, nex);
+	}
+	shunt_buf_puts(b, "\n]");
+}
+
 static int rules_list(const struct shunt_ruleset *rs, bool json)
 {
 	struct shunt_buf b = {0};
 	if (json)
-		shunt_buf_putc(&b, '[');
+		shunt_buf_puts(&b, "{\"rules\":[");
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct shunt_rule *r = &rs->rules[i];
 		const char *action = r->action >= 0 ? shunt_action_name(r->action) : NULL;
@@ -99,6 +162,12 @@ static int rules_list(const struct shunt_ruleset *rs, bool json)
 			put_json_field(&b, "description", r->description);
 			put_json_field(&b, "match", r->pattern);
 			put_json_field(&b, "pack", r->file);
+			char fam[128];
+			family_of(r, fam, sizeof(fam));
+			put_json_field(&b, "family", fam);
+			put_json_field(&b, "effect", shunt_rule_effect_name(r->effect));
+			shunt_buf_printf(&b, ",\"command\":%s", r->cmd.present ? "true" : "false");
+			shunt_buf_printf(&b, ",\"examples\":%zu", r->nex_match + r->nex_nomatch);
 			shunt_buf_printf(&b, ",\"line\":%d}", r->line);
 		} else {
 			shunt_buf_printf(&b, "%-28s %-8s %-7s %-15s ", r->id,
@@ -108,9 +177,11 @@ static int rules_list(const struct shunt_ruleset *rs, bool json)
 			shunt_buf_printf(&b, "  %s  [%s:%d]\n", r->description, r->file, r->line);
 		}
 	}
-	if (json)
-		shunt_buf_puts(&b, "\n]\n");
-	else
+	if (json) {
+		shunt_buf_puts(&b, "\n]");
+		put_families(&b, rs);
+		shunt_buf_puts(&b, "}\n");
+	} else
 		shunt_buf_printf(&b, "%zu rules\n", rs->n);
 	fwrite(b.data ? b.data : "", 1, b.len, stdout);
 	shunt_buf_free(&b);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "buf.h"
+#include "cmdparse.h"
 #include "config.h"
 #include "policy.h"
 #include "sha256.h"
@@ -159,6 +160,76 @@ static int installed(const char *dir, const char *w, size_t n, const struct shun
 	return found;
 }
 
+/* One command as the rules see it: parsed on first use (most commands
+ * match no command: rule and are never parsed). */
+struct cmd_view {
+	const struct shunt_simple *c, *next;
+	const struct shunt_lex_ctx *ctx;
+	struct shunt_arena *a;
+	bool parsed, inner_parsed, has_inner;
+	struct shunt_parsed pc, inner;
+};
+
+static int view_parse(struct cmd_view *v)
+{
+	if (v->parsed)
+		return 0;
+	int rc = shunt_cmdparse(v->c->prog, v->c->argv, v->c->argc, v->ctx, v->a, &v->pc);
+	v->parsed = rc == 0;
+	return rc;
+}
+
+/* What a wrapper (sudo ls) runs: the lexer adds it right after it. */
+static int view_inner(struct cmd_view *v, const struct shunt_parsed **out)
+{
+	*out = NULL;
+	const struct shunt_simple *n = shunt_cmdparse_inner(v->c, v->next);
+	if (!n)
+		return 0;
+	if (!v->inner_parsed) {
+		int rc = shunt_cmdparse(n->prog, n->argv, n->argc, v->ctx, v->a, &v->inner);
+		if (rc < 0)
+			return rc;
+		v->inner_parsed = true;
+	}
+	*out = &v->inner;
+	return 0;
+}
+
+static int cmd_match(struct cmd_view *v, const struct shunt_rule *rule, struct shunt_matcher *m)
+{
+	const struct shunt_parsed *inner = NULL;
+	int rc = view_parse(v);
+	if (rc == 0 && rule->cmd.unless_readonly)
+		rc = view_inner(v, &inner);
+	if (rc < 0)
+		return rc;
+	return shunt_rule_cmd_match(rule, &v->pc, inner, m);
+}
+
+/* Whether a rule names prog: its pack judges it, not the fallback. */
+static bool covered(const struct shunt_policy *p, const char *prog)
+{
+	for (size_t r = 0; r < p->nrules; r++)
+		for (size_t k = 0; k < p->rules[r].nprograms; k++)
+			if (strcmp(p->rules[r].programs[k], prog) == 0)
+				return true;
+	return false;
+}
+
+/* The generic fallback: 1 when the command has a destroy verb in
+ * subcommand position and no pack covers its program. */
+static int generic(struct cmd_view *v, const struct shunt_policy *p)
+{
+	if (v->c->argc < 2 || (v->c->flags & SHUNT_CMD_DYNAMIC_NAME) ||
+	    !shunt_cmdparse_maybe_destroy(v->c->prog, v->c->argv, v->c->argc))
+		return 0;
+	int rc = view_parse(v);
+	if (rc < 0)
+		return rc;
+	return shunt_cmdparse_destroy_verb(&v->pc) && !covered(p, v->c->prog);
+}
+
 static size_t str_copy(char *dst, size_t cap, size_t at, const char *s)
 {
 	while (*s && at + 1 < cap)
@@ -268,18 +339,31 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 		}
 		if (!c->norm)
 			continue;
-		size_t nlen = strlen(c->norm);
+		size_t nlen = strlen(c->norm), before = out->nmatches;
+		struct cmd_view v = {
+		    .c = c, .next = i + 1 < cl->n ? &cl->cmds[i + 1] : NULL, .ctx = &lctx, .a = a};
 		for (size_t r = 0; r < p->nrules; r++) {
 			const struct shunt_rule *rule = &p->rules[r];
 			if (rule->scope != SHUNT_SCOPE_COMMAND ||
 			    !shunt_rule_applies_to(rule, c->prog))
 				continue;
 			size_t so = 0, eo = 0;
-			int m = shunt_matcher_match(&matcher, rule, c->norm, nlen, &so, &eo);
+			int m = 1;
+			if (rule->re || !rule->cmd.present)
+				m = shunt_matcher_match(&matcher, rule, c->norm, nlen, &so, &eo);
 			if (m < 0)
 				return m; /* arena too small: not a match, decide elsewhere */
 			if (m == 0)
 				continue;
+			if (rule->cmd.present) {
+				int cm = cmd_match(&v, rule, &matcher);
+				if (cm < 0)
+					return cm;
+				if (cm == 0)
+					continue;
+				if (cm == 2)
+					m = 2;
+			}
 			size_t gso, geo;
 			if (m == 1 && rule->unless_installed &&
 			    shunt_matcher_group1(&matcher, &gso, &geo)) {
@@ -294,6 +378,15 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 					continue;
 			}
 			if (add_match(out, &cap, a, rule, i, so, eo, m == 2) < 0)
+				return -ENOMEM;
+		}
+		/* no rule judged it: a destroy verb of a CLI no pack covers */
+		if (out->nmatches == before) {
+			int g = generic(&v, p);
+			if (g < 0)
+				return g;
+			if (g &&
+			    add_match(out, &cap, a, shunt_rules_generic(), i, 0, nlen, false) < 0)
 				return -ENOMEM;
 		}
 	}
@@ -321,9 +414,15 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 			forced = stricter_action(forced, rule->action);
 		if (rule->profile > profile)
 			profile = rule->profile;
-		if (rule->effect == SHUNT_EFFECT_REMOTE)
-			out->remote_effect = true;
+		out->effects |= 1u << rule->effect;
 	}
+	/* a sandbox has no credentials and no remote: it can only make a
+	 * remote effect, or one that needs your secrets, fail */
+	out->remote_effect =
+	    (out->effects & (1u << SHUNT_EFFECT_REMOTE | 1u << SHUNT_EFFECT_CREDENTIALS)) != 0;
+	/* machine state is contained only by a sandbox that may write it */
+	if ((out->effects & 1u << SHUNT_EFFECT_SYSTEM) && profile < SHUNT_PROFILE_SYSTEM_WRITE)
+		profile = SHUNT_PROFILE_SYSTEM_WRITE;
 	if (primary && primary->risk >= risk)
 		reason = primary->description;
 	if (cl->truncated && risk < SHUNT_RISK_MEDIUM) {
@@ -428,19 +527,26 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 		act = SHUNT_ACTION_PROMPT; /* GODMODE always needs explicit confirmation */
 		out->would_prompt_godmode = true;
 	}
+	bool remote_only = !(out->effects & 1u << SHUNT_EFFECT_REMOTE);
 	if (act == SHUNT_ACTION_PROMPT && req->interactive && out->remote_effect) {
 		w = strlen(out->why);
 		str_copy(out->why, sizeof(out->why), w,
-			 " (acts on a remote system: a sandbox cannot contain it)");
+			 remote_only ? " (uses your credentials: a sandbox cannot contain it)"
+				     : " (acts on a remote system: a sandbox cannot contain it)");
 	}
 	if (act == SHUNT_ACTION_PROMPT && !req->interactive) {
 		w = strlen(out->why);
 		if (out->remote_effect) {
 			act = SHUNT_ACTION_BLOCK;
-			str_copy(out->why, sizeof(out->why), w,
-				 " (no terminal to confirm; it acts on a remote system, which a "
-				 "sandbox cannot contain: run it yourself or trust it with shunt "
-				 "trust add)");
+			str_copy(
+			    out->why, sizeof(out->why), w,
+			    remote_only
+				? " (no terminal to confirm; it uses your credentials, which a "
+				  "sandbox cannot contain: run it yourself or trust it with "
+				  "shunt trust add)"
+				: " (no terminal to confirm; it acts on a remote system, which a "
+				  "sandbox cannot contain: run it yourself or trust it with shunt "
+				  "trust add)");
 		} else if (risk == SHUNT_RISK_CRITICAL || profile == SHUNT_PROFILE_GODMODE ||
 			   p->non_interactive == SHUNT_NONINT_BLOCK ||
 			   p->mode == SHUNT_MODE_NEVER) {
@@ -528,6 +634,14 @@ void shunt_decision_json(const struct shunt_decision *d, struct shunt_buf *out)
 		if (i)
 			shunt_buf_putc(out, ',');
 		shunt_buf_json_str(out, d->rules[i], strlen(d->rules[i]));
+	}
+	shunt_buf_puts(out, "],\"effects\":[");
+	bool first = true;
+	for (int e = 0; e <= SHUNT_EFFECT_MAX; e++) {
+		if (!(d->effects & 1u << e))
+			continue;
+		shunt_buf_printf(out, "%s\"%s\"", first ? "" : ",", shunt_rule_effect_name(e));
+		first = false;
 	}
 	shunt_buf_puts(out, "],\"why\":");
 	shunt_buf_json_str(out, d->why, strlen(d->why));

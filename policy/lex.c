@@ -483,6 +483,21 @@ static void lx_init(struct lx *lx, const struct shunt_lex_ctx *ctx, struct shunt
 	}
 }
 
+int shunt_lex_norm_words(const char **w, size_t n, const struct shunt_lex_ctx *ctx,
+			 struct shunt_arena *a)
+{
+	struct lx lx;
+	struct shunt_cmdline unused;
+	lx_init(&lx, ctx, a, &unused);
+	for (size_t i = 0; i < n && !lx.err; i++) {
+		struct sbuf b = {0};
+		shunt_lex_put_arg(&lx, &b, w[i]);
+		if (!lx.err)
+			w[i] = sb_str(&b);
+	}
+	return lx.err ? -ENOMEM : 0;
+}
+
 int shunt_lex_line(const char *line, size_t len, const struct shunt_lex_ctx *ctx,
 		   struct shunt_arena *a, struct shunt_cmdline *out)
 {

@@ -181,4 +181,11 @@ int shunt_lex_argv(const char *exe, const char *const *argv, size_t argc,
 		   const struct shunt_lex_ctx *ctx, struct shunt_arena *a,
 		   struct shunt_cmdline *out);
 
+/* Rewrites each of the n words w[] as an argument appears in norm (paths
+ * cleaned and rewritten under ctx, "''" for an empty word), in the arena.
+ * 0, or -ENOMEM when it ran out (w[] then partly rewritten).
+ * Async-signal-safe with a fixed arena. */
+int shunt_lex_norm_words(const char **w, size_t n, const struct shunt_lex_ctx *ctx,
+			 struct shunt_arena *a);
+
 #endif

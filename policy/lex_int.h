@@ -323,4 +323,13 @@ void shunt_lex_close_group(struct parser *p, char ch);
 /* Adds what the wrapper command at out->cmds[idx] runs (sudo, env, sh -c,
  * find -exec, xargs, ...) as commands of their own. (lex_wrap.c) */
 void shunt_lex_unwrap(struct parser *p, size_t idx);
+
+/* Appends word w as it appears in norm (paths rewritten, see lex.h). */
+void shunt_lex_put_arg(struct lx *lx, struct sbuf *b, const char *w);
+
+/* lex_path.c: w as a cleaned path when it is one (absolute, ./, ../, ~,
+ * ~user, $HOME, $TMPDIR): "//" collapsed, "." dropped, "x/.." resolved,
+ * $TMPDIR read as /tmp and ~user as /home/user (/root). Lexical only.
+ * Returns w itself when nothing changes; otherwise arena memory. */
+const char *shunt_lex_clean_path(struct lx *lx, const char *w);
 #endif

@@ -31,6 +31,7 @@ static bool ws_match(const struct lx *lx, const char *a, size_t alen, const char
 static void put_path(struct lx *lx, struct sbuf *b, const char *w)
 {
 	const char *rest = NULL;
+	w = shunt_lex_clean_path(lx, w);
 	if (!strncmp(w, "$HOME", 5) && (w[5] == '\0' || w[5] == '/'))
 		rest = w + 5;
 	else if (!strncmp(w, "${HOME}", 7) && (w[7] == '\0' || w[7] == '/'))
@@ -64,7 +65,7 @@ static void put_path(struct lx *lx, struct sbuf *b, const char *w)
 }
 
 /* One argument as it appears in norm. */
-static void put_arg(struct lx *lx, struct sbuf *b, const char *w)
+void shunt_lex_put_arg(struct lx *lx, struct sbuf *b, const char *w)
 {
 	if (!*w) {
 		sb_puts(lx, b, "''");
@@ -118,7 +119,7 @@ static void put_redir(struct lx *lx, struct sbuf *b, const struct shunt_redir *r
 		break;
 	}
 	sb_putc(lx, b, ' ');
-	put_arg(lx, b, t);
+	shunt_lex_put_arg(lx, b, t);
 }
 
 static const char *base_name(const char *p)
@@ -155,7 +156,7 @@ long shunt_lex_add_cmd(struct lx *lx, const char **argv, size_t argc, const char
 		sb_put_vis(lx, &nb, *prog ? prog : "''", *prog ? strlen(prog) : 2);
 	for (size_t k = 1; k < argc; k++) {
 		sb_putc(lx, &nb, ' ');
-		put_arg(lx, &nb, argv[k]);
+		shunt_lex_put_arg(lx, &nb, argv[k]);
 	}
 	for (size_t k = 0; k < nredirs; k++) {
 		if (nb.len)
@@ -220,7 +221,7 @@ void shunt_lex_end_cmd(struct parser *p)
 	const struct shunt_simple *sc = &lx->out->cmds[idx];
 	struct sbuf t = {0};
 	for (size_t k = 0; k < sc->nassigns; k++) {
-		put_arg(lx, &t, sc->assigns[k]);
+		shunt_lex_put_arg(lx, &t, sc->assigns[k]);
 		if (*sc->norm || k + 1 < sc->nassigns)
 			sb_putc(lx, &t, ' ');
 	}

@@ -277,12 +277,70 @@ static void unwrap_find(struct parser *p, size_t idx, const char **av, size_t ac
 	}
 }
 
+/* The words a command name "$(echo WORDS)" or "`echo WORDS`" stands
+ * for, when WORDS are plain (no quotes, expansions or globs): the name is
+ * then known, and what runs is WORDS followed by the other arguments.
+ * Returns the number of words put in v, 0 when the name is not one. */
+static size_t echo_name(struct lx *lx, const char *w, struct pvec *v)
+{
+	size_t n = strlen(w), b, e;
+	if (n > 3 && w[0] == '$' && w[1] == '(' && w[n - 1] == ')')
+		b = 2, e = n - 1;
+	else if (n > 2 && w[0] == '`' && w[n - 1] == '`')
+		b = 1, e = n - 1;
+	else
+		return 0;
+	while (b < e && w[b] == ' ')
+		b++;
+	if (e - b < 6 || strncmp(w + b, "echo ", 5) != 0)
+		return 0;
+	b += 5;
+	for (size_t k = b; k < e; k++) {
+		char ch = w[k];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || strchr(" ._/+,:=@%-", ch)))
+			return 0;
+	}
+	size_t cnt = 0;
+	while (b < e) {
+		while (b < e && w[b] == ' ')
+			b++;
+		size_t s = b;
+		while (b < e && w[b] != ' ')
+			b++;
+		if (b > s) {
+			char *word = shunt_arena_strndup(lx->a, w + s, b - s);
+			if (!word) {
+				lx->err = -ENOMEM;
+				return 0;
+			}
+			if (cnt == 0 &&
+			    (streq(word, "-n") || streq(word, "-e") || streq(word, "-E")))
+				continue;
+			pv_push(lx, v, word);
+			cnt++;
+		}
+	}
+	return lx->err ? 0 : cnt;
+}
+
 void shunt_lex_unwrap(struct parser *p, size_t idx)
 {
 	struct lx *lx = p->lx;
 	if (lx->err)
 		return;
 	const struct shunt_simple *c = &lx->out->cmds[idx];
+	if ((c->flags & SHUNT_CMD_DYNAMIC_NAME) && c->argc && c->depth + 1 < LEX_MAX_DEPTH) {
+		struct pvec v = {0};
+		if (echo_name(lx, c->argv[0], &v)) {
+			for (size_t k = 1; k < c->argc; k++)
+				pv_push(lx, &v, c->argv[k]);
+			/* the name is known after all: decide what it runs */
+			lx->out->cmds[idx].flags &= ~SHUNT_CMD_DYNAMIC_NAME;
+			emit_inner(p, idx, v.v, v.n, false, NULL);
+			return;
+		}
+	}
 	const char **av = c->argv;
 	size_t ac = c->argc;
 	const char *prog = c->prog;

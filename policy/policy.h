@@ -87,7 +87,8 @@ struct shunt_decision {
 	/* a rule's unless_installed looked in the cwd: the same argv may be
 	 * decided otherwise elsewhere (never cache it cwd-free) */
 	bool cwd_dependent;
-	bool remote_effect;    /* a matched rule acts on a remote system */
+	bool remote_effect;    /* a matched rule acts on a remote system or needs your secrets */
+	unsigned effects;      /* bit (1 << enum shunt_rule_effect) per effect of a matched rule */
 	uint8_t trust_key[32]; /* exact-scope key of this command */
 	uint8_t trust_key_global[32];
 	/* details for explain (arena memory) */

@@ -10,8 +10,10 @@
 #include <yaml.h>
 
 #include "cleanup.h"
+#include "cmdparse.h"
 #include "fsutil.h"
 #include "lex.h"
+#include "rules_int.h"
 #include "suggest.h"
 
 #define RULES_FILE_MAX (4u * 1024u * 1024u)
@@ -81,9 +83,15 @@ uint32_t shunt_rule_heap_limit_kb(size_t len)
 int shunt_matcher_match(struct shunt_matcher *m, const struct shunt_rule *r, const char *subject,
 			size_t len, size_t *so, size_t *eo)
 {
+	return shunt_matcher_match_code(m, r->re, subject, len, so, eo);
+}
+
+int shunt_matcher_match_code(struct shunt_matcher *m, const pcre2_code *re, const char *subject,
+			     size_t len, size_t *so, size_t *eo)
+{
 	*so = 0;
 	*eo = len;
-	if (!r->re || !m->md)
+	if (!re || !m->md)
 		return 2;
 	/* The budget grows with the subject: a linear pattern (the packs'
 	 * are, see test_rules) needs a few steps per byte, and a fixed limit
@@ -94,7 +102,7 @@ int shunt_matcher_match(struct shunt_matcher *m, const struct shunt_rule *r, con
 		pcre2_set_match_limit(m->mc, shunt_rule_match_limit(len));
 		pcre2_set_heap_limit(m->mc, shunt_rule_heap_limit_kb(len));
 	}
-	int rc = pcre2_match(r->re, (PCRE2_SPTR)subject, len, 0, 0, m->md, m->mc);
+	int rc = pcre2_match(re, (PCRE2_SPTR)subject, len, 0, 0, m->md, m->mc);
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;
 	/* The arena ran out (a fixed one: the shim's): not a verdict on the
@@ -149,9 +157,12 @@ int shunt_rule_match(const struct shunt_rule *r, const char *subject, size_t len
 void shunt_rules_jit(struct shunt_ruleset *rs)
 {
 	/* An optimisation only: on failure the interpreter is used. */
-	for (size_t i = 0; i < rs->n; i++)
+	for (size_t i = 0; i < rs->n; i++) {
 		if (rs->rules[i].re)
 			(void)pcre2_jit_compile(rs->rules[i].re, PCRE2_JIT_COMPLETE);
+		if (rs->rules[i].cmd.operands_re)
+			(void)pcre2_jit_compile(rs->rules[i].cmd.operands_re, PCRE2_JIT_COMPLETE);
+	}
 }
 
 bool shunt_rule_applies_to(const struct shunt_rule *r, const char *prog)
@@ -191,11 +202,29 @@ int shunt_rule_test_line(const struct shunt_rule *r, const char *line, struct sh
 			return 0;
 		return shunt_rule_match(r, cl.line, strlen(cl.line), a, &so, &eo) != 0;
 	}
+	struct shunt_matcher m;
+	if (r->cmd.present && shunt_matcher_init(&m, a) < 0)
+		return -ENOMEM;
 	for (size_t i = 0; i < cl.n; i++) {
 		const struct shunt_simple *c = &cl.cmds[i];
 		if (!c->norm || !shunt_rule_applies_to(r, c->prog))
 			continue;
-		if (shunt_rule_match(r, c->norm, strlen(c->norm), a, &so, &eo) != 0)
+		if ((r->re || !r->cmd.present) &&
+		    shunt_rule_match(r, c->norm, strlen(c->norm), a, &so, &eo) == 0)
+			continue;
+		if (!r->cmd.present)
+			return 1;
+		struct shunt_parsed pc, inner;
+		const struct shunt_simple *n =
+		    shunt_cmdparse_inner(c, i + 1 < cl.n ? &cl.cmds[i + 1] : NULL);
+		bool has_inner = n != NULL;
+		if (shunt_cmdparse(c->prog, c->argv, c->argc, &ctx, a, &pc) < 0 ||
+		    (has_inner && shunt_cmdparse(n->prog, n->argv, n->argc, &ctx, a, &inner) < 0))
+			return -ENOMEM;
+		int cm = shunt_rule_cmd_match(r, &pc, has_inner ? &inner : NULL, &m);
+		if (cm < 0)
+			return cm;
+		if (cm)
 			return 1;
 	}
 	return 0;
@@ -203,7 +232,7 @@ int shunt_rule_test_line(const struct shunt_rule *r, const char *line, struct sh
 
 /* ---- loading -------------------------------------------------------- */
 
-static void strv_free(char **v, size_t n)
+void shunt_rules_strv_free(char **v, size_t n)
 {
 	if (!v)
 		return;
@@ -219,11 +248,13 @@ static void rule_free(struct shunt_rule *r)
 	free(r->pattern);
 	free(r->unless_installed);
 	pcre2_code_free(r->re);
-	strv_free(r->programs, r->nprograms);
-	strv_free(r->tags, r->ntags);
-	strv_free(r->ex_match, r->nex_match);
-	strv_free(r->ex_nomatch, r->nex_nomatch);
+	shunt_rules_strv_free(r->programs, r->nprograms);
+	shunt_rules_strv_free(r->tags, r->ntags);
+	shunt_rules_strv_free(r->ex_match, r->nex_match);
+	shunt_rules_strv_free(r->ex_nomatch, r->nex_nomatch);
 	free(r->file);
+	free(r->family);
+	shunt_rules_cmd_free(&r->cmd);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -238,15 +269,8 @@ void shunt_ruleset_free(struct shunt_ruleset *rs)
 	rs->n = 0;
 }
 
-struct loader {
-	const char *name;
-	yaml_document_t doc;
-	struct shunt_error **err;
-};
-
-/* Sets a config-class error (exit 2) positioned at node. */
-static int __attribute__((format(printf, 3, 4)))
-node_error(struct loader *L, const yaml_node_t *node, const char *fmt, ...)
+int __attribute__((format(printf, 3, 4)))
+shunt_rules_node_error(struct loader *L, const yaml_node_t *node, const char *fmt, ...)
 {
 	char msg[768];
 	va_list ap;
@@ -296,22 +320,18 @@ static int unknown_key(struct loader *L, const yaml_node_t *key, const char *wha
 	const char *k = (const char *)key->data.scalar.value;
 	const char *s = suggest_key(k, keys, aliases);
 	if (s)
-		return node_error(L, key, "unknown key '%s' in %s, did you mean '%s'?", k, what, s);
-	return node_error(L, key, "unknown key '%s' in %s", k, what);
+		return shunt_rules_node_error(L, key, "unknown key '%s' in %s, did you mean '%s'?",
+					      k, what, s);
+	return shunt_rules_node_error(L, key, "unknown key '%s' in %s", k, what);
 }
 
-static const char *scalar(const yaml_node_t *n)
-{
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-static int get_string(struct loader *L, const yaml_node_t *n, const char *key, char **out)
+int shunt_rules_get_string(struct loader *L, const yaml_node_t *n, const char *key, char **out)
 {
 	const char *s = scalar(n);
 	if (!s)
-		return node_error(L, n, "'%s' must be a string", key);
+		return shunt_rules_node_error(L, n, "'%s' must be a string", key);
 	if (strlen(s) != n->data.scalar.length)
-		return node_error(L, n, "'%s' contains a NUL byte", key);
+		return shunt_rules_node_error(L, n, "'%s' contains a NUL byte", key);
 	if (*out)
 		free(*out);
 	*out = strdup(s);
@@ -320,9 +340,8 @@ static int get_string(struct loader *L, const yaml_node_t *n, const char *key, c
 	return 0;
 }
 
-/* A string or a sequence of strings. */
-static int get_list(struct loader *L, const yaml_node_t *n, const char *key, char ***out,
-		    size_t *nout)
+int shunt_rules_get_list(struct loader *L, const yaml_node_t *n, const char *key, char ***out,
+			 size_t *nout)
 {
 	if (n->type == YAML_SCALAR_NODE) {
 		char **v = calloc(1, sizeof(char *));
@@ -330,13 +349,13 @@ static int get_list(struct loader *L, const yaml_node_t *n, const char *key, cha
 			free(v);
 			return shunt_error_set(L->err, ENOMEM, "out of memory");
 		}
-		strv_free(*out, *nout);
+		shunt_rules_strv_free(*out, *nout);
 		*out = v;
 		*nout = 1;
 		return 0;
 	}
 	if (n->type != YAML_SEQUENCE_NODE)
-		return node_error(L, n, "'%s' must be a list of strings", key);
+		return shunt_rules_node_error(L, n, "'%s' must be a list of strings", key);
 	size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
 	char **v = calloc(cnt ? cnt : 1, sizeof(char *));
 	if (!v)
@@ -345,15 +364,15 @@ static int get_list(struct loader *L, const yaml_node_t *n, const char *key, cha
 		yaml_node_t *it = yaml_document_get_node(&L->doc, n->data.sequence.items.start[i]);
 		const char *s = scalar(it);
 		if (!s) {
-			strv_free(v, i);
-			return node_error(L, it, "items of '%s' must be strings", key);
+			shunt_rules_strv_free(v, i);
+			return shunt_rules_node_error(L, it, "items of '%s' must be strings", key);
 		}
 		if (!(v[i] = strdup(s))) {
-			strv_free(v, i);
+			shunt_rules_strv_free(v, i);
 			return shunt_error_set(L->err, ENOMEM, "out of memory");
 		}
 	}
-	strv_free(*out, *nout);
+	shunt_rules_strv_free(*out, *nout);
 	*out = v;
 	*nout = cnt;
 	return 0;
@@ -364,7 +383,7 @@ static int get_enum(struct loader *L, const yaml_node_t *n, const char *key,
 {
 	const char *s = scalar(n);
 	if (!s)
-		return node_error(L, n, "'%s' must be a string", key);
+		return shunt_rules_node_error(L, n, "'%s' must be a string", key);
 	int v = parse(s);
 	if (v < 0) {
 		char allowed[256] = "";
@@ -373,7 +392,8 @@ static int get_enum(struct loader *L, const yaml_node_t *n, const char *key,
 			snprintf(allowed + l, sizeof(allowed) - l, "%s%s", i ? " | " : "",
 				 names[i]);
 		}
-		return node_error(L, n, "invalid %s '%s' (expected %s)", key, s, allowed);
+		return shunt_rules_node_error(L, n, "invalid %s '%s' (expected %s)", key, s,
+					      allowed);
 	}
 	*out = v;
 	return 0;
@@ -389,15 +409,20 @@ static int parse_scope(const char *s)
 }
 static const char *const scope_names[] = {"command", "line"};
 
+static const char *const effect_names[] = {"local", "remote", "network", "credentials", "system"};
+
+const char *shunt_rule_effect_name(int e)
+{
+	return e >= 0 && e <= SHUNT_EFFECT_MAX ? effect_names[e] : "?";
+}
+
 static int parse_effect(const char *s)
 {
-	if (strcmp(s, "local") == 0)
-		return SHUNT_EFFECT_LOCAL;
-	if (strcmp(s, "remote") == 0)
-		return SHUNT_EFFECT_REMOTE;
+	for (int i = 0; i <= SHUNT_EFFECT_MAX; i++)
+		if (strcmp(s, effect_names[i]) == 0)
+			return i;
 	return -1;
 }
-static const char *const effect_names[] = {"local", "remote"};
 
 static bool valid_id(const char *s)
 {
@@ -410,8 +435,8 @@ static bool valid_id(const char *s)
 }
 
 static const char *const rule_keys[] = {
-    "id",     "description", "match",	 "programs",	     "risk",   "tags", "profile",
-    "action", "scope",	     "examples", "unless_installed", "effect", NULL};
+    "id",     "description", "match",	 "programs",	     "risk",   "tags",	  "profile",
+    "action", "scope",	     "examples", "unless_installed", "effect", "command", NULL};
 static const struct key_alias rule_aliases[] = {
     {"pattern", "match"},   {"regex", "match"},	      {"regexp", "match"},  {"program", "programs"},
     {"prog", "programs"},   {"commands", "programs"}, {"severity", "risk"}, {"level", "risk"},
@@ -437,8 +462,8 @@ static int compile_rule(struct loader *L, struct shunt_rule *r, const yaml_node_
 	if (!r->re) {
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(ecode, msg, sizeof(msg));
-		return node_error(L, at, "rule '%s': invalid regex at offset %zu: %s", r->id,
-				  (size_t)eoff, (const char *)msg);
+		return shunt_rules_node_error(L, at, "rule '%s': invalid regex at offset %zu: %s",
+					      r->id, (size_t)eoff, (const char *)msg);
 	}
 	return 0;
 }
@@ -468,31 +493,36 @@ static int check_unless_installed(struct loader *L, const struct shunt_rule *r,
 		return 0;
 	uint32_t groups = 0;
 	if (pcre2_pattern_info(r->re, PCRE2_INFO_CAPTURECOUNT, &groups) != 0 || groups < 1)
-		return node_error(L, at,
-				  "rule '%s': unless_installed needs a capture group in 'match' "
-				  "(group 1 is the program looked up)",
-				  r->id);
+		return shunt_rules_node_error(
+		    L, at,
+		    "rule '%s': unless_installed needs a capture group in 'match' "
+		    "(group 1 is the program looked up)",
+		    r->id);
 	if (r->scope != SHUNT_SCOPE_COMMAND)
-		return node_error(L, at, "rule '%s': unless_installed needs scope command", r->id);
+		return shunt_rules_node_error(
+		    L, at, "rule '%s': unless_installed needs scope command", r->id);
 	return 0;
 }
 
 static int load_examples(struct loader *L, struct shunt_rule *r, const yaml_node_t *n)
 {
 	if (n->type != YAML_MAPPING_NODE)
-		return node_error(L, n, "'examples' must be a mapping with 'match' and 'nomatch'");
+		return shunt_rules_node_error(
+		    L, n, "'examples' must be a mapping with 'match' and 'nomatch'");
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	     p++) {
 		yaml_node_t *k = yaml_document_get_node(&L->doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(&L->doc, p->value);
 		const char *ks = scalar(k);
 		if (!ks)
-			return node_error(L, k, "keys must be strings");
+			return shunt_rules_node_error(L, k, "keys must be strings");
 		int rc;
 		if (strcmp(ks, "match") == 0)
-			rc = get_list(L, v, "examples.match", &r->ex_match, &r->nex_match);
+			rc = shunt_rules_get_list(L, v, "examples.match", &r->ex_match,
+						  &r->nex_match);
 		else if (strcmp(ks, "nomatch") == 0)
-			rc = get_list(L, v, "examples.nomatch", &r->ex_nomatch, &r->nex_nomatch);
+			rc = shunt_rules_get_list(L, v, "examples.nomatch", &r->ex_nomatch,
+						  &r->nex_nomatch);
 		else
 			rc = unknown_key(L, k, "examples", example_keys, example_aliases);
 		if (rc < 0)
@@ -513,8 +543,8 @@ static int load_rule(struct loader *L, struct shunt_ruleset *rs, const yaml_node
 		     struct shunt_rule *r)
 {
 	if (n->type != YAML_MAPPING_NODE)
-		return node_error(L, n,
-				  "each rule must be a mapping (id, description, match, ...)");
+		return shunt_rules_node_error(
+		    L, n, "each rule must be a mapping (id, description, match, ...)");
 	r->profile = SHUNT_PROFILE_NONE;
 	r->action = -1;
 	r->scope = SHUNT_SCOPE_COMMAND;
@@ -531,19 +561,19 @@ static int load_rule(struct loader *L, struct shunt_ruleset *rs, const yaml_node
 		const char *ks = scalar(k);
 		int rc, tmp;
 		if (!ks)
-			return node_error(L, k, "keys must be strings");
+			return shunt_rules_node_error(L, k, "keys must be strings");
 		if (strcmp(ks, "id") == 0) {
 			id_node = v;
-			rc = get_string(L, v, "id", &r->id);
+			rc = shunt_rules_get_string(L, v, "id", &r->id);
 		} else if (strcmp(ks, "description") == 0) {
-			rc = get_string(L, v, "description", &r->description);
+			rc = shunt_rules_get_string(L, v, "description", &r->description);
 		} else if (strcmp(ks, "match") == 0) {
 			match_node = v;
-			rc = get_string(L, v, "match", &r->pattern);
+			rc = shunt_rules_get_string(L, v, "match", &r->pattern);
 		} else if (strcmp(ks, "programs") == 0) {
-			rc = get_list(L, v, "programs", &r->programs, &r->nprograms);
+			rc = shunt_rules_get_list(L, v, "programs", &r->programs, &r->nprograms);
 		} else if (strcmp(ks, "tags") == 0) {
-			rc = get_list(L, v, "tags", &r->tags, &r->ntags);
+			rc = shunt_rules_get_list(L, v, "tags", &r->tags, &r->ntags);
 		} else if (strcmp(ks, "risk") == 0) {
 			rc = get_enum(L, v, "risk", shunt_risk_parse, shunt_risk_names,
 				      shunt_risk_count, &tmp);
@@ -556,7 +586,7 @@ static int load_rule(struct loader *L, struct shunt_ruleset *rs, const yaml_node
 			const char *s = scalar(v);
 			/* a rule may not force host: that would be an allowlist */
 			if (s && strcmp(s, "host") == 0)
-				return node_error(
+				return shunt_rules_node_error(
 				    L, v,
 				    "invalid action 'host' (expected sandbox | prompt | "
 				    "block; use policies.allowlist to allow)");
@@ -567,14 +597,17 @@ static int load_rule(struct loader *L, struct shunt_ruleset *rs, const yaml_node
 			r->scope = (enum shunt_rule_scope)tmp;
 		} else if (strcmp(ks, "examples") == 0) {
 			rc = load_examples(L, r, v);
+		} else if (strcmp(ks, "command") == 0) {
+			rc = shunt_rules_load_command(L, r, v);
 		} else if (strcmp(ks, "effect") == 0) {
-			rc = get_enum(L, v, "effect", parse_effect, effect_names, 2, &tmp);
+			rc = get_enum(L, v, "effect", parse_effect, effect_names,
+				      SHUNT_EFFECT_MAX + 1, &tmp);
 			r->effect = (enum shunt_rule_effect)tmp;
 		} else if (strcmp(ks, "unless_installed") == 0) {
 			unless_node = v;
-			rc = get_string(L, v, "unless_installed", &r->unless_installed);
+			rc = shunt_rules_get_string(L, v, "unless_installed", &r->unless_installed);
 			if (rc == 0 && !valid_subdir(r->unless_installed))
-				return node_error(
+				return shunt_rules_node_error(
 				    L, v,
 				    "rule '%s': unless_installed must be a relative "
 				    "directory without '..' (e.g. node_modules/.bin), "
@@ -587,26 +620,38 @@ static int load_rule(struct loader *L, struct shunt_ruleset *rs, const yaml_node
 			return rc;
 	}
 	if (!r->id)
-		return node_error(L, n, "rule has no 'id'");
+		return shunt_rules_node_error(L, n, "rule has no 'id'");
 	if (!valid_id(r->id))
-		return node_error(L, id_node, "invalid rule id '%s' (use [a-z0-9-]+)", r->id);
+		return shunt_rules_node_error(L, id_node, "invalid rule id '%s' (use [a-z0-9-]+)",
+					      r->id);
 	const struct shunt_rule *dup = find_id(rs, r->id, rs->n);
 	if (dup)
-		return node_error(L, id_node, "duplicate rule id '%s' (first defined at %s:%d:%d)",
-				  r->id, dup->file, dup->line, dup->col);
+		return shunt_rules_node_error(L, id_node,
+					      "duplicate rule id '%s' (first defined at %s:%d:%d)",
+					      r->id, dup->file, dup->line, dup->col);
 	if (!r->description || !*r->description)
-		return node_error(L, n, "rule '%s' has no 'description'", r->id);
-	if (!match_node)
-		return node_error(L, n, "rule '%s' has no 'match'", r->id);
-	if (!*r->pattern)
-		return node_error(L, match_node, "rule '%s': 'match' is empty", r->id);
+		return shunt_rules_node_error(L, n, "rule '%s' has no 'description'", r->id);
+	if (!match_node && !r->cmd.present)
+		return shunt_rules_node_error(L, n, "rule '%s' has no 'match' and no 'command'",
+					      r->id);
+	if (match_node && !*r->pattern)
+		return shunt_rules_node_error(L, match_node, "rule '%s': 'match' is empty", r->id);
 	if (!have_risk)
-		return node_error(L, n, "rule '%s' has no 'risk' (low | medium | high | critical)",
-				  r->id);
+		return shunt_rules_node_error(
+		    L, n, "rule '%s' has no 'risk' (low | medium | high | critical)", r->id);
 	for (size_t i = 0; i < r->nprograms; i++)
 		if (!*r->programs[i] || strchr(r->programs[i], '/'))
-			return node_error(L, n, "rule '%s': programs are basenames, got '%s'",
-					  r->id, r->programs[i]);
+			return shunt_rules_node_error(L, n,
+						      "rule '%s': programs are basenames, got '%s'",
+						      r->id, r->programs[i]);
+	if (L->family && !(r->family = strdup(L->family)))
+		return shunt_error_set(L->err, ENOMEM, "out of memory");
+	if (!match_node)
+		return unless_node ? shunt_rules_node_error(L, unless_node,
+							    "rule '%s': unless_installed needs "
+							    "'match'",
+							    r->id)
+				   : 0;
 	if (compile_rule(L, r, match_node) < 0)
 		return -1;
 	return check_unless_installed(L, r, unless_node);
@@ -620,22 +665,37 @@ static int load_doc(struct loader *L, struct shunt_ruleset *rs)
 	if (root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0)
 		return 0;
 	if (root->type != YAML_MAPPING_NODE)
-		return node_error(L, root, "a rule pack is a mapping with a 'rules' list");
-	static const char *const top_keys[] = {"rules", NULL};
+		return shunt_rules_node_error(L, root,
+					      "a rule pack is a mapping with a 'rules' list");
+	static const char *const top_keys[] = {"rules", "family", NULL};
 	static const struct key_alias top_aliases[] = {{"rule", "rules"}, {NULL, NULL}};
+	/* family: first, so that every rule of the pack gets it */
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+	     p++) {
+		const char *ks = scalar(yaml_document_get_node(&L->doc, p->key));
+		yaml_node_t *v = yaml_document_get_node(&L->doc, p->value);
+		if (!ks || strcmp(ks, "family") != 0)
+			continue;
+		const char *f = scalar(v);
+		if (!f || !valid_id(f))
+			return shunt_rules_node_error(L, v, "'family' must be a name ([a-z0-9-]+)");
+		L->family = f;
+	}
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
 	     p++) {
 		yaml_node_t *k = yaml_document_get_node(&L->doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(&L->doc, p->value);
 		const char *ks = scalar(k);
 		if (!ks)
-			return node_error(L, k, "keys must be strings");
+			return shunt_rules_node_error(L, k, "keys must be strings");
+		if (strcmp(ks, "family") == 0)
+			continue;
 		if (strcmp(ks, "rules") != 0)
 			return unknown_key(L, k, "rule pack", top_keys, top_aliases);
 		if (v->type == YAML_SCALAR_NODE && v->data.scalar.length == 0)
 			continue; /* "rules:" with nothing */
 		if (v->type != YAML_SEQUENCE_NODE)
-			return node_error(L, v, "'rules' must be a list of rules");
+			return shunt_rules_node_error(L, v, "'rules' must be a list of rules");
 		size_t cnt = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
 		struct shunt_rule *nr = realloc(rs->rules, (rs->n + cnt + 1) * sizeof(*nr));
 		if (!nr)

@@ -17,10 +17,37 @@ enum shunt_rule_scope {
 	SHUNT_SCOPE_LINE,    /* matched against the whole normalised line (pipelines) */
 };
 
-/* What a command reaches beyond the machine (policy/rules/README.md). */
+/* What a command touches (policy/rules/README.md, "effect"); the
+ * decision picks the action that contains it. Values are stable (the
+ * snapshot stores them). */
 enum shunt_rule_effect {
-	SHUNT_EFFECT_LOCAL,  /* default: a sandbox can contain it */
-	SHUNT_EFFECT_REMOTE, /* acts on a remote system: prompt, or block with no terminal */
+	SHUNT_EFFECT_LOCAL,	  /* default: local files; a sandbox contains it */
+	SHUNT_EFFECT_REMOTE,	  /* remote state: prompt, or block with no terminal */
+	SHUNT_EFFECT_NETWORK,	  /* talks to the network: a sandbox with its allowlist */
+	SHUNT_EFFECT_CREDENTIALS, /* reads or sends secrets: prompt, block with no terminal */
+	SHUNT_EFFECT_SYSTEM,	  /* machine state (services, disks, users): a SYSTEM_WRITE
+				     sandbox at least */
+};
+#define SHUNT_EFFECT_MAX SHUNT_EFFECT_SYSTEM
+
+/* Name of an effect ("local", "remote", ...), "?" out of range. */
+const char *shunt_rule_effect_name(int e);
+
+/* The parsed-command conditions of a rule (`command:` in YAML); all given
+ * conditions must hold. See policy/cmdparse.h for what is parsed. */
+struct shunt_rule_cmd {
+	bool present;
+	bool unless_readonly; /* not when the command (for sudo: what it runs) only reads */
+	char **sub; /* subcommand paths ("container rm"): one must prefix the positionals */
+	size_t nsub;
+	char **any; /* at least one of these options */
+	size_t nany;
+	char **all; /* all of these options */
+	size_t nall;
+	char **none; /* none of these options */
+	size_t nnone;
+	char *operands; /* PCRE2 over the operands (after the subcommand), space-joined */
+	pcre2_code *operands_re;
 };
 
 struct shunt_rule {
@@ -42,6 +69,8 @@ struct shunt_rule {
 	 * NULL if unset. Command scope only. */
 	char *unless_installed;
 	enum shunt_rule_effect effect;
+	struct shunt_rule_cmd cmd;
+	char *family; /* pack family (pack-level family:, else the file name), or NULL */
 	char **ex_match;
 	size_t nex_match;
 	char **ex_nomatch;
@@ -130,9 +159,27 @@ int shunt_matcher_init(struct shunt_matcher *m, struct shunt_arena *a);
 int shunt_matcher_match(struct shunt_matcher *m, const struct shunt_rule *r, const char *subject,
 			size_t len, size_t *so, size_t *eo);
 
+/* Like shunt_matcher_match, with a code of the caller's (a rule's
+ * operands pattern). */
+int shunt_matcher_match_code(struct shunt_matcher *m, const pcre2_code *code, const char *subject,
+			     size_t len, size_t *so, size_t *eo);
+
 /* Span of capture group 1 of m's last successful match: true and the
  * span in *so, *eo when the group took part in it. */
 bool shunt_matcher_group1(const struct shunt_matcher *m, size_t *so, size_t *eo);
+
+/* Matches the command: conditions of r against the parsed command pc;
+ * runs is the parsed command a wrapper (sudo) runs, or NULL, for
+ * unless_readonly. Normalises pc's operands when a pattern needs them. 1 match, 0 not, 2 operands
+ * pattern hit a limit (count as a match), -ENOMEM when the matcher's arena ran out. */
+struct shunt_parsed;
+int shunt_rule_cmd_match(const struct shunt_rule *r, struct shunt_parsed *pc,
+			 const struct shunt_parsed *runs, struct shunt_matcher *m);
+
+/* The built-in rule the generic fallback reports (id
+ * generic-destroy-verb, high, effect remote): a destroy verb in
+ * subcommand position of a program no pack names (cmdparse.h). */
+const struct shunt_rule *shunt_rules_generic(void);
 
 /* True when r may apply to a command whose program basename is prog. */
 bool shunt_rule_applies_to(const struct shunt_rule *r, const char *prog);

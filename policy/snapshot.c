@@ -16,7 +16,7 @@
 #include "paths.h"
 
 _Static_assert(sizeof(struct shunt_snap_header) == 256, "snapshot header must be 256 bytes");
-_Static_assert(sizeof(struct shunt_snap_rule) == 48, "snapshot rule record layout");
+_Static_assert(sizeof(struct shunt_snap_rule) == 80, "snapshot rule record layout");
 _Static_assert(sizeof(struct shunt_snap_trust) == 88, "snapshot trust record layout");
 
 /* ---- checksum ---- */
@@ -133,10 +133,12 @@ int shunt_snapshot_encode(const struct shunt_policy *p, void **out, size_t *len,
 	_cleanup_free_ uint32_t *deny = calloc(p->ndenylist + 1, sizeof(uint32_t));
 	_cleanup_free_ struct shunt_snap_rule *rules = calloc(p->nrules + 1, sizeof(*rules));
 	_cleanup_free_ struct shunt_snap_trust *trust = calloc(p->ntrust + 1, sizeof(*trust));
-	_cleanup_free_ const pcre2_code **codes = calloc(p->nrules + 1, sizeof(*codes));
+	_cleanup_free_ const pcre2_code **codes = calloc(2 * p->nrules + 1, sizeof(*codes));
 	size_t nprog = 0;
-	for (size_t i = 0; i < p->nrules; i++)
-		nprog += p->rules[i].nprograms;
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct shunt_rule_cmd *c = &p->rules[i].cmd;
+		nprog += p->rules[i].nprograms + c->nsub + c->nany + c->nall + c->nnone;
+	}
 	_cleanup_free_ uint32_t *programs = calloc(nprog + 1, sizeof(uint32_t));
 	uint8_t *regex = NULL;
 	PCRE2_SIZE regex_size = 0;
@@ -176,6 +178,26 @@ int shunt_snapshot_encode(const struct shunt_policy *p, void **out, size_t *len,
 		if (str_add(&st, r->unless_installed, &sr->unless_installed) < 0)
 			goto oom;
 		sr->effect = (int32_t)r->effect;
+		const struct shunt_rule_cmd *c = &r->cmd;
+		sr->cmd_flags = (c->present ? 1u : 0u) | (c->unless_readonly ? 2u : 0u);
+		sr->cmd_strs = (uint32_t)pi;
+		sr->nsub = (uint32_t)c->nsub;
+		sr->nany = (uint32_t)c->nany;
+		sr->nall = (uint32_t)c->nall;
+		sr->nnone = (uint32_t)c->nnone;
+		char **const lists[] = {c->sub, c->any, c->all, c->none};
+		const size_t counts[] = {c->nsub, c->nany, c->nall, c->nnone};
+		for (size_t l = 0; l < 4; l++)
+			for (size_t k = 0; k < counts[l]; k++)
+				if (str_add(&st, lists[l][k], &programs[pi++]) < 0)
+					goto oom;
+		if (str_add(&st, c->operands, &sr->operands) < 0)
+			goto oom;
+		sr->operands_regex = SHUNT_SNAP_NONE;
+		if (c->operands_re) {
+			sr->operands_regex = (uint32_t)ncodes;
+			codes[ncodes++] = c->operands_re;
+		}
 	}
 	for (size_t i = 0; i < p->ntrust; i++) {
 		const struct shunt_trust_ref *t = &p->trust[i];
@@ -421,7 +443,7 @@ static int validate_header(const struct shunt_snap_header *h, const uint8_t *dat
 	for (int i = 0; i < 4; i++)
 		if (!enum_ok(h->profile_runtime[i], SHUNT_RUNTIME_NONE + 1))
 			return -EBADMSG;
-	if ((h->nregex == 0) != (h->regex_size == 0) || h->nregex > h->nrules)
+	if ((h->nregex == 0) != (h->regex_size == 0) || h->nregex > 2 * (uint64_t)h->nrules)
 		return -EBADMSG;
 	return 0;
 }
@@ -538,7 +560,14 @@ static int build(const uint8_t *data, size_t len, bool verify, void *base, size_
 		if (s->risk < 0 || s->risk > SHUNT_RISK_CRITICAL || s->profile < -1 ||
 		    s->profile > SHUNT_PROFILE_GODMODE || s->action < -1 ||
 		    s->action > SHUNT_ACTION_BLOCK || s->scope < 0 || s->scope > SHUNT_SCOPE_LINE ||
-		    s->effect < 0 || s->effect > SHUNT_EFFECT_REMOTE)
+		    s->effect < 0 || s->effect > SHUNT_EFFECT_MAX || s->cmd_flags > 3)
+			goto fail;
+		uint64_t ncs = (uint64_t)s->nsub + s->nany + s->nall + s->nnone;
+		if (s->cmd_strs > h->nprograms || ncs > h->nprograms - s->cmd_strs)
+			goto fail;
+		if (s->operands != SHUNT_SNAP_NONE && !str_ok(s->operands, h->strings_size))
+			goto fail;
+		if (s->operands_regex != SHUNT_SNAP_NONE && s->operands_regex >= h->nregex)
 			goto fail;
 		if (s->unless_installed != SHUNT_SNAP_NONE &&
 		    !str_ok(s->unless_installed, h->strings_size))
@@ -554,6 +583,20 @@ static int build(const uint8_t *data, size_t len, bool verify, void *base, size_
 		r->action = s->action;
 		r->scope = (enum shunt_rule_scope)s->scope;
 		r->effect = (enum shunt_rule_effect)s->effect;
+		struct shunt_rule_cmd *c = &r->cmd;
+		c->present = s->cmd_flags & 1u;
+		c->unless_readonly = (s->cmd_flags & 2u) != 0;
+		c->sub = pl + s->cmd_strs;
+		c->nsub = s->nsub;
+		c->any = c->sub + s->nsub;
+		c->nany = s->nany;
+		c->all = c->any + s->nany;
+		c->nall = s->nall;
+		c->none = c->all + s->nall;
+		c->nnone = s->nnone;
+		c->operands = s->operands == SHUNT_SNAP_NONE ? NULL : (char *)strings + s->operands;
+		c->operands_re =
+		    s->operands_regex == SHUNT_SNAP_NONE ? NULL : codes[s->operands_regex];
 		r->unless_installed = s->unless_installed == SHUNT_SNAP_NONE
 					  ? NULL
 					  : (char *)strings + s->unless_installed;

@@ -9,7 +9,8 @@
  *   allow[]    uint32 string offsets    (nallow)
  *   deny[]     uint32 string offsets    (ndeny)
  *   rules[]    struct shunt_snap_rule   (nrules)
- *   programs[] uint32 string offsets    (nprograms, shared by all rules)
+ *   programs[] uint32 string offsets    (nprograms: every rule's programs
+ *                                        and command: strings)
  *   trust[]    struct shunt_snap_trust  (ntrust, sorted by key)
  *   regex      pcre2_serialize_encode blob of every rule's code
  *   strings    NUL-terminated strings; offsets are relative to its start
@@ -29,7 +30,7 @@
 #include "policy.h"
 
 #define SHUNT_SNAP_MAGIC    "SHNTSNAP"
-#define SHUNT_SNAP_VERSION  2u
+#define SHUNT_SNAP_VERSION  3u
 #define SHUNT_SNAP_NONE	    UINT32_MAX /* "no string" / "no regex" */
 #define SHUNT_SNAP_MAX_SIZE (64u << 20)
 
@@ -58,6 +59,12 @@ struct shunt_snap_rule {
 	int32_t risk, profile, action, scope;
 	uint32_t unless_installed; /* string offset or SHUNT_SNAP_NONE */
 	int32_t effect;		   /* enum shunt_rule_effect */
+	/* command: conditions; their option and subcommand strings are a
+	 * slice of programs[] (sub, then any, all, none) */
+	uint32_t cmd_flags; /* 1 present, 2 unless_readonly */
+	uint32_t cmd_strs, nsub, nany, nall, nnone;
+	uint32_t operands;	 /* string offset or SHUNT_SNAP_NONE */
+	uint32_t operands_regex; /* index into the regex blob, or SHUNT_SNAP_NONE */
 };
 
 struct shunt_snap_trust {

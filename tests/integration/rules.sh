@@ -20,8 +20,17 @@ ok "list counts at least 60 rules ($n)" -- test "$n" -ge 60
 out=$("$SHUNT" rules list --json); rc=$?
 is "$rc" 0 "rules list --json exits 0"
 if command -v python3 >/dev/null; then
-	ids=$(printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d), d[0]["id"], "pack" in d[0], "risk" in d[0])')
-	like "$ids" "^[0-9]+ [a-z0-9-]+ True True$" "list --json is valid JSON with id, risk, pack"
+	ids=$(printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin)["rules"]; print(len(d), d[0]["id"], "pack" in d[0], "risk" in d[0], "family" in d[0], "effect" in d[0])')
+	like "$ids" "^[0-9]+ [a-z0-9-]+ True True True True$" "list --json is valid JSON with id, risk, pack, family, effect"
+	# issue 23: each family with its rule and example counts
+	fam=$(printf '%s' "$out" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+f = {x["family"]: x for x in d["families"]}
+total = sum(x["rules"] for x in d["families"])
+c = f.get("containers", {}); v = f.get("vcs", {})
+print(total == len(d["rules"]), c.get("packs"), c.get("rules"), c.get("examples", 0) >= 20, v.get("rules", 0) >= 8, "destructive" in f)')
+	is "$fam" "True ['76-containers.yaml'] 4 True True True" "list --json: families (pack family: key or file name) with rule and example counts"
 else
 	skip "python3 not installed: cannot validate JSON"
 fi

@@ -68,6 +68,26 @@ static int fx_load_err(const char *yaml, char *msg, size_t cap)
 	return rc;
 }
 
+/* Runs check on pol, then on its snapshot (what the shim decides from). */
+static void fx_both(const struct shunt_policy *pol,
+		    void (*check)(const struct shunt_policy *p, const char *what))
+{
+	struct shunt_error *err = NULL;
+	check(pol, "yaml");
+	void *data = NULL;
+	size_t len = 0;
+	struct shunt_snapshot s;
+	ok(shunt_snapshot_encode(pol, &data, &len, &err) == 0, "snapshot encodes");
+	if (data && shunt_snapshot_load_mem(data, len, true, &s) == 0) {
+		check(&s.policy, "snapshot");
+		shunt_snapshot_unload(&s);
+	} else {
+		ok(0, "snapshot loads");
+	}
+	free(data);
+	shunt_error_free(&err);
+}
+
 /* Runs check on the policy of the default config and the embedded packs,
  * then on its snapshot. */
 static void fx_embedded(void (*check)(const struct shunt_policy *p, const char *what))
@@ -79,19 +99,8 @@ static void fx_embedded(void (*check)(const struct shunt_policy *p, const char *
 	shunt_config_defaults(&cfg);
 	ok(shunt_rules_load_embedded(&rs, &err) == 0, "embedded rules load");
 	ok(shunt_policy_build(&pol, &cfg, &rs, &err) == 0, "policy builds");
-	check(&pol, "yaml");
-	void *data = NULL;
-	size_t len = 0;
-	struct shunt_snapshot s;
-	ok(shunt_snapshot_encode(&pol, &data, &len, &err) == 0, "snapshot encodes");
-	if (data && shunt_snapshot_load_mem(data, len, true, &s) == 0) {
-		check(&s.policy, "snapshot");
-		shunt_snapshot_unload(&s);
-	} else {
-		ok(0, "snapshot loads");
-	}
-	free(data);
 	shunt_error_free(&err);
+	fx_both(&pol, check);
 	shunt_policy_free(&pol);
 	shunt_ruleset_free(&rs);
 	shunt_config_free(&cfg);

@@ -124,8 +124,11 @@ int main(void)
 	       "line-scope rule sees the pipeline");
 	is_int(ACT("curl -s http://x | jq .", true), SHUNT_ACTION_HOST,
 	       "curl | jq stays on the host");
-	is_int(ACT("$(echo ls) -la", true), SHUNT_ACTION_SANDBOX,
+	is_int(ACT("$(which ls) -la", true), SHUNT_ACTION_SANDBOX,
 	       "dynamic command name is at least medium");
+	is_int(ACT("$(echo ls) -la", true), SHUNT_ACTION_HOST,
+	       "$(echo ls) names ls: low risk stays on the host (issue 23)");
+	is_int(ACT("`echo pwd`", false), SHUNT_ACTION_HOST, "`echo pwd` stays on the host");
 	d = decide_line("ls; npm install x; shred y", true);
 	is_int(d.risk, SHUNT_RISK_HIGH, "a line takes the highest risk of its commands");
 	is_int(d.nrules, 2, "both rules reported");

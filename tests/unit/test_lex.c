@@ -147,14 +147,25 @@ static void test_substitution(void)
 	lex("echo $((1+2)) $(( $(id -u) + 1 ))");
 	ok(has("id -u"), "substitution inside arithmetic");
 	is_int(CL.n, 2, "arithmetic is not a command");
-	lex("$(echo rm) -rf ~");
+	lex("$(which rm) -rf ~");
 	ok(CL.cmds[CL.n - 1].flags & SHUNT_CMD_DYNAMIC_NAME, "$(..) name is dynamic");
+	/* issue 23: $(echo WORDS) names WORDS: what runs is decided, not "dynamic" */
+	lex("$(echo rm) -rf ~");
+	is_str(CL.cmds[CL.n - 1].norm, "rm -rf ~", "$(echo rm) -rf ~ runs rm -rf ~");
+	ok(CL.cmds[CL.n - 1].flags & SHUNT_CMD_UNWRAPPED, "as an unwrapped command");
+	ok(!(CL.cmds[CL.n - 2].flags & SHUNT_CMD_DYNAMIC_NAME), "whose name is not dynamic");
+	lex("$(echo $x) -rf ~");
+	ok(CL.cmds[CL.n - 1].flags & SHUNT_CMD_DYNAMIC_NAME, "$(echo $x) name stays dynamic");
+	lex("$(echo a*) x");
+	ok(CL.cmds[CL.n - 1].flags & SHUNT_CMD_DYNAMIC_NAME, "a glob in echo words stays dynamic");
 	lex("$cmd -rf ~");
 	ok(CL.cmds[0].flags & SHUNT_CMD_DYNAMIC_NAME, "$var name is dynamic");
 	lex("${c} x");
 	ok(CL.cmds[0].flags & SHUNT_CMD_DYNAMIC_NAME, "${var} name is dynamic");
-	lex("`echo rm` x");
+	lex("`id -un` x");
 	ok(CL.cmds[CL.n - 1].flags & SHUNT_CMD_DYNAMIC_NAME, "backtick name is dynamic");
+	lex("`echo pwd`");
+	is_str(CL.cmds[CL.n - 1].norm, "pwd", "`echo pwd` runs pwd");
 	lex("rm $x");
 	ok(!(CL.cmds[0].flags & SHUNT_CMD_DYNAMIC_NAME), "$x as argument is not a dynamic name");
 }
@@ -284,9 +295,23 @@ static void test_paths(void)
 	expect_cmd("rm -rf build/ ../x", "rm -rf build/ ../x");
 	expect_cmd("rm -rf /home/u/projx", "rm -rf ~/projx");
 	expect_cmd("rm -rf $HOME/proj/x", "rm -rf ./x");
-	expect_cmd("rm -rf /home/other/x ~other", "rm -rf /home/other/x ~other");
+	/* issue 23: ~user is that user's home, paths are cleaned lexically */
+	expect_cmd("rm -rf /home/other/x ~other", "rm -rf /home/other/x /home/other");
+	expect_cmd("rm -rf ~root/.ssh", "rm -rf /root/.ssh");
+	expect_cmd("rm -rf /tmp/../etc", "rm -rf /etc");
+	expect_cmd("rm -rf \"$TMPDIR/../etc\"", "rm -rf /etc");
+	expect_cmd("rm -rf ${TMPDIR}/x", "rm -rf /tmp/x");
+	expect_cmd("rm -rf ./../../..", "rm -rf ../../..");
+	expect_cmd("rm -rf $HOME/../..", "rm -rf /");
+	expect_cmd("rm -rf ~/a/../../u/proj/./src//", "rm -rf ./src/");
+	expect_cmd("rm -rf ./a/./b/../c", "rm -rf ./a/c");
+	expect_cmd("rm -rf /../../etc/", "rm -rf /etc/");
+	expect_cmd("cp x --target-directory=/tmp/../etc", "cp x --target-directory=/etc");
+	expect_cmd("cat < /tmp//../etc/shadow", "cat < /etc/shadow");
+	expect_cmd("curl http://x//y/../z s3://b//k", "curl http://x//y/../z s3://b//k");
+	expect_cmd("echo a/../b ../x", "echo a/../b ../x");
 	expect_cmd("cp x --target-directory=/home/u/.ssh", "cp x --target-directory=~/.ssh");
-	expect_cmd("ls /etc//passwd", "ls /etc//passwd");
+	expect_cmd("ls /etc//passwd", "ls /etc/passwd");
 	/* a workspace that is HOME or above it must not hide ~ */
 	struct shunt_lex_ctx c2 = {.home = "/home/u", .workspace = "/home/u"};
 	shunt_arena_release(&A);

@@ -282,7 +282,14 @@ static void test_linear(void)
 	static char s1[SMALL + 128], s2[BIG + 128];
 	size_t bad = 0, checked = 0;
 	for (size_t i = 0; i < rs.n; i++) {
-		const struct shunt_rule *r = &rs.rules[i];
+		/* a parsed rule's pattern is its operands_match (if any) */
+		struct shunt_rule tmp = rs.rules[i];
+		const struct shunt_rule *r = &tmp;
+		if (!tmp.re) {
+			if (!tmp.cmd.operands)
+				continue;
+			tmp.pattern = tmp.cmd.operands;
+		}
 		char prog[64] = "echo";
 		if (r->nprograms) {
 			snprintf(prog, sizeof(prog), "%s", r->programs[0]);

@@ -218,8 +218,11 @@ static int line_risk(const struct shunt_ruleset *rs, const char *line, struct sh
 			if (rule->scope != SHUNT_SCOPE_COMMAND ||
 			    !shunt_rule_applies_to(rule, c->prog))
 				continue;
-			if (shunt_rule_match(rule, c->norm, strlen(c->norm), a, &so, &eo) &&
-			    (int)rule->risk > risk) {
+			/* a parsed rule (command:) judges the parsed command */
+			int m = rule->cmd.present
+				    ? shunt_rule_test_line(rule, line, a)
+				    : shunt_rule_match(rule, c->norm, strlen(c->norm), a, &so, &eo);
+			if (m && (int)rule->risk > risk) {
 				risk = rule->risk;
 				*why = rule->id;
 			}
