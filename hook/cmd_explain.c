@@ -12,8 +12,12 @@
 
 static const char explain_usage[] =
     "usage: shunt explain [--interactive|--no-interactive] (-c LINE | -- ARGV...)\n"
+    "       shunt explain --shim [--json] -- ARGV...\n"
     "For each simple command: its normalised form, every matched rule with the\n"
-    "matching span highlighted, the risk, then the decision and why.\n";
+    "matching span highlighted, the risk, then the decision and why.\n"
+    "--shim: what the LD_PRELOAD shim decides for that exact exec (the path it\n"
+    "resolves to, the name it decides on, the rules, host/gate/block), from the\n"
+    "shim's own policy snapshot.\n";
 
 static void highlight(struct shunt_buf *out, const char *s, size_t so, size_t eo, bool color)
 {
@@ -108,6 +112,7 @@ int shunt_cmd_explain(int argc, char **argv, struct shunt_error **err)
 		return 0;
 	}
 	int interactive = -1;
+	bool shim = false, json = false;
 	struct shunt_cmd_input in = {0};
 	for (int i = 1; i < argc; i++) {
 		int t = shunt_args_take_command(argc, argv, &i, &in, err);
@@ -119,15 +124,28 @@ int shunt_cmd_explain(int argc, char **argv, struct shunt_error **err)
 			interactive = 1;
 		else if (strcmp(argv[i], "--no-interactive") == 0)
 			interactive = 0;
+		else if (strcmp(argv[i], "--shim") == 0)
+			shim = true;
+		else if (strcmp(argv[i], "--json") == 0)
+			json = true;
 		else
 			return shunt_args_usage(
 			    err, "unknown option '%s' (see shunt explain --help)", argv[i]);
 	}
 	if (!in.line && !in.argv)
 		return shunt_args_usage(err, "nothing to explain: give -c LINE or -- ARGV...");
+	if ((shim || json) && !in.argv)
+		return shunt_args_usage(err, "--shim explains one exec: give -- ARGV...");
+	if (json && !shim)
+		return shunt_args_usage(err, "--json goes with --shim");
 	struct shunt_ctx ctx;
 	if (shunt_ctx_load(&ctx, 0, err) < 0)
 		return -1;
+	if (shim) {
+		int rc = shunt_explain_shim(&ctx, in.argv, json, err);
+		shunt_ctx_free(&ctx);
+		return rc;
+	}
 	struct shunt_arena a;
 	shunt_arena_init_heap(&a);
 	struct shunt_decision d;

@@ -17,6 +17,7 @@
 
 #include "approval.h"
 #include "counters.h"
+#include "exec_views.h"
 #include "fast.h"
 #include "iface.h"
 #include "policy.h"
@@ -373,9 +374,10 @@ static size_t where(char *cwd)
 /* given_cwd/given_wslen: from where(), when the caller already asked;
  * NULL otherwise. */
 __attribute__((noinline)) static enum shunt_shim_verdict
-judge_slow(struct shunt_shim_slot *s, const char *exe, char *const argv[], const char *line,
-	   const char *given_cwd, size_t given_wslen, const struct shunt_fast_key *key,
-	   struct shunt_shim_blocked *bk)
+judge_slow(struct shunt_shim_slot *s, const char *invoked, const char *exe, char *const argv[],
+	   const char *line, const char *given_cwd, size_t given_wslen,
+	   const struct shunt_fast_key *key, struct shunt_shim_blocked *bk,
+	   struct shunt_inherit *acc)
 {
 	bool unusable = s->id.status != 0 && s->id.status != -ENOENT;
 	char cwd[PATH_MAX], ws[PATH_MAX];
@@ -408,8 +410,12 @@ judge_slow(struct shunt_shim_slot *s, const char *exe, char *const argv[], const
 	struct shunt_arena a;
 	shunt_arena_init_fixed(&a, abuf, sizeof(abuf));
 	struct shunt_decision d;
-	if (shunt_decide(s->policy, &req, &a, &d) < 0)
+	int rc = line ? shunt_decide(s->policy, &req, &a, &d)
+		      : shunt_decide_exec(s->policy, &req, invoked, &a, &d, NULL);
+	if (rc < 0)
 		return SHUNT_SHIM_GATE; /* too big for the fast path */
+	acc->risk = d.risk;
+	acc->remote = d.remote_effect;
 	if (d.action == SHUNT_ACTION_HOST) {
 		/* a key without the cwd must not hold an answer that read it */
 		bool keyed = key && (given_cwd || !d.cwd_dependent);
@@ -428,6 +434,17 @@ judge_slow(struct shunt_shim_slot *s, const char *exe, char *const argv[], const
 		if (shunt_approval_check(shunt_shim_gate_path, k) == 1)
 			return SHUNT_SHIM_HOST;
 	}
+	/* The program's own work, under the decision made for it (see
+	 * policy/inherit.h): no second prompt, and no more than what was
+	 * accepted for the parent goes along to the child. */
+	const char *why;
+	if (!line && shunt_shim_have_self_record &&
+	    shunt_inherit_applies(&shunt_shim_self_record, &d, exe, &why)) {
+		acc->risk = shunt_shim_self_record.risk;
+		acc->remote = shunt_shim_self_record.remote;
+		count_host(d.risk, false);
+		return SHUNT_SHIM_HOST;
+	}
 	/* only said when it changes what happens: low-risk commands behave
 	 * the same under the built-in defaults */
 	if (unusable)
@@ -439,10 +456,16 @@ judge_slow(struct shunt_shim_slot *s, const char *exe, char *const argv[], const
 	return SHUNT_SHIM_GATE;
 }
 
-/* Decides an argv (exe resolved) or a shell line. Fills msg for SHUNT_SHIM_BLOCK. */
-enum shunt_shim_verdict shunt_shim_judge(const char *exe, char *const argv[], const char *line,
-					 struct shunt_shim_blocked *bk)
+/* Decides an argv (exe resolved, invoked as exec'd) or a shell line.
+ * Fills msg for SHUNT_SHIM_BLOCK, *acc for SHUNT_SHIM_HOST. */
+enum shunt_shim_verdict shunt_shim_judge(const char *invoked, const char *exe, char *const argv[],
+					 const char *line, struct shunt_shim_blocked *bk,
+					 struct shunt_inherit *acc)
 {
+	struct shunt_inherit scratch;
+	if (!acc)
+		acc = &scratch;
+	*acc = (struct shunt_inherit){.layer = 's'};
 	if (shunt_shim_fast->inert)
 		return SHUNT_SHIM_HOST;
 	struct shunt_shim_slot *s = shunt_shim_current_slot();
@@ -450,8 +473,9 @@ enum shunt_shim_verdict shunt_shim_judge(const char *exe, char *const argv[], co
 		return SHUNT_SHIM_GATE;
 	struct shunt_fast_cache *cache = cache_get();
 	if (line || !cache)
-		return judge_slow(s, exe, argv, line, NULL, 0, NULL, bk);
-	/* the same key the interposer's exec path builds */
+		return judge_slow(s, invoked, exe, argv, line, NULL, 0, NULL, bk, acc);
+	/* the same key the interposer's exec path builds (which sees no
+	 * symlinks: those carry the name they were run by as well) */
 	char cwd[PATH_MAX];
 	const char *c = NULL;
 	size_t wslen = 0;
@@ -460,11 +484,13 @@ enum shunt_shim_verdict shunt_shim_judge(const char *exe, char *const argv[], co
 		c = cwd;
 	}
 	struct shunt_fast_key k;
-	shunt_fast_key(&k, &s->id, exe, argv, c, wslen, shunt_fast_env_home(environ));
+	shunt_fast_key(&k, &s->id, exe, invoked && strcmp(invoked, exe) != 0 ? invoked : NULL, argv,
+		       c, wslen, shunt_fast_env_home(environ));
 	int risk = k.overflow ? -1 : shunt_fast_lookup(cache, &k, shunt_fast_hash(&k));
 	if (risk >= 0) {
 		count_host((enum shunt_risk)risk, false);
+		acc->risk = (enum shunt_risk)risk;
 		return SHUNT_SHIM_HOST;
 	}
-	return judge_slow(s, exe, argv, line, c, wslen, k.overflow ? NULL : &k, bk);
+	return judge_slow(s, invoked, exe, argv, line, c, wslen, k.overflow ? NULL : &k, bk, acc);
 }
