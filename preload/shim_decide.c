@@ -3,6 +3,7 @@
  * that the interposer's exec path reads (fast.c), and the full decision
  * with the message a block shows. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -371,6 +372,116 @@ static size_t where(char *cwd)
 	return shunt_fast_workspace_len(cwd, PATH_MAX);
 }
 
+/* ---- this process's own decision (policy/inherit.h) ---- */
+
+#define SELF_CMDLINE_MAX (64 * 1024)
+
+/* This process's command, decided now as the shim would have decided its
+ * exec, for a process no layer's record names: the first program under
+ * the shim in its tree (a child of a shell that exported LD_PRELOAD but
+ * does not load it itself, as the line hook's shell) or one started from
+ * a script whose record names the script, not the interpreter. Its
+ * command line comes from /proc/self/cmdline, which the program could
+ * have rewritten: it then runs code of its own already, and gains no
+ * more than what a command line decided host may have. Only asked on the
+ * rare path (an exec that is not host); memory from mmap. */
+static bool judge_self(struct shunt_shim_slot *s, struct shunt_inherit *out)
+{
+	size_t len = SELF_CMDLINE_MAX + ARENA_SIZE + (SELF_CMDLINE_MAX / 2 + 2) * sizeof(char *);
+	char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return false;
+	bool ok = false;
+	size_t n = 0;
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	while (fd >= 0 && n < SELF_CMDLINE_MAX) {
+		ssize_t r = read(fd, m + n, SELF_CMDLINE_MAX - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	if (fd >= 0)
+		close(fd);
+	char exe[PATH_MAX], cwd[PATH_MAX], ws[PATH_MAX];
+	ssize_t el = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	struct stat st;
+	/* a command line that does not fit is not decided (judged alone) */
+	if (n == 0 || n >= SELF_CMDLINE_MAX || el <= 0 || stat("/proc/self/exe", &st) < 0)
+		goto out;
+	exe[el] = '\0';
+	m[n] = '\0';
+	const char **argv = (const char **)(m + SELF_CMDLINE_MAX + ARENA_SIZE);
+	size_t argc = 0;
+	for (size_t i = 0; i < n; i += strlen(m + i) + 1)
+		argv[argc++] = m + i;
+	argv[argc] = NULL;
+	size_t wslen = where(cwd);
+	memcpy(ws, cwd, wslen);
+	ws[wslen] = '\0';
+	struct timespec now = {0};
+	clock_gettime(CLOCK_REALTIME, &now);
+	struct shunt_request req = {0};
+	req.argv = argv;
+	req.argc = argc;
+	req.exe = exe;
+	req.cwd = cwd;
+	req.workspace = ws;
+	req.home = getenv("HOME");
+	req.interactive = true;
+	req.source = SHUNT_SOURCE_SHIM;
+	req.now = now.tv_sec;
+	struct shunt_arena a;
+	shunt_arena_init_fixed(&a, m + SELF_CMDLINE_MAX, ARENA_SIZE);
+	struct shunt_decision d;
+	if (shunt_decide_exec(s->policy, &req, NULL, &a, &d, NULL) == 0 &&
+	    d.action == SHUNT_ACTION_HOST) {
+		*out = (struct shunt_inherit){'s', d.risk, d.remote_effect, (uint64_t)st.st_dev,
+					      (uint64_t)st.st_ino};
+		ok = true;
+	}
+out:
+	munmap(m, len);
+	return ok;
+}
+
+/* The record this process runs under: the one it was started with when
+ * it names this program, else its own command decided now (once per
+ * process; a forked child shares its parent's answer). */
+static bool own_record(struct shunt_shim_slot *s, struct shunt_inherit *out)
+{
+	static STATE atomic_int state; /* 0 not asked, 1 have, 2 none, 3 being written */
+	static STATE struct shunt_inherit self;
+	int st = atomic_load_explicit(&state, memory_order_acquire);
+	if (st == 1 || st == 2) {
+		if (st == 1)
+			*out = self;
+		return st == 1;
+	}
+	struct shunt_inherit mine;
+	struct stat me;
+	const struct shunt_inherit *b = &shunt_shim_self_record;
+	bool have;
+	if (shunt_shim_have_self_record && stat("/proc/self/exe", &me) == 0 &&
+	    (uint64_t)me.st_dev == b->dev && (uint64_t)me.st_ino == b->ino) {
+		mine = *b;
+		have = true;
+	} else {
+		have = judge_self(s, &mine);
+	}
+	int expected = 0;
+	if (atomic_compare_exchange_strong_explicit(&state, &expected, 3, memory_order_acq_rel,
+						    memory_order_acquire)) {
+		if (have)
+			self = mine;
+		atomic_store_explicit(&state, have ? 1 : 2, memory_order_release);
+	}
+	if (have)
+		*out = mine;
+	return have;
+}
+
 /* given_cwd/given_wslen: from where(), when the caller already asked;
  * NULL otherwise. */
 __attribute__((noinline)) static enum shunt_shim_verdict
@@ -438,10 +549,10 @@ judge_slow(struct shunt_shim_slot *s, const char *invoked, const char *exe, char
 	 * policy/inherit.h): no second prompt, and no more than what was
 	 * accepted for the parent goes along to the child. */
 	const char *why;
-	if (!line && shunt_shim_have_self_record &&
-	    shunt_inherit_applies(&shunt_shim_self_record, &d, exe, &why)) {
-		acc->risk = shunt_shim_self_record.risk;
-		acc->remote = shunt_shim_self_record.remote;
+	struct shunt_inherit own;
+	if (!line && own_record(s, &own) && shunt_inherit_applies(&own, &d, exe, &why)) {
+		acc->risk = own.risk;
+		acc->remote = own.remote;
 		count_host(d.risk, false);
 		return SHUNT_SHIM_HOST;
 	}
