@@ -372,6 +372,23 @@ static size_t where(char *cwd)
 	return shunt_fast_workspace_len(cwd, PATH_MAX);
 }
 
+/* The request the shim decides an exec with, in the working directory
+ * cwd and workspace ws. */
+static struct shunt_request shim_request(const char *exe, const char *cwd, const char *ws)
+{
+	struct timespec now = {0};
+	clock_gettime(CLOCK_REALTIME, &now);
+	struct shunt_request req = {0};
+	req.exe = exe;
+	req.cwd = cwd;
+	req.workspace = ws;
+	req.home = getenv("HOME");
+	req.interactive = true; /* prompts are the gate's business, never blocks here */
+	req.source = SHUNT_SOURCE_SHIM;
+	req.now = now.tv_sec;
+	return req;
+}
+
 /* ---- this process's own decision (policy/inherit.h) ---- */
 
 #define SELF_CMDLINE_MAX (64 * 1024)
@@ -420,18 +437,9 @@ static bool judge_self(struct shunt_shim_slot *s, struct shunt_inherit *out)
 	size_t wslen = where(cwd);
 	memcpy(ws, cwd, wslen);
 	ws[wslen] = '\0';
-	struct timespec now = {0};
-	clock_gettime(CLOCK_REALTIME, &now);
-	struct shunt_request req = {0};
+	struct shunt_request req = shim_request(exe, cwd, ws);
 	req.argv = argv;
 	req.argc = argc;
-	req.exe = exe;
-	req.cwd = cwd;
-	req.workspace = ws;
-	req.home = getenv("HOME");
-	req.interactive = true;
-	req.source = SHUNT_SOURCE_SHIM;
-	req.now = now.tv_sec;
 	struct shunt_arena a;
 	shunt_arena_init_fixed(&a, m + SELF_CMDLINE_MAX, ARENA_SIZE);
 	struct shunt_decision d;
@@ -497,11 +505,8 @@ judge_slow(struct shunt_shim_slot *s, const char *invoked, const char *exe, char
 		memcpy(cwd, given_cwd, strlen(given_cwd) + 1);
 	memcpy(ws, cwd, wslen);
 	ws[wslen] = '\0';
-	struct timespec now = {0};
-	clock_gettime(CLOCK_REALTIME, &now);
-
 	static const char *const empty[] = {NULL};
-	struct shunt_request req = {0};
+	struct shunt_request req = shim_request(exe, cwd, ws);
 	if (line) {
 		req.line = line;
 		req.line_len = strlen(line);
@@ -509,13 +514,6 @@ judge_slow(struct shunt_shim_slot *s, const char *invoked, const char *exe, char
 		req.argv = argv ? (const char *const *)argv : empty;
 		req.argc = shunt_shim_count(argv);
 	}
-	req.exe = exe;
-	req.cwd = cwd;
-	req.workspace = ws;
-	req.home = getenv("HOME");
-	req.interactive = true; /* prompts are the gate's business, never blocks here */
-	req.source = SHUNT_SOURCE_SHIM;
-	req.now = now.tv_sec;
 
 	_Alignas(16) char abuf[ARENA_SIZE];
 	struct shunt_arena a;
