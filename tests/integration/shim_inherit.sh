@@ -132,13 +132,16 @@ decided() { # decided PATTERN: the last audit record matching it
 }
 if command -v npm >/dev/null && command -v node >/dev/null; then
 	mkdir -p "$WORK/proj" && cd "$WORK/proj" || exit 1
-	out=$(LD_PRELOAD=$SHIM SHUNT_DRY_RUN=1 noterm bash -c 'npm install left-pad' 2>&1)
+	# exec'd straight from a shimmed process (no shell line for the lexer
+	# to read); should npm run on the host after all, it fails fast
+	export npm_config_registry=http://127.0.0.1:9/ npm_config_fetch_retries=0 npm_config_audit=false
+	out=$(LD_PRELOAD=$SHIM SHUNT_DRY_RUN=1 noterm npm install left-pad 2>&1)
 	like "$(decided '"source":"shim".*npm install left-pad')" '"action":"sandbox".*"npm-install"' \
 		"shim alone: npm install left-pad (a symlink to npm-cli.js) is sandboxed, as by the hook"
 	out=$(LD_PRELOAD=$SHIM SHUNT_DRY_RUN=1 noterm node "$(command -v npm)" install is-odd 2>&1)
 	like "$(decided '"source":"shim".*install is-odd')" '"action":"sandbox".*"npm-install"' \
 		"node running npm's launcher is decided as npm"
-	out=$(LD_PRELOAD=$SHIM SHUNT_DRY_RUN=1 noterm bash -c 'npx cowsay hi' 2>&1)
+	out=$(LD_PRELOAD=$SHIM SHUNT_DRY_RUN=1 noterm npx cowsay hi 2>&1)
 	like "$(decided '"source":"shim".*cowsay hi')" '"action":"sandbox".*"npx-package"' \
 		"npx (a symlink to npx-cli.js) is decided as npx"
 	is "$(LD_PRELOAD=$SHIM noterm npm --version 2>&1)" "$(noterm npm --version 2>&1)" \
@@ -147,7 +150,7 @@ if command -v npm >/dev/null && command -v node >/dev/null; then
 	printf '#!/bin/sh\necho yarn-ran "$@"\n' >node_modules/yarn/bin/yarn.js
 	chmod +x node_modules/yarn/bin/yarn.js
 	ln -sf ../yarn/bin/yarn.js node_modules/.bin/yarn
-	out=$(LD_PRELOAD=$SHIM SHUNT_DRY_RUN=1 noterm bash -c './node_modules/.bin/yarn add react' 2>&1)
+	out=$(LD_PRELOAD=$SHIM SHUNT_DRY_RUN=1 noterm ./node_modules/.bin/yarn add react 2>&1)
 	unlike "$out" 'yarn-ran' "a node_modules/.bin link is decided by its name: yarn add is not run on the host"
 	like "$(decided '"source":"shim".*add react')" '"action":"sandbox"' "... it is sandboxed"
 	# shunt explain --shim and the hook give the same action
