@@ -190,6 +190,9 @@ if ! command -v tmux >/dev/null; then
 	skip "tmux not installed (apt-get install tmux)"
 else
 	TMUX_SOCK="shunt-inherit-$$"
+	# inside the user namespace uid 0 is not the owner of /tmp/tmux-0
+	export TMUX_TMPDIR=$TEST_TMP/tmux
+	mkdir -p "$TMUX_TMPDIR" && chmod 700 "$TMUX_TMPDIR"
 	T=(tmux -L "$TMUX_SOCK")
 	unset TMUX
 	SHELL=$(command -v bash)
