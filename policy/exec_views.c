@@ -216,22 +216,39 @@ int shunt_decide_exec(const struct shunt_policy *p, const struct shunt_request *
 	struct shunt_exec_view v[SHUNT_EXEC_VIEWS];
 	size_t n = shunt_exec_views(invoked, req->exe, req->argv, req->argc, a, v);
 	struct shunt_request r = *req;
-	bool cwd_dependent = false;
+	bool cwd_dependent = false, denied = false;
+	struct shunt_decision d, trusted;
+	struct shunt_exec_view trusted_view = v[0];
+	bool have_trusted = false;
 	for (size_t i = 0; i < n; i++) {
 		r.exe = v[i].exe;
 		r.argv = v[i].argv;
 		r.argc = v[i].argc;
-		struct shunt_decision d;
-		int rc = shunt_decide(p, &r, a, i == 0 ? out : &d);
+		struct shunt_decision *cur = i == 0 ? out : &d;
+		int rc = shunt_decide(p, &r, a, cur);
 		if (rc < 0)
 			return rc;
-		cwd_dependent |= (i == 0 ? out : &d)->cwd_dependent;
+		cwd_dependent |= cur->cwd_dependent;
+		denied |= cur->denylisted;
+		if (cur->trusted && !have_trusted) {
+			trusted = *cur;
+			trusted_view = v[i];
+			have_trusted = true;
+		}
 		if (i == 0 || stricter(&d, out)) {
 			if (i)
 				*out = d;
 			if (which)
 				*which = v[i];
 		}
+	}
+	/* An approval the user gave under one name is for this very file
+	 * (trust entries are bound to it): it holds, as it would for a
+	 * single name, unless the policy's denylist names the command. */
+	if (have_trusted && !denied) {
+		*out = trusted;
+		if (which)
+			*which = trusted_view;
 	}
 	out->cwd_dependent = cwd_dependent; /* any view that read the cwd */
 	return 0;

@@ -55,7 +55,8 @@ size_t shunt_exec_views(const char *invoked, const char *resolved, const char *c
  * program) under every view, invoked being the path as exec'd (NULL: the
  * same as req->exe). *out is the strictest decision (action, then risk,
  * then score; the first view on a tie), *which (may be NULL) the view it
- * came from. Returns 0, or -ENOMEM like shunt_decide. Async-signal-safe
+ * came from. A trust entry matching any view holds (it is bound to the
+ * file) unless a view is denylisted. Returns 0, or -ENOMEM like shunt_decide. Async-signal-safe
  * with a fixed arena. */
 int shunt_decide_exec(const struct shunt_policy *p, const struct shunt_request *req,
 		      const char *invoked, struct shunt_arena *a, struct shunt_decision *out,

@@ -132,6 +132,18 @@ static void check_decisions(const struct shunt_policy *p, const char *what)
 	d = decide_exec(p, "/tmp/x/rm", "/usr/bin/ls", ls, &w);
 	IS(d.action, SHUNT_ACTION_BLOCK,
 	   "%s: the invoked name counts too: a link named rm is judged as rm (strictest)", what);
+	/* an approval remembered under the name the user typed holds for the
+	 * exec of that name, whatever the other views say */
+	struct shunt_trust_ref tr = {0};
+	shunt_trust_key(0, "/w", "python3 -m pip install x", tr.key);
+	struct shunt_policy with_trust = *p;
+	with_trust.trust = &tr;
+	with_trust.ntrust = 1;
+	d = decide_exec(&with_trust, "/usr/bin/python3", "/usr/bin/python3.11", pip, &w);
+	ok(d.action == SHUNT_ACTION_HOST && d.trusted,
+	   "%s: a remembered approval of python3 -m pip install holds through the symlink to "
+	   "python3.11",
+	   what);
 	const char *run[] = {"npm", "run", "build", NULL};
 	d = decide_exec(p, "/usr/bin/npm", "/usr/lib/node_modules/npm/bin/npm-cli.js", run, &w);
 	IS(d.action, SHUNT_ACTION_HOST, "%s: npm run build stays on the host", what);
