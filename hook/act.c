@@ -17,6 +17,7 @@
 #include "cleanup.h"
 #include "explain.h"
 #include "fdrun.h"
+#include "inherit.h"
 #include "prompt.h"
 #include "record.h"
 #include "process.h"
@@ -65,11 +66,28 @@ static void rules_suffix(struct shunt_buf *b, const struct shunt_decision *d)
 /* Replaces shunt with the command, bypassing the shim's exec wrappers
  * (raw syscall) so the gate cannot loop into itself; the environment,
  * LD_PRELOAD included, is kept so the command's children stay covered. */
-static int exec_host(const struct shunt_act_req *r, struct shunt_error **err)
+/* The record the command and its own execs inherit (policy/inherit.h):
+ * the risk accepted for it here, for the file exe names. */
+static void set_record(const char *exe, const struct shunt_decision *d)
+{
+	struct stat st;
+	if (!exe || stat(exe, &st) < 0) {
+		unsetenv(SHUNT_INHERIT_ENV);
+		return;
+	}
+	char rec[SHUNT_INHERIT_MAX];
+	shunt_inherit_format(rec, 'g', (int)d->risk, d->remote_effect, (uint64_t)st.st_dev,
+			     (uint64_t)st.st_ino);
+	setenv(SHUNT_INHERIT_ENV, rec + sizeof(SHUNT_INHERIT_ENV), 1);
+}
+
+static int exec_host(const struct shunt_act_req *r, const struct shunt_decision *d,
+		     struct shunt_error **err)
 {
 	if (r->line) {
 		const char *sh = r->shell ? r->shell : "/bin/sh";
 		char *argv[] = {(char *)sh, "-c", (char *)r->line, NULL};
+		set_record(sh, d);
 		syscall(SYS_execve, sh, argv, environ);
 		return shunt_error_sys(err, errno, "running %s", sh);
 	}
@@ -81,6 +99,7 @@ static int exec_host(const struct shunt_act_req *r, struct shunt_error **err)
 		fprintf(stderr, "shunt: %s: command not found\n", r->argv[0]);
 		return 127;
 	}
+	set_record(exe, d);
 	syscall(SYS_execve, exe, r->argv, environ);
 	int e = errno;
 	fprintf(stderr, "shunt: %s: %s\n", exe, strerror(e));
@@ -118,7 +137,7 @@ static int run_host_child(struct shunt_ctx *ctx, const struct shunt_act_req *r,
 			setenv("SHUNT_APPROVAL_FD", v, 1);
 		}
 		struct shunt_error *e = NULL;
-		int rc = exec_host(r, &e);
+		int rc = exec_host(r, d, &e);
 		if (e)
 			fprintf(stderr, "shunt: %s\n", e->msg);
 		_exit(rc > 0 ? rc : 127);
@@ -399,7 +418,7 @@ int shunt_act(struct shunt_ctx *ctx, const struct shunt_act_req *r, struct shunt
 		if (r->no_exec)
 			rc = run_host_child(ctx, r, &d, err);
 		else
-			rc = exec_host(r, err);
+			rc = exec_host(r, &d, err);
 		goto out;
 	}
 	if (dry_run) {

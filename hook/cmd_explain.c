@@ -13,10 +13,14 @@
 
 static const char explain_usage[] =
     "usage: shunt explain [--interactive|--no-interactive] [--json] (-c LINE | -- ARGV...)\n"
+    "       shunt explain --shim [--json] -- ARGV...\n"
     "For each simple command: its normalised form, every matched rule with the\n"
     "matching span highlighted, the effects and why the action fits them, the risk,\n"
     "then the decision and why. --json prints the decision as `shunt check --json`\n"
-    "does (action, risk, rules, effects, why) plus \"matches\": rule, effect, command.\n";
+    "does (action, risk, rules, effects, why) plus \"matches\": rule, effect, command.\n"
+    "--shim: what the LD_PRELOAD shim decides for that exact exec (the path it\n"
+    "resolves to, the name it decides on, the rules, host/gate/block), from the\n"
+    "shim's own policy snapshot.\n";
 
 static void highlight(struct shunt_buf *out, const char *s, size_t so, size_t eo, bool color)
 {
@@ -186,7 +190,7 @@ int shunt_cmd_explain(int argc, char **argv, struct shunt_error **err)
 		return 0;
 	}
 	int interactive = -1;
-	bool json = false;
+	bool shim = false, json = false;
 	struct shunt_cmd_input in = {0};
 	for (int i = 1; i < argc; i++) {
 		int t = shunt_args_take_command(argc, argv, &i, &in, err);
@@ -198,6 +202,8 @@ int shunt_cmd_explain(int argc, char **argv, struct shunt_error **err)
 			interactive = 1;
 		else if (strcmp(argv[i], "--no-interactive") == 0)
 			interactive = 0;
+		else if (strcmp(argv[i], "--shim") == 0)
+			shim = true;
 		else if (strcmp(argv[i], "--json") == 0)
 			json = true;
 		else
@@ -206,9 +212,16 @@ int shunt_cmd_explain(int argc, char **argv, struct shunt_error **err)
 	}
 	if (!in.line && !in.argv)
 		return shunt_args_usage(err, "nothing to explain: give -c LINE or -- ARGV...");
+	if (shim && !in.argv)
+		return shunt_args_usage(err, "--shim explains one exec: give -- ARGV...");
 	struct shunt_ctx ctx;
 	if (shunt_ctx_load(&ctx, 0, err) < 0)
 		return -1;
+	if (shim) {
+		int rc = shunt_explain_shim(&ctx, in.argv, json, err);
+		shunt_ctx_free(&ctx);
+		return rc;
+	}
 	struct shunt_arena a;
 	shunt_arena_init_heap(&a);
 	struct shunt_decision d;

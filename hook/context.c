@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "exec_views.h"
 #include "fsutil.h"
 #include "paths.h"
 #include "gvisor.h"
@@ -373,7 +374,14 @@ int shunt_ctx_decide(const struct shunt_ctx *ctx, const char *line, const char *
 	req.now = (int64_t)time(NULL);
 	if (!req.exe && !line)
 		req.exe = argv[0];
-	int rc = shunt_decide(&ctx->policy, &req, arena, d);
+	/* an exec is decided as the shim decides it: under the name it was
+	 * run by and the program that name resolves to (exec_views.h) */
+	char rbuf[PATH_MAX];
+	const char *invoked = req.exe;
+	if (!line && invoked && strchr(invoked, '/'))
+		req.exe = shunt_exec_follow_links(invoked, rbuf, sizeof(rbuf));
+	int rc = line ? shunt_decide(&ctx->policy, &req, arena, d)
+		      : shunt_decide_exec(&ctx->policy, &req, invoked, arena, d, NULL);
 	if (rc < 0)
 		return shunt_error_set(err, -rc, "command too large to analyse");
 	return 0;

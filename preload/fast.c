@@ -11,6 +11,11 @@
 
 #include "fast.h"
 #include "iface.h"
+#include "inherit.h"
+
+/* environment entries the exec path copies on its stack; more go to the
+ * core */
+#define FAST_ENV_MAX 192
 
 #if defined(__x86_64__)
 static long rsys4(long n, long a, long b, long c, long d)
@@ -152,14 +157,15 @@ static void key_str(struct shunt_fast_key *k, const char *s)
 }
 
 void shunt_fast_key(struct shunt_fast_key *k, const struct shunt_fast_id *id, const char *exe,
-		    char *const argv[], const char *cwd, size_t wslen, const char *home)
+		    const char *invoked, char *const argv[], const char *cwd, size_t wslen,
+		    const char *home)
 {
 	k->n = 0;
 	k->overflow = false;
 	struct {
 		struct shunt_fast_id id;
 		uint32_t argc, wslen;
-		uint8_t have_cwd, have_home;
+		uint8_t have_cwd, have_home, have_invoked;
 	} head;
 	/* byte-compared: padding must be zero, and memset would be a libc call */
 	unsigned char *z = (unsigned char *)&head;
@@ -178,8 +184,11 @@ void shunt_fast_key(struct shunt_fast_key *k, const struct shunt_fast_id *id, co
 	head.wslen = (uint32_t)wslen;
 	head.have_cwd = cwd != NULL;
 	head.have_home = home != NULL;
+	head.have_invoked = invoked != NULL;
 	key_put(k, &head, sizeof(head));
 	key_str(k, exe);
+	if (invoked)
+		key_str(k, invoked);
 	for (uint32_t i = 0; i < argc; i++)
 		key_str(k, argv[i]);
 	if (cwd)
@@ -288,6 +297,7 @@ bool shunt_fast_exec(const struct shunt_fast *f, const char *path, char *const a
 	struct stat st;
 	if (shunt_fast_stat(path, &st, true) != 0 || !S_ISREG(st.st_mode))
 		return false;
+	uint64_t dev = (uint64_t)st.st_dev, ino = (uint64_t)st.st_ino;
 	int src = f->snap_path[0] ? shunt_fast_stat(f->snap_path, &st, false) : -ENOENT;
 	if (!shunt_fast_id_current(id, src, &st))
 		return false;
@@ -304,10 +314,30 @@ bool shunt_fast_exec(const struct shunt_fast *f, const char *path, char *const a
 	}
 	char *const *env = envp ? envp : *f->environ;
 	struct shunt_fast_key k;
-	shunt_fast_key(&k, id, path, argv, c, wslen, shunt_fast_env_home(*f->environ));
+	shunt_fast_key(&k, id, path, NULL, argv, c, wslen, shunt_fast_env_home(*f->environ));
 	int risk = k.overflow ? -1 : shunt_fast_lookup(cache, &k, shunt_fast_hash(&k));
 	if (risk < 0 || !shunt_fast_env_intact(f, env))
 		return false;
+	/* the command's own record replaces whatever record env has */
+	char rec[SHUNT_INHERIT_MAX];
+	size_t rlen = shunt_inherit_format(rec, 's', risk, false, dev, ino);
+	char *nenv[FAST_ENV_MAX];
+	size_t n = 0;
+	bool have = false;
+	for (size_t i = 0; env[i]; i++) {
+		if (shunt_inherit_is_entry(env[i])) {
+			have = sequal(env[i], rec, rlen + 1);
+			continue;
+		}
+		if (n + 2 >= FAST_ENV_MAX)
+			return false; /* a large environment: the core copies it */
+		nenv[n++] = env[i];
+	}
+	if (!have) {
+		nenv[n++] = rec;
+		nenv[n] = NULL;
+		env = nenv;
+	}
 	if (counters != SHUNT_FAST_NONE) {
 		/* counts left by others: this exec may be the last of the
 		 * processes sharing the cache (a shell's own final exec), so it

@@ -113,9 +113,12 @@ bool shunt_fast_path_free(char *const argv[]);
 size_t shunt_fast_workspace_len(char *cwd, size_t cap);
 
 /* The cache key of an argv decision: every input shunt_decide reads.
- * cwd NULL means a path-free argv (shunt_fast_path_free). */
+ * invoked: the path as exec'd when it is a symlink to exe (the decision
+ * reads both names, policy/exec_views.h), else NULL. cwd NULL means a
+ * path-free argv (shunt_fast_path_free). */
 void shunt_fast_key(struct shunt_fast_key *k, const struct shunt_fast_id *id, const char *exe,
-		    char *const argv[], const char *cwd, size_t wslen, const char *home);
+		    const char *invoked, char *const argv[], const char *cwd, size_t wslen,
+		    const char *home);
 
 /* FNV-1a of the key. */
 uint64_t shunt_fast_hash(const struct shunt_fast_key *k);
@@ -141,8 +144,9 @@ const char *shunt_fast_env_home(char *const *envp);
 bool shunt_fast_env_intact(const struct shunt_fast *f, char *const *envp);
 
 /* execve of an absolute path whose host decision is cached: counts it
- * and calls the real execve, setting *rc. False, with errno untouched,
- * when the core has to decide. */
+ * and calls the real execve with the decision's record for the command
+ * (SHUNT_DECIDED, policy/inherit.h) in its environment, setting *rc.
+ * False, with errno untouched, when the core has to decide. */
 bool shunt_fast_exec(const struct shunt_fast *f, const char *path, char *const argv[],
 		     char *const envp[], int *rc);
 

@@ -58,6 +58,10 @@ static STATE size_t nsaved_env;
  * config, trust store and audit log after a program scrubbed its env */
 static STATE char saved_ctx[MAX_SAVED_ENV][1024];
 static STATE size_t nsaved_ctx;
+/* SHUNT_DECIDED at load time: this process's own record (inherit.h);
+ * never put back into a child's environment, each exec writes its own */
+STATE struct shunt_inherit shunt_shim_self_record;
+STATE bool shunt_shim_have_self_record;
 
 /* The exec path's state in the interposer (fast.h): the decision cache,
  * the counters mapping (SHUNT_FAST_NONE once mapping failed) and the
@@ -104,6 +108,11 @@ static void copy_boot_env(void)
 	for (size_t i = 0; i < boot.nshunt; i++) {
 		const char *e = boot.shunt[i];
 		size_t n = strlen(e);
+		if (shunt_inherit_is_entry(e)) {
+			shunt_shim_have_self_record = shunt_inherit_parse(
+			    e + sizeof(SHUNT_INHERIT_ENV), &shunt_shim_self_record);
+			continue;
+		}
 		if (HAS_PREFIX(e, "SHUNT_") && strchr(e, '=') && n < sizeof(saved_env[0]))
 			memcpy(saved_env[nsaved_env++], e, n + 1);
 	}
@@ -260,9 +269,10 @@ static bool has_var(char *const *envp, const char *kv)
 }
 
 /* Returns envp, or a copy in v (strings in ldbuf) with LD_PRELOAD and the
- * SHUNT_* variables present at load time put back. */
-char *const *shunt_shim_fix_env(char *const *envp, bool for_gate, struct shunt_shim_vec *v,
-				char *ldbuf, size_t ldcap)
+ * SHUNT_* variables present at load time put back, and record in place of
+ * the record envp has (see shim_int.h). */
+char *const *shunt_shim_fix_env(char *const *envp, bool for_gate, const char *record,
+				struct shunt_shim_vec *v, char *ldbuf, size_t ldcap)
 {
 	v->map = NULL;
 	/* shunt itself builds the sandbox's environment on purpose (the shim is
@@ -270,7 +280,7 @@ char *const *shunt_shim_fix_env(char *const *envp, bool for_gate, struct shunt_s
 	if (!env_preload[0] || shunt_shim_fast->inert)
 		return envp;
 	const char *shim = env_preload + strlen("LD_PRELOAD=");
-	int ld = -1;
+	int ld = -1, rec = -1;
 	bool ok = false;
 	size_t n = shunt_shim_count(envp);
 	for (size_t i = 0; i < n; i++) {
@@ -278,8 +288,11 @@ char *const *shunt_shim_fix_env(char *const *envp, bool for_gate, struct shunt_s
 			ld = (int)i;
 			ok = strstr(envp[i] + 11, self_path) != NULL ||
 			     strstr(envp[i] + 11, shim) != NULL;
+		} else if (shunt_inherit_is_entry(envp[i])) {
+			rec = (int)i;
 		}
 	}
+	bool rec_ok = !record || (rec >= 0 && strcmp(envp[rec], record) == 0);
 	size_t missing = 0;
 	for (size_t k = 0; k < nsaved_env; k++)
 		if (!has_var(envp, saved_env[k]))
@@ -287,24 +300,26 @@ char *const *shunt_shim_fix_env(char *const *envp, bool for_gate, struct shunt_s
 	for (size_t k = 0; for_gate && k < nsaved_ctx; k++)
 		if (!has_var(envp, saved_ctx[k]))
 			missing++;
-	if (ok && missing == 0)
+	if (ok && rec_ok && missing == 0)
 		return envp;
-	if (shunt_shim_vec_init(v, n + missing + 2) < 0)
+	if (shunt_shim_vec_init(v, n + missing + 3) < 0)
 		return envp;
 	for (size_t i = 0; i < n; i++) {
-		if ((int)i == ld) {
+		if ((int)i == ld && !ok) {
 			/* keep the program's own preloads after ours */
 			struct shunt_shim_sbuf b = {ldbuf, ldcap, 0, false};
 			shunt_shim_puts(&b, env_preload);
 			shunt_shim_puts(&b, ":");
 			shunt_shim_puts(&b, envp[i] + 11);
 			shunt_shim_vec_push(v, b.overflow ? env_preload : ldbuf);
-		} else {
+		} else if ((int)i != rec || !record) {
 			shunt_shim_vec_push(v, envp[i]);
 		}
 	}
 	if (ld < 0)
 		shunt_shim_vec_push(v, env_preload);
+	if (record)
+		shunt_shim_vec_push(v, record);
 	for (size_t k = 0; k < nsaved_env; k++)
 		if (!has_var(envp, saved_env[k]))
 			shunt_shim_vec_push(v, saved_env[k]);
@@ -313,6 +328,18 @@ char *const *shunt_shim_fix_env(char *const *envp, bool for_gate, struct shunt_s
 			shunt_shim_vec_push(v, saved_ctx[k]);
 	shunt_shim_vec_push(v, NULL);
 	return v->v;
+}
+
+/* The record a command run on the host inherits (inherit.h), for the
+ * file exe names, into buf (SHUNT_INHERIT_MAX); NULL when it has none. */
+static const char *host_record(const char *exe, const struct shunt_inherit *acc, char *buf)
+{
+	struct stat st;
+	if (!exe || shunt_shim_fast->inert || stat(exe, &st) < 0)
+		return NULL;
+	shunt_inherit_format(buf, 's', (int)acc->risk, acc->remote, (uint64_t)st.st_dev,
+			     (uint64_t)st.st_ino);
+	return buf;
 }
 
 /* ---- the exec family ---- */
@@ -356,22 +383,28 @@ static int exec_family(const struct call *c, const char *exe, char *const envp_i
 	int saved = errno;
 	ensure_init();
 	char *const *envp0 = envp_in ? envp_in : environ;
+	/* the rules see both the name it was run by and the real program;
+	 * the gate gets the name and resolves it the same way */
+	const char *invoked = exe;
 	char rbuf[PATH_MAX];
-	if (exe) /* the gate and the rules both see the real program */
+	if (exe)
 		exe = shunt_shim_follow_links(exe, rbuf, sizeof(rbuf));
 	struct shunt_shim_blocked bk;
+	struct shunt_inherit acc = {0};
 	enum shunt_shim_verdict v =
-	    exe ? shunt_shim_judge(exe, c->argv, NULL, &bk) : SHUNT_SHIM_HOST;
+	    exe ? shunt_shim_judge(invoked, exe, c->argv, NULL, &bk, &acc) : SHUNT_SHIM_HOST;
 	if (v == SHUNT_SHIM_BLOCK) {
 		shunt_shim_say(bk.msg);
-		shunt_shim_record_block(exe, c->argv, NULL, &bk, envp0);
+		shunt_shim_record_block(invoked, c->argv, NULL, &bk, envp0);
 		errno = EACCES;
 		return -1;
 	}
+	char rec[SHUNT_INHERIT_MAX];
+	const char *record = v == SHUNT_SHIM_HOST ? host_record(exe, &acc, rec) : NULL;
 	struct shunt_shim_vec ev;
 	char ldbuf[PATH_MAX * 2];
 	char *const *envp =
-	    shunt_shim_fix_env(envp0, v != SHUNT_SHIM_HOST, &ev, ldbuf, sizeof(ldbuf));
+	    shunt_shim_fix_env(envp0, v != SHUNT_SHIM_HOST, record, &ev, ldbuf, sizeof(ldbuf));
 	shunt_shim_flush_counts(); /* this process may be the cache's last */
 	int rc;
 	if (v == SHUNT_SHIM_HOST) {
@@ -382,7 +415,7 @@ static int exec_family(const struct call *c, const char *exe, char *const envp_i
 		rc = -1;
 	} else {
 		struct shunt_shim_vec g;
-		if (shunt_shim_gate_argv(&g, exe, c->argv, NULL) < 0) {
+		if (shunt_shim_gate_argv(&g, invoked, c->argv, NULL) < 0) {
 			errno = E2BIG;
 			rc = -1;
 		} else {
@@ -531,21 +564,26 @@ static int spawn_common(bool search, pid_t *pid, const char *file,
 		if (exe && !shunt_shim_is_exec_file(exe))
 			exe = NULL;
 	}
+	const char *invoked = exe;
 	char rbuf[PATH_MAX];
 	if (exe)
 		exe = shunt_shim_follow_links(exe, rbuf, sizeof(rbuf));
 	struct shunt_shim_blocked bk;
-	enum shunt_shim_verdict v = exe ? shunt_shim_judge(exe, argv, NULL, &bk) : SHUNT_SHIM_HOST;
+	struct shunt_inherit acc = {0};
+	enum shunt_shim_verdict v =
+	    exe ? shunt_shim_judge(invoked, exe, argv, NULL, &bk, &acc) : SHUNT_SHIM_HOST;
 	if (v == SHUNT_SHIM_BLOCK) {
 		shunt_shim_say(bk.msg);
-		shunt_shim_record_block(exe, argv, NULL, &bk, envp_in);
+		shunt_shim_record_block(invoked, argv, NULL, &bk, envp_in);
 		errno = saved;
 		return EACCES;
 	}
+	char rec[SHUNT_INHERIT_MAX];
+	const char *record = v == SHUNT_SHIM_HOST ? host_record(exe, &acc, rec) : NULL;
 	struct shunt_shim_vec ev;
 	char ldbuf[PATH_MAX * 2];
 	char *const *envp = shunt_shim_fix_env(envp_in ? envp_in : environ, v != SHUNT_SHIM_HOST,
-					       &ev, ldbuf, sizeof(ldbuf));
+					       record, &ev, ldbuf, sizeof(ldbuf));
 	int rc;
 	if (v == SHUNT_SHIM_HOST) {
 		if (search)
@@ -560,7 +598,7 @@ static int spawn_common(bool search, pid_t *pid, const char *file,
 		rc = EACCES;
 	} else {
 		struct shunt_shim_vec g;
-		if (shunt_shim_gate_argv(&g, exe, argv, NULL) < 0) {
+		if (shunt_shim_gate_argv(&g, invoked, argv, NULL) < 0) {
 			rc = E2BIG;
 		} else {
 			rc = shunt_shim_libc.posix_spawn
@@ -600,7 +638,7 @@ static int core_system(const char *line)
 	if (!line) /* "is there a shell?" */
 		return shunt_shim_libc.system(NULL);
 	struct shunt_shim_blocked bk;
-	enum shunt_shim_verdict v = shunt_shim_judge(NULL, NULL, line, &bk);
+	enum shunt_shim_verdict v = shunt_shim_judge(NULL, NULL, NULL, line, &bk, NULL);
 	errno = saved;
 	if (v == SHUNT_SHIM_HOST)
 		return shunt_shim_libc.system(line);
@@ -631,7 +669,7 @@ static FILE *core_popen(const char *line, const char *type)
 	if (!line)
 		return shunt_shim_libc.popen(line, type);
 	struct shunt_shim_blocked bk;
-	enum shunt_shim_verdict v = shunt_shim_judge(NULL, NULL, line, &bk);
+	enum shunt_shim_verdict v = shunt_shim_judge(NULL, NULL, NULL, line, &bk, NULL);
 	errno = saved;
 	if (v == SHUNT_SHIM_HOST)
 		return shunt_shim_libc.popen(line, type);

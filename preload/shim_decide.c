@@ -3,6 +3,7 @@
  * that the interposer's exec path reads (fast.c), and the full decision
  * with the message a block shows. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -17,6 +18,7 @@
 
 #include "approval.h"
 #include "counters.h"
+#include "exec_views.h"
 #include "fast.h"
 #include "iface.h"
 #include "policy.h"
@@ -370,12 +372,131 @@ static size_t where(char *cwd)
 	return shunt_fast_workspace_len(cwd, PATH_MAX);
 }
 
+/* The request the shim decides an exec with, in the working directory
+ * cwd and workspace ws. */
+static struct shunt_request shim_request(const char *exe, const char *cwd, const char *ws)
+{
+	struct timespec now = {0};
+	clock_gettime(CLOCK_REALTIME, &now);
+	struct shunt_request req = {0};
+	req.exe = exe;
+	req.cwd = cwd;
+	req.workspace = ws;
+	req.home = getenv("HOME");
+	req.interactive = true; /* prompts are the gate's business, never blocks here */
+	req.source = SHUNT_SOURCE_SHIM;
+	req.now = now.tv_sec;
+	return req;
+}
+
+/* ---- this process's own decision (policy/inherit.h) ---- */
+
+#define SELF_CMDLINE_MAX (64 * 1024)
+
+/* This process's command, decided now as the shim would have decided its
+ * exec, for a process no layer's record names: the first program under
+ * the shim in its tree (a child of a shell that exported LD_PRELOAD but
+ * does not load it itself, as the line hook's shell) or one started from
+ * a script whose record names the script, not the interpreter. Its
+ * command line comes from /proc/self/cmdline, which the program could
+ * have rewritten: it then runs code of its own already, and gains no
+ * more than what a command line decided host may have. Only asked on the
+ * rare path (an exec that is not host); memory from mmap. */
+static bool judge_self(struct shunt_shim_slot *s, struct shunt_inherit *out)
+{
+	size_t len = SELF_CMDLINE_MAX + ARENA_SIZE + (SELF_CMDLINE_MAX / 2 + 2) * sizeof(char *);
+	char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return false;
+	bool ok = false;
+	size_t n = 0;
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	while (fd >= 0 && n < SELF_CMDLINE_MAX) {
+		ssize_t r = read(fd, m + n, SELF_CMDLINE_MAX - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	if (fd >= 0)
+		close(fd);
+	char exe[PATH_MAX], cwd[PATH_MAX], ws[PATH_MAX];
+	ssize_t el = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	struct stat st;
+	/* a command line that does not fit is not decided (judged alone) */
+	if (n == 0 || n >= SELF_CMDLINE_MAX || el <= 0 || stat("/proc/self/exe", &st) < 0)
+		goto out;
+	exe[el] = '\0';
+	m[n] = '\0';
+	const char **argv = (const char **)(m + SELF_CMDLINE_MAX + ARENA_SIZE);
+	size_t argc = 0;
+	for (size_t i = 0; i < n; i += strlen(m + i) + 1)
+		argv[argc++] = m + i;
+	argv[argc] = NULL;
+	size_t wslen = where(cwd);
+	memcpy(ws, cwd, wslen);
+	ws[wslen] = '\0';
+	struct shunt_request req = shim_request(exe, cwd, ws);
+	req.argv = argv;
+	req.argc = argc;
+	struct shunt_arena a;
+	shunt_arena_init_fixed(&a, m + SELF_CMDLINE_MAX, ARENA_SIZE);
+	struct shunt_decision d;
+	if (shunt_decide_exec(s->policy, &req, NULL, &a, &d, NULL) == 0 &&
+	    d.action == SHUNT_ACTION_HOST) {
+		*out = (struct shunt_inherit){'s', d.risk, d.remote_effect, (uint64_t)st.st_dev,
+					      (uint64_t)st.st_ino};
+		ok = true;
+	}
+out:
+	munmap(m, len);
+	return ok;
+}
+
+/* The record this process runs under: the one it was started with when
+ * it names this program, else its own command decided now (once per
+ * process; a forked child shares its parent's answer). */
+static bool own_record(struct shunt_shim_slot *s, struct shunt_inherit *out)
+{
+	static STATE atomic_int state; /* 0 not asked, 1 have, 2 none, 3 being written */
+	static STATE struct shunt_inherit self;
+	int st = atomic_load_explicit(&state, memory_order_acquire);
+	if (st == 1 || st == 2) {
+		if (st == 1)
+			*out = self;
+		return st == 1;
+	}
+	struct shunt_inherit mine;
+	struct stat me;
+	const struct shunt_inherit *b = &shunt_shim_self_record;
+	bool have;
+	if (shunt_shim_have_self_record && stat("/proc/self/exe", &me) == 0 &&
+	    (uint64_t)me.st_dev == b->dev && (uint64_t)me.st_ino == b->ino) {
+		mine = *b;
+		have = true;
+	} else {
+		have = judge_self(s, &mine);
+	}
+	int expected = 0;
+	if (atomic_compare_exchange_strong_explicit(&state, &expected, 3, memory_order_acq_rel,
+						    memory_order_acquire)) {
+		if (have)
+			self = mine;
+		atomic_store_explicit(&state, have ? 1 : 2, memory_order_release);
+	}
+	if (have)
+		*out = mine;
+	return have;
+}
+
 /* given_cwd/given_wslen: from where(), when the caller already asked;
  * NULL otherwise. */
 __attribute__((noinline)) static enum shunt_shim_verdict
-judge_slow(struct shunt_shim_slot *s, const char *exe, char *const argv[], const char *line,
-	   const char *given_cwd, size_t given_wslen, const struct shunt_fast_key *key,
-	   struct shunt_shim_blocked *bk)
+judge_slow(struct shunt_shim_slot *s, const char *invoked, const char *exe, char *const argv[],
+	   const char *line, const char *given_cwd, size_t given_wslen,
+	   const struct shunt_fast_key *key, struct shunt_shim_blocked *bk,
+	   struct shunt_inherit *acc)
 {
 	bool unusable = s->id.status != 0 && s->id.status != -ENOENT;
 	char cwd[PATH_MAX], ws[PATH_MAX];
@@ -384,11 +505,8 @@ judge_slow(struct shunt_shim_slot *s, const char *exe, char *const argv[], const
 		memcpy(cwd, given_cwd, strlen(given_cwd) + 1);
 	memcpy(ws, cwd, wslen);
 	ws[wslen] = '\0';
-	struct timespec now = {0};
-	clock_gettime(CLOCK_REALTIME, &now);
-
 	static const char *const empty[] = {NULL};
-	struct shunt_request req = {0};
+	struct shunt_request req = shim_request(exe, cwd, ws);
 	if (line) {
 		req.line = line;
 		req.line_len = strlen(line);
@@ -396,20 +514,17 @@ judge_slow(struct shunt_shim_slot *s, const char *exe, char *const argv[], const
 		req.argv = argv ? (const char *const *)argv : empty;
 		req.argc = shunt_shim_count(argv);
 	}
-	req.exe = exe;
-	req.cwd = cwd;
-	req.workspace = ws;
-	req.home = getenv("HOME");
-	req.interactive = true; /* prompts are the gate's business, never blocks here */
-	req.source = SHUNT_SOURCE_SHIM;
-	req.now = now.tv_sec;
 
 	_Alignas(16) char abuf[ARENA_SIZE];
 	struct shunt_arena a;
 	shunt_arena_init_fixed(&a, abuf, sizeof(abuf));
 	struct shunt_decision d;
-	if (shunt_decide(s->policy, &req, &a, &d) < 0)
+	int rc = line ? shunt_decide(s->policy, &req, &a, &d)
+		      : shunt_decide_exec(s->policy, &req, invoked, &a, &d, NULL);
+	if (rc < 0)
 		return SHUNT_SHIM_GATE; /* too big for the fast path */
+	acc->risk = d.risk;
+	acc->remote = d.remote_effect;
 	if (d.action == SHUNT_ACTION_HOST) {
 		/* a key without the cwd must not hold an answer that read it */
 		bool keyed = key && (given_cwd || !d.cwd_dependent);
@@ -428,6 +543,17 @@ judge_slow(struct shunt_shim_slot *s, const char *exe, char *const argv[], const
 		if (shunt_approval_check(shunt_shim_gate_path, k) == 1)
 			return SHUNT_SHIM_HOST;
 	}
+	/* The program's own work, under the decision made for it (see
+	 * policy/inherit.h): no second prompt, and no more than what was
+	 * accepted for the parent goes along to the child. */
+	const char *why;
+	struct shunt_inherit own;
+	if (!line && own_record(s, &own) && shunt_inherit_applies(&own, &d, exe, &why)) {
+		acc->risk = own.risk;
+		acc->remote = own.remote;
+		count_host(d.risk, false);
+		return SHUNT_SHIM_HOST;
+	}
 	/* only said when it changes what happens: low-risk commands behave
 	 * the same under the built-in defaults */
 	if (unusable)
@@ -439,10 +565,16 @@ judge_slow(struct shunt_shim_slot *s, const char *exe, char *const argv[], const
 	return SHUNT_SHIM_GATE;
 }
 
-/* Decides an argv (exe resolved) or a shell line. Fills msg for SHUNT_SHIM_BLOCK. */
-enum shunt_shim_verdict shunt_shim_judge(const char *exe, char *const argv[], const char *line,
-					 struct shunt_shim_blocked *bk)
+/* Decides an argv (exe resolved, invoked as exec'd) or a shell line.
+ * Fills msg for SHUNT_SHIM_BLOCK, *acc for SHUNT_SHIM_HOST. */
+enum shunt_shim_verdict shunt_shim_judge(const char *invoked, const char *exe, char *const argv[],
+					 const char *line, struct shunt_shim_blocked *bk,
+					 struct shunt_inherit *acc)
 {
+	struct shunt_inherit scratch;
+	if (!acc)
+		acc = &scratch;
+	*acc = (struct shunt_inherit){.layer = 's'};
 	if (shunt_shim_fast->inert)
 		return SHUNT_SHIM_HOST;
 	struct shunt_shim_slot *s = shunt_shim_current_slot();
@@ -450,8 +582,9 @@ enum shunt_shim_verdict shunt_shim_judge(const char *exe, char *const argv[], co
 		return SHUNT_SHIM_GATE;
 	struct shunt_fast_cache *cache = cache_get();
 	if (line || !cache)
-		return judge_slow(s, exe, argv, line, NULL, 0, NULL, bk);
-	/* the same key the interposer's exec path builds */
+		return judge_slow(s, invoked, exe, argv, line, NULL, 0, NULL, bk, acc);
+	/* the same key the interposer's exec path builds (which sees no
+	 * symlinks: those carry the name they were run by as well) */
 	char cwd[PATH_MAX];
 	const char *c = NULL;
 	size_t wslen = 0;
@@ -460,11 +593,13 @@ enum shunt_shim_verdict shunt_shim_judge(const char *exe, char *const argv[], co
 		c = cwd;
 	}
 	struct shunt_fast_key k;
-	shunt_fast_key(&k, &s->id, exe, argv, c, wslen, shunt_fast_env_home(environ));
+	shunt_fast_key(&k, &s->id, exe, invoked && strcmp(invoked, exe) != 0 ? invoked : NULL, argv,
+		       c, wslen, shunt_fast_env_home(environ));
 	int risk = k.overflow ? -1 : shunt_fast_lookup(cache, &k, shunt_fast_hash(&k));
 	if (risk >= 0) {
 		count_host((enum shunt_risk)risk, false);
+		acc->risk = (enum shunt_risk)risk;
 		return SHUNT_SHIM_HOST;
 	}
-	return judge_slow(s, exe, argv, line, c, wslen, k.overflow ? NULL : &k, bk);
+	return judge_slow(s, invoked, exe, argv, line, c, wslen, k.overflow ? NULL : &k, bk, acc);
 }

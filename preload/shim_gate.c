@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "exec_views.h"
 #include "iface.h"
 #include "shim_int.h"
 
@@ -81,41 +82,11 @@ bool shunt_shim_is_exec_file(const char *p)
 }
 
 /* Follows symlinks in the last component so rules see the real program
- * (a link named "del" to rm is still rm). No malloc: readlink into buf. */
+ * (a link named "del" to rm is still rm); the one copy is in policy/, so
+ * the gate resolves a path the same way. */
 const char *shunt_shim_follow_links(const char *p, char *buf, size_t cap)
 {
-	char tmp[PATH_MAX];
-	const char *cur = p;
-	for (int hops = 0; hops < 40; hops++) {
-		struct stat st;
-		if (lstat(cur, &st) < 0 || !S_ISLNK(st.st_mode))
-			return cur;
-		ssize_t n = readlink(cur, tmp, sizeof(tmp) - 1);
-		if (n <= 0)
-			return cur;
-		tmp[n] = '\0';
-		struct shunt_shim_sbuf b = {buf, cap, 0, false};
-		if (tmp[0] == '/') {
-			shunt_shim_puts(&b, tmp);
-		} else {
-			/* relative to the link's directory */
-			const char *slash = strrchr(cur, '/');
-			size_t dl = slash ? (size_t)(slash - cur) + 1 : 0;
-			char dir[PATH_MAX];
-			if (dl >= sizeof(dir))
-				return cur;
-			memcpy(dir, cur, dl);
-			dir[dl] = '\0';
-			shunt_shim_puts(&b, dir);
-			shunt_shim_puts(&b, tmp);
-		}
-		if (b.overflow)
-			return cur;
-		memcpy(tmp, buf, b.n + 1);
-		memcpy(buf, tmp, b.n + 1);
-		cur = buf;
-	}
-	return cur;
+	return shunt_exec_follow_links(p, buf, cap);
 }
 
 /* Makes p absolute against cwd (no normalisation). */
@@ -290,7 +261,7 @@ void shunt_shim_record_block(const char *exe, char *const argv[], const char *li
 	struct shunt_shim_vec ev;
 	char ldbuf[PATH_MAX * 2];
 	char *const *envp =
-	    shunt_shim_fix_env(envp0 ? envp0 : environ, true, &ev, ldbuf, sizeof(ldbuf));
+	    shunt_shim_fix_env(envp0 ? envp0 : environ, true, NULL, &ev, ldbuf, sizeof(ldbuf));
 	pid_t pid;
 	int st;
 	if (shunt_shim_libc.posix_spawn(&pid, shunt_shim_gate_path, NULL, NULL, g.v, envp) == 0)

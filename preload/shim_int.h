@@ -13,6 +13,7 @@
 
 #include "fast.h"
 #include "iface.h"
+#include "inherit.h"
 
 extern char **environ;
 
@@ -60,9 +61,15 @@ struct shunt_shim_slot;
 
 /* Returns envp, or a copy in v (strings in ldbuf, ldcap bytes) with
  * LD_PRELOAD and the saved SHUNT_* (and, for_gate, HOME and XDG_*)
- * variables put back. Free v with shunt_shim_vec_free. */
-char *const *shunt_shim_fix_env(char *const *envp, bool for_gate, struct shunt_shim_vec *v,
-				char *ldbuf, size_t ldcap);
+ * variables put back, and record ("SHUNT_DECIDED=...", policy/inherit.h)
+ * in place of any record envp has (record NULL: left as it is). Free v
+ * with shunt_shim_vec_free. */
+char *const *shunt_shim_fix_env(char *const *envp, bool for_gate, const char *record,
+				struct shunt_shim_vec *v, char *ldbuf, size_t ldcap);
+/* The record this process was started with (its initial environment),
+ * when it had a well-formed one. */
+extern struct shunt_inherit shunt_shim_self_record;
+extern bool shunt_shim_have_self_record;
 
 /* ---- shim_decide.c ---- */
 
@@ -84,10 +91,13 @@ struct shunt_shim_blocked {
 	char why[256];
 };
 
-/* Decides an argv (exe resolved) or a shell line. Fills *bk for
- * SHUNT_SHIM_BLOCK. */
-enum shunt_shim_verdict shunt_shim_judge(const char *exe, char *const argv[], const char *line,
-					 struct shunt_shim_blocked *bk);
+/* Decides an argv (invoked: the path as exec'd; exe: it with links
+ * followed) or a shell line. Fills *bk for SHUNT_SHIM_BLOCK; for
+ * SHUNT_SHIM_HOST, *acc (may be NULL) with the risk and remote effect
+ * accepted, for the record the command inherits. */
+enum shunt_shim_verdict shunt_shim_judge(const char *invoked, const char *exe, char *const argv[],
+					 const char *line, struct shunt_shim_blocked *bk,
+					 struct shunt_inherit *acc);
 
 /* ---- shim_gate.c ---- */
 
@@ -103,7 +113,8 @@ void shunt_shim_vec_free(struct shunt_shim_vec *v);
 size_t shunt_shim_count(char *const *v);
 /* p is an executable regular file. */
 bool shunt_shim_is_exec_file(const char *p);
-/* p with symlinks in its last component followed (into buf, cap bytes). */
+/* p with symlinks in its last component followed (into buf, cap bytes):
+ * shunt_exec_follow_links. */
 const char *shunt_shim_follow_links(const char *p, char *buf, size_t cap);
 /* p made absolute against the cwd (into buf), or p itself. */
 const char *shunt_shim_absolute(const char *p, char *buf, size_t cap);

@@ -122,28 +122,28 @@ static void test_key_and_cache(void)
 	struct shunt_fast_id id = {.dev = 1, .ino = 2, .size = 3, .mtime_ns = 4, .have_id = 1};
 	char *const argv[] = {"/bin/echo", "hi", NULL};
 	struct shunt_fast_key a, b;
-	shunt_fast_key(&a, &id, "/bin/echo", argv, "/w", 2, "/home/u");
-	shunt_fast_key(&b, &id, "/bin/echo", argv, "/w", 2, "/home/u");
+	shunt_fast_key(&a, &id, "/bin/echo", NULL, argv, "/w", 2, "/home/u");
+	shunt_fast_key(&b, &id, "/bin/echo", NULL, argv, "/w", 2, "/home/u");
 	ok(a.n == b.n && !memcmp(a.b, b.b, a.n) && !a.overflow, "same inputs, same key");
-	shunt_fast_key(&b, &id, "/bin/echo", argv, "/x", 2, "/home/u");
+	shunt_fast_key(&b, &id, "/bin/echo", NULL, argv, "/x", 2, "/home/u");
 	ok(a.n != b.n || memcmp(a.b, b.b, a.n), "another cwd, another key");
-	shunt_fast_key(&b, &id, "/bin/echo", argv, NULL, 0, "/home/u");
+	shunt_fast_key(&b, &id, "/bin/echo", NULL, argv, NULL, 0, "/home/u");
 	ok(a.n != b.n || memcmp(a.b, b.b, a.n), "the path-free key differs from every cwd key");
-	shunt_fast_key(&b, &id, "/bin/echo", argv, "/w", 2, "/home/v");
+	shunt_fast_key(&b, &id, "/bin/echo", NULL, argv, "/w", 2, "/home/v");
 	ok(a.n != b.n || memcmp(a.b, b.b, a.n), "another HOME, another key");
 	struct shunt_fast_id id2 = id;
 	id2.mtime_ns++;
-	shunt_fast_key(&b, &id2, "/bin/echo", argv, "/w", 2, "/home/u");
+	shunt_fast_key(&b, &id2, "/bin/echo", NULL, argv, "/w", 2, "/home/u");
 	ok(a.n != b.n || memcmp(a.b, b.b, a.n), "another snapshot, another key");
 	char *const split[] = {"/bin/echo", "h", "i", NULL};
-	shunt_fast_key(&b, &id, "/bin/echo", split, "/w", 2, "/home/u");
+	shunt_fast_key(&b, &id, "/bin/echo", NULL, split, "/w", 2, "/home/u");
 	ok(a.n != b.n || memcmp(a.b, b.b, a.n), "argument boundaries are part of the key");
 
 	char big[600];
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	char *const huge[] = {"/bin/echo", big, NULL};
-	shunt_fast_key(&b, &id, "/bin/echo", huge, NULL, 0, NULL);
+	shunt_fast_key(&b, &id, "/bin/echo", NULL, huge, NULL, 0, NULL);
 	ok(b.overflow, "a key longer than an entry overflows (never cached)");
 
 	struct shunt_fast_cache *c =
@@ -153,7 +153,7 @@ static void test_key_and_cache(void)
 	is_int(shunt_fast_lookup(c, &a, h), -1, "empty cache: miss");
 	shunt_fast_store(c, &a, h, SHUNT_RISK_MEDIUM);
 	is_int(shunt_fast_lookup(c, &a, h), SHUNT_RISK_MEDIUM, "stored: hit with its risk");
-	shunt_fast_key(&b, &id, "/bin/echo", argv, "/x", 2, "/home/u");
+	shunt_fast_key(&b, &id, "/bin/echo", NULL, argv, "/x", 2, "/home/u");
 	is_int(shunt_fast_lookup(c, &b, h), -1,
 	       "same slot and hash, other key: miss (compared in full)");
 	atomic_store(&c->e[h % SHUNT_FAST_ENTRIES].seq, 7);
