@@ -33,12 +33,21 @@ enum shunt_redir_kind {
 	SHUNT_REDIR_RW,	     /* <> */
 };
 
+/* A here-document's body as written (no expansion, delimiter line
+ * excluded): what an interpreter reading stdin runs. text is NULL until
+ * the lexer has read past it (a line that ends before its body). */
+struct shunt_heredoc_body {
+	const char *text;
+	size_t len;
+};
+
 struct shunt_redir {
 	int fd; /* -1 when not given explicitly */
 	enum shunt_redir_kind kind;
 	const char *target; /* unquoted target word (the delimiter for heredocs) */
 	bool both;	    /* &> or &>>: stdout and stderr */
 	bool dup_in;	    /* SHUNT_REDIR_DUP written <&N (else >&N) */
+	struct shunt_heredoc_body *body; /* SHUNT_REDIR_HEREDOC only, else NULL */
 };
 
 struct shunt_simple {

@@ -59,12 +59,18 @@ struct shunt_request {
 	bool interactive; /* a human at a terminal */
 	enum shunt_source source;
 	int64_t now; /* unix seconds (trust expiry) */
+	/* read and scan a script file an interpreter is given (bash x.sh,
+	 * python3 x.py) up to this many bytes; 0 = never read files (the shim) */
+	size_t script_max;
 };
 
 struct shunt_match {
 	const struct shunt_rule *rule;
 	size_t cmd;    /* index into cmdline.cmds, or SIZE_MAX for a line-scope rule */
 	size_t so, eo; /* span in the subject */
+	/* the subject when it is not the command's norm or the line: the code
+	 * the command runs, or a command of that code (NUL-terminated) */
+	const char *subject;
 	bool limit_hit;
 };
 

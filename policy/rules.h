@@ -15,6 +15,8 @@
 enum shunt_rule_scope {
 	SHUNT_SCOPE_COMMAND, /* matched against each simple command's norm */
 	SHUNT_SCOPE_LINE,    /* matched against the whole normalised line (pipelines) */
+	SHUNT_SCOPE_CODE,    /* the code an interpreter runs: inline, here-document or script file */
+	SHUNT_SCOPE_INLINE,  /* the same, but only code written on the line (not a script file) */
 };
 
 /* What a command reaches beyond the machine (policy/rules/README.md). */
@@ -134,6 +136,9 @@ int shunt_matcher_match(struct shunt_matcher *m, const struct shunt_rule *r, con
  * span in *so, *eo when the group took part in it. */
 bool shunt_matcher_group1(const struct shunt_matcher *m, size_t *so, size_t *eo);
 
+/* The YAML name of a scope ("command", "line", "code", "inline"). */
+const char *shunt_rule_scope_name(enum shunt_rule_scope s);
+
 /* True when r may apply to a command whose program basename is prog. */
 bool shunt_rule_applies_to(const struct shunt_rule *r, const char *prog);
 
@@ -141,7 +146,9 @@ bool shunt_rule_applies_to(const struct shunt_rule *r, const char *prog);
  * lexes line with home "/home/user" and cwd = workspace =
  * "/home/user/project", then matches r against each simple command's norm
  * (honouring the programs prefilter) or, for scope line, the normalised
- * line when any command passes the prefilter. Returns 1 when it matches,
+ * line when any command passes the prefilter, or, for scope code/inline,
+ * the inline code or here-document of each interpreter the prefilter
+ * passes (script files are not read). Returns 1 when it matches,
  * 0 when not, -ENOMEM when the arena ran out. Allocates only from a. */
 int shunt_rule_test_line(const struct shunt_rule *r, const char *line, struct shunt_arena *a);
 
