@@ -44,9 +44,9 @@ struct shunt_heredoc_body {
 struct shunt_redir {
 	int fd; /* -1 when not given explicitly */
 	enum shunt_redir_kind kind;
-	const char *target; /* unquoted target word (the delimiter for heredocs) */
-	bool both;	    /* &> or &>>: stdout and stderr */
-	bool dup_in;	    /* SHUNT_REDIR_DUP written <&N (else >&N) */
+	const char *target;		 /* unquoted target word (the delimiter for heredocs) */
+	bool both;			 /* &> or &>>: stdout and stderr */
+	bool dup_in;			 /* SHUNT_REDIR_DUP written <&N (else >&N) */
 	struct shunt_heredoc_body *body; /* SHUNT_REDIR_HEREDOC only, else NULL */
 };
 

@@ -15,8 +15,8 @@
 enum shunt_rule_scope {
 	SHUNT_SCOPE_COMMAND, /* matched against each simple command's norm */
 	SHUNT_SCOPE_LINE,    /* matched against the whole normalised line (pipelines) */
-	SHUNT_SCOPE_CODE,    /* the code an interpreter runs: inline, here-document or script file */
-	SHUNT_SCOPE_INLINE,  /* the same, but only code written on the line (not a script file) */
+	SHUNT_SCOPE_CODE,   /* the code an interpreter runs: inline, here-document or script file */
+	SHUNT_SCOPE_INLINE, /* the same, but only code written on the line (not a script file) */
 };
 
 /* What a command reaches beyond the machine (policy/rules/README.md). */

@@ -537,8 +537,9 @@ static int build(const uint8_t *data, size_t len, bool verify, void *base, size_
 			goto fail;
 		if (s->risk < 0 || s->risk > SHUNT_RISK_CRITICAL || s->profile < -1 ||
 		    s->profile > SHUNT_PROFILE_GODMODE || s->action < -1 ||
-		    s->action > SHUNT_ACTION_BLOCK || s->scope < 0 || s->scope > SHUNT_SCOPE_INLINE ||
-		    s->effect < 0 || s->effect > SHUNT_EFFECT_REMOTE)
+		    s->action > SHUNT_ACTION_BLOCK || s->scope < 0 ||
+		    s->scope > SHUNT_SCOPE_INLINE || s->effect < 0 ||
+		    s->effect > SHUNT_EFFECT_REMOTE)
 			goto fail;
 		if (s->unless_installed != SHUNT_SNAP_NONE &&
 		    !str_ok(s->unless_installed, h->strings_size))
