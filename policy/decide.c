@@ -469,6 +469,8 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 			profile = rule->profile;
 		if (rule->effect == SHUNT_EFFECT_REMOTE)
 			out->remote_effect = true;
+		if (rule->effect == SHUNT_EFFECT_SYSTEM)
+			out->system_effect = true;
 	}
 	if (primary && primary->risk >= risk)
 		reason = primary->description;
@@ -548,7 +550,7 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 			act = SHUNT_ACTION_PROMPT;
 		/* a sandbox has no credentials and no remote: it cannot contain
 		 * a remote effect, only make it fail */
-		if (out->remote_effect && act == SHUNT_ACTION_SANDBOX)
+		if ((out->remote_effect || out->system_effect) && act == SHUNT_ACTION_SANDBOX)
 			act = SHUNT_ACTION_PROMPT;
 		if (risk == SHUNT_RISK_LOW && act == SHUNT_ACTION_HOST) {
 			str_copy(out->why, sizeof(out->why), 0, "low risk, no isolation needed");
@@ -574,6 +576,10 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 		w = strlen(out->why);
 		str_copy(out->why, sizeof(out->why), w,
 			 " (acts on a remote system: a sandbox cannot contain it)");
+	} else if (act == SHUNT_ACTION_PROMPT && req->interactive && out->system_effect) {
+		w = strlen(out->why);
+		str_copy(out->why, sizeof(out->why), w,
+			 " (changes the running machine: a sandbox cannot contain it)");
 	}
 	if (act == SHUNT_ACTION_PROMPT && !req->interactive) {
 		w = strlen(out->why);
@@ -583,6 +589,12 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 				 " (no terminal to confirm; it acts on a remote system, which a "
 				 "sandbox cannot contain: run it yourself or trust it with shunt "
 				 "trust add)");
+		} else if (out->system_effect) {
+			act = SHUNT_ACTION_BLOCK;
+			str_copy(out->why, sizeof(out->why), w,
+				 " (no terminal to confirm; it changes the running machine (services, "
+				 "power, processes), which a sandbox cannot contain: run it yourself or "
+				 "trust it with shunt trust add)");
 		} else if (risk == SHUNT_RISK_CRITICAL || profile == SHUNT_PROFILE_GODMODE ||
 			   p->non_interactive == SHUNT_NONINT_BLOCK ||
 			   p->mode == SHUNT_MODE_NEVER) {

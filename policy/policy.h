@@ -94,6 +94,7 @@ struct shunt_decision {
 	 * decided otherwise elsewhere (never cache it cwd-free) */
 	bool cwd_dependent;
 	bool remote_effect;    /* a matched rule acts on a remote system */
+	bool system_effect;    /* a matched rule changes the running machine (services, power) */
 	uint8_t trust_key[32]; /* exact-scope key of this command */
 	uint8_t trust_key_global[32];
 	/* details for explain (arena memory) */

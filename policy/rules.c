@@ -416,9 +416,11 @@ static int parse_effect(const char *s)
 		return SHUNT_EFFECT_LOCAL;
 	if (strcmp(s, "remote") == 0)
 		return SHUNT_EFFECT_REMOTE;
+	if (strcmp(s, "system") == 0)
+		return SHUNT_EFFECT_SYSTEM;
 	return -1;
 }
-static const char *const effect_names[] = {"local", "remote"};
+static const char *const effect_names[] = {"local", "remote", "system"};
 
 static bool valid_id(const char *s)
 {
@@ -589,7 +591,7 @@ static int load_rule(struct loader *L, struct shunt_ruleset *rs, const yaml_node
 		} else if (strcmp(ks, "examples") == 0) {
 			rc = load_examples(L, r, v);
 		} else if (strcmp(ks, "effect") == 0) {
-			rc = get_enum(L, v, "effect", parse_effect, effect_names, 2, &tmp);
+			rc = get_enum(L, v, "effect", parse_effect, effect_names, 3, &tmp);
 			r->effect = (enum shunt_rule_effect)tmp;
 		} else if (strcmp(ks, "unless_installed") == 0) {
 			unless_node = v;

@@ -23,6 +23,7 @@ enum shunt_rule_scope {
 enum shunt_rule_effect {
 	SHUNT_EFFECT_LOCAL,  /* default: a sandbox can contain it */
 	SHUNT_EFFECT_REMOTE, /* acts on a remote system: prompt, or block with no terminal */
+	SHUNT_EFFECT_SYSTEM, /* changes the running machine (services, power, init): the same */
 };
 
 struct shunt_rule {

@@ -539,7 +539,7 @@ static int build(const uint8_t *data, size_t len, bool verify, void *base, size_
 		    s->profile > SHUNT_PROFILE_GODMODE || s->action < -1 ||
 		    s->action > SHUNT_ACTION_BLOCK || s->scope < 0 ||
 		    s->scope > SHUNT_SCOPE_INLINE || s->effect < 0 ||
-		    s->effect > SHUNT_EFFECT_REMOTE)
+		    s->effect > SHUNT_EFFECT_SYSTEM)
 			goto fail;
 		if (s->unless_installed != SHUNT_SNAP_NONE &&
 		    !str_ok(s->unless_installed, h->strings_size))
