@@ -279,17 +279,19 @@ static int record(struct scan *x, const struct shunt_rule *r, size_t cmd, size_t
 
 /* Matches the command and line rules against cl. owner is SIZE_MAX for
  * the request's own commands; for commands of code that command owner
- * runs, matches are recorded against owner with the command as subject. */
+ * runs, matches are recorded against owner with the command as subject.
+ * why_opaque says why a computed command name or a cut-short analysis is
+ * medium risk; NULL for a script file, whose "$cmd" lines are ordinary
+ * (its execs are decided when they happen) and which is read only up to
+ * a limit anyway. */
 static int match_cmdline(struct scan *x, const struct shunt_cmdline *cl, size_t owner,
-			 const char *why_dynamic)
+			 const char *why_opaque)
 {
 	const struct shunt_policy *p = x->p;
 	for (size_t i = 0; i < cl->n; i++) {
 		const struct shunt_simple *c = &cl->cmds[i];
-		if (c->flags & SHUNT_CMD_DYNAMIC_NAME)
-			raise_risk(x, SHUNT_RISK_MEDIUM,
-				   why_dynamic ? why_dynamic
-					       : "command name is computed at run time");
+		if ((c->flags & SHUNT_CMD_DYNAMIC_NAME) && why_opaque)
+			raise_risk(x, SHUNT_RISK_MEDIUM, why_opaque);
 		if (!c->norm)
 			continue;
 		size_t nlen = strlen(c->norm);
@@ -341,13 +343,17 @@ static int match_cmdline(struct scan *x, const struct shunt_cmdline *cl, size_t 
 		if (rc < 0)
 			return rc;
 	}
-	if (cl->truncated)
-		raise_risk(x, SHUNT_RISK_MEDIUM, "command too complex to analyse fully");
+	if (cl->truncated && why_opaque)
+		raise_risk(x, SHUNT_RISK_MEDIUM,
+			   owner == SIZE_MAX ? "command too complex to analyse fully"
+					     : "the code it runs is too complex to analyse fully");
 	return 0;
 }
 
-/* Lexes shell code that command owner runs and matches it like a line. */
-static int match_shell_code(struct scan *x, size_t owner, const char *text, size_t len)
+/* Lexes shell code that command owner runs and matches it like a line
+ * (from_file: a script file, see match_cmdline). */
+static int match_shell_code(struct scan *x, size_t owner, const char *text, size_t len,
+			    bool from_file)
 {
 	const struct shunt_request *req = x->req;
 	struct shunt_lex_ctx lctx = {req->home, req->cwd, req->workspace};
@@ -356,7 +362,8 @@ static int match_shell_code(struct scan *x, size_t owner, const char *text, size
 	int rc = shunt_lex_line(text, len, &lctx, x->a, &sub);
 	if (rc < 0)
 		return rc;
-	return match_cmdline(x, &sub, owner, "the code it runs computes a command name");
+	return match_cmdline(x, &sub, owner,
+			     from_file ? NULL : "the code it runs computes a command name");
 }
 
 /* Scans the code command i runs (script.h): shell code is lexed and
@@ -374,6 +381,7 @@ static int scan_code(struct scan *x, size_t i)
 	if (!text) {
 		if (!x->req->script_max || !code.path)
 			return 0;
+		x->out->read_script = true;
 		if (x->script_budget < x->req->script_max) {
 			raise_risk(x, SHUNT_RISK_MEDIUM, "runs more scripts than one check reads");
 			return 0;
@@ -389,7 +397,7 @@ static int scan_code(struct scan *x, size_t i)
 		from_file = true;
 	}
 	if (code.lang == SHUNT_LANG_SHELL)
-		return match_shell_code(x, i, text, len);
+		return match_shell_code(x, i, text, len, from_file);
 	const struct shunt_policy *p = x->p;
 	for (size_t r = 0; r < p->nrules; r++) {
 		const struct shunt_rule *rule = &p->rules[r];
@@ -410,7 +418,7 @@ static int scan_code(struct scan *x, size_t i)
 	for (int k = 0; k < SPAWN_MAX &&
 			shunt_script_next_spawn(code.lang, text, len, &pos, x->a, &cmd, &cmdlen);
 	     k++) {
-		int rc = match_shell_code(x, i, cmd, cmdlen);
+		int rc = match_shell_code(x, i, cmd, cmdlen, false);
 		if (rc < 0)
 			return rc;
 	}
@@ -450,7 +458,7 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 			 .risk = &risk,
 			 .reason = &reason,
 			 .script_budget = req->script_max * SCRIPT_BUDGET_FILES};
-	if ((rc = match_cmdline(&x, cl, SIZE_MAX, NULL)) < 0)
+	if ((rc = match_cmdline(&x, cl, SIZE_MAX, "command name is computed at run time")) < 0)
 		return rc;
 	/* the code interpreters run, once: not the code inside that code */
 	size_t ntop = cl->n;
@@ -591,10 +599,11 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 				 "trust add)");
 		} else if (out->system_effect) {
 			act = SHUNT_ACTION_BLOCK;
-			str_copy(out->why, sizeof(out->why), w,
-				 " (no terminal to confirm; it changes the running machine (services, "
-				 "power, processes), which a sandbox cannot contain: run it yourself or "
-				 "trust it with shunt trust add)");
+			str_copy(
+			    out->why, sizeof(out->why), w,
+			    " (no terminal to confirm; it changes the running machine (services, "
+			    "power, processes), which a sandbox cannot contain: run it yourself or "
+			    "trust it with shunt trust add)");
 		} else if (risk == SHUNT_RISK_CRITICAL || profile == SHUNT_PROFILE_GODMODE ||
 			   p->non_interactive == SHUNT_NONINT_BLOCK ||
 			   p->mode == SHUNT_MODE_NEVER) {

@@ -93,6 +93,9 @@ struct shunt_decision {
 	/* a rule's unless_installed looked in the cwd: the same argv may be
 	 * decided otherwise elsewhere (never cache it cwd-free) */
 	bool cwd_dependent;
+	/* a script file named to an interpreter was looked up: its content
+	 * decided this, which may change under the same argv (never cache it) */
+	bool read_script;
 	bool remote_effect;    /* a matched rule acts on a remote system */
 	bool system_effect;    /* a matched rule changes the running machine (services, power) */
 	uint8_t trust_key[32]; /* exact-scope key of this command */

@@ -24,8 +24,10 @@ enum shunt_lang {
 	SHUNT_LANG_AWK,
 };
 
-/* Default size limit of a script file that is read and scanned. */
+/* Default size limit of a script file that is read and scanned; the
+ * shim reads less (its decision runs in a 64 KiB stack arena). */
 #define SHUNT_SCRIPT_MAX_DEFAULT (64u * 1024u)
+#define SHUNT_SCRIPT_MAX_SHIM	 (8u * 1024u)
 
 struct shunt_code {
 	enum shunt_lang lang;

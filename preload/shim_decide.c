@@ -20,6 +20,7 @@
 #include "fast.h"
 #include "iface.h"
 #include "policy.h"
+#include "script.h"
 #include "shim_int.h"
 #include "snapshot.h"
 
@@ -403,6 +404,9 @@ judge_slow(struct shunt_shim_slot *s, const char *exe, char *const argv[], const
 	req.interactive = true; /* prompts are the gate's business, never blocks here */
 	req.source = SHUNT_SOURCE_SHIM;
 	req.now = now.tv_sec;
+	/* busybox sh s.sh never execs its commands, python3 x.py deletes
+	 * in-process: the script's first bytes are read here too */
+	req.script_max = SHUNT_SCRIPT_MAX_SHIM;
 
 	_Alignas(16) char abuf[ARENA_SIZE];
 	struct shunt_arena a;
@@ -412,7 +416,7 @@ judge_slow(struct shunt_shim_slot *s, const char *exe, char *const argv[], const
 		return SHUNT_SHIM_GATE; /* too big for the fast path */
 	if (d.action == SHUNT_ACTION_HOST) {
 		/* a key without the cwd must not hold an answer that read it */
-		bool keyed = key && (given_cwd || !d.cwd_dependent);
+		bool keyed = key && !d.read_script && (given_cwd || !d.cwd_dependent);
 		struct shunt_fast_cache *cache = keyed ? cache_get() : NULL;
 		if (cache && !d.trusted)
 			shunt_fast_store(cache, key, shunt_fast_hash(key), (int)d.risk);
