@@ -95,7 +95,11 @@ struct shunt_simple {
  *     "~/x" stay; "~user" and other users' homes are not rewritten. If
  *     ctx->workspace is set and is not "/", not $HOME and not an ancestor of
  *     $HOME, an absolute word inside it becomes "./REL" (the root itself
- *     "."). Relative words stay as written. Slashes are not collapsed.
+ *     "."). Relative words stay as written. An absolute word, or one
+ *     starting "~/", "$HOME/", "$TMPDIR/" or "$TMP/" (taken as /tmp), that
+ *     has a "//", "." or ".." component is first resolved lexically
+ *     ("/tmp/../etc" -> "/etc", "~/../.." -> "/", "//etc//" -> "/etc/");
+ *     other slashes are not collapsed.
  *   - REDIRs come after all ARGs, in source order, each as " OP TARGET"
  *     with TARGET unquoted and path-rewritten like an ARG:
  *       "> T"  ">> T"  "< T"  "<> T"  "&> T"  "&>> T"  ("&>" for >& FILE too)

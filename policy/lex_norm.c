@@ -28,8 +28,97 @@ static bool ws_match(const struct lx *lx, const char *a, size_t alen, const char
 	return true;
 }
 
+/* Whether path has a "." or ".." component or an empty one ("//"). */
+static bool needs_resolve(const char *p)
+{
+	for (const char *s = strchr(p, '/'); s; s = strchr(s + 1, '/')) {
+		const char *c = s + 1;
+		if (*c == '/' || (c[0] == '.' && (c[1] == '/' || c[1] == '\0')) ||
+		    (c[0] == '.' && c[1] == '.' && (c[2] == '/' || c[2] == '\0')))
+			return true;
+	}
+	return false;
+}
+
+/* Appends base[0..bn) + rest (an absolute path once joined) with "//",
+ * "." and ".." resolved lexically (".." at the root stays there), to a
+ * new arena string. NULL when the arena is full. */
+static char *resolve_path(struct lx *lx, const char *base, size_t bn, const char *rest)
+{
+	size_t rn = strlen(rest), n = bn + rn;
+	char *in = shunt_arena_alloc(lx->a, 2 * n + 4);
+	if (!in) {
+		lx->err = -ENOMEM;
+		return NULL;
+	}
+	memcpy(in, base, bn);
+	memcpy(in + bn, rest, rn);
+	char *out = in + n + 1;
+	size_t o = 0, i = 0;
+	out[o++] = '/';
+	while (i < n) {
+		while (i < n && in[i] == '/')
+			i++;
+		size_t s = i;
+		while (i < n && in[i] != '/')
+			i++;
+		size_t len = i - s;
+		if (len == 0 || (len == 1 && in[s] == '.'))
+			continue;
+		if (len == 2 && in[s] == '.' && in[s + 1] == '.') {
+			while (o > 1 && out[o - 1] != '/')
+				o--;
+			if (o > 1)
+				o--;
+			continue;
+		}
+		if (o > 1)
+			out[o++] = '/';
+		memcpy(out + o, in + s, len);
+		o += len;
+	}
+	if (n && in[n - 1] == '/' && o > 1)
+		out[o++] = '/';
+	out[o] = '\0';
+	return out;
+}
+
+/* A path climbing out with ".." (/tmp/../etc, ~/../.., $TMPDIR/../etc)
+ * is written resolved, so rules see where it lands. $TMPDIR is taken to
+ * be /tmp. Other words, and relative paths, are returned unchanged. */
+static const char *resolved(struct lx *lx, const char *w)
+{
+	static const char *const tmpvars[] = {"$TMPDIR", "${TMPDIR}", "$TMP", "${TMP}", NULL};
+	if (w[0] == '/')
+		return needs_resolve(w) ? resolve_path(lx, "", 0, w) : w;
+	if (!strchr(w, '/') || !needs_resolve(w))
+		return w;
+	const char *rest = NULL;
+	if (w[0] == '~' && w[1] == '/')
+		rest = w + 1;
+	else if (!strncmp(w, "$HOME/", 6))
+		rest = w + 5;
+	else if (!strncmp(w, "${HOME}/", 8))
+		rest = w + 7;
+	if (rest) {
+		if (!lx->homelen)
+			return w;
+		const char *r = resolve_path(lx, lx->home, lx->homelen, rest);
+		return r ? r : w;
+	}
+	for (size_t k = 0; tmpvars[k]; k++) {
+		size_t kl = strlen(tmpvars[k]);
+		if (!strncmp(w, tmpvars[k], kl) && w[kl] == '/') {
+			const char *r = resolve_path(lx, "/tmp", 4, w + kl);
+			return r ? r : w;
+		}
+	}
+	return w;
+}
+
 static void put_path(struct lx *lx, struct sbuf *b, const char *w)
 {
+	w = resolved(lx, w);
 	const char *rest = NULL;
 	if (!strncmp(w, "$HOME", 5) && (w[5] == '\0' || w[5] == '/'))
 		rest = w + 5;

@@ -286,7 +286,16 @@ static void test_paths(void)
 	expect_cmd("rm -rf $HOME/proj/x", "rm -rf ./x");
 	expect_cmd("rm -rf /home/other/x ~other", "rm -rf /home/other/x ~other");
 	expect_cmd("cp x --target-directory=/home/u/.ssh", "cp x --target-directory=~/.ssh");
-	expect_cmd("ls /etc//passwd", "ls /etc//passwd");
+	/* climbing out with "..", "." and "//" are resolved (issue 23) */
+	expect_cmd("ls /etc//passwd", "ls /etc/passwd");
+	expect_cmd("rm -rf /tmp/../etc", "rm -rf /etc");
+	expect_cmd("rm -rf \"$TMPDIR/../etc\" ${TMP}/../../usr/", "rm -rf /etc /usr/");
+	expect_cmd("rm -rf ~/../.. $HOME/../u/proj/./src", "rm -rf / ./src");
+	expect_cmd("rm -rf /home/u/proj/../proj/x /../../", "rm -rf ./x /");
+	expect_cmd("rm -rf ../x ./a/../b https://h/a/../b",
+		   "rm -rf ../x ./a/../b https://h/a/../b");
+	expect_cmd("cp x --target-directory=/tmp/../root/.ssh",
+		   "cp x --target-directory=/root/.ssh");
 	/* a workspace that is HOME or above it must not hide ~ */
 	struct shunt_lex_ctx c2 = {.home = "/home/u", .workspace = "/home/u"};
 	shunt_arena_release(&A);
