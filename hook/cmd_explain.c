@@ -64,7 +64,25 @@ static void explain_match(struct shunt_buf *out, const struct shunt_match *m, co
 	shunt_buf_printf(out, "    rule %s (%s, effect %s): %s\n      ", r->id,
 			 shunt_risk_name(r->risk), shunt_rule_effect_name(r->effect),
 			 r->description);
-	highlight(out, subject, m->so, m->eo, color);
+	if (m->subject) {
+		/* code it runs: a window around the match, not a whole script */
+		const char *sub = m->subject;
+		size_t n = strlen(sub), so = m->so < n ? m->so : n, eo = m->eo < n ? m->eo : n;
+		size_t from = so > 60 ? so - 60 : 0, to = eo + 60 < n ? eo + 60 : n;
+		if (eo - so > 200)
+			eo = so + 200, to = eo;
+		char *win = strndup(sub + from, to - from);
+		shunt_buf_puts(out, "in the code it runs: ");
+		if (win) {
+			for (char *q = win; *q; q++)
+				if (*q == '\n' || *q == '\t')
+					*q = ' ';
+			highlight(out, win, so - from, eo - from, color);
+			free(win);
+		}
+	} else {
+		highlight(out, subject, m->so, m->eo, color);
+	}
 	shunt_buf_putc(out, '\n');
 	if (m->limit_hit)
 		shunt_buf_puts(out, "      (regex limit hit: counted as a match)\n");

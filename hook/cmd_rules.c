@@ -153,8 +153,7 @@ static int rules_list(const struct shunt_ruleset *rs, bool json)
 			put_json_field(&b, "risk", shunt_risk_name(r->risk));
 			put_json_field(&b, "action", action);
 			put_json_field(&b, "profile", profile);
-			put_json_field(&b, "scope",
-				       r->scope == SHUNT_SCOPE_LINE ? "line" : "command");
+			put_json_field(&b, "scope", shunt_rule_scope_name(r->scope));
 			shunt_buf_puts(&b, ",\"programs\":");
 			put_strv(&b, r->programs, r->nprograms, true);
 			shunt_buf_puts(&b, ",\"tags\":");

@@ -372,6 +372,7 @@ int shunt_ctx_decide(const struct shunt_ctx *ctx, const char *line, const char *
 	req.interactive = interactive;
 	req.source = source;
 	req.now = (int64_t)time(NULL);
+	req.script_max = ctx->cfg.script_max;
 	if (!req.exe && !line)
 		req.exe = argv[0];
 	/* an exec is decided as the shim decides it: under the name it was

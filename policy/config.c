@@ -16,6 +16,7 @@
 #include <yaml.h>
 
 #include "cleanup.h"
+#include "script.h"
 #include "config_layer.h"
 #include "fsutil.h"
 #include "paths.h"
@@ -77,6 +78,7 @@ void shunt_config_defaults(struct shunt_config *cfg)
 	s->profile_runtime[SHUNT_PROFILE_GODMODE] = SHUNT_RUNTIME_MICROVM;
 	cfg->audit_max_bytes = 10ULL * 1024 * 1024;
 	cfg->prompt_timeout = 60;
+	cfg->script_max = SHUNT_SCRIPT_MAX_DEFAULT;
 	cfg->audit_forward.batch = 100;
 	cfg->audit_forward.interval = 60;
 	cfg->audit_forward.spool_max = 64ull << 20;

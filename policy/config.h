@@ -75,9 +75,10 @@ struct shunt_config {
 	struct shunt_strv rule_files; /* extra rule packs */
 	struct shunt_risk_floor *risk_floors;
 	size_t nrisk_floors;
-	unsigned long long audit_max_bytes;	    /* rotation size */
-	unsigned prompt_timeout; /* prompt.timeout: seconds a prompt waits (0: no limit) */
-	struct shunt_strv sources;		    /* files that were loaded, in order */
+	unsigned long long audit_max_bytes; /* rotation size */
+	unsigned prompt_timeout;   /* prompt.timeout: seconds a prompt waits (0: no limit) */
+	size_t script_max;	   /* scripts.max_bytes: script bytes scanned (0: none) */
+	struct shunt_strv sources; /* files that were loaded, in order */
 	struct shunt_policy_source *policy_sources; /* policy.sources */
 	size_t npolicy_sources;
 	struct shunt_audit_forward audit_forward; /* audit.forward */

@@ -140,6 +140,7 @@ static void dump_yaml(const struct shunt_config *cfg, struct shunt_buf *o)
 			 cfg->pool_size[SHUNT_RUNTIME_MICROVM],
 			 cfg->pool_size[SHUNT_RUNTIME_GVISOR]);
 	shunt_buf_printf(o, "prompt:\n  timeout: %u\n", cfg->prompt_timeout);
+	shunt_buf_printf(o, "scripts:\n  max_bytes: %zu\n", cfg->script_max);
 	if (cfg->npolicy_sources)
 		shunt_buf_puts(o, "policy:\n  sources:\n");
 	for (size_t i = 0; i < cfg->npolicy_sources; i++) {
@@ -245,6 +246,7 @@ static void dump_json(const struct shunt_config *cfg, struct shunt_buf *o)
 			 cfg->pool_size[SHUNT_RUNTIME_MICROVM],
 			 cfg->pool_size[SHUNT_RUNTIME_GVISOR]);
 	shunt_buf_printf(o, "\"prompt\":{\"timeout\":%u},", cfg->prompt_timeout);
+	shunt_buf_printf(o, "\"scripts\":{\"max_bytes\":%zu},", cfg->script_max);
 	dump_strv_json(o, "sources", &cfg->sources);
 	shunt_buf_putc(o, ',');
 	dump_strv_json(o, "warnings", &cfg->warnings);

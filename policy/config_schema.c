@@ -676,10 +676,12 @@ enum {
 	K_POOL,
 	K_REMOTE,
 	K_PROMPT,
+	K_SCRIPTS,
 };
 static const char *const top_keys[] = {
-    "mode",  "security_level", "non_interactive", "on_error", "preset", "sandbox", "policies",
-    "rules", "risk_floors",    "audit",		  "policy",   "pool",	"remote",  "prompt",
+    "mode",    "security_level", "non_interactive", "on_error",	   "preset",
+    "sandbox", "policies",	 "rules",	    "risk_floors", "audit",
+    "policy",  "pool",		 "remote",	    "prompt",	   "scripts",
 };
 #define NTOP_KEYS (sizeof(top_keys) / sizeof(*top_keys))
 
@@ -714,6 +716,24 @@ static int prompt_pair(struct shunt_layer *L, size_t k, const yaml_node_t *key,
 	if (L->tighten && (u == 0 || (cur && u > cur)))
 		return shunt_layer_loosen(L, v, "prompt.timeout");
 	L->cfg->prompt_timeout = (unsigned)u;
+	return 0;
+}
+
+/* scripts: {max_bytes: N}: how much of a script file named to an
+ * interpreter (bash x.sh, python3 x.py) is read and scanned; 0 = none.
+ * A workspace file may raise it, not lower it. */
+static const char *const scripts_keys[] = {"max_bytes"};
+
+static int scripts_pair(struct shunt_layer *L, size_t k, const yaml_node_t *key,
+			const yaml_node_t *v, void *ctx)
+{
+	unsigned long long u = 0;
+	if (shunt_layer_get_uint(L, v, "scripts.max_bytes", "bytes, 0 = do not read scripts",
+				 16u << 20, &u) < 0)
+		return -1;
+	if (L->tighten && u < L->cfg->script_max)
+		return shunt_layer_loosen(L, v, "scripts.max_bytes");
+	L->cfg->script_max = (size_t)u;
 	return 0;
 }
 
@@ -802,6 +822,10 @@ static int top_pair(struct shunt_layer *L, size_t k, const yaml_node_t *key, con
 		if (shunt_layer_is_null(v))
 			return 0;
 		return shunt_layer_walk_map(L, v, "prompt", prompt_keys, 1, prompt_pair, NULL);
+	case K_SCRIPTS:
+		if (shunt_layer_is_null(v))
+			return 0;
+		return shunt_layer_walk_map(L, v, "scripts", scripts_keys, 1, scripts_pair, NULL);
 	}
 	return 0;
 }

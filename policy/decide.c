@@ -10,6 +10,7 @@
 #include "cmdparse.h"
 #include "config.h"
 #include "policy.h"
+#include "script.h"
 #include "sha256.h"
 
 static const int risk_base_score[] = {5, 40, 70, 90};
@@ -304,6 +305,228 @@ enum shunt_runtime shunt_policy_runtime(enum shunt_runtime runtime,
 	return rt;
 }
 
+/* One decision's matching state. */
+struct scan {
+	const struct shunt_policy *p;
+	const struct shunt_request *req;
+	struct shunt_arena *a;
+	struct shunt_decision *out;
+	struct shunt_matcher *m;
+	size_t cap;
+	enum shunt_risk *risk;
+	const char **reason;
+	size_t script_budget; /* script bytes this decision may still read */
+};
+
+/* At most this many script files' worth of bytes per decision, and this
+ * many shell strings handed to system() & co. per piece of code. */
+#define SCRIPT_BUDGET_FILES 4
+#define SPAWN_MAX	    32
+
+static void raise_risk(struct scan *x, enum shunt_risk r, const char *why)
+{
+	if (*x->risk < r) {
+		*x->risk = r;
+		*x->reason = why;
+	}
+}
+
+/* Records a match; subject (len bytes) is kept for explain when it is not
+ * the command's norm or the line. */
+static int record(struct scan *x, const struct shunt_rule *r, size_t cmd, size_t so, size_t eo,
+		  int m, const char *subject, size_t len)
+{
+	size_t before = x->out->nmatches;
+	if (add_match(x->out, &x->cap, x->a, r, cmd, so, eo, m == 2) < 0)
+		return -ENOMEM;
+	if (subject && x->out->nmatches > before) {
+		char *copy = shunt_arena_strndup(x->a, subject, len);
+		if (!copy)
+			return -ENOMEM;
+		x->out->matches[before].subject = copy;
+	}
+	return 0;
+}
+
+/* Matches the command and line rules against cl. owner is SIZE_MAX for
+ * the request's own commands; for commands of code that command owner
+ * runs, matches are recorded against owner with the command as subject.
+ * why_opaque says why a computed command name or a cut-short analysis is
+ * medium risk; NULL for a script file, whose "$cmd" lines are ordinary
+ * (its execs are decided when they happen) and which is read only up to
+ * a limit anyway. */
+static int match_cmdline(struct scan *x, const struct shunt_cmdline *cl, size_t owner,
+			 const char *why_opaque)
+{
+	const struct shunt_policy *p = x->p;
+	const struct shunt_lex_ctx lctx = {x->req->home, x->req->cwd, x->req->workspace};
+	for (size_t i = 0; i < cl->n; i++) {
+		const struct shunt_simple *c = &cl->cmds[i];
+		if ((c->flags & SHUNT_CMD_DYNAMIC_NAME) && why_opaque)
+			raise_risk(x, SHUNT_RISK_MEDIUM, why_opaque);
+		if (!c->norm)
+			continue;
+		size_t nlen = strlen(c->norm), before = x->out->nmatches;
+		struct cmd_view v = {
+		    .c = c, .next = i + 1 < cl->n ? &cl->cmds[i + 1] : NULL, .ctx = &lctx, .a = x->a};
+		for (size_t r = 0; r < p->nrules; r++) {
+			const struct shunt_rule *rule = &p->rules[r];
+			if (rule->scope != SHUNT_SCOPE_COMMAND ||
+			    !shunt_rule_applies_to(rule, c->prog))
+				continue;
+			size_t so = 0, eo = 0;
+			int m = 1;
+			if (rule->re || !rule->cmd.present)
+				m = shunt_matcher_match(x->m, rule, c->norm, nlen, &so, &eo);
+			if (m < 0)
+				return m; /* arena too small: not a match, decide elsewhere */
+			if (m == 0)
+				continue;
+			if (rule->cmd.present) {
+				int cm = cmd_match(&v, rule, x->m);
+				if (cm < 0)
+					return cm;
+				if (cm == 0)
+					continue;
+				if (cm == 2)
+					m = 2;
+			}
+			size_t gso, geo;
+			if (m == 1 && rule->unless_installed &&
+			    shunt_matcher_group1(x->m, &gso, &geo)) {
+				/* the answer now depends on the cwd: the shim must
+				 * not remember it for every directory */
+				x->out->cwd_dependent = true;
+				int in = installed(rule->unless_installed, c->norm + gso, geo - gso,
+						   x->req, x->a);
+				if (in < 0)
+					return in;
+				if (in)
+					continue;
+			}
+			int rc = owner == SIZE_MAX
+				     ? record(x, rule, i, so, eo, m, NULL, 0)
+				     : record(x, rule, owner, so, eo, m, c->norm, nlen);
+			if (rc < 0)
+				return rc;
+		}
+		/* no rule judged it: a destroy verb of a CLI no pack covers */
+		if (x->out->nmatches == before) {
+			int g = generic(&v, p);
+			if (g < 0)
+				return g;
+			int rc = !g		 ? 0
+				 : owner == SIZE_MAX ? record(x, shunt_rules_generic(), i, 0, nlen, 1, NULL, 0)
+						     : record(x, shunt_rules_generic(), owner, 0, nlen, 1,
+							      c->norm, nlen);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	const char *line = cl->line ? cl->line : "";
+	size_t llen = strlen(line);
+	for (size_t r = 0; r < p->nrules; r++) {
+		const struct shunt_rule *rule = &p->rules[r];
+		if (rule->scope != SHUNT_SCOPE_LINE || !line_rule_applies(rule, cl))
+			continue;
+		size_t so = 0, eo = 0;
+		int m = shunt_matcher_match(x->m, rule, line, llen, &so, &eo);
+		if (m < 0)
+			return m;
+		if (m == 0)
+			continue;
+		int rc = owner == SIZE_MAX ? record(x, rule, SIZE_MAX, so, eo, m, NULL, 0)
+					   : record(x, rule, owner, so, eo, m, line, llen);
+		if (rc < 0)
+			return rc;
+	}
+	if (cl->truncated && why_opaque)
+		raise_risk(x, SHUNT_RISK_MEDIUM,
+			   owner == SIZE_MAX ? "command too complex to analyse fully"
+					     : "the code it runs is too complex to analyse fully");
+	return 0;
+}
+
+/* Lexes shell code that command owner runs and matches it like a line
+ * (from_file: a script file, see match_cmdline). */
+static int match_shell_code(struct scan *x, size_t owner, const char *text, size_t len,
+			    bool from_file)
+{
+	const struct shunt_request *req = x->req;
+	struct shunt_lex_ctx lctx = {req->home, req->cwd, req->workspace};
+	struct shunt_cmdline sub;
+	memset(&sub, 0, sizeof(sub));
+	int rc = shunt_lex_line(text, len, &lctx, x->a, &sub);
+	if (rc < 0)
+		return rc;
+	return match_cmdline(x, &sub, owner,
+			     from_file ? NULL : "the code it runs computes a command name");
+}
+
+/* Scans the code command i runs (script.h): shell code is lexed and
+ * judged like a line; other languages meet the code-scope rules, and the
+ * shell strings they hand to system() & co. are judged like lines. */
+static int scan_code(struct scan *x, size_t i)
+{
+	const struct shunt_simple *c = &x->out->cmdline.cmds[i];
+	struct shunt_code code;
+	if (!shunt_script_find(c, &code))
+		return 0;
+	const char *text = code.text;
+	size_t len = code.len;
+	bool from_file = false;
+	if (!text) {
+		if (!x->req->script_max || !code.path)
+			return 0;
+		/* under the shim a shell's own execs are decided one by one; only
+		 * busybox runs its applets without an exec */
+		if (code.lang == SHUNT_LANG_SHELL && x->req->source == SHUNT_SOURCE_SHIM &&
+		    !(c->via && strstr(c->via, "busybox")))
+			return 0;
+		x->out->read_script = true;
+		if (x->script_budget < x->req->script_max) {
+			raise_risk(x, SHUNT_RISK_MEDIUM, "runs more scripts than one check reads");
+			return 0;
+		}
+		bool more;
+		int rc = shunt_script_read(code.path, x->req->cwd, x->req->home, x->req->script_max,
+					   x->a, &text, &len, &more);
+		if (rc == -ENOMEM)
+			return rc;
+		if (rc < 0)
+			return 0; /* no such script: the interpreter fails as well */
+		x->script_budget -= len;
+		from_file = true;
+	}
+	if (code.lang == SHUNT_LANG_SHELL)
+		return match_shell_code(x, i, text, len, from_file);
+	const struct shunt_policy *p = x->p;
+	for (size_t r = 0; r < p->nrules; r++) {
+		const struct shunt_rule *rule = &p->rules[r];
+		if (!(rule->scope == SHUNT_SCOPE_CODE ||
+		      (rule->scope == SHUNT_SCOPE_INLINE && !from_file)) ||
+		    !shunt_rule_applies_to(rule, c->prog))
+			continue;
+		size_t so = 0, eo = 0;
+		int m = shunt_matcher_match(x->m, rule, text, len, &so, &eo);
+		if (m < 0)
+			return m;
+		if (m && record(x, rule, i, so, eo, m, text, len) < 0)
+			return -ENOMEM;
+	}
+	size_t pos = 0;
+	const char *cmd;
+	size_t cmdlen;
+	for (int k = 0; k < SPAWN_MAX &&
+			shunt_script_next_spawn(code.lang, text, len, &pos, x->a, &cmd, &cmdlen);
+	     k++) {
+		int rc = match_shell_code(x, i, cmd, cmdlen, false);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 		 struct shunt_arena *a, struct shunt_decision *out)
 {
@@ -326,84 +549,24 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 	int forced = -1, profile = SHUNT_PROFILE_NONE;
 	const struct shunt_rule *primary = NULL;
 	const char *reason = NULL;
-	size_t cap = 0;
 	struct shunt_matcher matcher;
 	if (shunt_matcher_init(&matcher, a) < 0)
 		return -ENOMEM;
-
-	for (size_t i = 0; i < cl->n; i++) {
-		const struct shunt_simple *c = &cl->cmds[i];
-		if ((c->flags & SHUNT_CMD_DYNAMIC_NAME) && risk < SHUNT_RISK_MEDIUM) {
-			risk = SHUNT_RISK_MEDIUM;
-			reason = "command name is computed at run time";
-		}
-		if (!c->norm)
-			continue;
-		size_t nlen = strlen(c->norm), before = out->nmatches;
-		struct cmd_view v = {
-		    .c = c, .next = i + 1 < cl->n ? &cl->cmds[i + 1] : NULL, .ctx = &lctx, .a = a};
-		for (size_t r = 0; r < p->nrules; r++) {
-			const struct shunt_rule *rule = &p->rules[r];
-			if (rule->scope != SHUNT_SCOPE_COMMAND ||
-			    !shunt_rule_applies_to(rule, c->prog))
-				continue;
-			size_t so = 0, eo = 0;
-			int m = 1;
-			if (rule->re || !rule->cmd.present)
-				m = shunt_matcher_match(&matcher, rule, c->norm, nlen, &so, &eo);
-			if (m < 0)
-				return m; /* arena too small: not a match, decide elsewhere */
-			if (m == 0)
-				continue;
-			if (rule->cmd.present) {
-				int cm = cmd_match(&v, rule, &matcher);
-				if (cm < 0)
-					return cm;
-				if (cm == 0)
-					continue;
-				if (cm == 2)
-					m = 2;
-			}
-			size_t gso, geo;
-			if (m == 1 && rule->unless_installed &&
-			    shunt_matcher_group1(&matcher, &gso, &geo)) {
-				/* the answer now depends on the cwd: the shim must
-				 * not remember it for every directory */
-				out->cwd_dependent = true;
-				int in = installed(rule->unless_installed, c->norm + gso, geo - gso,
-						   req, a);
-				if (in < 0)
-					return in;
-				if (in)
-					continue;
-			}
-			if (add_match(out, &cap, a, rule, i, so, eo, m == 2) < 0)
-				return -ENOMEM;
-		}
-		/* no rule judged it: a destroy verb of a CLI no pack covers */
-		if (out->nmatches == before) {
-			int g = generic(&v, p);
-			if (g < 0)
-				return g;
-			if (g &&
-			    add_match(out, &cap, a, shunt_rules_generic(), i, 0, nlen, false) < 0)
-				return -ENOMEM;
-		}
-	}
-	size_t llen = strlen(norm_line);
-	for (size_t r = 0; r < p->nrules; r++) {
-		const struct shunt_rule *rule = &p->rules[r];
-		if (rule->scope != SHUNT_SCOPE_LINE || !line_rule_applies(rule, cl))
-			continue;
-		size_t so = 0, eo = 0;
-		int m = shunt_matcher_match(&matcher, rule, norm_line, llen, &so, &eo);
-		if (m < 0)
-			return m;
-		if (m == 0)
-			continue;
-		if (add_match(out, &cap, a, rule, SIZE_MAX, so, eo, m == 2) < 0)
-			return -ENOMEM;
-	}
+	struct scan x = {.p = p,
+			 .req = req,
+			 .a = a,
+			 .out = out,
+			 .m = &matcher,
+			 .risk = &risk,
+			 .reason = &reason,
+			 .script_budget = req->script_max * SCRIPT_BUDGET_FILES};
+	if ((rc = match_cmdline(&x, cl, SIZE_MAX, "command name is computed at run time")) < 0)
+		return rc;
+	/* the code interpreters run, once: not the code inside that code */
+	size_t ntop = cl->n;
+	for (size_t i = 0; i < ntop; i++)
+		if ((rc = scan_code(&x, i)) < 0)
+			return rc;
 	for (size_t i = 0; i < out->nmatches; i++) {
 		const struct shunt_rule *rule = out->matches[i].rule;
 		if (!primary || rule->risk > primary->risk)
@@ -420,15 +583,10 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 	 * remote effect, or one that needs your secrets, fail */
 	out->remote_effect =
 	    (out->effects & (1u << SHUNT_EFFECT_REMOTE | 1u << SHUNT_EFFECT_CREDENTIALS)) != 0;
-	/* machine state is contained only by a sandbox that may write it */
-	if ((out->effects & 1u << SHUNT_EFFECT_SYSTEM) && profile < SHUNT_PROFILE_SYSTEM_WRITE)
-		profile = SHUNT_PROFILE_SYSTEM_WRITE;
+	/* a sandbox cannot reach systemd or the kernel either */
+	out->system_effect = (out->effects & 1u << SHUNT_EFFECT_SYSTEM) != 0;
 	if (primary && primary->risk >= risk)
 		reason = primary->description;
-	if (cl->truncated && risk < SHUNT_RISK_MEDIUM) {
-		risk = SHUNT_RISK_MEDIUM;
-		reason = "command too complex to analyse fully";
-	}
 
 	/* allowlist/denylist see the raw line and the normalised one */
 	char raw[4096];
@@ -505,7 +663,7 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 			act = SHUNT_ACTION_PROMPT;
 		/* a sandbox has no credentials and no remote: it cannot contain
 		 * a remote effect, only make it fail */
-		if (out->remote_effect && act == SHUNT_ACTION_SANDBOX)
+		if ((out->remote_effect || out->system_effect) && act == SHUNT_ACTION_SANDBOX)
 			act = SHUNT_ACTION_PROMPT;
 		if (risk == SHUNT_RISK_LOW && act == SHUNT_ACTION_HOST) {
 			str_copy(out->why, sizeof(out->why), 0, "low risk, no isolation needed");
@@ -533,6 +691,10 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 		str_copy(out->why, sizeof(out->why), w,
 			 remote_only ? " (uses your credentials: a sandbox cannot contain it)"
 				     : " (acts on a remote system: a sandbox cannot contain it)");
+	} else if (act == SHUNT_ACTION_PROMPT && req->interactive && out->system_effect) {
+		w = strlen(out->why);
+		str_copy(out->why, sizeof(out->why), w,
+			 " (changes the running machine: a sandbox cannot contain it)");
 	}
 	if (act == SHUNT_ACTION_PROMPT && !req->interactive) {
 		w = strlen(out->why);
@@ -547,6 +709,13 @@ int shunt_decide(const struct shunt_policy *p, const struct shunt_request *req,
 				: " (no terminal to confirm; it acts on a remote system, which a "
 				  "sandbox cannot contain: run it yourself or trust it with shunt "
 				  "trust add)");
+		} else if (out->system_effect) {
+			act = SHUNT_ACTION_BLOCK;
+			str_copy(
+			    out->why, sizeof(out->why), w,
+			    " (no terminal to confirm; it changes the running machine (services, "
+			    "power, processes), which a sandbox cannot contain: run it yourself or "
+			    "trust it with shunt trust add)");
 		} else if (risk == SHUNT_RISK_CRITICAL || profile == SHUNT_PROFILE_GODMODE ||
 			   p->non_interactive == SHUNT_NONINT_BLOCK ||
 			   p->mode == SHUNT_MODE_NEVER) {

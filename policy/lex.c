@@ -34,8 +34,10 @@ static void skip_heredoc_bodies(struct parser *p)
 	size_t n = p->n;
 	for (struct heredoc *h = p->hd_head; h && !lx->err; h = h->next) {
 		size_t dl = strlen(h->delim);
+		size_t start = p->i, end = n;
 		while (p->i < n && !lx->err) {
 			size_t ls = p->i;
+			end = ls;
 			const char *nl = memchr(s + ls, '\n', n - ls);
 			size_t le = nl ? (size_t)(nl - s) : n;
 			size_t cs = ls;
@@ -46,6 +48,7 @@ static void skip_heredoc_bodies(struct parser *p)
 				p->i = nl ? le + 1 : n;
 				break;
 			}
+			end = n; /* no delimiter line (yet): the body runs to the end */
 			/* unquoted delimiter: $(..) and `..` in the body still run */
 			size_t j = ls;
 			while (!h->quoted && j < le && !lx->err) {
@@ -69,6 +72,12 @@ static void skip_heredoc_bodies(struct parser *p)
 			}
 			p->i = nl ? le + 1 : n;
 		}
+		if (start > n)
+			start = n;
+		if (end < start || end > n)
+			end = n;
+		h->body->text = s + start;
+		h->body->len = end - start;
 	}
 	p->hd_head = p->hd_tail = NULL;
 }
@@ -137,6 +146,15 @@ static void parse_redir(struct parser *p, int fd)
 	else
 		memset(&w, 0, sizeof(w)), w.text = "";
 	r.target = w.text;
+	if (r.kind == SHUNT_REDIR_HEREDOC) {
+		r.body = shunt_arena_alloc(lx->a, sizeof(*r.body));
+		if (!r.body) {
+			lx->err = -ENOMEM;
+			return;
+		}
+		r.body->text = NULL;
+		r.body->len = 0;
+	}
 	if (dup_or_out) {
 		bool num = *w.text != '\0';
 		for (const char *q = w.text; *q; q++)
@@ -157,6 +175,7 @@ static void parse_redir(struct parser *p, int fd)
 			return;
 		}
 		h->delim = w.text;
+		h->body = r.body;
 		h->strip = strip;
 		h->quoted = !w.plain;
 		if (p->hd_tail)

@@ -33,12 +33,21 @@ enum shunt_redir_kind {
 	SHUNT_REDIR_RW,	     /* <> */
 };
 
+/* A here-document's body as written (no expansion, delimiter line
+ * excluded): what an interpreter reading stdin runs. text is NULL until
+ * the lexer has read past it (a line that ends before its body). */
+struct shunt_heredoc_body {
+	const char *text;
+	size_t len;
+};
+
 struct shunt_redir {
 	int fd; /* -1 when not given explicitly */
 	enum shunt_redir_kind kind;
-	const char *target; /* unquoted target word (the delimiter for heredocs) */
-	bool both;	    /* &> or &>>: stdout and stderr */
-	bool dup_in;	    /* SHUNT_REDIR_DUP written <&N (else >&N) */
+	const char *target;		 /* unquoted target word (the delimiter for heredocs) */
+	bool both;			 /* &> or &>>: stdout and stderr */
+	bool dup_in;			 /* SHUNT_REDIR_DUP written <&N (else >&N) */
+	struct shunt_heredoc_body *body; /* SHUNT_REDIR_HEREDOC only, else NULL */
 };
 
 struct shunt_simple {
@@ -86,7 +95,11 @@ struct shunt_simple {
  *     "~/x" stay; "~user" and other users' homes are not rewritten. If
  *     ctx->workspace is set and is not "/", not $HOME and not an ancestor of
  *     $HOME, an absolute word inside it becomes "./REL" (the root itself
- *     "."). Relative words stay as written. Slashes are not collapsed.
+ *     "."). Relative words stay as written. An absolute word, or one
+ *     starting "~/", "$HOME/", "$TMPDIR/" or "$TMP/" (taken as /tmp), that
+ *     has a "//", "." or ".." component is first resolved lexically
+ *     ("/tmp/../etc" -> "/etc", "~/../.." -> "/", "//etc//" -> "/etc/");
+ *     other slashes are not collapsed.
  *   - REDIRs come after all ARGs, in source order, each as " OP TARGET"
  *     with TARGET unquoted and path-rewritten like an ARG:
  *       "> T"  ">> T"  "< T"  "<> T"  "&> T"  "&>> T"  ("&>" for >& FILE too)

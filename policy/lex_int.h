@@ -45,6 +45,7 @@ struct lx {
 struct heredoc {
 	struct heredoc *next;
 	const char *delim;
+	struct shunt_heredoc_body *body; /* filled when the body is skipped */
 	bool strip, quoted;
 };
 

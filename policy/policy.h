@@ -59,12 +59,18 @@ struct shunt_request {
 	bool interactive; /* a human at a terminal */
 	enum shunt_source source;
 	int64_t now; /* unix seconds (trust expiry) */
+	/* read and scan a script file an interpreter is given (bash x.sh,
+	 * python3 x.py) up to this many bytes; 0 = never read files (the shim) */
+	size_t script_max;
 };
 
 struct shunt_match {
 	const struct shunt_rule *rule;
 	size_t cmd;    /* index into cmdline.cmds, or SIZE_MAX for a line-scope rule */
 	size_t so, eo; /* span in the subject */
+	/* the subject when it is not the command's norm or the line: the code
+	 * the command runs, or a command of that code (NUL-terminated) */
+	const char *subject;
 	bool limit_hit;
 };
 
@@ -87,7 +93,11 @@ struct shunt_decision {
 	/* a rule's unless_installed looked in the cwd: the same argv may be
 	 * decided otherwise elsewhere (never cache it cwd-free) */
 	bool cwd_dependent;
+	/* a script file named to an interpreter was looked up: its content
+	 * decided this, which may change under the same argv (never cache it) */
+	bool read_script;
 	bool remote_effect;    /* a matched rule acts on a remote system or needs your secrets */
+	bool system_effect;    /* a matched rule changes the running machine (services, power) */
 	unsigned effects;      /* bit (1 << enum shunt_rule_effect) per effect of a matched rule */
 	uint8_t trust_key[32]; /* exact-scope key of this command */
 	uint8_t trust_key_global[32];

@@ -14,6 +14,7 @@
 #include "fsutil.h"
 #include "lex.h"
 #include "rules_int.h"
+#include "script.h"
 #include "suggest.h"
 
 #define RULES_FILE_MAX (4u * 1024u * 1024u)
@@ -201,6 +202,17 @@ int shunt_rule_test_line(const struct shunt_rule *r, const char *line, struct sh
 		if (!applies || !cl.line)
 			return 0;
 		return shunt_rule_match(r, cl.line, strlen(cl.line), a, &so, &eo) != 0;
+	}
+	if (r->scope == SHUNT_SCOPE_CODE || r->scope == SHUNT_SCOPE_INLINE) {
+		for (size_t i = 0; i < cl.n; i++) {
+			struct shunt_code code;
+			if (!shunt_rule_applies_to(r, cl.cmds[i].prog) ||
+			    !shunt_script_find(&cl.cmds[i], &code) || !code.text)
+				continue;
+			if (shunt_rule_match(r, code.text, code.len, a, &so, &eo) != 0)
+				return 1;
+		}
+		return 0;
 	}
 	struct shunt_matcher m;
 	if (r->cmd.present && shunt_matcher_init(&m, a) < 0)
@@ -405,9 +417,18 @@ static int parse_scope(const char *s)
 		return SHUNT_SCOPE_COMMAND;
 	if (strcmp(s, "line") == 0)
 		return SHUNT_SCOPE_LINE;
+	if (strcmp(s, "code") == 0)
+		return SHUNT_SCOPE_CODE;
+	if (strcmp(s, "inline") == 0)
+		return SHUNT_SCOPE_INLINE;
 	return -1;
 }
-static const char *const scope_names[] = {"command", "line"};
+static const char *const scope_names[] = {"command", "line", "code", "inline"};
+
+const char *shunt_rule_scope_name(enum shunt_rule_scope s)
+{
+	return (unsigned)s < sizeof(scope_names) / sizeof(scope_names[0]) ? scope_names[s] : "?";
+}
 
 static const char *const effect_names[] = {"local", "remote", "network", "credentials", "system"};
 
@@ -593,7 +614,7 @@ static int load_rule(struct loader *L, struct shunt_ruleset *rs, const yaml_node
 			rc = get_enum(L, v, "action", shunt_action_parse, shunt_action_names,
 				      shunt_action_count, &r->action);
 		} else if (strcmp(ks, "scope") == 0) {
-			rc = get_enum(L, v, "scope", parse_scope, scope_names, 2, &tmp);
+			rc = get_enum(L, v, "scope", parse_scope, scope_names, 4, &tmp);
 			r->scope = (enum shunt_rule_scope)tmp;
 		} else if (strcmp(ks, "examples") == 0) {
 			rc = load_examples(L, r, v);

@@ -15,6 +15,8 @@
 enum shunt_rule_scope {
 	SHUNT_SCOPE_COMMAND, /* matched against each simple command's norm */
 	SHUNT_SCOPE_LINE,    /* matched against the whole normalised line (pipelines) */
+	SHUNT_SCOPE_CODE,   /* the code an interpreter runs: inline, here-document or script file */
+	SHUNT_SCOPE_INLINE, /* the same, but only code written on the line (not a script file) */
 };
 
 /* What a command touches (policy/rules/README.md, "effect"); the
@@ -25,8 +27,8 @@ enum shunt_rule_effect {
 	SHUNT_EFFECT_REMOTE,	  /* remote state: prompt, or block with no terminal */
 	SHUNT_EFFECT_NETWORK,	  /* talks to the network: a sandbox with its allowlist */
 	SHUNT_EFFECT_CREDENTIALS, /* reads or sends secrets: prompt, block with no terminal */
-	SHUNT_EFFECT_SYSTEM,	  /* machine state (services, disks, users): a SYSTEM_WRITE
-				     sandbox at least */
+	SHUNT_EFFECT_SYSTEM,	  /* changes the running machine (services, power, init):
+				     prompt, or block with no terminal */
 };
 #define SHUNT_EFFECT_MAX SHUNT_EFFECT_SYSTEM
 
@@ -180,6 +182,8 @@ int shunt_rule_cmd_match(const struct shunt_rule *r, struct shunt_parsed *pc,
  * generic-destroy-verb, high, effect remote): a destroy verb in
  * subcommand position of a program no pack names (cmdparse.h). */
 const struct shunt_rule *shunt_rules_generic(void);
+/* The YAML name of a scope ("command", "line", "code", "inline"). */
+const char *shunt_rule_scope_name(enum shunt_rule_scope s);
 
 /* True when r may apply to a command whose program basename is prog. */
 bool shunt_rule_applies_to(const struct shunt_rule *r, const char *prog);
@@ -188,7 +192,9 @@ bool shunt_rule_applies_to(const struct shunt_rule *r, const char *prog);
  * lexes line with home "/home/user" and cwd = workspace =
  * "/home/user/project", then matches r against each simple command's norm
  * (honouring the programs prefilter) or, for scope line, the normalised
- * line when any command passes the prefilter. Returns 1 when it matches,
+ * line when any command passes the prefilter, or, for scope code/inline,
+ * the inline code or here-document of each interpreter the prefilter
+ * passes (script files are not read). Returns 1 when it matches,
  * 0 when not, -ENOMEM when the arena ran out. Allocates only from a. */
 int shunt_rule_test_line(const struct shunt_rule *r, const char *line, struct shunt_arena *a);
 

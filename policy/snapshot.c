@@ -559,7 +559,7 @@ static int build(const uint8_t *data, size_t len, bool verify, void *base, size_
 			goto fail;
 		if (s->risk < 0 || s->risk > SHUNT_RISK_CRITICAL || s->profile < -1 ||
 		    s->profile > SHUNT_PROFILE_GODMODE || s->action < -1 ||
-		    s->action > SHUNT_ACTION_BLOCK || s->scope < 0 || s->scope > SHUNT_SCOPE_LINE ||
+		    s->action > SHUNT_ACTION_BLOCK || s->scope < 0 || s->scope > SHUNT_SCOPE_INLINE ||
 		    s->effect < 0 || s->effect > SHUNT_EFFECT_MAX || s->cmd_flags > 3)
 			goto fail;
 		uint64_t ncs = (uint64_t)s->nsub + s->nany + s->nall + s->nnone;

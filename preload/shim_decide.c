@@ -22,6 +22,7 @@
 #include "fast.h"
 #include "iface.h"
 #include "policy.h"
+#include "script.h"
 #include "shim_int.h"
 #include "snapshot.h"
 
@@ -386,6 +387,9 @@ static struct shunt_request shim_request(const char *exe, const char *cwd, const
 	req.interactive = true; /* prompts are the gate's business, never blocks here */
 	req.source = SHUNT_SOURCE_SHIM;
 	req.now = now.tv_sec;
+	/* busybox sh s.sh never execs its commands, python3 x.py deletes
+	 * in-process: the script's first bytes are read here too */
+	req.script_max = SHUNT_SCRIPT_MAX_SHIM;
 	return req;
 }
 
@@ -527,7 +531,7 @@ judge_slow(struct shunt_shim_slot *s, const char *invoked, const char *exe, char
 	acc->remote = d.remote_effect;
 	if (d.action == SHUNT_ACTION_HOST) {
 		/* a key without the cwd must not hold an answer that read it */
-		bool keyed = key && (given_cwd || !d.cwd_dependent);
+		bool keyed = key && !d.read_script && (given_cwd || !d.cwd_dependent);
 		struct shunt_fast_cache *cache = keyed ? cache_get() : NULL;
 		if (cache && !d.trusted)
 			shunt_fast_store(cache, key, shunt_fast_hash(key), (int)d.risk);

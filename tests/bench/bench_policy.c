@@ -51,6 +51,8 @@ struct input {
 	const char **argv;
 	size_t argc;
 	const char *line;
+	size_t script_max; /* read a script file named to an interpreter (0: no) */
+	size_t script_bytes;
 };
 
 /* Median wall time of n decisions of in, which must be decided host;
@@ -81,6 +83,7 @@ static double decisions(const char *label, const struct shunt_policy *p, const s
 		req.workspace = "/home/u/proj";
 		req.home = "/home/u";
 		req.source = in->line ? SHUNT_SOURCE_HOOK : SHUNT_SOURCE_SHIM;
+		req.script_max = in->script_max;
 		struct shunt_decision d;
 		double t0 = now_us(), c0 = cpu_us();
 		int rc = shunt_decide(p, &req, &a, &d);
@@ -157,8 +160,40 @@ static struct input big_word(void)
 	return (struct input){"32 KiB word", "/bin/echo", argv, 2, NULL};
 }
 
+/* An interpreter given a 64 KiB script file (written to a temporary
+ * directory): the script is read and scanned (shell: lexed) per decision. */
+static struct input script_file(const char *label, const char *interp, const char *name,
+				const char *fmt)
+{
+	static char dir[64];
+	if (!dir[0]) {
+		snprintf(dir, sizeof(dir), "/tmp/shunt-bench.XXXXXX");
+		if (!mkdtemp(dir))
+			exit(1);
+	}
+	char *path = malloc(128);
+	const char **argv = calloc(3, sizeof(*argv));
+	if (!path || !argv)
+		exit(1);
+	snprintf(path, 128, "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		exit(1);
+	size_t n = 0;
+	for (size_t i = 0; n < 64 * 1024 - 128; i++) {
+		int k = fprintf(f, fmt, i, i, i);
+		n += k > 0 ? (size_t)k : 0;
+	}
+	fclose(f);
+	argv[0] = interp;
+	argv[1] = path;
+	return (struct input){label, NULL, argv, 2, NULL, 64 * 1024, n};
+}
+
 static size_t input_bytes(const struct input *in)
 {
+	if (in->script_bytes)
+		return in->script_bytes;
 	if (in->line)
 		return strlen(in->line);
 	size_t n = 0;
@@ -169,7 +204,14 @@ static size_t input_bytes(const struct input *in)
 
 static void long_inputs(const char *how, const struct shunt_policy *p, double base, double base_cpu)
 {
-	const struct input in[] = {big_argv(), python_line(), big_word()};
+	static struct input sh, py;
+	if (!sh.argv) {
+		sh = script_file("bash s.sh, 64 KiB script", "bash", "s.sh",
+				 "echo step %zu; cc -c src/f_%zu.c -o build/f_%zu.o\n");
+		py = script_file("python3 x.py, 64 KiB script", "python3", "x.py",
+				 "x_%zu = f(y, [1, 2]); print(x_%zu, %zu)\n");
+	}
+	const struct input in[] = {big_argv(), python_line(), big_word(), sh, py};
 	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
 		char label[96];
 		snprintf(label, sizeof(label), "decide %s (%s)", in[i].label, how);
