@@ -95,6 +95,30 @@ cargo publish --dry-run
 git commit -m "terraform destroy and kubectl delete docs"
 LINES
 
+# Through the shim, with the real clients where they are installed and no
+# terminal: the remote command is refused before it runs (status 126 and
+# the reason), its read-only twin runs. Through `shunt exec` (what the
+# shell hook runs) the same.
+noterm() { setsid -w "$@" </dev/null; }
+export XDG_STATE_HOME="$TEST_TMP/state"
+shimrun() { noterm env LD_PRELOAD="$SHIM" PATH="$BUILD/bin:$PATH" bash -c "$1"' ; echo "rc=$?"' 2>&1; }
+for pair in 'curl|curl -s -X DELETE http://127.0.0.1:9/items/1|curl --version' \
+	'kubectl|kubectl delete ns prod|kubectl version --client' \
+	'psql|psql -h 127.0.0.1 -p 9 -c "DROP TABLE users"|psql --version' \
+	'ssh|ssh -o BatchMode=yes -o ConnectTimeout=1 127.0.0.1 -p 9 rm -rf /data|ssh -V'; do
+	IFS='|' read -r prog bad good <<<"$pair"
+	if ! command -v "$prog" >/dev/null; then
+		skip "$prog is not installed"
+		continue
+	fi
+	out=$(shimrun "$bad")
+	like "$out" 'rc=126' "shim, no terminal: $bad is refused (126)"
+	like "$out" 'acts on a remote system' "  with the remote reason"
+	like "$(shimrun "$good >/dev/null 2>&1")" 'rc=0' "shim: $good runs"
+	out=$(noterm "$SHUNT" exec -c "$bad" 2>&1)
+	is "$?" 126 "shunt exec, no terminal: $bad is refused (126)"
+done
+
 # A local database file is a local effect: sandboxed, not prompted.
 like "$("$SHUNT" check --no-interactive -c "sqlite3 app.db 'DROP TABLE users'")" '^sandbox' \
 	"sqlite3 on a local file: sandbox (local effect)"
