@@ -93,6 +93,11 @@ rsync -avz ./dist/ deploy@web:/var/www/html/
 npm publish --dry-run
 cargo publish --dry-run
 git commit -m "terraform destroy and kubectl delete docs"
+terraform destroy --help
+kubectl delete --help
+gh repo delete --help
+heroku apps:destroy --help
+vault kv delete --help
 LINES
 
 # Through the shim, with the real clients where they are installed and no
