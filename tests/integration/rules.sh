@@ -14,6 +14,7 @@ out=$("$SHUNT" rules list); rc=$?
 is "$rc" 0 "rules list exits 0"
 like "$out" "rm-rf-root-or-home +critical" "list shows a built-in rule with its risk"
 like "$out" "10-destructive.yaml" "list shows the source pack"
+like "$out" "pack 81-cloud.yaml: [0-9]+ rules, [0-9]+ examples" "list counts each pack's rules and examples"
 n=$(printf '%s\n' "$out" | tail -1 | awk '{print $1}')
 ok "list counts at least 60 rules ($n)" -- test "$n" -ge 60
 
@@ -22,6 +23,8 @@ is "$rc" 0 "rules list --json exits 0"
 if command -v python3 >/dev/null; then
 	ids=$(printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d), d[0]["id"], "pack" in d[0], "risk" in d[0])')
 	like "$ids" "^[0-9]+ [a-z0-9-]+ True True$" "list --json is valid JSON with id, risk, pack"
+	fx=$(printf '%s' "$out" | python3 -c 'import json,sys; d={r["id"]: r for r in json.load(sys.stdin)}; r=d["forge-delete"]; print(r["pack"], r["effect"], r["examples"] > 0, d["rm-rf-root-or-home"]["effect"])')
+	is "$fx" "82-forge.yaml remote True local" "list --json gives each rule's effect and example count"
 else
 	skip "python3 not installed: cannot validate JSON"
 fi
