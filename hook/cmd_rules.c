@@ -16,8 +16,9 @@ static const char rules_usage[] =
     "usage: shunt rules list [--json]\n"
     "       shunt rules lint [FILE...]\n"
     "       shunt rules test [FILE...]\n"
-    "list  shows every loaded rule: id, risk, action/profile, tags, description and pack;\n"
-    "      --json gives {\"rules\":[...], \"families\":[{family, packs, rules, examples}]}.\n"
+    "list  shows every loaded rule: id, risk, action/profile, tags, description and pack,\n"
+    "      then each pack's rule and example counts; --json gives {\"rules\":[...],\n"
+    "      \"families\":[{family, packs, rules, examples}]} (each rule: effect, examples).\n"
     "lint  loads the built-in packs and the configured rule files (or only the named\n"
     "      FILEs) and reports errors as file:line:col; warns about rules without\n"
     "      examples or without a programs prefilter. Exit 2 on an error.\n"
@@ -137,6 +138,19 @@ static void put_families(struct shunt_buf *b, const struct shunt_ruleset *rs)
 	shunt_buf_puts(b, "\n]");
 }
 
+/* One "pack FILE: N rules, M examples" line per pack (its rules are
+ * consecutive: packs load one after another). */
+static void put_pack_counts(struct shunt_buf *b, const struct shunt_ruleset *rs)
+{
+	for (size_t i = 0; i < rs->n;) {
+		const char *file = rs->rules[i].file;
+		size_t n = 0, ex = 0;
+		for (; i < rs->n && strcmp(rs->rules[i].file, file) == 0; i++, n++)
+			ex += rs->rules[i].nex_match + rs->rules[i].nex_nomatch;
+		shunt_buf_printf(b, "pack %s: %zu rules, %zu examples\n", file, n, ex);
+	}
+}
+
 static int rules_list(const struct shunt_ruleset *rs, bool json)
 {
 	struct shunt_buf b = {0};
@@ -180,8 +194,10 @@ static int rules_list(const struct shunt_ruleset *rs, bool json)
 		shunt_buf_puts(&b, "\n]");
 		put_families(&b, rs);
 		shunt_buf_puts(&b, "}\n");
-	} else
+	} else {
+		put_pack_counts(&b, rs);
 		shunt_buf_printf(&b, "%zu rules\n", rs->n);
+	}
 	fwrite(b.data ? b.data : "", 1, b.len, stdout);
 	shunt_buf_free(&b);
 	return 0;

@@ -14,6 +14,7 @@ out=$("$SHUNT" rules list); rc=$?
 is "$rc" 0 "rules list exits 0"
 like "$out" "rm-rf-root-or-home +critical" "list shows a built-in rule with its risk"
 like "$out" "10-destructive.yaml" "list shows the source pack"
+like "$out" "pack 81-cloud.yaml: [0-9]+ rules, [0-9]+ examples" "list counts each pack's rules and examples"
 n=$(printf '%s\n' "$out" | tail -1 | awk '{print $1}')
 ok "list counts at least 60 rules ($n)" -- test "$n" -ge 60
 
@@ -31,6 +32,8 @@ total = sum(x["rules"] for x in d["families"])
 c = f.get("containers", {}); v = f.get("vcs", {})
 print(total == len(d["rules"]), c.get("packs"), c.get("rules"), c.get("examples", 0) >= 20, v.get("rules", 0) >= 8, "destructive" in f)')
 	is "$fam" "True ['76-containers.yaml'] 4 True True True" "list --json: families (pack family: key or file name) with rule and example counts"
+	fx=$(printf '%s' "$out" | python3 -c 'import json,sys; d={r["id"]: r for r in json.load(sys.stdin)["rules"]}; r=d["forge-delete"]; print(r["pack"], r["effect"], r["examples"] > 0, d["rm-rf-root-or-home"]["effect"])')
+	is "$fx" "82-forge.yaml remote True local" "list --json gives each rule's effect and example count"
 else
 	skip "python3 not installed: cannot validate JSON"
 fi
