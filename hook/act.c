@@ -21,6 +21,7 @@
 #include "record.h"
 #include "process.h"
 #include "launch.h"
+#include "registries.h"
 #include "runner.h"
 
 extern char **environ;
@@ -215,11 +216,14 @@ static void print_plan(const struct shunt_decision *d, const struct shunt_plan *
 
 /* The launch of the decision's command in profile. A line runs as
  * `shell -c LINE`; line_argv holds that argv. */
-static void act_launch(struct shunt_ctx *ctx, const struct shunt_act_req *r, int profile,
-		       struct shunt_plan_opts *o, char *line_argv[4], struct shunt_launch *l)
+static void act_launch(struct shunt_ctx *ctx, const struct shunt_act_req *r,
+		       const struct shunt_decision *d, int profile, struct shunt_plan_opts *o,
+		       char *line_argv[4], struct shunt_launch *l)
 {
 	*o = shunt_plan_opts_none();
 	o->profile = profile;
+	/* an install reaches its own registries (the decision's rules) */
+	o->ecosystems = shunt_registries_of_rules(d->rules, d->nrules);
 	o->accept_weaker_isolation = r->accept_weaker;
 	line_argv[0] = (char *)(r->shell ? r->shell : "/bin/sh");
 	line_argv[1] = "-c";
@@ -327,7 +331,7 @@ static int act_sandbox(struct shunt_ctx *ctx, const struct shunt_act_req *r,
 	struct shunt_plan_opts o;
 	char *line_argv[4];
 	struct shunt_launch l;
-	act_launch(ctx, r, profile, &o, line_argv, &l);
+	act_launch(ctx, r, d, profile, &o, line_argv, &l);
 	struct act_run u = {ctx, r, d, cmd};
 	struct shunt_launch_ops ops = {.ud = &u, .daemon = act_daemon, .starting = act_starting};
 	bool cache_hit = false;
@@ -410,7 +414,7 @@ int shunt_act(struct shunt_ctx *ctx, const struct shunt_act_req *r, struct shunt
 		struct shunt_launch l;
 		if (d.action != SHUNT_ACTION_BLOCK && d.profile >= 0) {
 			/* the decision's runtime, as the run would have it */
-			act_launch(ctx, r, d.profile, &o, line_argv, &l);
+			act_launch(ctx, r, &d, d.profile, &o, line_argv, &l);
 			o.runtime = (int)d.runtime;
 			l.profile = d.profile;
 			l.runtime = d.runtime;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,7 +19,9 @@
 #include "paths.h"
 #include "launch.h"
 #include "runner.h"
+#include "registries.h"
 #include "seccomp.h"
+#include "toolchain.h"
 
 extern char **environ;
 
@@ -165,12 +168,26 @@ static bool env_wanted(const char *kv, const struct shunt_config *cfg,
 	name[klen] = '\0';
 	if (strcmp(name, "TERM") == 0 || strcmp(name, "HOME") == 0 || strcmp(name, "PATH") == 0)
 		return true;
+	if (shunt_toolchain_env_wanted(name))
+		return true;
 	for (size_t i = 0; i < cfg->sandbox.env_whitelist.n; i++)
 		if (fnmatch(cfg->sandbox.env_whitelist.v[i], name, 0) == 0)
 			return true;
 	for (size_t i = 0; i < o->env_names.n; i++)
 		if (strcmp(o->env_names.v[i], name) == 0)
 			return true;
+	return false;
+}
+
+/* Whether the allowlist names a loopback address or localhost. */
+static bool loopback_allowed(const struct shunt_plan *p)
+{
+	for (size_t i = 0; i < p->allow_hosts.n; i++) {
+		const char *h = p->allow_hosts.v[i];
+		if (strncmp(h, "127.", 4) == 0 || strncmp(h, "[::1]", 5) == 0 ||
+		    strcmp(h, "::1") == 0 || strncasecmp(h, "localhost", 9) == 0)
+			return true;
+	}
 	return false;
 }
 
@@ -216,8 +233,15 @@ static int build_env(struct shunt_plan *p, const struct shunt_config *cfg,
 			if (env_push(p, &n, kv) < 0)
 				return -1;
 		}
-		if (env_push(p, &n, "NO_PROXY=localhost,127.0.0.1,::1") < 0 ||
-		    env_push(p, &n, "no_proxy=localhost,127.0.0.1,::1") < 0)
+		/* the sandbox's own loopback is reached directly, unless the
+		 * allowlist names the host's (a local registry): then through
+		 * the proxy, which alone can reach it */
+		const char *direct = loopback_allowed(p) ? "" : "localhost,127.0.0.1,::1";
+		snprintf(kv, sizeof(kv), "NO_PROXY=%s", direct);
+		if (env_push(p, &n, kv) < 0)
+			return -1;
+		snprintf(kv, sizeof(kv), "no_proxy=%s", direct);
+		if (env_push(p, &n, kv) < 0)
 			return -1;
 	}
 	snprintf(kv, sizeof(kv), "SHUNT_PROFILE=%s", shunt_profile_name(p->profile));
@@ -252,8 +276,18 @@ static int push_allow_host(struct shunt_plan *p, const char *h)
 	return 0;
 }
 
+/* An install's own registries (the decision's ecosystems): on the
+ * allowlist unless the network is full anyway or none on purpose. */
+static int add_registries(struct shunt_plan *p, const struct shunt_plan_opts *o, const char *home)
+{
+	if (!o->ecosystems || p->network != SHUNT_NET_RESTRICTED)
+		return 0;
+	return shunt_registries_hosts(o->ecosystems, o->env ? o->env : environ, home, p->cwd,
+				      p->workspace, &p->allow_hosts, &p->notes);
+}
+
 static int resolve_network(struct shunt_plan *p, const struct shunt_config *cfg,
-			   const struct shunt_plan_opts *o)
+			   const struct shunt_plan_opts *o, const char *home)
 {
 	bool explicit_mode = true;
 	if (o->network >= 0)
@@ -272,6 +306,12 @@ static int resolve_network(struct shunt_plan *p, const struct shunt_config *cfg,
 	for (size_t i = 0; i < o->allow_hosts.n; i++)
 		if (push_allow_host(p, o->allow_hosts.v[i]) < 0)
 			return -1;
+	if (add_registries(p, o, home) < 0)
+		return -1;
+	if (o->ecosystems && p->network == SHUNT_NET_NONE &&
+	    shunt_strv_push(&p->notes, "network: none (sandbox.network_mode or the security "
+				       "level): the install cannot reach its registry") < 0)
+		return -1;
 	/* The level's "restricted" default with nothing on the allowlist
 	 * allows no host at all, which is exactly "none"; only a real
 	 * allowlist needs the filtering proxy (and fails closed without). */
@@ -349,8 +389,39 @@ static int add_cache(struct shunt_plan *p, const char *dir)
 	return add_mount(p, SHUNT_MOUNT_BIND, dir, dir, false, true);
 }
 
+/* Whether a read-only bind of path would show nothing new: a bind of the
+ * same host tree at the same place, or the workspace, already holds it. */
+static bool visible(const struct shunt_plan *p, const char *host, const char *guest)
+{
+	if (p->workspace && under(guest, p->workspace))
+		return true;
+	for (size_t i = 0; i < p->nmounts; i++) {
+		const struct shunt_mount *m = &p->mounts[i];
+		if (m->kind == SHUNT_MOUNT_BIND && strcmp(m->host, m->guest) == 0 &&
+		    under(guest, m->guest) && strcmp(host, guest) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The toolchains the command resolves to and the local paths it names,
+ * read-only (toolchain.h), before the workspace and the caches so that a
+ * named parent of those never hides them. */
+static int add_toolchains(struct shunt_plan *p, const struct shunt_plan_opts *o, const char *home)
+{
+	struct shunt_strv hosts = {0}, guests = {0};
+	int rc = shunt_toolchain_paths(p->argv, o->env ? o->env : environ, home, p->cwd, &hosts,
+				       &guests, &p->notes);
+	for (size_t i = 0; rc == 0 && i < hosts.n; i++)
+		if (!visible(p, hosts.v[i], guests.v[i]))
+			rc = add_mount(p, SHUNT_MOUNT_BIND, hosts.v[i], guests.v[i], true, false);
+	shunt_strv_free(&hosts);
+	shunt_strv_free(&guests);
+	return rc;
+}
+
 static int add_standard_mounts(struct shunt_plan *p, const struct shunt_config *cfg,
-			       const char *home)
+			       const struct shunt_plan_opts *o, const char *home)
 {
 	struct stat st;
 	for (size_t i = 0; i < sizeof(system_dirs) / sizeof(system_dirs[0]); i++) {
@@ -367,6 +438,8 @@ static int add_standard_mounts(struct shunt_plan *p, const struct shunt_config *
 	/* HOME again unless the /home bind already shows it the same way */
 	if (home && strcmp(home, "/") != 0 && stat(home, &st) == 0 && S_ISDIR(st.st_mode) &&
 	    (p->root_overlay || !under(home, "/home")) && add_system(p, home) < 0)
+		return -1;
+	if (add_toolchains(p, o, home) < 0)
 		return -1;
 	if (add_mount(p, SHUNT_MOUNT_BIND, p->workspace, p->workspace, !p->workspace_rw, false) < 0)
 		return -1;
@@ -540,15 +613,14 @@ int shunt_plan_build(struct shunt_plan *plan, const struct shunt_config *cfg,
 	if (sp && !(plan->seccomp_profile = strdup(sp)))
 		goto nomem;
 	plan->interactive = isatty(STDIN_FILENO);
-	if (resolve_network(plan, cfg, o) < 0)
-		goto nomem;
-
 	home = shunt_paths_home();
 	if (home && realpath(home, buf)) {
 		free(home);
 		home = strdup(buf);
 	}
-	if (add_standard_mounts(plan, cfg, home) < 0)
+	if (resolve_network(plan, cfg, o, home) < 0)
+		goto nomem;
+	if (add_standard_mounts(plan, cfg, o, home) < 0)
 		goto nomem;
 	if (add_binds(plan, cfg, o, err) < 0) {
 		shunt_plan_free(plan);
