@@ -314,11 +314,34 @@ static int act_daemon(void *ud, const struct shunt_launch *l, const char *sock, 
 	return done;
 }
 
+/* " (network: HOST, HOST, HOST +N)": what an allowlisted run may reach,
+ * so a refusal that follows is no surprise. */
+static void network_suffix(struct shunt_buf *b, const struct shunt_plan *p)
+{
+	if (p->network == SHUNT_NET_NONE) {
+		shunt_buf_puts(b, " (network: none)");
+		return;
+	}
+	if (p->network != SHUNT_NET_RESTRICTED)
+		return;
+	shunt_buf_puts(b, " (network: ");
+	for (size_t i = 0; i < p->allow_hosts.n && i < 3; i++)
+		shunt_buf_printf(b, "%s%s", i ? ", " : "", p->allow_hosts.v[i]);
+	if (p->allow_hosts.n > 3)
+		shunt_buf_printf(b, " +%zu", p->allow_hosts.n - 3);
+	shunt_buf_putc(b, ')');
+}
+
 static void act_starting(void *ud, const struct shunt_launch *l)
 {
 	struct act_run *u = ud;
-	print_notice(u->d, l->runner->name, shunt_profile_name(l->profile),
-		     l->weaker ? " (weaker isolation accepted)" : "");
+	struct shunt_buf b = {0};
+	if (l->have_plan)
+		network_suffix(&b, &l->plan);
+	if (l->weaker)
+		shunt_buf_puts(&b, " (weaker isolation accepted)");
+	print_notice(u->d, l->runner->name, shunt_profile_name(l->profile), b.data ? b.data : "");
+	shunt_buf_free(&b);
 	fflush(NULL);
 }
 

@@ -179,15 +179,23 @@ static bool env_wanted(const char *kv, const struct shunt_config *cfg,
 	return false;
 }
 
-/* Whether the allowlist names a loopback address or localhost. */
-static bool loopback_allowed(const struct shunt_plan *p)
+/* Whether loopback must go through the proxy: the allowlist names the
+ * host's loopback (a local registry), or the command names a loopback
+ * URL (a server on the host, since none runs in a fresh sandbox yet); the
+ * proxy then lets it through or refuses it at once, where a direct
+ * connect would meet the sandbox's own empty loopback and be retried. */
+static bool loopback_via_proxy(const struct shunt_plan *p)
 {
-	for (size_t i = 0; i < p->allow_hosts.n; i++) {
-		const char *h = p->allow_hosts.v[i];
-		if (strncmp(h, "127.", 4) == 0 || strncmp(h, "[::1]", 5) == 0 ||
-		    strcmp(h, "::1") == 0 || strncasecmp(h, "localhost", 9) == 0)
-			return true;
-	}
+	static const char *const loop[] = {"127.", "localhost", "[::1]", "::1"};
+	for (size_t i = 0; i < p->allow_hosts.n; i++)
+		for (size_t j = 0; j < sizeof(loop) / sizeof(loop[0]); j++)
+			if (strncasecmp(p->allow_hosts.v[i], loop[j], strlen(loop[j])) == 0)
+				return true;
+	for (char **a = p->argv; a && *a; a++)
+		for (const char *u = strstr(*a, "://"); u; u = strstr(u + 3, "://"))
+			for (size_t j = 0; j < sizeof(loop) / sizeof(loop[0]); j++)
+				if (strncasecmp(u + 3, loop[j], strlen(loop[j])) == 0)
+					return true;
 	return false;
 }
 
@@ -236,7 +244,7 @@ static int build_env(struct shunt_plan *p, const struct shunt_config *cfg,
 		/* the sandbox's own loopback is reached directly, unless the
 		 * allowlist names the host's (a local registry): then through
 		 * the proxy, which alone can reach it */
-		const char *direct = loopback_allowed(p) ? "" : "localhost,127.0.0.1,::1";
+		const char *direct = loopback_via_proxy(p) ? "" : "localhost,127.0.0.1,::1";
 		snprintf(kv, sizeof(kv), "NO_PROXY=%s", direct);
 		if (env_push(p, &n, kv) < 0)
 			return -1;
