@@ -175,4 +175,30 @@ else
 	skip "npm not installed"
 fi
 
+# --- the same install typed into a real interactive bash with the hook ---
+SH=bash
+. "$TOP/tests/fixtures/shell/tmux-hook-lib.sh"
+if ! command -v npm >/dev/null || ! timeout 20 npm ping >/dev/null 2>&1; then
+	skip "hook: npm or its registry is not available"
+else
+	cd /
+	hook_begin
+	if [ -n "${HOOK_SKIP_ALL:-}" ]; then
+		skip "hook: $HOOK_SKIP_ALL"
+	else
+		export SHUNT_NO_DAEMON=1
+		echo '{"name":"ws","version":"1.0.0"}' >"$WS/package.json"
+		chmod -R a+rX "$TEST_TMP"
+		start_shell
+		step 'npm install --no-save left-pad; echo "npm-rc=$?"'
+		wait_for '^npm-rc=[0-9]' 1200 || diag "pane: $(pane | tail -8)"
+		like "$(pane)" '^npm-rc=0' "hook: npm install left-pad typed at the prompt succeeds"
+		like "$(pane)" 'shunt: sandboxed .*\(network: registry\.npmjs\.org' \
+			"hook: it ran sandboxed, on the npm allowlist"
+		ok "hook: node_modules/left-pad is in the workspace" -- \
+			test -f "$WS/node_modules/left-pad/package.json"
+		stop_shell
+	fi
+fi
+
 done_testing
