@@ -161,15 +161,6 @@ static void add_url(struct collect *c, const char *url, size_t n, const char *wh
 		c->oom = 1;
 }
 
-static const char *env_get(char *const *env, const char *name)
-{
-	size_t n = strlen(name);
-	for (char *const *e = env; e && *e; e++)
-		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
-			return *e + n + 1;
-	return NULL;
-}
-
 /* Each whitespace- (or sep-) separated URL of a variable's value. */
 static void add_list(struct collect *c, const char *v, const char *seps, const char *where)
 {
@@ -303,9 +294,9 @@ static void npm_hosts(struct collect *c, char *const *env, const char *home, con
 		    strncasecmp(*e + kl - 8, "registry", 8) == 0)
 			add_url(c, *e + kl + 1, strlen(*e + kl + 1), "npm_config_registry");
 	}
-	const char *user = env_get(env, "npm_config_userconfig");
+	const char *user = shunt_strv_env_get(env, "npm_config_userconfig");
 	if (!user)
-		user = env_get(env, "NPM_CONFIG_USERCONFIG");
+		user = shunt_strv_env_get(env, "NPM_CONFIG_USERCONFIG");
 	if (user)
 		scan_file(c, user, NPMRC);
 	else
@@ -322,17 +313,17 @@ static void pip_hosts(struct collect *c, char *const *env, const char *home)
 	    "PIP_INDEX_URL",	  "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "UV_INDEX_URL",
 	    "UV_EXTRA_INDEX_URL", "UV_DEFAULT_INDEX",	 "UV_INDEX"};
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
-		add_list(c, env_get(env, vars[i]), " \t", vars[i]);
+		add_list(c, shunt_strv_env_get(env, vars[i]), " \t", vars[i]);
 	scan_file(c, "/etc/pip.conf", PIPCONF);
 	scan_file(c, "/etc/xdg/pip/pip.conf", PIPCONF);
 	scan_at(c, home, ".pip/pip.conf", PIPCONF);
-	const char *xdg = env_get(env, "XDG_CONFIG_HOME");
+	const char *xdg = shunt_strv_env_get(env, "XDG_CONFIG_HOME");
 	if (xdg && *xdg)
 		scan_at(c, xdg, "pip/pip.conf", PIPCONF);
 	else
 		scan_at(c, home, ".config/pip/pip.conf", PIPCONF);
-	scan_at(c, env_get(env, "VIRTUAL_ENV"), "pip.conf", PIPCONF);
-	const char *f = env_get(env, "PIP_CONFIG_FILE");
+	scan_at(c, shunt_strv_env_get(env, "VIRTUAL_ENV"), "pip.conf", PIPCONF);
+	const char *f = shunt_strv_env_get(env, "PIP_CONFIG_FILE");
 	if (f)
 		scan_file(c, f, PIPCONF);
 }
@@ -346,7 +337,7 @@ static void cargo_hosts(struct collect *c, char *const *env, const char *home, c
 		    strncmp(*e + kl - 6, "_INDEX", 6) == 0)
 			add_url(c, *e + kl + 1, strlen(*e + kl + 1), "CARGO_REGISTRIES_*_INDEX");
 	}
-	const char *ch = env_get(env, "CARGO_HOME");
+	const char *ch = shunt_strv_env_get(env, "CARGO_HOME");
 	char def[PATH_MAX];
 	if (!ch && home && snprintf(def, sizeof(def), "%s/.cargo", home) < (int)sizeof(def))
 		ch = def;
@@ -358,12 +349,12 @@ static void cargo_hosts(struct collect *c, char *const *env, const char *home, c
 
 static void go_hosts(struct collect *c, char *const *env, const char *home)
 {
-	const char *p = env_get(env, "GOPROXY");
+	const char *p = shunt_strv_env_get(env, "GOPROXY");
 	if (p) {
 		add_list(c, p, ",|", "GOPROXY");
 	} else {
-		const char *f = env_get(env, "GOENV");
-		const char *xdg = env_get(env, "XDG_CONFIG_HOME");
+		const char *f = shunt_strv_env_get(env, "GOENV");
+		const char *xdg = shunt_strv_env_get(env, "XDG_CONFIG_HOME");
 		if (f)
 			scan_file(c, f, GOENV);
 		else if (xdg && *xdg)
@@ -372,7 +363,7 @@ static void go_hosts(struct collect *c, char *const *env, const char *home)
 			scan_at(c, home, ".config/go/env", GOENV);
 	}
 	/* GOSUMDB "name+key url": the URL, when given, is the one reached */
-	const char *s = env_get(env, "GOSUMDB");
+	const char *s = shunt_strv_env_get(env, "GOSUMDB");
 	const char *sp = s ? strchr(s, ' ') : NULL;
 	if (sp)
 		add_list(c, sp, " ", "GOSUMDB");

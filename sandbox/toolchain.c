@@ -82,15 +82,6 @@ struct tc {
 	bool oom;
 };
 
-static const char *env_get(char *const *env, const char *name)
-{
-	size_t n = strlen(name);
-	for (char *const *e = env; e && *e; e++)
-		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
-			return *e + n + 1;
-	return NULL;
-}
-
 static bool under(const char *p, const char *dir)
 {
 	size_t n = strlen(dir);
@@ -384,7 +375,8 @@ int shunt_toolchain_paths(char *const *argv, char *const *env, const char *home,
 			  struct shunt_strv *hosts, struct shunt_strv *guests,
 			  struct shunt_strv *notes)
 {
-	struct tc t = {hosts, guests, notes, home, cwd ? cwd : "/", env_get(env, "PATH"), false};
+	struct tc t = {hosts, guests, notes, home, cwd ? cwd : "/", shunt_strv_env_get(env, "PATH"),
+		       false};
 	/* the managers' folders, wherever HOME is */
 	char p[PATH_MAX];
 	for (size_t i = 0; home && i < sizeof(managers) / sizeof(managers[0]); i++)
@@ -398,11 +390,11 @@ int shunt_toolchain_paths(char *const *argv, char *const *env, const char *home,
 			    access(p, F_OK) == 0)
 				add(&t, p, false);
 	for (size_t i = 0; i < sizeof(manager_vars) / sizeof(manager_vars[0]); i++) {
-		const char *v = env_get(env, manager_vars[i]);
+		const char *v = shunt_strv_env_get(env, manager_vars[i]);
 		if (v && v[0] == '/')
 			add(&t, v, false);
 	}
-	const char *venv = env_get(env, "VIRTUAL_ENV");
+	const char *venv = shunt_strv_env_get(env, "VIRTUAL_ENV");
 	if (venv && venv[0] == '/' && (size_t)snprintf(p, sizeof(p), "%s/bin", venv) < sizeof(p))
 		add_venv(&t, p);
 	/* PATH entries */
