@@ -428,8 +428,37 @@ static int add_toolchains(struct shunt_plan *p, const struct shunt_plan_opts *o,
 	return rc;
 }
 
+/* A toolchain or named path (mounts[first..end)) that lies in a hidden
+ * path, or holds one and is seen elsewhere (a link in /tmp to ~/.ssh or
+ * to ~/.config), would show it past the hiding: dropped, with a note. */
+static int drop_hidden_binds(struct shunt_plan *p, size_t first, size_t end)
+{
+	for (size_t i = first; i < end && i < p->nmounts;) {
+		struct shunt_mount *m = &p->mounts[i];
+		bool moved = strcmp(m->host, m->guest) != 0, drop = false;
+		for (size_t j = 0; j < p->nmounts && !drop; j++)
+			if (p->mounts[j].kind != SHUNT_MOUNT_BIND)
+				drop = under(m->host, p->mounts[j].guest) ||
+				       (moved && under(p->mounts[j].guest, m->host));
+		if (!drop) {
+			i++;
+			continue;
+		}
+		char note[PATH_MAX + 64];
+		snprintf(note, sizeof(note), "not shown in the sandbox: %s (hidden)", m->guest);
+		if (shunt_strv_push(&p->notes, note) < 0)
+			return -1;
+		free(m->host);
+		free(m->guest);
+		memmove(m, m + 1, (p->nmounts - i - 1) * sizeof(*m));
+		p->nmounts--;
+		end--;
+	}
+	return 0;
+}
+
 static int add_standard_mounts(struct shunt_plan *p, const struct shunt_config *cfg,
-			       const struct shunt_plan_opts *o, const char *home)
+			       const struct shunt_plan_opts *o, const char *home, size_t tc[2])
 {
 	struct stat st;
 	for (size_t i = 0; i < sizeof(system_dirs) / sizeof(system_dirs[0]); i++) {
@@ -447,8 +476,10 @@ static int add_standard_mounts(struct shunt_plan *p, const struct shunt_config *
 	if (home && strcmp(home, "/") != 0 && stat(home, &st) == 0 && S_ISDIR(st.st_mode) &&
 	    (p->root_overlay || !under(home, "/home")) && add_system(p, home) < 0)
 		return -1;
+	tc[0] = p->nmounts;
 	if (add_toolchains(p, o, home) < 0)
 		return -1;
+	tc[1] = p->nmounts;
 	if (add_mount(p, SHUNT_MOUNT_BIND, p->workspace, p->workspace, !p->workspace_rw, false) < 0)
 		return -1;
 	/* READ_ONLY writes nothing anywhere on the host, caches included. */
@@ -628,13 +659,15 @@ int shunt_plan_build(struct shunt_plan *plan, const struct shunt_config *cfg,
 	}
 	if (resolve_network(plan, cfg, o, home) < 0)
 		goto nomem;
-	if (add_standard_mounts(plan, cfg, o, home) < 0)
+	size_t tc[2] = {0, 0};
+	if (add_standard_mounts(plan, cfg, o, home, tc) < 0)
 		goto nomem;
 	if (add_binds(plan, cfg, o, err) < 0) {
 		shunt_plan_free(plan);
 		return -1;
 	}
-	if (add_hidden(plan, cfg, home) < 0 || build_env(plan, cfg, o, home) < 0)
+	if (add_hidden(plan, cfg, home) < 0 || drop_hidden_binds(plan, tc[0], tc[1]) < 0 ||
+	    build_env(plan, cfg, o, home) < 0)
 		goto nomem;
 	return 0;
 nomem:

@@ -60,6 +60,19 @@ like "$out" '"goproxy.example"' "GOPROXY is allowed"
 out=$(plan -- ls -la)
 unlike "$out" 'registry.npmjs.org' "a command that is no install gets no registry"
 
+# --- named local paths: shown exactly, never past the hidden credentials --
+mkdir -p "$HOME/.ssh" "$TEST_TMP/named"
+echo "SECRET-KEY-MATERIAL" >"$HOME/.ssh/id_rsa"
+echo "named-file-content" >"$TEST_TMP/named/data.txt"
+ln -s "$HOME/.ssh/id_rsa" "$TEST_TMP/named/key-link"
+chmod -R a+rX "$TEST_TMP/named"
+out=$("$SHUNT" run -- cat "$TEST_TMP/named/data.txt" </dev/null 2>&1)
+is "$out" "named-file-content" "a file named on the command line under /tmp is readable inside"
+out=$("$SHUNT" run -- cat "$TEST_TMP/named/key-link" </dev/null 2>&1)
+unlike "$out" 'SECRET-KEY-MATERIAL' "a named link to a hidden credential does not show it"
+out=$("$SHUNT" run -- sh -c "cat \$(echo $TEST_TMP/nam)ed/data.txt" </dev/null 2>&1)
+unlike "$out" 'named-file-content' "a path that is not named stays out of the sandbox's /tmp"
+
 # --- pip into a venv whose interpreter is outside every mounted tree ------
 # (pyenv under /root while HOME is elsewhere, as in containers); the
 # wheel is built in /tmp, which the sandbox replaces with its own
