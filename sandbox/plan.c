@@ -418,8 +418,8 @@ static bool visible(const struct shunt_plan *p, const char *host, const char *gu
 static int add_toolchains(struct shunt_plan *p, const struct shunt_plan_opts *o, const char *home)
 {
 	struct shunt_strv hosts = {0}, guests = {0};
-	int rc = shunt_toolchain_paths(p->argv, o->env ? o->env : environ, home, p->cwd, &hosts,
-				       &guests, &p->notes);
+	int rc = shunt_toolchain_paths(p->argv, o->env ? o->env : environ, home, p->cwd,
+				       p->workspace, &hosts, &guests, &p->notes);
 	for (size_t i = 0; rc == 0 && i < hosts.n; i++)
 		if (!visible(p, hosts.v[i], guests.v[i]))
 			rc = add_mount(p, SHUNT_MOUNT_BIND, hosts.v[i], guests.v[i], true, false);

@@ -78,7 +78,7 @@ bool shunt_toolchain_env_wanted(const char *name)
 
 struct tc {
 	struct shunt_strv *hosts, *guests, *notes;
-	const char *home, *cwd, *path;
+	const char *home, *cwd, *workspace, *path;
 	bool oom;
 };
 
@@ -342,6 +342,9 @@ static void add_word(struct tc *t, const char *w)
 	while (n > 1 && abs[n - 1] == '/')
 		abs[--n] = '\0';
 	struct stat st;
+	/* the workspace is mounted anyway: no socket walk for its paths */
+	if (t->workspace && under(abs, t->workspace) && !strstr(abs, "/../"))
+		return;
 	if (lstat(abs, &st) == 0)
 		add(t, abs, true);
 }
@@ -372,11 +375,16 @@ static void add_words(struct tc *t, char *const *argv)
 }
 
 int shunt_toolchain_paths(char *const *argv, char *const *env, const char *home, const char *cwd,
-			  struct shunt_strv *hosts, struct shunt_strv *guests,
-			  struct shunt_strv *notes)
+			  const char *workspace, struct shunt_strv *hosts,
+			  struct shunt_strv *guests, struct shunt_strv *notes)
 {
-	struct tc t = {hosts, guests, notes, home, cwd ? cwd : "/", shunt_strv_env_get(env, "PATH"),
-		       false};
+	struct tc t = {.hosts = hosts,
+		       .guests = guests,
+		       .notes = notes,
+		       .home = home,
+		       .cwd = cwd ? cwd : "/",
+		       .workspace = workspace,
+		       .path = shunt_strv_env_get(env, "PATH")};
 	/* the managers' folders, wherever HOME is */
 	char p[PATH_MAX];
 	for (size_t i = 0; home && i < sizeof(managers) / sizeof(managers[0]); i++)

@@ -146,7 +146,7 @@ static void test_toolchain(void)
 	char *argv[] = {"/bin/sh", "-c", line, NULL};
 	char *env[] = {"PATH=/usr/bin:/bin", NULL};
 	struct shunt_strv hosts = {0}, guests = {0}, notes = {0};
-	is_int(shunt_toolchain_paths(argv, env, home, ws, &hosts, &guests, &notes), 0,
+	is_int(shunt_toolchain_paths(argv, env, home, ws, ws, &hosts, &guests, &notes), 0,
 	       "toolchain paths");
 	char want[PATH_MAX + 32];
 	snprintf(want, sizeof(want), "%s/opt/.pyenv", tmp);
