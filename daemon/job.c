@@ -11,6 +11,7 @@
 
 #include "pool.h"
 #include "record.h"
+#include "registries.h"
 #include "shuntd.h"
 #include "stats.h"
 
@@ -178,6 +179,7 @@ int shunt_job_prepare(struct shunt_job *j, const struct shunt_job_ask *a, int *c
 	j->opts.profile = profile;
 	j->opts.runtime = want_rt;
 	j->opts.workspace = a->workspace;
+	j->opts.ecosystems = shunt_registries_of_rules(j->d.rules, j->d.nrules);
 	char *line_argv[] = {(char *)(a->shell ? a->shell : "/bin/sh"), "-c", (char *)a->line,
 			     NULL};
 	/* never a runtime weaker than our map (an isolation floor, for every

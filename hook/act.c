@@ -22,6 +22,7 @@
 #include "record.h"
 #include "process.h"
 #include "launch.h"
+#include "registries.h"
 #include "runner.h"
 
 extern char **environ;
@@ -234,11 +235,14 @@ static void print_plan(const struct shunt_decision *d, const struct shunt_plan *
 
 /* The launch of the decision's command in profile. A line runs as
  * `shell -c LINE`; line_argv holds that argv. */
-static void act_launch(struct shunt_ctx *ctx, const struct shunt_act_req *r, int profile,
-		       struct shunt_plan_opts *o, char *line_argv[4], struct shunt_launch *l)
+static void act_launch(struct shunt_ctx *ctx, const struct shunt_act_req *r,
+		       const struct shunt_decision *d, int profile, struct shunt_plan_opts *o,
+		       char *line_argv[4], struct shunt_launch *l)
 {
 	*o = shunt_plan_opts_none();
 	o->profile = profile;
+	/* an install reaches its own registries (the decision's rules) */
+	o->ecosystems = shunt_registries_of_rules(d->rules, d->nrules);
 	o->accept_weaker_isolation = r->accept_weaker;
 	line_argv[0] = (char *)(r->shell ? r->shell : "/bin/sh");
 	line_argv[1] = "-c";
@@ -329,11 +333,34 @@ static int act_daemon(void *ud, const struct shunt_launch *l, const char *sock, 
 	return done;
 }
 
+/* " (network: HOST, HOST, HOST +N)": what an allowlisted run may reach,
+ * so a refusal that follows is no surprise. */
+static void network_suffix(struct shunt_buf *b, const struct shunt_plan *p)
+{
+	if (p->network == SHUNT_NET_NONE) {
+		shunt_buf_puts(b, " (network: none)");
+		return;
+	}
+	if (p->network != SHUNT_NET_RESTRICTED)
+		return;
+	shunt_buf_puts(b, " (network: ");
+	for (size_t i = 0; i < p->allow_hosts.n && i < 3; i++)
+		shunt_buf_printf(b, "%s%s", i ? ", " : "", p->allow_hosts.v[i]);
+	if (p->allow_hosts.n > 3)
+		shunt_buf_printf(b, " +%zu", p->allow_hosts.n - 3);
+	shunt_buf_putc(b, ')');
+}
+
 static void act_starting(void *ud, const struct shunt_launch *l)
 {
 	struct act_run *u = ud;
-	print_notice(u->d, l->runner->name, shunt_profile_name(l->profile),
-		     l->weaker ? " (weaker isolation accepted)" : "");
+	struct shunt_buf b = {0};
+	if (l->have_plan)
+		network_suffix(&b, &l->plan);
+	if (l->weaker)
+		shunt_buf_puts(&b, " (weaker isolation accepted)");
+	print_notice(u->d, l->runner->name, shunt_profile_name(l->profile), b.data ? b.data : "");
+	shunt_buf_free(&b);
 	fflush(NULL);
 }
 
@@ -346,7 +373,7 @@ static int act_sandbox(struct shunt_ctx *ctx, const struct shunt_act_req *r,
 	struct shunt_plan_opts o;
 	char *line_argv[4];
 	struct shunt_launch l;
-	act_launch(ctx, r, profile, &o, line_argv, &l);
+	act_launch(ctx, r, d, profile, &o, line_argv, &l);
 	struct act_run u = {ctx, r, d, cmd};
 	struct shunt_launch_ops ops = {.ud = &u, .daemon = act_daemon, .starting = act_starting};
 	bool cache_hit = false;
@@ -429,7 +456,7 @@ int shunt_act(struct shunt_ctx *ctx, const struct shunt_act_req *r, struct shunt
 		struct shunt_launch l;
 		if (d.action != SHUNT_ACTION_BLOCK && d.profile >= 0) {
 			/* the decision's runtime, as the run would have it */
-			act_launch(ctx, r, d.profile, &o, line_argv, &l);
+			act_launch(ctx, r, &d, d.profile, &o, line_argv, &l);
 			o.runtime = (int)d.runtime;
 			l.profile = d.profile;
 			l.runtime = d.runtime;

@@ -474,8 +474,11 @@ static int set_limit(int res, rlim_t v, const char *name, struct shunt_error **e
 int shunt_rlimits_apply(unsigned long long mem_bytes, unsigned cpu_seconds, unsigned pids,
 			struct shunt_error **err)
 {
-	if (mem_bytes && set_limit(RLIMIT_AS, mem_bytes < RLIMIT_FLOOR ? RLIMIT_FLOOR : mem_bytes,
-				   "RLIMIT_AS", err) < 0)
+	/* RLIMIT_DATA, not RLIMIT_AS: it counts writable private memory, not
+	 * the address space runtimes only reserve (glibc's per-thread malloc
+	 * arenas, V8's heap), under which node failed at random in 1 GiB */
+	if (mem_bytes && set_limit(RLIMIT_DATA, mem_bytes < RLIMIT_FLOOR ? RLIMIT_FLOOR : mem_bytes,
+				   "RLIMIT_DATA", err) < 0)
 		return -1;
 	if (pids && set_limit(RLIMIT_NPROC, pids, "RLIMIT_NPROC", err) < 0)
 		return -1;

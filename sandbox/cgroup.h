@@ -50,8 +50,8 @@ int shunt_cgroup_enter_self(int fds[3]);
  * directory stays for reuse). NULL-safe, idempotent; never fails. */
 void shunt_cgroup_destroy(struct shunt_cgroup *cg);
 
-/* In the child: RLIMIT_AS = mem_bytes (raised to a floor of 256 MiB so
- * runtimes that reserve address space still start; 0 = unlimited),
+/* In the child: RLIMIT_DATA = mem_bytes (writable private memory, not
+ * reserved address space; raised to a floor of 256 MiB; 0 = unlimited),
  * RLIMIT_NPROC = pids (per real uid, so it counts the user's other
  * processes too, even inside a user namespace), RLIMIT_CPU =
  * cpu_seconds (0 = unlimited), RLIMIT_CORE = 0. Async-signal-safe when

@@ -369,14 +369,52 @@ static const char *g_run_id;
 static atomic_int g_conns;
 static pthread_mutex_t g_audit_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void note(bool allowed, const char *host, unsigned port, const char *reason)
+/* The one line a refusal prints and answers: what was refused, why, and
+ * with allow (an address or name), the allowlist entry that would let it
+ * through and where it goes. */
+static void refusal(char *out, size_t cap, const char *host, unsigned port, const char *reason,
+		    const char *allow)
+{
+	char entry[300] = "";
+	if (allow) {
+		bool v6 = strchr(allow, ':') != NULL;
+		if (port == 80 || port == 443)
+			snprintf(entry, sizeof(entry), "%s", allow);
+		else
+			snprintf(entry, sizeof(entry), v6 ? "[%s]:%u" : "%s:%u", allow, port);
+	}
+	snprintf(out, cap, "shunt: network: blocked connect to %s:%u (%s)%s%s%s\n", host, port,
+		 reason, allow ? "; to allow it: sandbox.allow_hosts: [\"" : "", entry,
+		 allow ? "\"] in ~/.config/shunt/config.yaml" : "");
+}
+
+/* Whether target is refused for the first time in this run: the user
+ * sees each refused name once, however often a tool retries it (the
+ * audit log has every attempt). */
+static bool first_refusal(const char *target)
+{
+	static char seen[32][300];
+	static size_t nseen;
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	bool first = true;
+	pthread_mutex_lock(&lock);
+	for (size_t i = 0; i < nseen && first; i++)
+		first = strncmp(seen[i], target, sizeof(seen[i]) - 1) != 0;
+	if (first && nseen < sizeof(seen) / sizeof(seen[0]))
+		snprintf(seen[nseen++], sizeof(seen[0]), "%s", target);
+	pthread_mutex_unlock(&lock);
+	return first;
+}
+
+static void note(bool allowed, const char *host, unsigned port, const char *reason,
+		 const char *allow)
 {
 	char target[300];
 	snprintf(target, sizeof(target), "%s:%u", host, port);
-	if (!allowed) {
-		char msg[512];
-		int n = snprintf(msg, sizeof(msg), "shunt: network: blocked connect to %s (%s)\n",
-				 target, reason);
+	if (!allowed && first_refusal(target)) {
+		char msg[768];
+		refusal(msg, sizeof(msg), host, port, reason, allow);
+		int n = (int)strlen(msg);
 		if (n > 0) {
 			ssize_t w = write(STDERR_FILENO, msg,
 					  (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
@@ -558,13 +596,11 @@ static void handle(int c, char *head, size_t got)
 	}
 	char lhost[256];
 	lower_copy(lhost, sizeof(lhost), host, strlen(host));
-	char body[512];
+	char body[768];
 
 	if (!shunt_netproxy_host_allowed(g_allow, lhost, port)) {
-		note(false, lhost, port, "not in the allowlist");
-		snprintf(body, sizeof(body),
-			 "shunt: network: blocked connect to %s:%u (not in the allowlist)\n", lhost,
-			 port);
+		note(false, lhost, port, "not in the allowlist", lhost);
+		refusal(body, sizeof(body), lhost, port, "not in the allowlist", lhost);
 		return reply(c, 403, "Forbidden", body);
 	}
 	struct sockaddr_storage addrs[MAX_ADDRS];
@@ -576,7 +612,7 @@ static void handle(int c, char *head, size_t got)
 	else
 		n = resolve(lhost, addrs, MAX_ADDRS, &from_file);
 	if (n == 0) {
-		note(false, lhost, port, "name does not resolve");
+		note(false, lhost, port, "name does not resolve", NULL);
 		snprintf(body, sizeof(body),
 			 "shunt: network: blocked connect to %s:%u (name does not resolve)\n",
 			 lhost, port);
@@ -610,27 +646,23 @@ static void handle(int c, char *head, size_t got)
 				 "address",
 				 bad);
 		else
-			snprintf(
-			    reason, sizeof(reason),
-			    "resolves to private address %s; allow it explicitly as an address",
-			    bad);
-		note(false, lhost, port, reason);
-		snprintf(body, sizeof(body), "shunt: network: blocked connect to %s:%u (%s)\n",
-			 lhost, port, reason);
+			snprintf(reason, sizeof(reason), "resolves to private address %s", bad);
+		note(false, lhost, port, reason, bad);
+		refusal(body, sizeof(body), lhost, port, reason, bad);
 		return reply(c, 403, "Forbidden", body);
 	}
 	int up = -1;
 	for (int i = 0; i < keep && up < 0; i++)
 		up = connect_to(&addrs[i], port);
 	if (up < 0) {
-		note(false, lhost, port, "connection failed");
+		note(false, lhost, port, "connection failed", NULL);
 		snprintf(body, sizeof(body), "shunt proxy: cannot connect to %s:%u\n", lhost, port);
 		return reply(c, 502, "Bad Gateway", body);
 	}
 	char how[96];
 	snprintf(how, sizeof(how), "%s%s", tunnel ? "CONNECT" : method,
 		 from_file ? " (address from the shunt hosts file)" : "");
-	note(true, lhost, port, how);
+	note(true, lhost, port, how, NULL);
 	if (tunnel) {
 		static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
 		send_all(c, ok, sizeof(ok) - 1);

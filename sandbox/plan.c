@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,7 +19,9 @@
 #include "paths.h"
 #include "launch.h"
 #include "runner.h"
+#include "registries.h"
 #include "seccomp.h"
+#include "toolchain.h"
 
 extern char **environ;
 
@@ -165,12 +168,34 @@ static bool env_wanted(const char *kv, const struct shunt_config *cfg,
 	name[klen] = '\0';
 	if (strcmp(name, "TERM") == 0 || strcmp(name, "HOME") == 0 || strcmp(name, "PATH") == 0)
 		return true;
+	if (shunt_toolchain_env_wanted(name))
+		return true;
 	for (size_t i = 0; i < cfg->sandbox.env_whitelist.n; i++)
 		if (fnmatch(cfg->sandbox.env_whitelist.v[i], name, 0) == 0)
 			return true;
 	for (size_t i = 0; i < o->env_names.n; i++)
 		if (strcmp(o->env_names.v[i], name) == 0)
 			return true;
+	return false;
+}
+
+/* Whether loopback must go through the proxy: the allowlist names the
+ * host's loopback (a local registry), or the command names a loopback
+ * URL (a server on the host, since none runs in a fresh sandbox yet); the
+ * proxy then lets it through or refuses it at once, where a direct
+ * connect would meet the sandbox's own empty loopback and be retried. */
+static bool loopback_via_proxy(const struct shunt_plan *p)
+{
+	static const char *const loop[] = {"127.", "localhost", "[::1]", "::1"};
+	for (size_t i = 0; i < p->allow_hosts.n; i++)
+		for (size_t j = 0; j < sizeof(loop) / sizeof(loop[0]); j++)
+			if (strncasecmp(p->allow_hosts.v[i], loop[j], strlen(loop[j])) == 0)
+				return true;
+	for (char **a = p->argv; a && *a; a++)
+		for (const char *u = strstr(*a, "://"); u; u = strstr(u + 3, "://"))
+			for (size_t j = 0; j < sizeof(loop) / sizeof(loop[0]); j++)
+				if (strncasecmp(u + 3, loop[j], strlen(loop[j])) == 0)
+					return true;
 	return false;
 }
 
@@ -216,8 +241,15 @@ static int build_env(struct shunt_plan *p, const struct shunt_config *cfg,
 			if (env_push(p, &n, kv) < 0)
 				return -1;
 		}
-		if (env_push(p, &n, "NO_PROXY=localhost,127.0.0.1,::1") < 0 ||
-		    env_push(p, &n, "no_proxy=localhost,127.0.0.1,::1") < 0)
+		/* the sandbox's own loopback is reached directly, unless the
+		 * allowlist names the host's (a local registry): then through
+		 * the proxy, which alone can reach it */
+		const char *direct = loopback_via_proxy(p) ? "" : "localhost,127.0.0.1,::1";
+		snprintf(kv, sizeof(kv), "NO_PROXY=%s", direct);
+		if (env_push(p, &n, kv) < 0)
+			return -1;
+		snprintf(kv, sizeof(kv), "no_proxy=%s", direct);
+		if (env_push(p, &n, kv) < 0)
 			return -1;
 	}
 	snprintf(kv, sizeof(kv), "SHUNT_PROFILE=%s", shunt_profile_name(p->profile));
@@ -252,8 +284,18 @@ static int push_allow_host(struct shunt_plan *p, const char *h)
 	return 0;
 }
 
+/* An install's own registries (the decision's ecosystems): on the
+ * allowlist unless the network is full anyway or none on purpose. */
+static int add_registries(struct shunt_plan *p, const struct shunt_plan_opts *o, const char *home)
+{
+	if (!o->ecosystems || p->network != SHUNT_NET_RESTRICTED)
+		return 0;
+	return shunt_registries_hosts(o->ecosystems, o->env ? o->env : environ, home, p->cwd,
+				      p->workspace, &p->allow_hosts, &p->notes);
+}
+
 static int resolve_network(struct shunt_plan *p, const struct shunt_config *cfg,
-			   const struct shunt_plan_opts *o)
+			   const struct shunt_plan_opts *o, const char *home)
 {
 	bool explicit_mode = true;
 	if (o->network >= 0)
@@ -272,6 +314,12 @@ static int resolve_network(struct shunt_plan *p, const struct shunt_config *cfg,
 	for (size_t i = 0; i < o->allow_hosts.n; i++)
 		if (push_allow_host(p, o->allow_hosts.v[i]) < 0)
 			return -1;
+	if (add_registries(p, o, home) < 0)
+		return -1;
+	if (o->ecosystems && p->network == SHUNT_NET_NONE &&
+	    shunt_strv_push(&p->notes, "network: none (sandbox.network_mode or the security "
+				       "level): the install cannot reach its registry") < 0)
+		return -1;
 	/* The level's "restricted" default with nothing on the allowlist
 	 * allows no host at all, which is exactly "none"; only a real
 	 * allowlist needs the filtering proxy (and fails closed without). */
@@ -349,8 +397,68 @@ static int add_cache(struct shunt_plan *p, const char *dir)
 	return add_mount(p, SHUNT_MOUNT_BIND, dir, dir, false, true);
 }
 
+/* Whether a read-only bind of path would show nothing new: a bind of the
+ * same host tree at the same place, or the workspace, already holds it. */
+static bool visible(const struct shunt_plan *p, const char *host, const char *guest)
+{
+	if (p->workspace && under(guest, p->workspace))
+		return true;
+	for (size_t i = 0; i < p->nmounts; i++) {
+		const struct shunt_mount *m = &p->mounts[i];
+		if (m->kind == SHUNT_MOUNT_BIND && strcmp(m->host, m->guest) == 0 &&
+		    under(guest, m->guest) && strcmp(host, guest) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The toolchains the command resolves to and the local paths it names,
+ * read-only (toolchain.h), before the workspace and the caches so that a
+ * named parent of those never hides them. */
+static int add_toolchains(struct shunt_plan *p, const struct shunt_plan_opts *o, const char *home)
+{
+	struct shunt_strv hosts = {0}, guests = {0};
+	int rc = shunt_toolchain_paths(p->argv, o->env ? o->env : environ, home, p->cwd,
+				       p->workspace, &hosts, &guests, &p->notes);
+	for (size_t i = 0; rc == 0 && i < hosts.n; i++)
+		if (!visible(p, hosts.v[i], guests.v[i]))
+			rc = add_mount(p, SHUNT_MOUNT_BIND, hosts.v[i], guests.v[i], true, false);
+	shunt_strv_free(&hosts);
+	shunt_strv_free(&guests);
+	return rc;
+}
+
+/* A toolchain or named path (mounts[first..end)) that lies in a hidden
+ * path, or holds one and is seen elsewhere (a link in /tmp to ~/.ssh or
+ * to ~/.config), would show it past the hiding: dropped, with a note. */
+static int drop_hidden_binds(struct shunt_plan *p, size_t first, size_t end)
+{
+	for (size_t i = first; i < end && i < p->nmounts;) {
+		struct shunt_mount *m = &p->mounts[i];
+		bool moved = strcmp(m->host, m->guest) != 0, drop = false;
+		for (size_t j = 0; j < p->nmounts && !drop; j++)
+			if (p->mounts[j].kind != SHUNT_MOUNT_BIND)
+				drop = under(m->host, p->mounts[j].guest) ||
+				       (moved && under(p->mounts[j].guest, m->host));
+		if (!drop) {
+			i++;
+			continue;
+		}
+		char note[PATH_MAX + 64];
+		snprintf(note, sizeof(note), "not shown in the sandbox: %s (hidden)", m->guest);
+		if (shunt_strv_push(&p->notes, note) < 0)
+			return -1;
+		free(m->host);
+		free(m->guest);
+		memmove(m, m + 1, (p->nmounts - i - 1) * sizeof(*m));
+		p->nmounts--;
+		end--;
+	}
+	return 0;
+}
+
 static int add_standard_mounts(struct shunt_plan *p, const struct shunt_config *cfg,
-			       const char *home)
+			       const struct shunt_plan_opts *o, const char *home, size_t tc[2])
 {
 	struct stat st;
 	for (size_t i = 0; i < sizeof(system_dirs) / sizeof(system_dirs[0]); i++) {
@@ -368,6 +476,10 @@ static int add_standard_mounts(struct shunt_plan *p, const struct shunt_config *
 	if (home && strcmp(home, "/") != 0 && stat(home, &st) == 0 && S_ISDIR(st.st_mode) &&
 	    (p->root_overlay || !under(home, "/home")) && add_system(p, home) < 0)
 		return -1;
+	tc[0] = p->nmounts;
+	if (add_toolchains(p, o, home) < 0)
+		return -1;
+	tc[1] = p->nmounts;
 	if (add_mount(p, SHUNT_MOUNT_BIND, p->workspace, p->workspace, !p->workspace_rw, false) < 0)
 		return -1;
 	/* READ_ONLY writes nothing anywhere on the host, caches included. */
@@ -540,21 +652,22 @@ int shunt_plan_build(struct shunt_plan *plan, const struct shunt_config *cfg,
 	if (sp && !(plan->seccomp_profile = strdup(sp)))
 		goto nomem;
 	plan->interactive = isatty(STDIN_FILENO);
-	if (resolve_network(plan, cfg, o) < 0)
-		goto nomem;
-
 	home = shunt_paths_home();
 	if (home && realpath(home, buf)) {
 		free(home);
 		home = strdup(buf);
 	}
-	if (add_standard_mounts(plan, cfg, home) < 0)
+	if (resolve_network(plan, cfg, o, home) < 0)
+		goto nomem;
+	size_t tc[2] = {0, 0};
+	if (add_standard_mounts(plan, cfg, o, home, tc) < 0)
 		goto nomem;
 	if (add_binds(plan, cfg, o, err) < 0) {
 		shunt_plan_free(plan);
 		return -1;
 	}
-	if (add_hidden(plan, cfg, home) < 0 || build_env(plan, cfg, o, home) < 0)
+	if (add_hidden(plan, cfg, home) < 0 || drop_hidden_binds(plan, tc[0], tc[1]) < 0 ||
+	    build_env(plan, cfg, o, home) < 0)
 		goto nomem;
 	return 0;
 nomem:

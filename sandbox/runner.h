@@ -126,7 +126,9 @@ struct shunt_plan_opts {
 	struct shunt_strv binds; /* HOST:GUEST[:ro] */
 	const char *keep_changes;
 	bool accept_weaker_isolation;
-	char *const *env; /* the command's environment (NAME=VALUE); NULL: environ */
+	char *const *env;    /* the command's environment (NAME=VALUE); NULL: environ */
+	unsigned ecosystems; /* SHUNT_ECO_* of the decision's installs (registries.h):
+			      * their registries join a restricted allowlist */
 };
 
 /* Options with nothing set: everything from the config, the profile

@@ -55,3 +55,12 @@ int shunt_strv_push_path(struct shunt_strv *v, const char *s)
 	_cleanup_free_ char *p = shunt_paths_expand_tilde(s);
 	return p ? shunt_strv_push(v, p) : -1;
 }
+
+const char *shunt_strv_env_get(char *const *env, const char *name)
+{
+	size_t n = strlen(name);
+	for (char *const *e = env; e && *e; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}

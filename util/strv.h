@@ -23,6 +23,10 @@ bool shunt_strv_has(const struct shunt_strv *v, const char *s);
 /* Whether every string of sub is one of of's. */
 bool shunt_strv_subset(const struct shunt_strv *sub, const struct shunt_strv *of);
 
+/* The value of NAME in a NAME=VALUE list (NULL-terminated; env NULL is
+ * empty), or NULL when it is not set. Points into env. */
+const char *shunt_strv_env_get(char *const *env, const char *name);
+
 /* Frees the strings and the array (NULL-safe); v is left empty. */
 void shunt_strv_free(struct shunt_strv *v);
 

@@ -67,7 +67,11 @@ out=$(srun "${ALLOW[@]}" -- bash -c 'exec 3<>/dev/tcp/127.0.0.1/3128 &&
 like "$out" "^HTTP/1.1 200 Connection established" "raw CONNECT: the proxy answers 200"
 like "$out" "hello from 127.0.0.2" "raw CONNECT: bytes flow through the tunnel"
 like "$(srun "${ALLOW[@]}" -- env)" "HTTPS_PROXY=http://127.0.0.1:3128" "HTTPS_PROXY is set in the sandbox"
-like "$(srun "${ALLOW[@]}" -- env)" "no_proxy=localhost" "no_proxy (lower case) is set in the sandbox"
+like "$(srun --network allowlist --allow-host "allowed.test:$P" -- env)" "no_proxy=localhost" \
+	"no_proxy (lower case) keeps the sandbox's own loopback direct"
+# an allowlisted loopback address is the host's: reached through the proxy
+like "$(srun "${ALLOW[@]}" -- env)" "^no_proxy=$" \
+	"no_proxy is empty when the allowlist names a loopback address"
 
 # --- a name not on the list
 out=$(srun "${ALLOW[@]}" -- curl -sS "http://denied.test:$P/hello" 2>"$TEST_TMP/err")

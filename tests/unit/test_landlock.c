@@ -297,7 +297,7 @@ static void test_rlimits(void)
 		int v[4];
 		struct rlimit rl;
 		v[0] = shunt_rlimits_apply(64ULL << 20, 5, 0, NULL);
-		getrlimit(RLIMIT_AS, &rl);
+		getrlimit(RLIMIT_DATA, &rl);
 		v[1] = rl.rlim_cur == (256ULL << 20); /* floored */
 		getrlimit(RLIMIT_CPU, &rl);
 		v[2] = rl.rlim_cur == 5;
@@ -312,9 +312,9 @@ static void test_rlimits(void)
 	close(pfd[0]);
 	waitpid(pid, NULL, 0);
 	is_int(v[0], 0, "rlimits applied");
-	ok(v[1], "RLIMIT_AS floored at 256 MiB");
+	ok(v[1], "RLIMIT_DATA floored at 256 MiB");
 	ok(v[2], "RLIMIT_CPU set");
-	is_int(v[3], ENOMEM, "1 GiB mapping fails under RLIMIT_AS");
+	is_int(v[3], ENOMEM, "1 GiB writable mapping fails under RLIMIT_DATA");
 }
 
 int main(void)
