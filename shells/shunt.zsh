@@ -37,7 +37,8 @@ if [[ -o interactive && -n ${ZSH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 	# "not host", as before) and restarts the server at the next line;
 	# after 3 failures in a row it is given up for this shell.
 	typeset -g __shunt_srv_w= __shunt_srv_r= __shunt_srv_pid= __shunt_srv_key= __shunt_srv_act=
-	typeset -g __shunt_srv_newkey= __shunt_srv_seq=0 __shunt_srv_fails=0
+	typeset -g __shunt_srv_newkey= __shunt_srv_seq=0 __shunt_srv_fails=0 __shunt_srv_new=
+	typeset -ga __shunt_dec_spec=() __shunt_dec_why=()
 	typeset -g __shunt_srv_timeout=${SHUNT_HOOK_TIMEOUT:-5}
 
 	__shunt_srv_ours() {
@@ -59,8 +60,8 @@ if [[ -o interactive && -n ${ZSH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 		local t= w= r= tag= ver= pid=
 		{
 			exec {t}< <(:) && exec {w}<>/dev/fd/$t &&
-				exec {r}< <(exec "$SHUNT_BIN" check --serve --source hook --interactive \
-					--parent $$ <"/dev/fd/$w" 2>/dev/null)
+				exec {r}< <(exec "$SHUNT_BIN" check --serve --split --source hook \
+					--interactive --parent $$ <"/dev/fd/$w" 2>/dev/null)
 		} 2>/dev/null
 		[[ -n $t ]] && exec {t}<&-
 		__shunt_srv_w=$w __shunt_srv_r=$r __shunt_srv_pid=
@@ -90,10 +91,10 @@ if [[ -o interactive && -n ${ZSH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 		if [[ -z $__shunt_srv_r ]]; then
 			__shunt_srv_start || { ((++__shunt_srv_fails)); return 1; }
 		fi
-		local id=$((++__shunt_srv_seq)).$RANDOM$RANDOM$RANDOM rid= act=
+		local id=$((++__shunt_srv_seq)).$RANDOM$RANDOM$RANDOM rid= act= k=
 		if builtin printf '%s\0%s\0%s\0' "$id" "" "$1" >&$__shunt_srv_w 2>/dev/null &&
-			IFS=' ' builtin read -r -t "$__shunt_srv_timeout" -u "$__shunt_srv_r" rid act &&
-			[[ $rid == "$id" ]]; then
+			IFS=' ' builtin read -r -t "$__shunt_srv_timeout" -u "$__shunt_srv_r" rid act k &&
+			[[ $rid == "$id" ]] && { [[ $act != split ]] || __shunt_srv_split "$k"; }; then
 			__shunt_srv_fails=0
 			__shunt_srv_act=$act
 			# a refusal to decide (e.g. a config error) is the fork path's to report
@@ -103,6 +104,34 @@ if [[ -o interactive && -n ${ZSH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 		__shunt_srv_stop
 		((++__shunt_srv_fails))
 		return 1
+	}
+
+	__shunt_srv_split() {
+		# Reads the rest of a split answer ($1 commands; hook/serve.h): each
+		# one's decision, then the rewritten line.
+		emulate -L zsh
+		[[ $1 == <1-16> ]] || return 1
+		local i s w
+		__shunt_dec_spec=() __shunt_dec_why=()
+		for ((i = 1; i <= $1; i++)); do
+			IFS= builtin read -r -d $'\0' -t "$__shunt_srv_timeout" -u "$__shunt_srv_r" s &&
+				IFS= builtin read -r -d $'\0' -t "$__shunt_srv_timeout" -u "$__shunt_srv_r" w || return 1
+			__shunt_dec_spec[i]=$s __shunt_dec_why[i]=$w
+		done
+		IFS= builtin read -r -d $'\0' -t "$__shunt_srv_timeout" -u "$__shunt_srv_r" __shunt_srv_new
+	}
+
+	# One risky simple command of a split line: the decision made at
+	# Enter goes along, so shunt acts on it without deciding again.
+	__shunt_cmd() {
+		local k=$1
+		shift
+		if [[ -n ${__shunt_dec_spec[k]-} ]]; then
+			"$SHUNT_BIN" exec --source hook --decided "${__shunt_dec_spec[k]}" \
+				--why "${__shunt_dec_why[k]}" -- "$@"
+		else
+			"$SHUNT_BIN" exec --source hook -- "$@"
+		fi
 	}
 
 	__shunt_decide_line() {
@@ -132,10 +161,16 @@ if [[ -o interactive && -n ${ZSH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 
 	__shunt_accept_line() {
 		if ((__shunt_enabled)) && [[ -z $PREBUFFER && -n ${BUFFER//[[:space:]]/} ]]; then
+			__shunt_srv_act=
 			if ! __shunt_decide_line "$BUFFER"; then
 				__shunt_orig=$BUFFER
-				__shunt_pending=$BUFFER
-				BUFFER=__shunt_run
+				if [[ $__shunt_srv_act == split ]]; then
+					# only the risky simple commands leave this shell
+					BUFFER=$__shunt_srv_new
+				else
+					__shunt_pending=$BUFFER
+					BUFFER=__shunt_run
+				fi
 				CURSOR=${#BUFFER}
 			fi
 		fi
@@ -160,6 +195,7 @@ if [[ -o interactive && -n ${ZSH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 	}
 
 	__shunt_precmd() {
+		__shunt_dec_spec=() __shunt_dec_why=()
 		((__shunt_enabled)) && __shunt_install
 		return 0
 	}
