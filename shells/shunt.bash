@@ -4,6 +4,14 @@
 # How it works
 # - PS0 (expanded in this shell once a line has been read) sets
 #   __shunt_phase=1 through an arithmetic side effect: no fork.
+# - Enter is bound (bind -x, then accept-line) to __shunt_rl_enter, which
+#   asks the checker about the line before bash parses it. A plain list
+#   whose risky simple commands can run alone comes back rewritten: each
+#   risky command prefixed by `__shunt_cmd K`, which runs it through
+#   `shunt exec --decided` with the decision made here; the rest of the
+#   line runs in this shell (exports, cd, && || and $? as without shunt).
+#   The DEBUG trap puts the typed line back in history. Any other answer
+#   is kept for the trap, which then acts on it without asking again.
 # - The DEBUG trap (with extdebug, a non-zero return skips the command)
 #   decides at the first simple command of the line, using the whole line
 #   from history (fc -ln -0). host: the line runs as typed and the trap
@@ -18,10 +26,12 @@
 # - When history did not record the line (HISTCONTROL=ignorespace,
 #   ignoredups, HISTIGNORE, set +o history) each simple command is decided
 #   on its own from $BASH_COMMAND.
-# - Exit status: PROMPT_COMMAND entries after ours (prompt themes) see the
-#   status of the line shunt ran; bash itself restores $? after
+# - Exit status of a whole line shunt ran: PROMPT_COMMAND entries after
+#   ours (prompt themes) see it; bash itself restores $? after
 #   PROMPT_COMMAND, so the next line sees 130 (like Ctrl-C) and the real
-#   status is in $SHUNT_LAST_STATUS.
+#   status is in $SHUNT_LAST_STATUS. A split line keeps its real $?.
+# - Start-up forks nothing (the scratch file is made with builtins); the
+#   trap, PS0, extdebug and the Enter binding come with the first prompt.
 # - `shunt off` (confirmed on the terminal) disables this line hook for
 #   this shell only. The LD_PRELOAD shim stays: an agent that unsets
 #   LD_PRELOAD, runs `trap - DEBUG` or sets a variable still has its execs

@@ -3,7 +3,11 @@
 #
 # How it works
 # - A ZLE accept-line wrapper sees the whole buffer when Enter is pressed
-#   and asks `shunt check`. host: the line is accepted untouched. Otherwise
+#   and asks `shunt check`. host: the line is accepted untouched. A plain
+#   list whose risky simple commands can run alone comes back rewritten:
+#   each risky command prefixed by `__shunt_cmd K`, which runs it through
+#   `shunt exec --decided` with the decision made here, and the rest runs
+#   in this shell (exports, cd, && || and $? as without shunt). Otherwise
 #   the buffer is rewritten to `__shunt_run`, which hands the original line
 #   to `shunt exec --source hook --shell <this zsh>`; the original line is
 #   kept for it in a variable.
