@@ -59,6 +59,21 @@ static bool is_assign(const char *w, size_t n)
 	return i < n && w[i] == '=';
 }
 
+/* Skips a $'..' or ".." body from i to past its closing quote q, or
+ * returns 0: unterminated, or (in "..") a substitution or history
+ * expansion that the scanner refuses. */
+static size_t skip_escaped(const char *s, size_t len, size_t i, char q)
+{
+	for (; i < len && s[i] != q; i++) {
+		if (q == '"' &&
+		    (s[i] == '`' || s[i] == '!' || (s[i] == '$' && i + 1 < len && s[i + 1] == '(')))
+			return 0;
+		if (s[i] == '\\')
+			i++;
+	}
+	return i < len ? i + 1 : 0;
+}
+
 /* Skips one word starting at i; returns its end, or 0 on anything the
  * scanner refuses. *redir is set by < and >. */
 static size_t scan_word(const char *s, size_t len, size_t i, bool *redir)
@@ -102,25 +117,17 @@ static size_t scan_word(const char *s, size_t len, size_t i, bool *redir)
 			if (i + 1 < len && (s[i + 1] == '(' || s[i + 1] == '{' || s[i + 1] == '['))
 				return 0; /* words inside ${ } may hold blanks */
 			if (i + 1 < len && s[i + 1] == '\'') {
-				for (i += 2; i < len && s[i] != '\''; i++)
-					if (s[i] == '\\')
-						i++;
-				if (i >= len)
+				i = skip_escaped(s, len, i + 2, '\'');
+				if (i == 0)
 					return 0;
+				break;
 			}
 			i++;
 			break;
 		case '"':
-			for (i++; i < len && s[i] != '"'; i++) {
-				if (s[i] == '`' || s[i] == '!' ||
-				    (s[i] == '$' && i + 1 < len && s[i + 1] == '('))
-					return 0;
-				if (s[i] == '\\')
-					i++;
-			}
-			if (i >= len)
+			i = skip_escaped(s, len, i + 1, '"');
+			if (i == 0)
 				return 0;
-			i++;
 			break;
 		default:
 			i++;

@@ -128,14 +128,9 @@ if [[ -o interactive && -n ${ZSH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 	# One risky simple command of a split line: the decision made at
 	# Enter goes along, so shunt acts on it without deciding again.
 	__shunt_cmd() {
-		local k=$1
-		shift
-		if [[ -n ${__shunt_dec_spec[k]-} ]]; then
-			"$SHUNT_BIN" exec --source hook --decided "${__shunt_dec_spec[k]}" \
-				--why "${__shunt_dec_why[k]}" -- "$@"
-		else
-			"$SHUNT_BIN" exec --source hook -- "$@"
-		fi
+		local k=$1 d=()
+		[[ -z ${__shunt_dec_spec[k]-} ]] || d=(--decided "${__shunt_dec_spec[k]}" --why "${__shunt_dec_why[k]}")
+		"$SHUNT_BIN" exec --source hook "${d[@]}" -- "${@:2}"
 	}
 
 	__shunt_decide_line() {
