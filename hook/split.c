@@ -245,6 +245,9 @@ int shunt_split_spec_parse(char *spec, struct shunt_decision *d, struct shunt_er
 		return shunt_args_usage(err, "--decided: bad risk or score");
 	if (d->action == SHUNT_ACTION_SANDBOX && (rt == SHUNT_RUNTIME_NONE || pr < 0))
 		return shunt_args_usage(err, "--decided: a sandbox needs a runtime and a profile");
+	/* GODMODE is only ever the answer typed at a prompt, never carried */
+	if (pr == SHUNT_PROFILE_GODMODE)
+		return shunt_args_usage(err, "--decided: GODMODE cannot be carried");
 	d->runtime = (enum shunt_runtime)rt;
 	d->profile = pr;
 	d->risk = (enum shunt_risk)risk;

@@ -51,8 +51,9 @@ int shunt_split_line(const struct shunt_ctx *ctx, const char *line,
 void shunt_split_spec_format(const struct shunt_decision *d, struct shunt_buf *out);
 
 /* Parses a SPEC into d (rules point into spec, which is cut). Only
- * sandbox, prompt and block are accepted: a carried decision may never
- * let a command onto the host. -1 with a usage error otherwise. */
+ * sandbox, prompt and block are accepted, and never the GODMODE profile:
+ * a carried decision may not let a command onto the host or into the
+ * broadest sandbox. -1 with a usage error otherwise. */
 int shunt_split_spec_parse(char *spec, struct shunt_decision *d, struct shunt_error **err);
 
 #endif

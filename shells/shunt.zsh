@@ -25,7 +25,6 @@
 if [[ -o interactive && -n ${ZSH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 	typeset -g __shunt_loaded=1 __shunt_enabled=1 __shunt_orig= __shunt_pending=
 	zmodload zsh/zle 2>/dev/null
-	autoload -Uz add-zsh-hook
 
 	# The checker: one `shunt check --serve` per shell (protocol in
 	# hook/serve.h), so a line costs a pipe round trip instead of a
@@ -217,7 +216,9 @@ if [[ -o interactive && -n ${ZSH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 	# this very zsh, resolved without a fork
 	typeset -g __shunt_zsh=${${:-/proc/$$/exe}:A}
 	[[ -x $__shunt_zsh ]] || __shunt_zsh=${commands[zsh]:-zsh}
-	add-zsh-hook zshaddhistory __shunt_addhistory
-	add-zsh-hook precmd __shunt_precmd
+	# what add-zsh-hook does, without looking it up along $fpath at start-up
+	typeset -ga zshaddhistory_functions precmd_functions
+	((${zshaddhistory_functions[(Ie)__shunt_addhistory]})) || zshaddhistory_functions+=(__shunt_addhistory)
+	((${precmd_functions[(Ie)__shunt_precmd]})) || precmd_functions+=(__shunt_precmd)
 	__shunt_install
 fi

@@ -106,7 +106,8 @@ static void test_spec(void)
 					  "block:-:-:3:101:r",
 					  "block:-:-:3:90",
 					  "nope:-:-:0:0:",
-					  "sandbox:warp:WORKSPACE_WRITE:1:40:r"};
+					  "sandbox:warp:WORKSPACE_WRITE:1:40:r",
+					  "sandbox:microvm:GODMODE:1:40:r"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char *s = strdup(bad[i]);
 		ok(shunt_split_spec_parse(s, &p, &e) < 0, "refused spec: %s", bad[i]);
