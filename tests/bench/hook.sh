@@ -4,7 +4,8 @@
 #
 # Latency: an interactive shell (on a pty, via script(1)) reads N lines of
 # `true`; each line's Enter-to-start time is measured inside the shell.
-#   bash: from PS0's expansion (right after the line is read) to a DEBUG
+#   bash: from Enter (the start of the hook's Enter function; without the
+#         hook, PS0's expansion right after the line is read) to a DEBUG
 #         trap installed last (shunt's hook chains it, so it runs after).
 #   zsh:  from a widget bound to Enter that calls accept-line (which shunt
 #         wraps) to a preexec hook (just before the command runs).
@@ -46,7 +47,12 @@ write_rc() {
 			[ "$mode" = fork ] && echo "__shunt_srv_fails=99"
 			cat <<'EOF'
 __b_t0=
-PS0="${PS0-}"'${__b_nul[__b_t0=${EPOCHREALTIME/./}]}'
+PS0="${PS0-}"'${__b_nul[__b_t0 ? 0 : (__b_t0=${EPOCHREALTIME/./})]}'
+# the hook decides at Enter (before PS0): start there when it does
+if declare -F __shunt_rl_enter >/dev/null; then
+	eval "__b_rl_orig() $(declare -f __shunt_rl_enter | tail -n +2)"
+	__shunt_rl_enter() { __b_t0=${EPOCHREALTIME/./}; __b_rl_orig; }
+fi
 __b_probe() {
 	if [[ -n $__b_t0 && $BASH_COMMAND == true ]]; then
 		echo $(( ${EPOCHREALTIME/./} - __b_t0 )) >>"$__b_log"
