@@ -400,7 +400,12 @@ if [[ $- == *i* && -n ${BASH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 		__shunt_mktemp
 		# start-up only puts PROMPT_COMMAND in place; the trap, PS0,
 		# extdebug and the Enter binding come with the first prompt (no
-		# fork here, and `bash -ic CMD` never sees them)
+		# fork here, and `bash -ic CMD` never sees them: extdebug set by a
+		# startup file makes bash look for bashdb). functrace (which
+		# extdebug implies) is on from here, so that the first prompt's
+		# __shunt_install, a function, sees a DEBUG trap the rc files set
+		# after us and chains it.
+		builtin set -o functrace
 		__shunt_pc_install
 		__shunt_histnext=$HISTCMD
 	fi
