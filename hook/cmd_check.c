@@ -148,8 +148,10 @@ int shunt_cmd_check(int argc, char **argv, struct shunt_error **err)
 						argv[i]);
 		}
 	}
-	if ((parent || split) && !serve)
-		return shunt_args_usage(err, "--parent and --split go with --serve");
+	if (parent && !serve)
+		return shunt_args_usage(err, "--parent goes with --serve");
+	if (split && !serve)
+		return shunt_args_usage(err, "--split goes with --serve");
 	if (serve) {
 		if (batch || in.line || in.argv)
 			return shunt_args_usage(err, "--serve takes its lines from stdin");

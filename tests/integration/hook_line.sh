@@ -58,6 +58,20 @@ if ! printf '%s' "$probe" | grep -q 'fakeinst ran rc=0'; then
 	exit
 fi
 
+# the checker's split answer (hook/serve.h), and the carried decision
+out=$(printf 'p1\0\0fakeinst 0 && export A=1\0p2\0\0fakeinst 0 | cat\0' |
+	(cd "$WS" && timeout 20 "$SHUNT" check --serve --split) | tr '\0\n' '|~')
+like "$out" '~p1 split 1~sandbox:[a-z]+:[A-Z_]+:[0-9]:[0-9]+:test-standin\|[^|]+\|__shunt_cmd 1 fakeinst 0 && export A=1\|p2 sandbox~' \
+	"check --serve --split: a list is answered with its split, a pipeline with its action"
+out=$(cd "$WS" && "$SHUNT" exec --decided 'host:-:-:0:0:' -- true 2>&1)
+rc=$?
+is "$rc" 2 "exec --decided never takes host"
+like "$out" "action 'host'" "... and says so"
+out=$(cd "$WS" && "$SHUNT" exec --source hook --decided 'block:-:-:3:90:test-standin' --why 'carried' -- fakeinst 0 2>&1)
+rc=$?
+is "$rc" 126 "exec --decided block refuses without deciding again (fakeinst alone is sandbox)"
+like "$out" 'blocked: fakeinst 0 \[test-standin\]: carried' "... with the carried reason"
+
 # status N: the value the shell printed for a `echo "st=$?"` typed next
 status_after() {
 	clear_pane
