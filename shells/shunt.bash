@@ -30,8 +30,8 @@
 #   ours (prompt themes) see it; bash itself restores $? after
 #   PROMPT_COMMAND, so the next line sees 130 (like Ctrl-C) and the real
 #   status is in $SHUNT_LAST_STATUS. A split line keeps its real $?.
-# - Start-up forks nothing (the scratch file is made with builtins); the
-#   trap, PS0, extdebug and the Enter binding come with the first prompt.
+# - Start-up forks nothing but `shunt init` (the scratch file is made with
+#   builtins); the Enter binding comes with the first prompt.
 # - `shunt off` (confirmed on the terminal) disables this line hook for
 #   this shell only. The LD_PRELOAD shim stays: an agent that unsets
 #   LD_PRELOAD, runs `trap - DEBUG` or sets a variable still has its execs
@@ -320,7 +320,7 @@ if [[ $- == *i* && -n ${BASH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 			# Puts the trap, PS0 and PROMPT_COMMAND entry back, chaining
 			# whatever took their place. Cheap: no fork.
 			builtin shopt -s extdebug
-			if [[ -z $__shunt_bound ]]; then
+			if [[ -z ${__shunt_bound-x} ]]; then
 				__shunt_bound=1
 				# Enter runs __shunt_rl_enter, then accept-line (a macro
 				# of two private key sequences)
@@ -395,18 +395,15 @@ if [[ $- == *i* && -n ${BASH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 			esac
 		}
 
-		__shunt_rl_n=0 __shunt_rl_act= __shunt_rl_line= __shunt_srv_new= __shunt_bound=
+		__shunt_rl_n=0 __shunt_rl_act= __shunt_rl_line= __shunt_srv_new=
 		declare -a __shunt_dec_spec=() __shunt_dec_why=()
 		__shunt_mktemp
-		# start-up only puts PROMPT_COMMAND in place; the trap, PS0,
-		# extdebug and the Enter binding come with the first prompt (no
-		# fork here, and `bash -ic CMD` never sees them: extdebug set by a
-		# startup file makes bash look for bashdb). functrace (which
-		# extdebug implies) is on from here, so that the first prompt's
-		# __shunt_install, a function, sees a DEBUG trap the rc files set
-		# after us and chains it.
-		builtin set -o functrace
-		__shunt_pc_install
+		# the trap goes in now, so that an integration loaded after us
+		# (VS Code's) sees and chains it; extdebug (which also makes our
+		# functions see a trap set after us) is on from here. The Enter
+		# binding waits for the first prompt.
+		__shunt_install
+		__shunt_bound=
 		__shunt_histnext=$HISTCMD
 	fi
 fi
