@@ -421,6 +421,31 @@ static int act_sandbox(struct shunt_ctx *ctx, const struct shunt_act_req *r,
 	return status;
 }
 
+/* The line hook's decision, carried (--decided): what records, details
+ * and remembering need of the command is its lexed form, not a second
+ * verdict. */
+static int act_carried(const struct shunt_ctx *ctx, const struct shunt_act_req *r,
+		       struct shunt_arena *a, struct shunt_decision *d, struct shunt_error **err)
+{
+	*d = *r->decided;
+	struct shunt_lex_ctx lc = {.home = ctx->home, .cwd = ctx->cwd, .workspace = ctx->workspace};
+	int rc;
+	if (r->line) {
+		rc = shunt_lex_line(r->line, strlen(r->line), &lc, a, &d->cmdline);
+	} else {
+		size_t n = 0;
+		while (r->argv[n])
+			n++;
+		_cleanup_free_ char *found = r->exe ? NULL : shunt_ctx_which(r->argv[0]);
+		const char *exe = r->exe ? r->exe : found;
+		rc = shunt_lex_argv(exe ? shunt_arena_strdup(a, exe) : NULL,
+				    (const char *const *)r->argv, n, &lc, a, &d->cmdline);
+	}
+	if (rc < 0)
+		return shunt_error_set(err, -rc, "command too large to analyse");
+	return 0;
+}
+
 int shunt_act(struct shunt_ctx *ctx, const struct shunt_act_req *r, struct shunt_error **err)
 {
 	struct shunt_arena a;
@@ -428,8 +453,9 @@ int shunt_act(struct shunt_ctx *ctx, const struct shunt_act_req *r, struct shunt
 	struct shunt_decision d;
 	int rc = -1;
 	_cleanup_free_ char *cmd = NULL;
-	if (shunt_ctx_decide(ctx, r->line, r->exe, r->argv, r->source, ctx->interactive, &a, &d,
-			     err) < 0)
+	if (r->decided ? act_carried(ctx, r, &a, &d, err) < 0
+		       : shunt_ctx_decide(ctx, r->line, r->exe, r->argv, r->source,
+					  ctx->interactive, &a, &d, err) < 0)
 		goto out;
 	cmd = act_command_text(r, &d);
 	if (!cmd) {

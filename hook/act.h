@@ -18,6 +18,9 @@ struct shunt_act_req {
 	bool accept_weaker; /* --i-accept-weaker-isolation */
 	bool no_exec;	    /* run host commands as a child instead of exec() (tests/hooks) */
 	bool no_daemon;	    /* --no-daemon: never hand sandboxed runs to shuntd */
+	/* --decided: the line hook's decision for this command (never host),
+	 * acted on instead of deciding again; NULL: decide here */
+	const struct shunt_decision *decided;
 };
 
 /* Decides and acts. Sandboxed runs go to shuntd over its unix socket

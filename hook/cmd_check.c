@@ -16,7 +16,7 @@
 static const char check_usage[] =
     "usage: shunt check [--json] [--interactive|--no-interactive] [--source hook|shim|cli]\n"
     "                   (-c LINE | --line-fd FD | -- ARGV... | --batch FILE |\n"
-    "                    --serve [--parent PID])\n"
+    "                    --serve [--parent PID] [--split])\n"
     "Prints what shunt would do with the command, and why. Exits 0 whatever the\n"
     "decision; 2 on a usage or configuration error.\n"
     "  --line-fd FD   the line is read from descriptor FD (for lines longer than an\n"
@@ -26,7 +26,10 @@ static const char check_usage[] =
     "  --serve        long-lived checker for the shell hooks: NUL-terminated requests\n"
     "                 ID, CWD, LINE on stdin; one reply line \"ID ACTION\" (or \"ID JSON\")\n"
     "                 each; reloads when config, rules or trust change; exits on EOF\n"
-    "                 or when the process --parent PID is gone\n";
+    "                 or when the process --parent PID is gone\n"
+    "  --split        (with --serve) a line whose risky simple commands can run alone\n"
+    "                 is answered with the line rewritten to hand only those to\n"
+    "                 `shunt exec --decided` (see hook/serve.h)\n";
 
 static void print_decision(const struct shunt_decision *d, bool json, struct shunt_buf *out)
 {
@@ -107,7 +110,7 @@ int shunt_cmd_check(int argc, char **argv, struct shunt_error **err)
 	int interactive = -1;
 	enum shunt_source source = SHUNT_SOURCE_CLI;
 	const char *batch = NULL;
-	bool serve = false;
+	bool serve = false, split = false;
 	long parent = 0;
 	struct shunt_cmd_input in = {0};
 	for (int i = 1; i < argc; i++) {
@@ -132,6 +135,8 @@ int shunt_cmd_check(int argc, char **argv, struct shunt_error **err)
 			batch = argv[++i];
 		} else if (strcmp(argv[i], "--serve") == 0) {
 			serve = true;
+		} else if (strcmp(argv[i], "--split") == 0) {
+			split = true;
 		} else if (strcmp(argv[i], "--parent") == 0 && i + 1 < argc) {
 			char *end = NULL;
 			parent = strtol(argv[++i], &end, 10);
@@ -145,14 +150,19 @@ int shunt_cmd_check(int argc, char **argv, struct shunt_error **err)
 	}
 	if (parent && !serve)
 		return shunt_args_usage(err, "--parent goes with --serve");
+	if (split && !serve)
+		return shunt_args_usage(err, "--split goes with --serve");
 	if (serve) {
 		if (batch || in.line || in.argv)
 			return shunt_args_usage(err, "--serve takes its lines from stdin");
 		/* inherited descriptors (the shell's pipes, a terminal) must not be
 		 * held open for the life of the shell */
 		close_range(3, ~0u, 0);
-		struct shunt_serve_opts so = {
-		    .json = json, .interactive = interactive, .source = source, .parent = parent};
+		struct shunt_serve_opts so = {.json = json,
+					      .interactive = interactive,
+					      .source = source,
+					      .parent = parent,
+					      .split = split};
 		return shunt_serve_run(0, 1, &so, err) < 0 ? -1 : 0;
 	}
 	if (!batch && !in.line && !in.argv)

@@ -5,10 +5,12 @@
 #include "act.h"
 #include "args.h"
 #include "commands.h"
+#include "split.h"
 
 static const char exec_usage[] =
     "usage: shunt exec [--source hook|shim|cli] [--shell PATH] [--dry-run] [--json]\n"
-    "                  [--i-accept-weaker-isolation] [--no-daemon] (-c LINE | -- ARGV...)\n"
+    "                  [--i-accept-weaker-isolation] [--no-daemon]\n"
+    "                  [--decided SPEC [--why TEXT]] (-c LINE | -- ARGV...)\n"
     "Decides what should happen to the command, then does it:\n"
     "  host     runs it untouched (same terminal, signals, exit code)\n"
     "  sandbox  runs it in the sandbox runner the decision names, with a one-line notice\n"
@@ -22,7 +24,10 @@ static const char exec_usage[] =
     "--dry-run (or SHUNT_DRY_RUN=1) prints the plan of a command that would be\n"
     "sandboxed, prompted or blocked, and exits 0 without running it. Host commands\n"
     "still run. Exit codes: the command's own; 126 blocked or declined; 125 the\n"
-    "sandbox could not be set up (the command did not run).\n";
+    "sandbox could not be set up (the command did not run).\n"
+    "--decided ACTION:RUNTIME:PROFILE:RISK:SCORE:RULES carries a decision already made\n"
+    "(by the line hook, for one simple command of a line): it is acted on, not made\n"
+    "again. Only sandbox, prompt and block are accepted.\n";
 
 /* Options exec and gate share. 1 if consumed, 0 if not, -1 on error. */
 static int exec_parse_option(int argc, char **argv, int *i, struct shunt_act_req *r, bool gate,
@@ -62,12 +67,24 @@ int shunt_exec_main(int argc, char **argv, bool gate, struct shunt_error **err)
 	struct shunt_act_req r = {0};
 	r.source = gate ? SHUNT_SOURCE_SHIM : SHUNT_SOURCE_CLI;
 	struct shunt_cmd_input in = {0};
+	struct shunt_decision decided;
+	const char *why = NULL;
 	for (int i = 1; i < argc; i++) {
 		int t = shunt_args_take_command(argc, argv, &i, &in, err);
 		if (t < 0)
 			return -1;
 		if (t > 0)
 			continue;
+		if (!gate && strcmp(argv[i], "--decided") == 0 && i + 1 < argc) {
+			if (shunt_split_spec_parse(argv[++i], &decided, err) < 0)
+				return -1;
+			r.decided = &decided;
+			continue;
+		}
+		if (!gate && strcmp(argv[i], "--why") == 0 && i + 1 < argc) {
+			why = argv[++i];
+			continue;
+		}
 		t = exec_parse_option(argc, argv, &i, &r, gate, err);
 		if (t < 0)
 			return -1;
@@ -77,6 +94,10 @@ int shunt_exec_main(int argc, char **argv, bool gate, struct shunt_error **err)
 	}
 	if (!in.line && !in.argv)
 		return shunt_args_usage(err, "nothing to run: give -c LINE or -- ARGV...");
+	if (why && !r.decided)
+		return shunt_args_usage(err, "--why goes with --decided");
+	if (why)
+		snprintf(decided.why, sizeof(decided.why), "%s", why);
 	r.line = in.line;
 	r.argv = in.argv;
 	struct shunt_ctx ctx;

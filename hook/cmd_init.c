@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "args.h"
@@ -82,6 +83,11 @@ int shunt_cmd_init(int argc, char **argv, struct shunt_error **err)
 			 SHUNT_VERSION, argv[1], argv[1]);
 	shunt_buf_puts(&b, "export SHUNT_BIN=");
 	shunt_buf_put_shquoted(&b, bin);
+	/* the bash hook makes its scratch file under umask 077 without a
+	 * fork, then puts back this umask (the shell's: we inherited it) */
+	mode_t um = umask(077);
+	umask(um);
+	shunt_buf_printf(&b, "\n__shunt_umask=%04o", (unsigned)um);
 	shunt_buf_puts(&b, "\n__shunt_shim=");
 	shunt_buf_put_shquoted(&b, shim);
 	/* prepend the shim once; LD_PRELOAD accepts ':' and ' ' separators.

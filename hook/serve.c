@@ -17,6 +17,7 @@
 #include "config.h"
 #include "context.h"
 #include "policy.h"
+#include "split.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -134,12 +135,16 @@ static int serve_decide(struct serve_state *s, struct shunt_buf *out, struct shu
 	int interactive = s->o->interactive < 0 ? s->ctx.interactive : s->o->interactive;
 	int rc =
 	    shunt_ctx_decide(&s->ctx, line, NULL, NULL, s->o->source, interactive, &a, &d, err);
+	if (rc == 0 && s->o->split && !s->o->json && d.action != SHUNT_ACTION_HOST)
+		rc = shunt_split_line(&s->ctx, line, &d, s->o->source, interactive, out, err);
 	if (rc == 0) {
 		if (s->o->json)
 			shunt_decision_json(&d, out);
 		else
 			shunt_buf_puts(out, shunt_action_name(d.action));
 	}
+	if (rc > 0)
+		rc = 0;
 	shunt_arena_release(&a);
 	return rc;
 }
@@ -165,7 +170,9 @@ static int serve_request(struct serve_state *s)
 			shunt_buf_putc(&out, *m == '\n' || *m == '\r' ? ' ' : *m);
 	}
 	shunt_error_free(&e);
-	shunt_buf_putc(&out, '\n');
+	/* a split answer ends with its NUL-terminated line */
+	if (out.len == 0 || out.data[out.len - 1] != '\0')
+		shunt_buf_putc(&out, '\n');
 	int rc = out.oom ? write_all(s->out, "- error out of memory\n", 22)
 			 : write_all(s->out, out.data, out.len);
 	shunt_buf_free(&out);

@@ -14,6 +14,10 @@
  * - One reply line per request: "ID ACTION\n" (host, sandbox, prompt or
  *   block), "ID {json}\n" with --json (the `check --json` object), or
  *   "ID error MESSAGE\n". A malformed ID is answered as "-".
+ * - With --split, a line that is not host but whose risky simple commands
+ *   can be taken out one by one is answered "ID split K\n" followed by K
+ *   pairs SPEC\0WHY\0 and the rewritten line\0 (no newline after it); see
+ *   split.h.
  * - Before each decision the configuration, rule packs and trust store are
  *   re-stat'ed (shunt_ctx_inputs_changed) and reloaded when they changed.
  * - It exits on EOF, when stdout is gone, and when the parent shell dies. */
@@ -34,6 +38,7 @@ struct shunt_serve_opts {
 	int interactive; /* -1: as detected, else 0/1 */
 	enum shunt_source source;
 	pid_t parent; /* the shell to follow (exit when it dies), 0: none */
+	bool split;   /* answer a splittable non-host line with its split (split.h) */
 };
 
 /* Serves requests from fd in, replying on fd out, until EOF, a write

@@ -6,6 +6,8 @@ echo '#include <stddef.h>'
 for f in "$@"; do
 	name=$(basename "$f" | tr -c 'a-zA-Z0-9\n' '_')
 	printf 'const char shunt_embedded_%s[] = {' "$name"
-	od -An -v -tx1 "$f" | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'
+	# comment lines (all but the first) are dropped: every interactive
+	# shell parses this at start-up, and a third of it is comments
+	sed '1!{/^[[:space:]]*#/d;}' "$f" | od -An -v -tx1 | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'
 	echo '0x00};'
 done

@@ -4,6 +4,14 @@
 # How it works
 # - PS0 (expanded in this shell once a line has been read) sets
 #   __shunt_phase=1 through an arithmetic side effect: no fork.
+# - Enter is bound (bind -x, then accept-line) to __shunt_rl_enter, which
+#   asks the checker about the line before bash parses it. A plain list
+#   whose risky simple commands can run alone comes back rewritten: each
+#   risky command prefixed by `__shunt_cmd K`, which runs it through
+#   `shunt exec --decided` with the decision made here; the rest of the
+#   line runs in this shell (exports, cd, && || and $? as without shunt).
+#   The DEBUG trap puts the typed line back in history. Any other answer
+#   is kept for the trap, which then acts on it without asking again.
 # - The DEBUG trap (with extdebug, a non-zero return skips the command)
 #   decides at the first simple command of the line, using the whole line
 #   from history (fc -ln -0). host: the line runs as typed and the trap
@@ -18,10 +26,12 @@
 # - When history did not record the line (HISTCONTROL=ignorespace,
 #   ignoredups, HISTIGNORE, set +o history) each simple command is decided
 #   on its own from $BASH_COMMAND.
-# - Exit status: PROMPT_COMMAND entries after ours (prompt themes) see the
-#   status of the line shunt ran; bash itself restores $? after
+# - Exit status of a whole line shunt ran: PROMPT_COMMAND entries after
+#   ours (prompt themes) see it; bash itself restores $? after
 #   PROMPT_COMMAND, so the next line sees 130 (like Ctrl-C) and the real
-#   status is in $SHUNT_LAST_STATUS.
+#   status is in $SHUNT_LAST_STATUS. A split line keeps its real $?.
+# - Start-up forks nothing but `shunt init` (the scratch file is made with
+#   builtins); the Enter binding comes with the first prompt.
 # - `shunt off` (confirmed on the terminal) disables this line hook for
 #   this shell only. The LD_PRELOAD shim stays: an agent that unsets
 #   LD_PRELOAD, runs `trap - DEBUG` or sets a variable still has its execs
@@ -49,10 +59,19 @@ if [[ $- == *i* && -n ${BASH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 		# output costs no fork. Written in place (1<>, no O_TRUNC: freeing
 		# blocks costs ~0.3 ms on a disk-backed /tmp), each output ended by
 		# a NUL that `read -d ''` stops at.
+		# Made without a fork (start-up time): an unguessable name, created
+		# exclusively (noclobber) under umask 077; the user's umask, which
+		# `shunt init` printed, is put back.
 		__shunt_mktemp() {
-			local d=${XDG_RUNTIME_DIR:-}
+			local d=${XDG_RUNTIME_DIR:-} f c=
 			[[ -n $d && -d $d && -w $d ]] || d=${TMPDIR:-/tmp}
-			__shunt_tmp=$(builtin umask 077 && command mktemp "$d/shunt-hook.XXXXXX" 2>/dev/null) || __shunt_tmp=
+			f=$d/shunt-hook.$$.${SRANDOM-}$RANDOM$RANDOM$RANDOM
+			[[ $- == *C* ]] && c=1
+			builtin umask 077
+			builtin set -C
+			if { : >"$f"; } 2>/dev/null; then __shunt_tmp=$f; else __shunt_tmp=; fi
+			[[ -n $c ]] || builtin set +C
+			builtin umask "${__shunt_umask:-022}"
 		}
 
 		# The checker: one `shunt check --serve` per shell (protocol in
@@ -103,8 +122,8 @@ if [[ $- == *i* && -n ${BASH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 			local t= w= r= tag= ver= pid=
 			{
 				exec {t}< <(:) && exec {w}<>"/dev/fd/$t" &&
-					exec {r}< <("$SHUNT_BIN" check --serve --source hook --interactive \
-						--parent $$ <"/dev/fd/$w" 2>/dev/null &)
+					exec {r}< <("$SHUNT_BIN" check --serve --split --source hook \
+						--interactive --parent $$ <"/dev/fd/$w" 2>/dev/null &)
 			} 2>/dev/null
 			[[ -n $t ]] && exec {t}<&-
 			__shunt_srv_w=$w __shunt_srv_r=$r __shunt_srv_pid=
@@ -134,10 +153,10 @@ if [[ $- == *i* && -n ${BASH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 				[[ $1 != *'$!'* && $1 != *'${!}'* ]] || return 1
 				__shunt_srv_start || { ((++__shunt_srv_fails)); return 1; }
 			fi
-			local id=$((++__shunt_srv_seq)).${SRANDOM-}$RANDOM$RANDOM rid= act=
+			local id=$((++__shunt_srv_seq)).${SRANDOM-}$RANDOM$RANDOM rid= act= k=
 			if builtin printf '%s\0%s\0%s\0' "$id" "" "$1" >&"$__shunt_srv_w" 2>/dev/null &&
-				IFS=' ' builtin read -r -t "$__shunt_srv_timeout" -u "$__shunt_srv_r" rid act &&
-				[[ $rid == "$id" ]]; then
+				IFS=' ' builtin read -r -t "$__shunt_srv_timeout" -u "$__shunt_srv_r" rid act k &&
+				[[ $rid == "$id" ]] && { [[ $act != split ]] || __shunt_srv_split "$k"; }; then
 				__shunt_srv_fails=0
 				__shunt_srv_act=$act
 				# a refusal to decide (e.g. a config error) is the fork path's to report
@@ -147,6 +166,20 @@ if [[ $- == *i* && -n ${BASH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 			__shunt_srv_stop
 			((++__shunt_srv_fails))
 			return 1
+		}
+
+		__shunt_srv_split() {
+			# Reads the rest of a split answer ($1 commands; hook/serve.h):
+			# each one's decision, then the rewritten line.
+			[[ $1 == [1-9] || $1 == 1[0-6] ]] || return 1
+			local i s w
+			__shunt_dec_spec=() __shunt_dec_why=()
+			for ((i = 1; i <= $1; i++)); do
+				IFS= builtin read -r -d '' -t "$__shunt_srv_timeout" -u "$__shunt_srv_r" s &&
+					IFS= builtin read -r -d '' -t "$__shunt_srv_timeout" -u "$__shunt_srv_r" w || return 1
+				__shunt_dec_spec[i]=$s __shunt_dec_why[i]=$w
+			done
+			IFS= builtin read -r -d '' -t "$__shunt_srv_timeout" -u "$__shunt_srv_r" __shunt_srv_new
 		}
 
 		__shunt_decide_line() {
@@ -196,6 +229,39 @@ if [[ $- == *i* && -n ${BASH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 			__shunt_cur=$l
 		}
 
+		# Enter (readline): the line is decided here, once, before bash
+		# parses it. A line whose risky simple commands can run alone comes
+		# back rewritten, each of them prefixed by `__shunt_cmd K`; the
+		# rest of the line then runs in this shell (cd, export, source,
+		# functions keep their effect; &&, || and $? are real). Other
+		# answers are kept for the DEBUG trap, which acts on them without
+		# asking again. A continuation line (PS2) is left to the trap,
+		# which sees the whole text.
+		__shunt_rl_enter() {
+			((__shunt_enabled && __shunt_rl_n++ == 0)) || { __shunt_rl_act=; return 0; }
+			local l=$READLINE_LINE
+			[[ $l == *[![:space:]]* && $l != *$'\n'* ]] || return 0
+			__shunt_srv_ask "$l" || return 0
+			__shunt_rl_act=$__shunt_srv_act __shunt_rl_line=$l
+			if [[ $__shunt_srv_act == split ]]; then
+				READLINE_LINE=$__shunt_srv_new
+				READLINE_POINT=${#READLINE_LINE}
+			fi
+		}
+
+		# One risky simple command of a split line: the decision made at
+		# Enter goes along, so shunt acts on it without deciding again.
+		__shunt_cmd() {
+			local k=$1 d=()
+			[[ -z ${__shunt_dec_spec[k]-} ]] || d=(--decided "${__shunt_dec_spec[k]}" --why "${__shunt_dec_why[k]}")
+			"$SHUNT_BIN" exec --source hook "${d[@]}" -- "${@:2}"
+		}
+
+		__shunt_trim() {
+			__shunt_trimmed=${1#"${1%%[![:space:]]*}"}
+			__shunt_trimmed=${__shunt_trimmed%"${__shunt_trimmed##*[![:space:]]}"}
+		}
+
 		__shunt_debug() {
 			# a chained trap that calls us back (it captured our trap as its
 			# own predecessor) must not recurse
@@ -206,15 +272,40 @@ if [[ $- == *i* && -n ${BASH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 			elif ((__shunt_phase == 3)); then
 				return 1
 			elif ((__shunt_phase == 1 && __shunt_enabled)); then
-				local __shunt_cur=
-				if __shunt_line; then
+				local __shunt_cur= __shunt_trimmed= __shunt_seen=
+				if [[ $__shunt_rl_act == split ]]; then
+					# the rewrite of the line typed runs; history keeps it as
+					# typed (in a trap, history -s does not drop the last entry)
+					if __shunt_line; then
+						if ((BASH_VERSINFO[0] >= 5)); then
+							builtin history -d -1
+						else
+							builtin history -d "$HISTCMD"
+						fi
+						builtin history -s -- "$__shunt_rl_line"
+					fi
 					__shunt_phase=2
+				elif __shunt_line; then
+					__shunt_phase=2
+					__shunt_trim "$__shunt_cur"
+					__shunt_seen=$__shunt_trimmed
+					__shunt_trim "$__shunt_rl_line"
+					# decided at Enter (history expansion may have changed it)
+					if [[ -n $__shunt_rl_act && $__shunt_seen == "$__shunt_trimmed" ]]; then
+						if [[ $__shunt_rl_act != host ]]; then
+							__shunt_hand_over "$__shunt_cur"
+							return 1
+						fi
+					elif ! __shunt_decide_line "$__shunt_cur"; then
+						__shunt_hand_over "$__shunt_cur"
+						return 1
+					fi
 				else
 					__shunt_cur=$BASH_COMMAND # per simple command; stay in phase 1
-				fi
-				if ! __shunt_decide_line "$__shunt_cur"; then
-					__shunt_hand_over "$__shunt_cur"
-					return 1
+					if ! __shunt_decide_line "$__shunt_cur"; then
+						__shunt_hand_over "$__shunt_cur"
+						return 1
+					fi
 				fi
 			fi
 			if [[ -n $__shunt_prev_trap ]]; then
@@ -229,6 +320,18 @@ if [[ $- == *i* && -n ${BASH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 			# Puts the trap, PS0 and PROMPT_COMMAND entry back, chaining
 			# whatever took their place. Cheap: no fork.
 			builtin shopt -s extdebug
+			if [[ -z ${__shunt_bound-x} ]]; then
+				__shunt_bound=1
+				# Enter runs __shunt_rl_enter, then accept-line (a macro
+				# of two private key sequences)
+				local m
+				for m in emacs vi-insert vi-command; do
+					builtin bind -m "$m" -x '"\C-x\C-_\C-e": __shunt_rl_enter' 2>/dev/null
+					builtin bind -m "$m" '"\C-x\C-_\C-a": accept-line' 2>/dev/null
+					builtin bind -m "$m" '"\C-m": "\C-x\C-_\C-e\C-x\C-_\C-a"' 2>/dev/null
+					builtin bind -m "$m" '"\C-j": "\C-x\C-_\C-e\C-x\C-_\C-a"' 2>/dev/null
+				done
+			fi
 			local t=
 			if [[ -n $__shunt_tmp ]]; then
 				{ builtin trap -p DEBUG && builtin printf '\0'; } 1<>"$__shunt_tmp" &&
@@ -246,6 +349,10 @@ if [[ $- == *i* && -n ${BASH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 				builtin trap "$__shunt_trap_cmd" DEBUG
 			fi
 			[[ $PS0 == *"$__shunt_ps0"* ]] || PS0=$__shunt_ps0${PS0-}
+			__shunt_pc_install
+		}
+
+		__shunt_pc_install() {
 			if [[ ${PROMPT_COMMAND[0]-} != __shunt_precmd* ]]; then
 				if ((${#PROMPT_COMMAND[@]} > 1)); then
 					PROMPT_COMMAND=(__shunt_precmd "${PROMPT_COMMAND[@]}")
@@ -261,6 +368,8 @@ if [[ $- == *i* && -n ${BASH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 		__shunt_precmd() {
 			local s=$?
 			__shunt_phase=0
+			__shunt_rl_n=0 __shunt_rl_act= __shunt_rl_line=
+			__shunt_dec_spec=() __shunt_dec_why=()
 			if [[ -n $__shunt_status ]]; then
 				s=$__shunt_status
 				SHUNT_LAST_STATUS=$s
@@ -286,8 +395,15 @@ if [[ $- == *i* && -n ${BASH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 			esac
 		}
 
+		__shunt_rl_n=0 __shunt_rl_act= __shunt_rl_line= __shunt_srv_new=
+		declare -a __shunt_dec_spec=() __shunt_dec_why=()
 		__shunt_mktemp
+		# the trap goes in now, so that an integration loaded after us
+		# (VS Code's) sees and chains it; extdebug (which also makes our
+		# functions see a trap set after us) is on from here. The Enter
+		# binding waits for the first prompt.
 		__shunt_install
+		__shunt_bound=
 		__shunt_histnext=$HISTCMD
 	fi
 fi

@@ -3,7 +3,11 @@
 #
 # How it works
 # - A ZLE accept-line wrapper sees the whole buffer when Enter is pressed
-#   and asks `shunt check`. host: the line is accepted untouched. Otherwise
+#   and asks `shunt check`. host: the line is accepted untouched. A plain
+#   list whose risky simple commands can run alone comes back rewritten:
+#   each risky command prefixed by `__shunt_cmd K`, which runs it through
+#   `shunt exec --decided` with the decision made here, and the rest runs
+#   in this shell (exports, cd, && || and $? as without shunt). Otherwise
 #   the buffer is rewritten to `__shunt_run`, which hands the original line
 #   to `shunt exec --source hook --shell <this zsh>`; the original line is
 #   kept for it in a variable.
@@ -21,7 +25,6 @@
 if [[ -o interactive && -n ${ZSH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 	typeset -g __shunt_loaded=1 __shunt_enabled=1 __shunt_orig= __shunt_pending=
 	zmodload zsh/zle 2>/dev/null
-	autoload -Uz add-zsh-hook
 
 	# The checker: one `shunt check --serve` per shell (protocol in
 	# hook/serve.h), so a line costs a pipe round trip instead of a
@@ -37,7 +40,8 @@ if [[ -o interactive && -n ${ZSH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 	# "not host", as before) and restarts the server at the next line;
 	# after 3 failures in a row it is given up for this shell.
 	typeset -g __shunt_srv_w= __shunt_srv_r= __shunt_srv_pid= __shunt_srv_key= __shunt_srv_act=
-	typeset -g __shunt_srv_newkey= __shunt_srv_seq=0 __shunt_srv_fails=0
+	typeset -g __shunt_srv_newkey= __shunt_srv_seq=0 __shunt_srv_fails=0 __shunt_srv_new=
+	typeset -ga __shunt_dec_spec=() __shunt_dec_why=()
 	typeset -g __shunt_srv_timeout=${SHUNT_HOOK_TIMEOUT:-5}
 
 	__shunt_srv_ours() {
@@ -59,8 +63,8 @@ if [[ -o interactive && -n ${ZSH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 		local t= w= r= tag= ver= pid=
 		{
 			exec {t}< <(:) && exec {w}<>/dev/fd/$t &&
-				exec {r}< <(exec "$SHUNT_BIN" check --serve --source hook --interactive \
-					--parent $$ <"/dev/fd/$w" 2>/dev/null)
+				exec {r}< <(exec "$SHUNT_BIN" check --serve --split --source hook \
+					--interactive --parent $$ <"/dev/fd/$w" 2>/dev/null)
 		} 2>/dev/null
 		[[ -n $t ]] && exec {t}<&-
 		__shunt_srv_w=$w __shunt_srv_r=$r __shunt_srv_pid=
@@ -90,10 +94,10 @@ if [[ -o interactive && -n ${ZSH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 		if [[ -z $__shunt_srv_r ]]; then
 			__shunt_srv_start || { ((++__shunt_srv_fails)); return 1; }
 		fi
-		local id=$((++__shunt_srv_seq)).$RANDOM$RANDOM$RANDOM rid= act=
+		local id=$((++__shunt_srv_seq)).$RANDOM$RANDOM$RANDOM rid= act= k=
 		if builtin printf '%s\0%s\0%s\0' "$id" "" "$1" >&$__shunt_srv_w 2>/dev/null &&
-			IFS=' ' builtin read -r -t "$__shunt_srv_timeout" -u "$__shunt_srv_r" rid act &&
-			[[ $rid == "$id" ]]; then
+			IFS=' ' builtin read -r -t "$__shunt_srv_timeout" -u "$__shunt_srv_r" rid act k &&
+			[[ $rid == "$id" ]] && { [[ $act != split ]] || __shunt_srv_split "$k"; }; then
 			__shunt_srv_fails=0
 			__shunt_srv_act=$act
 			# a refusal to decide (e.g. a config error) is the fork path's to report
@@ -103,6 +107,29 @@ if [[ -o interactive && -n ${ZSH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 		__shunt_srv_stop
 		((++__shunt_srv_fails))
 		return 1
+	}
+
+	__shunt_srv_split() {
+		# Reads the rest of a split answer ($1 commands; hook/serve.h): each
+		# one's decision, then the rewritten line.
+		emulate -L zsh
+		[[ $1 == <1-16> ]] || return 1
+		local i s w
+		__shunt_dec_spec=() __shunt_dec_why=()
+		for ((i = 1; i <= $1; i++)); do
+			IFS= builtin read -r -d $'\0' -t "$__shunt_srv_timeout" -u "$__shunt_srv_r" s &&
+				IFS= builtin read -r -d $'\0' -t "$__shunt_srv_timeout" -u "$__shunt_srv_r" w || return 1
+			__shunt_dec_spec[i]=$s __shunt_dec_why[i]=$w
+		done
+		IFS= builtin read -r -d $'\0' -t "$__shunt_srv_timeout" -u "$__shunt_srv_r" __shunt_srv_new
+	}
+
+	# One risky simple command of a split line: the decision made at
+	# Enter goes along, so shunt acts on it without deciding again.
+	__shunt_cmd() {
+		local k=$1 d=()
+		[[ -z ${__shunt_dec_spec[k]-} ]] || d=(--decided "${__shunt_dec_spec[k]}" --why "${__shunt_dec_why[k]}")
+		"$SHUNT_BIN" exec --source hook "${d[@]}" -- "${@:2}"
 	}
 
 	__shunt_decide_line() {
@@ -132,10 +159,16 @@ if [[ -o interactive && -n ${ZSH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 
 	__shunt_accept_line() {
 		if ((__shunt_enabled)) && [[ -z $PREBUFFER && -n ${BUFFER//[[:space:]]/} ]]; then
+			__shunt_srv_act=
 			if ! __shunt_decide_line "$BUFFER"; then
 				__shunt_orig=$BUFFER
-				__shunt_pending=$BUFFER
-				BUFFER=__shunt_run
+				if [[ $__shunt_srv_act == split ]]; then
+					# only the risky simple commands leave this shell
+					BUFFER=$__shunt_srv_new
+				else
+					__shunt_pending=$BUFFER
+					BUFFER=__shunt_run
+				fi
 				CURSOR=${#BUFFER}
 			fi
 		fi
@@ -160,6 +193,7 @@ if [[ -o interactive && -n ${ZSH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 	}
 
 	__shunt_precmd() {
+		__shunt_dec_spec=() __shunt_dec_why=()
 		((__shunt_enabled)) && __shunt_install
 		return 0
 	}
@@ -182,7 +216,9 @@ if [[ -o interactive && -n ${ZSH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 	# this very zsh, resolved without a fork
 	typeset -g __shunt_zsh=${${:-/proc/$$/exe}:A}
 	[[ -x $__shunt_zsh ]] || __shunt_zsh=${commands[zsh]:-zsh}
-	add-zsh-hook zshaddhistory __shunt_addhistory
-	add-zsh-hook precmd __shunt_precmd
+	# what add-zsh-hook does, without looking it up along $fpath at start-up
+	typeset -ga zshaddhistory_functions precmd_functions
+	((${zshaddhistory_functions[(Ie)__shunt_addhistory]})) || zshaddhistory_functions+=(__shunt_addhistory)
+	((${precmd_functions[(Ie)__shunt_precmd]})) || precmd_functions+=(__shunt_precmd)
 	__shunt_install
 fi
