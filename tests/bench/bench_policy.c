@@ -82,7 +82,8 @@ static double decisions(const char *label, const struct shunt_policy *p, const s
 		req.cwd = "/home/u/proj";
 		req.workspace = "/home/u/proj";
 		req.home = "/home/u";
-		req.source = in->line ? SHUNT_SOURCE_HOOK : SHUNT_SOURCE_SHIM;
+		/* scripts as the hook's check reads them (the shim reads less) */
+		req.source = in->line || in->script_max ? SHUNT_SOURCE_HOOK : SHUNT_SOURCE_SHIM;
 		req.script_max = in->script_max;
 		struct shunt_decision d;
 		double t0 = now_us(), c0 = cpu_us();
