@@ -225,8 +225,8 @@ static void issue23(const struct shunt_policy *p, const char *what)
 		   what, blocked[i], d.why);
 	}
 	/* the generic fallback: prompt at a terminal, block with a reason without */
-	static const char *const generic[] = {"heroku apps:destroy x", "vercel remove my-site",
-					      "fly apps destroy x", "hcloud server delete web"};
+	static const char *const generic[] = {"rancher cluster delete x", "koyeb apps:destroy x",
+					      "stackit server delete x", "upcloud server delete web"};
 	for (size_t i = 0; i < sizeof(generic) / sizeof(*generic); i++) {
 		struct shunt_decision d =
 		    fx_decide(p, generic[i], "/home/u/proj", "/home/u/proj", true);
