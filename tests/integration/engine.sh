@@ -38,12 +38,14 @@ block|git push --force origin main
 LINES
 
 # explain names the generic fallback and the pack family that would be precise
-out=$("$SHUNT" explain --no-interactive --json -c 'heroku apps:destroy myapp' 2>&1)
+# (rancher: no pack names it; heroku has its own pack now)
+out=$("$SHUNT" explain --no-interactive --json -c 'rancher cluster delete prod' 2>&1)
 like "$out" '"rule":"generic-destroy-verb","effect":"remote","generic":true' "explain --json: the generic rule fired"
-like "$out" '"precise_family":"paas"' "explain --json: the paas family would judge it precisely"
 like "$out" '"effects":\["remote"\]' "explain --json: the effect"
-out=$("$SHUNT" explain --no-interactive -c 'heroku apps:destroy myapp' 2>&1)
-like "$out" "generic fallback: no rule pack covers 'heroku'" "explain says the generic rule fired"
+out=$("$SHUNT" explain --no-interactive --json -c 'heroku apps:destroy myapp' 2>&1)
+like "$out" '"rule":"heroku-destroy","effect":"remote","generic":false' "explain --json: a pack's rule, not the fallback, for a CLI with a pack"
+out=$("$SHUNT" explain --no-interactive -c 'rancher cluster delete prod' 2>&1)
+like "$out" "generic fallback: no rule pack covers 'rancher'" "explain says the generic rule fired"
 like "$out" "effect: remote: acts on remote state" "explain says why the action fits the effect"
 out=$("$SHUNT" explain --no-interactive -c 'docker rm -vf web' 2>&1)
 like "$out" "matched on the parsed command" "explain marks a parsed-rule match"

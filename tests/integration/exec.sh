@@ -188,7 +188,7 @@ like "$(pane)" "command: echo prompt-me" "prompt shows the command"
 like "$(pane)" "risk: +high" "prompt shows the risk"
 like "$(pane)" "why: +high risk \+ test command that needs approval" "prompt shows why"
 answer d
-ok "d shows the details and asks again" -- wait_for "rule test-high \(high\)"
+ok "d shows the details and asks again" -- wait_for "rule test-high \(high[,)]"
 answer y
 ok "y runs it once" -- wait_for "rc$n=0"
 like "$(pane)" "^prompt-me" "y: the command's own output"
