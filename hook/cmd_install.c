@@ -220,24 +220,36 @@ int shunt_install_rc_edit(const char *doc, size_t len, const char *begin, const 
 	return 1;
 }
 
-static int install_rc(const struct shunt_install_opts *o, const char *shell,
-		      struct shunt_error **err)
+int shunt_install_rc_load(const char *shell, char **path, char **data, size_t *len, mode_t *mode,
+			  bool *exists, struct shunt_error **err)
 {
 	_cleanup_free_ char *home = shunt_paths_home();
 	if (!home)
 		return shunt_error_set(err, 0, "cannot find the home directory");
-	_cleanup_free_ char *path = NULL;
 	const char *zdot = getenv("ZDOTDIR");
-	int r = strcmp(shell, "zsh") == 0
-		    ? asprintf(&path, "%s/.zshrc", zdot && *zdot ? zdot : home)
-		    : asprintf(&path, "%s/.bashrc", home);
-	if (r < 0)
+	/* VS Code's zsh integration points ZDOTDIR at its own folder and keeps the
+	 * user's in USER_ZDOTDIR */
+	const char *uzdot = getenv("USER_ZDOTDIR");
+	if (uzdot && *uzdot)
+		zdot = uzdot;
+	int r = strcmp(shell, "zsh") == 0 ? asprintf(path, "%s/.zshrc", zdot && *zdot ? zdot : home)
+					  : asprintf(path, "%s/.bashrc", home);
+	if (r < 0) {
+		*path = NULL;
 		return shunt_error_sys(err, ENOMEM, "install");
+	}
+	return shunt_install_read(*path, data, len, mode, exists, err);
+}
+
+static int install_rc(const struct shunt_install_opts *o, const char *shell,
+		      struct shunt_error **err)
+{
+	_cleanup_free_ char *path = NULL;
 	_cleanup_free_ char *old = NULL;
 	size_t oldlen = 0;
 	mode_t mode;
 	bool exists;
-	if (shunt_install_read(path, &old, &oldlen, &mode, &exists, err) < 0)
+	if (shunt_install_rc_load(shell, &path, &old, &oldlen, &mode, &exists, err) < 0)
 		return -1;
 
 	struct shunt_buf blk = {0};
@@ -273,8 +285,8 @@ static int install_rc(const struct shunt_install_opts *o, const char *shell,
 		return shunt_error_sys(err, ENOMEM, "install");
 	}
 	const char *result;
-	r = shunt_install_apply(o, path, old, oldlen, exists, mode, nb.data ? nb.data : "", nb.len,
-				false, &result, err);
+	int r = shunt_install_apply(o, path, old, oldlen, exists, mode, nb.data ? nb.data : "",
+				    nb.len, false, &result, err);
 	shunt_buf_free(&nb);
 	if (r == 0 && strcmp(result, "updated") == 0)
 		fprintf(stderr, "shunt: open a new terminal (or run: source %s) to turn it on\n",

@@ -23,6 +23,11 @@ struct shunt_install_opts {
 int shunt_install_read(const char *path, char **data, size_t *len, mode_t *mode, bool *exists,
 		       struct shunt_error **err);
 
+/* The shell's rc file (~/.bashrc; ${USER_ZDOTDIR:-${ZDOTDIR:-~}}/.zshrc) in
+ * *path (caller frees), read as shunt_install_read does. */
+int shunt_install_rc_load(const char *shell, char **path, char **data, size_t *len, mode_t *mode,
+			  bool *exists, struct shunt_error **err);
+
 /* Writes new content to path when it differs from old: shows a diff on
  * --dry-run (writing nothing) or when confirm is set without --yes (then
  * asks on /dev/tty), writes a timestamped backup of an existing file, then

@@ -277,31 +277,16 @@ static bool login_shell_is(const char *shell)
  * loads shunt unconditionally (`shunt install bash`), or when the shell
  * is zsh and the user has no ~/.zshrc and another login shell. */
 static int edit_gate(const struct shunt_install_opts *o, const char *shell, const char *bin,
-		     const char **path_out, const char **result, struct shunt_error **err)
+		     char **path_out, const char **result, struct shunt_error **err)
 {
 	*result = NULL;
-	_cleanup_free_ char *home = shunt_paths_home();
-	if (!home)
-		return shunt_error_set(err, 0, "cannot find the home directory");
-	static char path[4096];
-	const char *zdot = getenv("ZDOTDIR");
-	/* VS Code's zsh integration points ZDOTDIR at its own folder and keeps the
-	 * user's in USER_ZDOTDIR */
-	const char *uzdot = getenv("USER_ZDOTDIR");
-	if (uzdot && *uzdot)
-		zdot = uzdot;
-	int n = strcmp(shell, "zsh") == 0
-		    ? snprintf(path, sizeof(path), "%s/.zshrc", zdot && *zdot ? zdot : home)
-		    : snprintf(path, sizeof(path), "%s/.bashrc", home);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return shunt_error_set(err, 0, "home directory path too long");
-	*path_out = path;
 	_cleanup_free_ char *old = NULL;
 	size_t oldlen = 0;
 	mode_t mode;
 	bool exists;
-	if (shunt_install_read(path, &old, &oldlen, &mode, &exists, err) < 0)
+	if (shunt_install_rc_load(shell, path_out, &old, &oldlen, &mode, &exists, err) < 0)
 		return -1;
+	const char *path = *path_out;
 	bool has_gate = memmem(old, oldlen, GATE_BEGIN, strlen(GATE_BEGIN)) != NULL;
 	if (!o->uninstall && !has_gate) {
 		if (strcmp(shell, "zsh") == 0 && !exists && !login_shell_is("zsh"))
@@ -433,7 +418,8 @@ int shunt_install_editors(const struct shunt_install_opts *o, struct shunt_error
 		still = still || file_has_block(paths[i]);
 	bool gate = rc == 0 && !no_tty && (o->uninstall ? !still || o->dry_run : installed_any);
 	for (int s = 0; gate && s < 2; s++) {
-		const char *shell = s ? "zsh" : "bash", *path = NULL, *result = NULL;
+		const char *shell = s ? "zsh" : "bash", *result = NULL;
+		_cleanup_free_ char *path = NULL;
 		struct shunt_error *e = NULL;
 		if (edit_gate(o, shell, bin, &path, &result, &e) < 0) {
 			fprintf(stderr, "shunt: %s\n", e->msg);
@@ -446,7 +432,7 @@ int shunt_install_editors(const struct shunt_install_opts *o, struct shunt_error
 				path, shell);
 		}
 		if (result)
-			report_add(&rep, "rc", shell, path, result, e);
+			report_add(&rep, "rc", shell, path ? path : "", result, e);
 		shunt_error_free(&e);
 	}
 	if (rc == 0 && !o->uninstall && installed_any) {
