@@ -16,6 +16,9 @@ const [url, stepsFile, marks, outDir] = process.argv.slice(2);
 const steps = JSON.parse(fs.readFileSync(stepsFile, 'utf8'));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (...a) => console.error('drive:', ...a);
+// past this the driver gives up, but still saves what the screen shows
+const deadline = Date.now() + 360000;
+const late = () => Date.now() > deadline;
 
 function marked(n) {
 	try {
@@ -67,10 +70,10 @@ async function main() {
 	const page = await browser.newPage();
 	let failed = null;
 	try {
-		await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60000 });
-		await page.waitForSelector('.monaco-workbench', { timeout: 90000 });
+		await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 180000 });
+		await page.waitForSelector('.monaco-workbench', { timeout: 180000 });
 		// let the workbench finish restoring before typing
-		await page.waitForSelector('.statusbar', { visible: true, timeout: 60000 });
+		await page.waitForSelector('.statusbar', { visible: true, timeout: 120000 });
 		await openTerminal(page);
 		await page.waitForSelector('.xterm-helper-textarea', { timeout: 20000 });
 		// the shell has started when its first prompt is drawn
@@ -82,7 +85,7 @@ async function main() {
 			await page.keyboard.type(steps[n]);
 			await page.keyboard.press('Enter');
 			let done = false;
-			for (let tries = 0; tries < 6 && !done; tries++) {
+			while (!done && !late()) {
 				await page.focus('.xterm-helper-textarea');
 				await page.keyboard.type(`echo m${n} >>${marks}`);
 				await page.keyboard.press('Enter');
@@ -113,7 +116,7 @@ async function main() {
 const watchdog = setTimeout(() => {
 	log('timed out');
 	process.exit(3);
-}, 240000);
+}, 420000);
 main().then(() => clearTimeout(watchdog), (e) => {
 	log(e.message);
 	process.exit(1);

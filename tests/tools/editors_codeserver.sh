@@ -43,7 +43,7 @@ PATH="$NODE:$PATH" SHELL=/bin/bash node "$CS/out/node/entry.js" --auth none \
 CSPID=$!
 trap 'kill $CSPID $WEBPID 2>/dev/null; wait $CSPID $WEBPID 2>/dev/null; rm -rf "$TEST_TMP" 2>/dev/null' EXIT
 up=0
-for _ in $(seq 120); do
+for _ in $(seq 360); do
 	if curl -fsS "http://127.0.0.1:$CSPORT/healthz" >/dev/null 2>&1; then up=1; break; fi
 	kill -0 $CSPID 2>/dev/null || break
 	sleep 0.5
