@@ -119,6 +119,20 @@ like "$(cat "$TEST_TMP/json")" '"editor":"cursor"' "cursor with nothing found: d
 unlike "$(cat "$TEST_TMP/json")" '"editor":"(vscode|code-server)"' "cursor touches only Cursor"
 "$SHUNT" install cursor --uninstall --yes >/dev/null 2>&1
 
+# zsh: a user with a ~/.zshrc gets the gate there too
+if command -v zsh >/dev/null; then
+	printf '# my zshrc\n' >"$HOME/.zshrc"
+	"$SHUNT" install --editor vscode --yes >/dev/null 2>&1
+	like "$(cat "$HOME/.zshrc")" 'SHUNT_EDITOR_TERMINAL.*init zsh' "~/.zshrc loads the hook in editor terminals"
+	out=$(SHUNT_EDITOR_TERMINAL=vscode ZDOTDIR=$HOME zsh -i -c 'whence -w __shunt_decide_line' 2>&1 </dev/null)
+	like "$out" 'function' "zsh in an editor terminal loads the line hook"
+	"$SHUNT" install --editor vscode --uninstall --yes >/dev/null 2>&1
+	is "$(cat "$HOME/.zshrc")" "# my zshrc" "uninstall restores ~/.zshrc"
+	rm -f "$HOME/.zshrc"
+else
+	skip "zsh not installed"
+fi
+
 # the user already has `shunt install bash`: no second hook loader
 "$SHUNT" install bash >/dev/null 2>&1
 cp "$HOME/.bashrc" "$TEST_TMP/bashrc.withhook"
