@@ -17,7 +17,7 @@ printf 'rm -rf "$HOME"\n' >"$HOME/proj/evil.sh"
 rm -f "$HOME/.bash_profile" "$HOME/.profile"
 
 # the user's own code-server settings: a terminal whose text can be read
-# back from the page (no WebGL), bash, no welcome page
+# back from the page (no WebGL), bash, no welcome page, nothing fetched
 mkdir -p "$XDG_DATA_HOME/code-server/User"
 cat >"$XDG_DATA_HOME/code-server/User/settings.json" <<'EOF'
 {
@@ -27,6 +27,11 @@ cat >"$XDG_DATA_HOME/code-server/User/settings.json" <<'EOF'
 	"terminal.integrated.defaultProfile.linux": "bash",
 	"security.workspace.trust.enabled": false,
 	"telemetry.telemetryLevel": "off",
+	// typed lines go to the shell as typed: no suggestion widget taking the Enter
+	"terminal.integrated.suggest.enabled": false,
+	"extensions.autoCheckUpdates": false,
+	"extensions.autoUpdate": false,
+	"chat.disableAIFeatures": true,
 }
 EOF
 "$SHUNT" install vscode --yes >"$TEST_TMP/out" 2>&1
@@ -68,6 +73,7 @@ diag "the code-server session took $(($(date +%s) - start)) s"
 is "$rc" 0 "headless Chromium typed every line into a code-server terminal"
 [ $rc = 0 ] || diag "$(tail -5 "$OUT/drive.log")"
 [ $rc = 0 ] || diag "screen: $(cat "$OUT/screen.txt" 2>/dev/null)"
+[ $rc = 0 ] || diag "code-server: $(grep -iE 'error|fail' "$CSLOG" | tail -10)"
 
 is "$(cat "$HOME/proj/term.txt" 2>/dev/null)" "code-server function" \
 	"the terminal carries SHUNT_EDITOR_TERMINAL and the line hook"
