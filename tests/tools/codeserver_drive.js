@@ -4,7 +4,8 @@
 // STEPS.json is an array of command lines. After each one the driver types
 // `echo mN >>MARKS` and waits until MARKS holds mN: the marker line runs
 // once the shell is back at its prompt. When shunt's prompt is open instead,
-// the marker line is its answer ("e..." is no) and the marker is typed again.
+// the marker line is its answer ("e..." is no), and the step is done once
+// the screen says "not run: LINE".
 // Writes OUT_DIR/screen.txt (the terminal's text) and OUT_DIR/screen.png.
 // Needs NODE_PATH with puppeteer-core and CHROME set to the browser.
 'use strict';
@@ -103,7 +104,10 @@ async function main() {
 				await page.keyboard.press('Enter');
 				for (let i = 0; i < 20 && !done; i++) {
 					await sleep(500);
-					done = marked(n);
+					// a declined line is done too: typing more after it
+					// only feeds the next prompt
+					done = marked(n) ||
+						(await screenText(page)).includes('not run: ' + steps[n]);
 				}
 			}
 			if (!done)

@@ -56,12 +56,21 @@ done
 ok "code-server is up" -- test $up = 1
 [ $up = 1 ] || diag "$(tail -20 "$CSLOG")"
 
+# Known problem (why editors.sh runs this only with SHUNT_TEST_CODESERVER=1):
+# in code-server's terminal a typed line is sometimes not what runs: an empty
+# line shows, then an older history line (a declined curl | sh, bash
+# ./evil.sh, a marker) is decided and run in its place. The hook takes the
+# line from history (fc -ln -0 when HISTCMD matches); VS Code's bash shell
+# integration is loaded next to it. Seen as root and as nobody, cause not
+# found yet. curl | sh goes last so that fewer lines follow a prompt.
 cat >"$OUT/steps.json" <<EOF
 [
+  "echo hello >ok.txt",
+  "env >env.txt",
+  "type -t __shunt_debug >hook.txt",
   "rm -rf ~",
-  "curl -s http://127.0.0.1:$WEBPORT/x | sh",
   "bash ./evil.sh",
-  "echo hello >ok.txt; echo \"\$SHUNT_EDITOR_TERMINAL \$(type -t __shunt_debug)\" >term.txt"
+  "curl -s http://127.0.0.1:$WEBPORT/x | sh"
 ]
 EOF
 start=$(date +%s)
@@ -75,8 +84,10 @@ is "$rc" 0 "headless Chromium typed every line into a code-server terminal"
 [ $rc = 0 ] || diag "screen: $(cat "$OUT/screen.txt" 2>/dev/null)"
 [ $rc = 0 ] || diag "code-server: $(grep -iE 'error|fail' "$CSLOG" | tail -10)"
 
-is "$(cat "$HOME/proj/term.txt" 2>/dev/null)" "code-server function" \
-	"the terminal carries SHUNT_EDITOR_TERMINAL and the line hook"
+like "$(cat "$HOME/proj/env.txt" 2>/dev/null)" 'SHUNT_EDITOR_TERMINAL=code-server' \
+	"the terminal carries SHUNT_EDITOR_TERMINAL"
+like "$(cat "$HOME/proj/env.txt" 2>/dev/null)" 'LD_PRELOAD=.*libshunt-preload' "and the shim"
+is "$(cat "$HOME/proj/hook.txt" 2>/dev/null)" "function" "and bash there loaded the line hook"
 is "$(cat "$HOME/proj/ok.txt" 2>/dev/null)" "hello" "a harmless line runs"
 is "$(cat "$HOME/victim/data" 2>/dev/null)" "precious" "rm -rf ~ did not run"
 ok "curl | sh did not run on the host" -- test ! -e "$HOME/pwned-by-curl"
