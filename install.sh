@@ -44,6 +44,54 @@ if [ ${#missing[@]} -gt 0 ]; then
 	fi
 fi
 
+# --- editor test tools (tests/integration/editors.sh): a real code-server
+# (npm, needs node 24: the npm package node@24) driven from Debian's chromium
+# with puppeteer-core. Cached outside the repo, one folder per version, reused
+# when complete: a second run takes seconds. Best effort: the test skips
+# without them. SHUNT_SKIP_EDITOR_TOOLS=1 leaves them out.
+EDITOR_TOOLS=${SHUNT_TEST_TOOLS:-/opt/shunt-test-tools}
+EDITOR_TOOL_PKGS=(chromium libkrb5-dev libxkbfile-dev libsecret-1-dev libx11-dev)
+NODE24_VERSION=24.9.0
+CODE_SERVER_VERSION=4.139.1
+PUPPETEER_VERSION=25.19.0
+editor_tool() { # DIR SPEC [PATH-PREFIX]: npm install SPEC into DIR once
+	local dir=$EDITOR_TOOLS/$1 spec=$2 pathx=${3:-}
+	[ -e "$dir/.complete" ] && return 0
+	echo "==> installing $spec into $dir (once)"
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	if PATH="$pathx${pathx:+:}$PATH" npm install --prefix "$dir" --no-audit --no-fund \
+		--foreground-scripts "$spec" >"$dir.log" 2>&1; then
+		touch "$dir/.complete"
+		rm -f "$dir.log"
+	else
+		echo "install.sh: $spec failed (see $dir.log); tests/integration/editors.sh will skip" >&2
+		rm -rf "$dir"
+		return 1
+	fi
+}
+install_editor_test_tools() {
+	# only for the opt-in code-server session (SHUNT_TEST_CODESERVER=1): the
+	# first install compiles code-server's native modules (~15 min)
+	[ "${SHUNT_TEST_CODESERVER:-}" = 1 ] || [ -d "$EDITOR_TOOLS" ] || return 0
+	[ "$(id -u)" = 0 ] && [ "${SHUNT_SKIP_EDITOR_TOOLS:-}" != 1 ] || return 0
+	local need=() p
+	command -v npm >/dev/null || need+=(nodejs npm)
+	for p in "${EDITOR_TOOL_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+	if [ ${#need[@]} -gt 0 ]; then
+		echo "==> installing editor test packages: ${need[*]}"
+		apt-get update -qq || true
+		apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null ||
+			{ echo "install.sh: could not install ${need[*]}; editors.sh will skip" >&2; return 0; }
+	fi
+	mkdir -p "$EDITOR_TOOLS"
+	editor_tool "node-$NODE24_VERSION" "node@$NODE24_VERSION" || return 0
+	editor_tool "puppeteer-core-$PUPPETEER_VERSION" "puppeteer-core@$PUPPETEER_VERSION" || return 0
+	editor_tool "code-server-$CODE_SERVER_VERSION" "code-server@$CODE_SERVER_VERSION" \
+		"$EDITOR_TOOLS/node-$NODE24_VERSION/node_modules/.bin" || return 0
+}
+install_editor_test_tools
+
 if [ -z "$prefix" ]; then
 	if [ "$(id -u)" = 0 ]; then prefix=/usr/local; else prefix="$HOME/.local"; fi
 fi

@@ -19,6 +19,7 @@
 #include "commands.h"
 #include "fsutil.h"
 #include "jsonc.h"
+#include "install.h"
 #include "paths.h"
 
 int shunt_init_self_paths(char **bin, char **shim, struct shunt_error **err);
@@ -28,21 +29,29 @@ int shunt_init_self_paths(char **bin, char **shim, struct shunt_error **err);
 #define RC_END	 "# <<< shunt <<<\n"
 
 static const char install_usage[] =
-    "usage: shunt install bash|zsh|vscode|cursor [--uninstall] [--yes] [--dry-run]\n"
+    "usage: shunt install bash|zsh|vscode|editors|cursor|EDITOR [--editor NAME[,NAME]]\n"
+    "                     [--uninstall] [--yes] [--dry-run] [--json]\n"
     "  bash, zsh       add eval \"$(shunt init SHELL)\" to ~/.bashrc / ${ZDOTDIR:-~}/.zshrc\n"
     "                  between '# >>> shunt >>>' and '# <<< shunt <<<'\n"
-    "  vscode, cursor  set terminal.integrated.env.linux in the editor's user settings.json\n"
-    "                  so every integrated terminal (the agent's too) carries the shim;\n"
-    "                  comments, trailing commas and all other bytes are kept\n"
-    "  --uninstall     remove exactly the block shunt added\n"
+    "  vscode, editors every VS Code-family editor installed for this user: desktop VS Code,\n"
+    "                  VSCodium, Cursor, Windsurf, code-server, and the servers that\n"
+    "                  Remote-SSH/Dev Containers run (VS Code, Cursor, Windsurf, VSCodium,\n"
+    "                  openvscode-server); desktop VS Code when none is found\n"
+    "  cursor          Cursor and its server (desktop Cursor when neither is found)\n"
+    "  EDITOR, --editor NAME\n"
+    "                  exactly these: vscode, vscodium, cursor, windsurf, code-server,\n"
+    "                  vscode-server, vscodium-server, cursor-server, windsurf-server,\n"
+    "                  openvscode-server\n"
+    "  Editors get terminal.integrated.env.linux in their settings.json (the shim in\n"
+    "  LD_PRELOAD, SHUNT_BIN, SHUNT_EDITOR_TERMINAL) and a block in ~/.bashrc (and\n"
+    "  ~/.zshrc) that loads the line hook only where SHUNT_EDITOR_TERMINAL is set, so\n"
+    "  bash and zsh terminals get the hook as well as the shim. Comments, trailing\n"
+    "  commas and all other bytes of settings.json are kept.\n"
+    "  --uninstall     remove exactly the blocks shunt added\n"
     "  --yes           don't ask (editor settings show a diff and ask otherwise)\n"
     "  --dry-run       show the change, write nothing\n"
+    "  --json          print what was done to which file as JSON on stdout\n"
     "A backup <file>.shunt-backup-<time> is written before any change.\n";
-
-struct install_opts {
-	const char *target;
-	bool uninstall, yes, dry_run;
-};
 
 static int backup_file(const char *path, const char *data, size_t len, mode_t mode,
 		       struct shunt_error **err)
@@ -60,8 +69,7 @@ static int backup_file(const char *path, const char *data, size_t len, mode_t mo
 	return 0;
 }
 
-/* Reads path; a missing file is empty with mode 0644. */
-static int read_target(const char *path, char **data, size_t *len, mode_t *mode, bool *exists,
+int shunt_install_read(const char *path, char **data, size_t *len, mode_t *mode, bool *exists,
 		       struct shunt_error **err)
 {
 	struct stat st;
@@ -125,11 +133,11 @@ static int ask_tty(const char *question)
 	return first == 'y' || first == 'Y';
 }
 
-/* Writes new content (if different) after backup/diff/confirm as asked. */
-static int apply(const struct install_opts *o, const char *path, const char *old, size_t oldlen,
-		 bool exists, mode_t mode, const char *new, size_t newlen, bool confirm,
-		 struct shunt_error **err)
+int shunt_install_apply(const struct shunt_install_opts *o, const char *path, const char *old,
+			size_t oldlen, bool exists, mode_t mode, const char *new, size_t newlen,
+			bool confirm, const char **result, struct shunt_error **err)
 {
+	*result = "unchanged";
 	if (oldlen == newlen && memcmp(old, new, newlen) == 0) {
 		fprintf(stderr, "shunt: %s: %s\n", path,
 			o->uninstall ? "no shunt block, nothing to remove"
@@ -139,6 +147,7 @@ static int apply(const struct install_opts *o, const char *path, const char *old
 	if (o->dry_run || (confirm && !o->yes))
 		show_diff(path, old, oldlen, new, newlen);
 	if (o->dry_run) {
+		*result = "would change";
 		fprintf(stderr, "shunt: dry run, %s not changed\n", path);
 		return 0;
 	}
@@ -148,8 +157,9 @@ static int apply(const struct install_opts *o, const char *path, const char *old
 			return shunt_error_set(
 			    err, 0, "no terminal to confirm the change; re-run with --yes");
 		if (a == 0) {
+			*result = "declined";
 			fprintf(stderr, "shunt: not changed\n");
-			return 1;
+			return 0;
 		}
 	}
 	if (exists && backup_file(path, old, oldlen, mode, err) < 0)
@@ -165,18 +175,20 @@ static int apply(const struct install_opts *o, const char *path, const char *old
 	}
 	if (shunt_fs_write_atomic(path, new, newlen, mode, err) < 0)
 		return shunt_error_prefix(err, "writing %s: ", path);
+	*result = o->uninstall ? "removed" : "updated";
 	fprintf(stderr, "shunt: %s %s\n", o->uninstall ? "removed the shunt block from" : "updated",
 		path);
 	return 0;
 }
 
-/* Copies doc without the RC block; returns 1 when one was found. */
-static int rc_remove(const char *doc, size_t len, struct shunt_buf *out)
+int shunt_install_rc_edit(const char *doc, size_t len, const char *begin, const char *end,
+			  const char *block, struct shunt_buf *out, const char *path,
+			  struct shunt_error **err)
 {
+	size_t blen = strlen(begin), elen = strlen(end);
 	const char *b = NULL;
 	for (const char *p = doc; p && p < doc + len;) {
-		if ((p == doc || p[-1] == '\n') && (size_t)(doc + len - p) >= strlen(RC_BEGIN) &&
-		    memcmp(p, RC_BEGIN, strlen(RC_BEGIN)) == 0) {
+		if ((size_t)(doc + len - p) >= blen && memcmp(p, begin, blen) == 0) {
 			b = p;
 			break;
 		}
@@ -186,54 +198,66 @@ static int rc_remove(const char *doc, size_t len, struct shunt_buf *out)
 	}
 	if (!b) {
 		shunt_buf_append(out, doc, len);
+		if (block) {
+			if (len > 0 && doc[len - 1] != '\n')
+				shunt_buf_putc(out, '\n');
+			shunt_buf_puts(out, block);
+		}
 		return 0;
 	}
-	const char *e = memmem(b, (size_t)(doc + len - b), RC_END, strlen(RC_END));
+	const char *e = memmem(b, (size_t)(doc + len - b), end, elen);
 	if (!e) {
 		shunt_buf_append(out, doc, len);
-		return -1;
+		return shunt_error_set(err, 0, "%s has '%.*s' without '%.*s'; fix it by hand", path,
+				       (int)blen - 1, begin, (int)elen - 1, end);
 	}
-	e += strlen(RC_END);
+	e += elen;
+	/* keep the block where it was */
 	shunt_buf_append(out, doc, (size_t)(b - doc));
+	if (block)
+		shunt_buf_puts(out, block);
 	shunt_buf_append(out, e, (size_t)(doc + len - e));
 	return 1;
 }
 
-static int install_rc(const struct install_opts *o, const char *shell, struct shunt_error **err)
+int shunt_install_rc_load(const char *shell, char **path, char **data, size_t *len, mode_t *mode,
+			  bool *exists, struct shunt_error **err)
 {
 	_cleanup_free_ char *home = shunt_paths_home();
 	if (!home)
 		return shunt_error_set(err, 0, "cannot find the home directory");
-	_cleanup_free_ char *path = NULL;
 	const char *zdot = getenv("ZDOTDIR");
-	int r = strcmp(shell, "zsh") == 0
-		    ? asprintf(&path, "%s/.zshrc", zdot && *zdot ? zdot : home)
-		    : asprintf(&path, "%s/.bashrc", home);
-	if (r < 0)
+	/* VS Code's zsh integration points ZDOTDIR at its own folder and keeps the
+	 * user's in USER_ZDOTDIR */
+	const char *uzdot = getenv("USER_ZDOTDIR");
+	if (uzdot && *uzdot)
+		zdot = uzdot;
+	int r = strcmp(shell, "zsh") == 0 ? asprintf(path, "%s/.zshrc", zdot && *zdot ? zdot : home)
+					  : asprintf(path, "%s/.bashrc", home);
+	if (r < 0) {
+		*path = NULL;
 		return shunt_error_sys(err, ENOMEM, "install");
+	}
+	return shunt_install_read(*path, data, len, mode, exists, err);
+}
+
+static int install_rc(const struct shunt_install_opts *o, const char *shell,
+		      struct shunt_error **err)
+{
+	_cleanup_free_ char *path = NULL;
 	_cleanup_free_ char *old = NULL;
 	size_t oldlen = 0;
 	mode_t mode;
 	bool exists;
-	if (read_target(path, &old, &oldlen, &mode, &exists, err) < 0)
+	if (shunt_install_rc_load(shell, &path, &old, &oldlen, &mode, &exists, err) < 0)
 		return -1;
 
-	struct shunt_buf nb = {0};
-	int found = rc_remove(old, oldlen, &nb);
-	if (found < 0) {
-		shunt_buf_free(&nb);
-		return shunt_error_set(
-		    err, 0, "%s has '# >>> shunt >>>' without '# <<< shunt <<<'; fix it by hand",
-		    path);
-	}
+	struct shunt_buf blk = {0};
 	if (!o->uninstall) {
 		_cleanup_free_ char *bin = NULL;
 		_cleanup_free_ char *shim = NULL;
-		if (shunt_init_self_paths(&bin, &shim, err) < 0) {
-			shunt_buf_free(&nb);
+		if (shunt_init_self_paths(&bin, &shim, err) < 0)
 			return -1;
-		}
-		struct shunt_buf blk = {0};
 		shunt_buf_puts(&blk, RC_BEGIN);
 		shunt_buf_printf(
 		    &blk,
@@ -243,98 +267,30 @@ static int install_rc(const struct install_opts *o, const char *shell, struct sh
 		shunt_buf_put_shquoted(&blk, bin);
 		shunt_buf_printf(&blk, " init %s)\"\n", shell);
 		shunt_buf_puts(&blk, RC_END);
-		if (found) {
-			/* keep the block where it was */
-			struct shunt_buf tmp = {0};
-			const char *b = memmem(old, oldlen, RC_BEGIN, strlen(RC_BEGIN));
-			size_t at = (size_t)(b - old);
-			shunt_buf_append(&tmp, nb.data, at);
-			shunt_buf_append(&tmp, blk.data, blk.len);
-			shunt_buf_append(&tmp, nb.data + at, nb.len - at);
-			shunt_buf_free(&nb);
-			nb = tmp;
-		} else {
-			if (nb.len > 0 && nb.data[nb.len - 1] != '\n')
-				shunt_buf_putc(&nb, '\n');
-			shunt_buf_append(&nb, blk.data, blk.len);
+		if (blk.oom) {
+			shunt_buf_free(&blk);
+			return shunt_error_sys(err, ENOMEM, "install");
 		}
-		shunt_buf_free(&blk);
+	}
+	struct shunt_buf nb = {0};
+	int found = shunt_install_rc_edit(old, oldlen, RC_BEGIN, RC_END,
+					  o->uninstall ? NULL : blk.data, &nb, path, err);
+	shunt_buf_free(&blk);
+	if (found < 0) {
+		shunt_buf_free(&nb);
+		return -1;
 	}
 	if (nb.oom) {
 		shunt_buf_free(&nb);
 		return shunt_error_sys(err, ENOMEM, "install");
 	}
-	r = apply(o, path, old, oldlen, exists, mode, nb.data ? nb.data : "", nb.len, false, err);
+	const char *result;
+	int r = shunt_install_apply(o, path, old, oldlen, exists, mode, nb.data ? nb.data : "",
+				    nb.len, false, &result, err);
 	shunt_buf_free(&nb);
-	if (r == 0 && !o->uninstall && !o->dry_run)
+	if (r == 0 && strcmp(result, "updated") == 0)
 		fprintf(stderr, "shunt: open a new terminal (or run: source %s) to turn it on\n",
 			path);
-	return r;
-}
-
-static int install_editor(const struct install_opts *o, const char *editor,
-			  struct shunt_error **err)
-{
-	_cleanup_free_ char *home = shunt_paths_home();
-	const char *xdg = getenv("XDG_CONFIG_HOME");
-	_cleanup_free_ char *path = NULL;
-	const char *dir = strcmp(editor, "cursor") == 0 ? "Cursor" : "Code";
-	int r = (xdg && *xdg == '/')
-		    ? asprintf(&path, "%s/%s/User/settings.json", xdg, dir)
-		    : asprintf(&path, "%s/.config/%s/User/settings.json", home ? home : "", dir);
-	if (r < 0 || (!home && !(xdg && *xdg == '/')))
-		return shunt_error_set(err, 0, "cannot find the home directory");
-	_cleanup_free_ char *old = NULL;
-	size_t oldlen = 0;
-	mode_t mode;
-	bool exists;
-	if (read_target(path, &old, &oldlen, &mode, &exists, err) < 0)
-		return -1;
-	if (mode == 0644 && !exists)
-		mode = 0600;
-
-	struct shunt_buf nb = {0};
-	if (o->uninstall) {
-		if (shunt_jsonc_block_remove(old, oldlen, "shunt", &nb, err) < 0) {
-			shunt_buf_free(&nb);
-			return shunt_error_prefix(err, "%s: ", path);
-		}
-	} else {
-		_cleanup_free_ char *bin = NULL;
-		_cleanup_free_ char *shim = NULL;
-		if (shunt_init_self_paths(&bin, &shim, err) < 0)
-			return -1;
-		/* a missing or empty file starts as an empty object */
-		const char *base = old;
-		size_t baselen = oldlen;
-		size_t obj;
-		if (shunt_jsonc_validate(old, oldlen, &obj, err) < 0)
-			return shunt_error_prefix(
-			    err, "%s is not valid JSON with comments; not touching it: ", path);
-		if (obj == (size_t)-1) {
-			base = "{\n}\n";
-			baselen = 4;
-		}
-		static const char *const env_path[] = {"terminal.integrated.env.linux"};
-		struct shunt_jsonc_kv kv[] = {{"LD_PRELOAD", shim}, {"SHUNT_BIN", bin}};
-		if (shunt_jsonc_block_set(base, baselen, env_path, 1, kv, 2, "shunt", &nb, err) <
-		    0) {
-			shunt_buf_free(&nb);
-			return shunt_error_prefix(err, "%s: ", path);
-		}
-	}
-	if (nb.oom) {
-		shunt_buf_free(&nb);
-		return shunt_error_sys(err, ENOMEM, "install");
-	}
-	r = apply(o, path, old, oldlen, exists, mode, nb.data ? nb.data : "", nb.len, true, err);
-	shunt_buf_free(&nb);
-	if (r == 0 && !o->uninstall && !o->dry_run)
-		fprintf(stderr,
-			"shunt: new %s terminals carry the shim; agent terminals have no human to "
-			"ask, so "
-			"they follow the non_interactive setting\n",
-			editor);
 	return r;
 }
 
@@ -344,7 +300,7 @@ int shunt_cmd_install(int argc, char **argv, struct shunt_error **err)
 		fputs(install_usage, stdout);
 		return 0;
 	}
-	struct install_opts o = {0};
+	struct shunt_install_opts o = {0};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--uninstall") == 0)
@@ -353,22 +309,35 @@ int shunt_cmd_install(int argc, char **argv, struct shunt_error **err)
 			o.yes = true;
 		else if (strcmp(a, "--dry-run") == 0)
 			o.dry_run = true;
+		else if (strcmp(a, "--json") == 0)
+			o.json = true;
+		else if (strcmp(a, "--editor") == 0 && i + 1 < argc)
+			o.editors = argv[++i];
+		else if (strncmp(a, "--editor=", 9) == 0)
+			o.editors = a + 9;
 		else if (a[0] != '-' && !o.target)
 			o.target = a;
 		else
 			return shunt_args_usage(err, "unexpected argument '%s'\n%s", a,
 						install_usage);
 	}
+	if (!o.target && o.editors)
+		o.target = "editors";
 	if (!o.target) {
 		const char *ed = shunt_editor_detect();
 		return shunt_args_usage(
-		    err, "say what to install into: bash, zsh, vscode or cursor%s%s%s\n%s",
+		    err, "say what to install into: bash, zsh, vscode, editors or cursor%s%s%s\n%s",
 		    ed ? " (this terminal belongs to " : "", ed ? ed : "", ed ? ")" : "",
 		    install_usage);
 	}
-	if (strcmp(o.target, "bash") == 0 || strcmp(o.target, "zsh") == 0)
+	if (strcmp(o.target, "bash") == 0 || strcmp(o.target, "zsh") == 0) {
+		if (o.editors)
+			return shunt_args_usage(err, "--editor goes with an editor target\n%s",
+						install_usage);
 		return install_rc(&o, o.target, err);
-	if (strcmp(o.target, "vscode") == 0 || strcmp(o.target, "cursor") == 0)
-		return install_editor(&o, o.target, err);
-	return shunt_args_usage(err, "unknown target '%s' (bash, zsh, vscode, cursor)", o.target);
+	}
+	if (strcmp(o.target, "editors") == 0 || shunt_install_is_editor(o.target))
+		return shunt_install_editors(&o, err);
+	return shunt_args_usage(err, "unknown target '%s' (bash, zsh, vscode, editors, cursor, %s)",
+				o.target, "or an editor's name: see shunt install --help");
 }
