@@ -223,6 +223,7 @@ normalise() {
 		s/\b\Q$p\E\b/\@PORT\@/g;
 		s/^(\[\d+\][+-]?\s+)\d+\s*$/$1PID\n/;
 		s/\b\d+(\.\d+)?\s?(ms|s|sec|seconds?)\b/\@T\@/g;
+		s/\b\d+(\.\d+)?\s?[KMG]?i?B\/s\b/\@RATE\@/g;
 		s/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z?/\@DATE\@/g;
 		s/[ \t]+$//;
 	'
@@ -233,7 +234,7 @@ normalise() {
 # carry timestamps by design are left out).
 manifest() {
 	local m=$1 dir=$2
-	(cd "$dir" && find . \( -name .git -prune -o -name CMakeFiles -prune -o -name __pycache__ -prune \
+	(cd "$dir" && find . \( -name .git -prune -o -name CMakeFiles -prune -o -name __pycache__ -prune -o -name Temporary -prune \
 		-o -name '*.log' -o -name '*.pyc' -o -name configure.out \) -prune -o \( -type f -o -type l \) -print0 2>/dev/null |
 		ROOTM="$ROOT/$m" perl -0 -MDigest::SHA=sha256_hex -ne '
 			BEGIN { $r = $ENV{ROOTM} }
