@@ -48,6 +48,7 @@ compat_cleanup() {
 	local m p
 	for m in "${MODES[@]}"; do
 		tmux -L "shunt-compat-$$-$m" kill-server >/dev/null 2>&1
+		rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/shunt-compat-$$-$m"
 		p=$(cat "$ROOT/$m/server.pid" 2>/dev/null) && [ -n "$p" ] && kill "$p" 2>/dev/null
 	done
 	# the steps' own servers and jobs are in the panes' sessions: gone with tmux
