@@ -23,6 +23,7 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "install_agents.h"
+#include "json.h"
 #include "jsonc.h"
 #include "paths.h"
 
@@ -94,24 +95,64 @@ char *shunt_install_agents_command(const char *shunt_bin, const char *agent)
 	return shunt_buf_steal(&b);
 }
 
-/* The hook entry for the event's array, as one line of compact JSON. */
-static void entry_text(const struct agent_spec *s, const char *cmd, struct shunt_buf *b)
+/* The entry's text before the command's JSON string. */
+static void entry_prefix(const struct agent_spec *s, struct shunt_buf *b)
 {
 	if (!s->matcher) {
 		shunt_buf_puts(b, "{\"command\":");
-		shunt_buf_json_str(b, cmd, strlen(cmd));
-		shunt_buf_putc(b, '}');
 		return;
 	}
 	shunt_buf_printf(b, "{\"matcher\":\"%s\",\"hooks\":[{\"type\":\"command\",", s->matcher);
 	if (strcmp(s->name, "gemini") == 0)
 		shunt_buf_puts(b, "\"name\":\"shunt\",");
 	shunt_buf_puts(b, "\"command\":");
-	shunt_buf_json_str(b, cmd, strlen(cmd));
-	/* the agent's own limit, above timeout(1)'s, so shunt's budget ends first */
+}
+
+/* ... and after it: the agent's own limit, above timeout(1)'s, so
+ * shunt's budget ends first. */
+static void entry_suffix(const struct agent_spec *s, struct shunt_buf *b)
+{
+	if (!s->matcher) {
+		shunt_buf_putc(b, '}');
+		return;
+	}
 	shunt_buf_printf(b, ",\"timeout\":%d}]}",
 			 strcmp(s->name, "gemini") == 0 ? (HOOK_BUDGET_S + 10) * 1000
 							: HOOK_BUDGET_S + 10);
+}
+
+/* The hook entry for the event's array, as one line of compact JSON. */
+static void entry_text(const struct agent_spec *s, const char *cmd, struct shunt_buf *b)
+{
+	entry_prefix(s, b);
+	shunt_buf_json_str(b, cmd, strlen(cmd));
+	entry_suffix(s, b);
+}
+
+/* An entry shunt wrote earlier, whatever shunt's path was then: found by
+ * the wrapper's own words around `hook AGENT`. Returns it malloc'd, or
+ * NULL. */
+static char *entry_existing(const struct agent_spec *s, const char *hook_agent, const char *doc,
+			    size_t len)
+{
+	struct shunt_buf mark = {0}, pre = {0}, suf = {0};
+	shunt_buf_printf(&mark, "\\\"$0\\\" hook %s; s=$?;", hook_agent);
+	entry_prefix(s, &pre);
+	shunt_buf_putc(&pre, '"');
+	shunt_buf_putc(&suf, '"');
+	entry_suffix(s, &suf);
+	char *found = NULL;
+	const char *m = memmem(doc, len, mark.data, mark.len);
+	const char *start = NULL;
+	for (const char *p = doc; m && (p = memmem(p, (size_t)(m - p), pre.data, pre.len)); p++)
+		start = p;
+	const char *end = m ? memmem(m, len - (size_t)(m - doc), suf.data, suf.len) : NULL;
+	if (start && end)
+		found = strndup(start, (size_t)(end - start) + suf.len);
+	shunt_buf_free(&mark);
+	shunt_buf_free(&pre);
+	shunt_buf_free(&suf);
+	return found;
 }
 
 /* The span inserted: level 0 the whole "hooks" member, 1 the event
@@ -287,8 +328,20 @@ int shunt_install_agents_run(int argc, char **argv, struct shunt_error **err)
 	int rc = 0;
 	const char *what;
 	bool present = doc && memmem(doc, len, entry.data, entry.len);
+	_cleanup_free_ char *old = doc && !present ? entry_existing(s, hook_agent, doc, len) : NULL;
+	if (old && !uninstall) {
+		/* shunt moved: the old entry gives way to the new one */
+		struct shunt_buf tmp = {0};
+		remove_entry(s, doc, len, old, &tmp);
+		free(doc);
+		len = tmp.len;
+		doc = shunt_buf_steal(&tmp);
+		if (!doc)
+			doc = strdup("");
+	}
 	if (uninstall) {
-		bool removed = doc && remove_entry(s, doc, len, entry.data, &out) == 1;
+		const char *which = present || !old ? entry.data : old;
+		bool removed = doc && remove_entry(s, doc, len, which, &out) == 1;
 		what = removed ? "removed shunt's hook" : "no shunt hook, nothing to remove";
 		if (!removed)
 			goto done;
@@ -341,4 +394,63 @@ done:
 	shunt_buf_free(&entry);
 	shunt_buf_free(&out);
 	return rc;
+}
+
+/* The [i, j] of the PreToolUse hook running `shunt hook codex` in the
+ * hooks.json tree j, or -1. */
+static int codex_find(const struct shunt_json *j, size_t *gi, size_t *hi)
+{
+	const struct shunt_json *pre = shunt_json_get(shunt_json_get(j, "hooks"), "PreToolUse");
+	for (size_t g = 0; pre && pre->type == SHUNT_JSON_ARRAY && g < pre->len; g++) {
+		const struct shunt_json *hs = shunt_json_get(pre->items[g], "hooks");
+		for (size_t h = 0; hs && hs->type == SHUNT_JSON_ARRAY && h < hs->len; h++) {
+			const char *c = shunt_json_str(hs->items[h], "command", "");
+			if (strstr(c, "hook codex")) {
+				*gi = g, *hi = h;
+				return 0;
+			}
+		}
+	}
+	return -1;
+}
+
+int shunt_install_agents_codex_trust(char *detail, size_t n)
+{
+	const struct agent_spec *s = spec_find("codex");
+	_cleanup_free_ char *path = config_path(s, false);
+	_cleanup_free_ char *doc = NULL, *toml = NULL, *tpath = NULL, *key = NULL;
+	size_t len = 0, tlen = 0;
+	if (!path || shunt_fs_read(path, MAX_FILE, &doc, &len, NULL) < 0)
+		return snprintf(detail, n, "no Codex hook installed (%s)", path ? path : "?"), 0;
+	struct shunt_json *j = shunt_json_parse(path, doc, len, NULL);
+	size_t g = 0, h = 0;
+	int found = j ? codex_find(j, &g, &h) : -1;
+	shunt_json_free(j);
+	if (found < 0)
+		return snprintf(detail, n, "no shunt hook in %s", path), 0;
+	/* Codex 0.17x records a review in config.toml, next to hooks.json:
+	 * [hooks.state."<hooks.json>:pre_tool_use:G:H"] trusted_hash = "..." */
+	char *slash = strrchr(path, '/');
+	if (!slash || asprintf(&tpath, "%.*s/config.toml", (int)(slash - path), path) < 0 ||
+	    asprintf(&key, "[hooks.state.\"%s:pre_tool_use:%zu:%zu\"]", path, g, h) < 0)
+		return snprintf(detail, n, "out of memory"), 3;
+	if (shunt_fs_read(tpath, MAX_FILE, &toml, &tlen, NULL) < 0 ||
+	    !memmem(toml, tlen, "[hooks.state.", 13))
+		return snprintf(detail, n,
+				"cannot tell: %s records no hook reviews; if Codex keeps them "
+				"elsewhere it may still be trusted. In codex, type /hooks",
+				tpath),
+		       3;
+	const char *at = memmem(toml, tlen, key, strlen(key));
+	const char *end = at ? strstr(at + strlen(key), "\n[") : NULL;
+	const char *th = at ? strstr(at, "trusted_hash") : NULL;
+	if (th && (!end || th < end))
+		return snprintf(detail, n,
+				"trusted (%s); Codex asks again when the hook's definition changes",
+				tpath),
+		       1;
+	return snprintf(detail, n,
+			"NOT trusted: Codex skips it and runs commands unchecked. In codex, "
+			"type /hooks and trust the PreToolUse hook running 'shunt hook codex'"),
+	       2;
 }

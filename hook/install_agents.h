@@ -20,4 +20,12 @@ int shunt_install_agents_run(int argc, char **argv, struct shunt_error **err);
  * every agent takes as a block. malloc'd, NULL on OOM. */
 char *shunt_install_agents_command(const char *shunt_bin, const char *agent);
 
+#include <stddef.h>
+
+/* Whether Codex has trusted the user-level hook shunt installed, from
+ * Codex's own state (its config.toml hooks.state entries): 0 not
+ * installed, 1 trusted, 2 not trusted, 3 cannot tell; a sentence for
+ * shunt doctor in detail. */
+int shunt_install_agents_codex_trust(char *detail, size_t n);
+
 #endif

@@ -5,20 +5,11 @@
 # machine noise hits both alike. Reports medians over N runs and the
 # added latency (hook - cat); also the command `shunt install` writes
 # (/bin/sh + timeout(1) around shunt hook). Target: hook <= 3 ms median.
-set -u
-TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${BUILD:-build}
-case "$BUILD" in /*) ;; *) BUILD="$TOP/$BUILD" ;; esac
-SHUNT=${SHUNT:-$BUILD/bin/shunt}
 N=${N:-200}
-
-TMP=$(mktemp -d /tmp/shunt-bench.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
-export HOME=$TMP/home XDG_CONFIG_HOME=$TMP/home/.config XDG_STATE_HOME=$TMP/home/.local/state \
-	XDG_DATA_HOME=$TMP/home/.local/share XDG_CACHE_HOME=$TMP/home/.cache XDG_RUNTIME_DIR=$TMP/run
-mkdir -p "$HOME/ws/.git" "$XDG_RUNTIME_DIR"
-chmod 700 "$XDG_RUNTIME_DIR"
-unset LD_PRELOAD SHUNT_DRY_RUN CI
+. "$(dirname "$0")/../lib.sh" # $SHUNT, setup_home (a private HOME, removed at exit)
+setup_home
+TMP=$TEST_TMP
+mkdir -p "$HOME/ws/.git"
 cd "$HOME/ws" || exit 1
 
 EV=$TMP/event.json

@@ -129,6 +129,15 @@ ok "install twice changes nothing" -- cmp -s "$HOME/.claude/settings.json" "$TES
 "$SHUNT" install claude-code --uninstall 2>/dev/null
 ok "uninstall gives back the hand-written file byte for byte" -- cmp "$HOME/.claude/settings.json" "$TEST_TMP/orig.json"
 
+# shunt moved: install replaces its old entry, uninstall finds it whatever the path
+SHUNT_BIN=/old/place/shunt "$SHUNT" install claude-code 2>/dev/null
+"$SHUNT" install claude-code 2>/dev/null
+is "$(jq -r '[.hooks.PreToolUse[] | select(.matcher=="Bash")] | length' "$HOME/.claude/settings.json"):$(grep -c /old/place "$HOME/.claude/settings.json")" "1:0" \
+	"reinstall after shunt moved: one entry, the new path"
+SHUNT_BIN=/old/place/shunt "$SHUNT" install claude-code 2>/dev/null
+SHUNT_BIN=/new/place/shunt "$SHUNT" install claude-code --uninstall 2>/dev/null
+ok "uninstall removes an entry written by a shunt elsewhere: byte for byte" -- cmp "$HOME/.claude/settings.json" "$TEST_TMP/orig.json"
+
 for agent in claude-code codex gemini cursor-agent; do
 	case $agent in
 	claude-code) f=$WS/.claude/settings.json ;;
@@ -165,6 +174,22 @@ done
 out=$("$SHUNT" install codex --project 2>&1 >/dev/null | tr '\n' ' ')
 like "$out" 'NOT protected.*/hooks' "install codex says Codex ignores the hook until trusted with /hooks"
 "$SHUNT" install codex --project --uninstall 2>/dev/null
+
+# shunt doctor reads Codex's own record of hook reviews
+export CODEX_HOME=$HOME/codexhome
+mkdir -p "$CODEX_HOME"
+"$SHUNT" install codex 2>/dev/null
+doc=$("$SHUNT" doctor --json 2>/dev/null | jq -r '.checks[]? // .[]? | select(.name=="codex-hook") | .detail' 2>/dev/null)
+[ -n "$doc" ] || doc=$("$SHUNT" doctor 2>/dev/null | grep -i codex)
+like "$doc" 'cannot tell' "doctor: no review recorded by Codex: says it cannot tell"
+printf '[hooks.state."/elsewhere/hooks.json:pre_tool_use:0:0"]\ntrusted_hash = "sha256:00"\n' >"$CODEX_HOME/config.toml"
+doc=$("$SHUNT" doctor 2>/dev/null | grep -i codex)
+like "$doc" 'NOT trusted.*/hooks' "doctor: Codex reviewed other hooks, not shunt's: NOT trusted, type /hooks"
+printf '[hooks.state."%s/hooks.json:pre_tool_use:0:0"]\ntrusted_hash = "sha256:11"\n' "$CODEX_HOME" >>"$CODEX_HOME/config.toml"
+doc=$("$SHUNT" doctor 2>/dev/null | grep -i codex)
+like "$doc" 'trusted \(' "doctor: Codex's trust entry for shunt's hook: trusted"
+unlike "$doc" 'NOT' "doctor: ... and not reported as untrusted"
+unset CODEX_HOME
 
 # a file that is not JSON is left alone
 mkdir -p "$HOME/.gemini"; printf '{ "a": ' >"$HOME/.gemini/settings.json"
