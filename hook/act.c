@@ -1,4 +1,5 @@
 #include "act.h"
+#include "notice.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -138,6 +139,10 @@ static int run_host_child(struct shunt_ctx *ctx, const struct shunt_act_req *r,
 
 static void print_block(const struct shunt_decision *d, const char *cmd, const char *what)
 {
+	if (shunt_notice_json_wanted()) {
+		shunt_notice_json(what, d, cmd, NULL, NULL);
+		return;
+	}
 	struct shunt_buf b = {0};
 	shunt_buf_printf(&b, "shunt: %s: ", what);
 	size_t cols = shunt_prompt_columns(STDERR_FILENO);
@@ -239,6 +244,10 @@ static void act_launch(struct shunt_ctx *ctx, const struct shunt_act_req *r, int
 static void print_notice(const struct shunt_decision *d, const char *runtime, const char *profile,
 			 const char *suffix)
 {
+	if (shunt_notice_json_wanted()) {
+		shunt_notice_json("sandboxed", d, NULL, runtime, profile);
+		return;
+	}
 	struct shunt_buf b = {0};
 	shunt_buf_printf(&b, "shunt: sandboxed (%s, %s): %s", runtime, profile, d->why);
 	shunt_act_rules_suffix(&b, d);

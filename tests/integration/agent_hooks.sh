@@ -100,6 +100,15 @@ plan=$(eval "${cmd/ run / run --dry-run }" 2>&1); rc=$?
 is "$rc" 0 "the rewritten command's shunt run accepts the decided profile and runtime"
 diag "$(printf '%s' "$plan" | head -1)"
 
+# SHUNT_NOTICE_FORMAT=json: a refusal an agent can act on
+err=$(SHUNT_NOTICE_FORMAT=json "$SHUNT" exec -c 'rm -rf ~' 2>&1 >/dev/null)
+is "$(jq -r '[.notice, .rules[0], .effect, (.contained|tostring)] | join(" ")' <<<"$err" 2>/dev/null)" \
+	"blocked rm-rf-root-or-home local null" "json notice: a block names the rule, the effect, nothing contained"
+like "$(jq -r .instead <<<"$err" 2>/dev/null)" "shunt trust add 'rm -rf ~'" "json notice: what a person may run instead"
+err=$(SHUNT_NOTICE_FORMAT=json SHUNT_DRY_RUN= "$SHUNT" exec --no-daemon -c 'npm install --version' 2>&1 >/dev/null | grep '^{')
+like "$(jq -r '"\(.notice) \(.contained.profile)"' <<<"$err" 2>/dev/null)" '^sandboxed [A-Z_]+$' \
+	"json notice: a sandboxed run says what contained it"
+
 # --- shunt install AGENT -------------------------------------------------
 export SHUNT_BIN=$SHUNT
 # a hand-written Claude settings file: odd spacing, other hooks, unicode
