@@ -109,6 +109,27 @@ err=$(SHUNT_NOTICE_FORMAT=json SHUNT_DRY_RUN= "$SHUNT" exec --no-daemon -c 'npm 
 like "$(jq -r '"\(.notice) \(.contained.profile)"' <<<"$err" 2>/dev/null)" '^sandboxed [A-Z_]+$' \
 	"json notice: a sandboxed run says what contained it"
 
+# --- shunt agent: the agent's shells carry the shim ------------------------
+env_out=$("$SHUNT" agent -- env 2>&1)
+like "$env_out" "LD_PRELOAD=[^ ]*libshunt-preload.so" "shunt agent: the agent runs with the exec shim"
+like "$env_out" "SHUNT_AGENT=env" "shunt agent: the session is marked as an agent's"
+if [ -r "$SHIM" ]; then
+	touch "$HOME/sentinel"
+	# what a subagent's shell would run, with no hook in the way
+	out=$("$SHUNT" agent -- bash -c 'rm -rf ~; echo ran=$?' 2>&1)
+	ok "shunt agent: the shim catches rm -rf ~ in the agent's shell (home intact)" -- test -e "$HOME/sentinel"
+	like "$out" 'ran=126' "shunt agent: ... and the agent's shell gets a refusal (126)"
+else
+	skip "no shim built at $SHIM"; skip "no shim"
+fi
+for var in SHUNT_AGENT=x CLAUDECODE=1 GEMINI_CLI=1 CURSOR_AGENT=1; do
+	err=$(env $var "$SHUNT" trust add --yes 'echo agent-was-here' 2>&1); rc=$?
+	like "$rc:$err" "^[1-9].*not an agent's" "$var: shunt trust add refuses inside an agent session"
+done
+err=$(CLAUDECODE=1 "$SHUNT" off --hook bash 2>&1 </dev/null); rc=$?
+like "$rc:$err" "^[1-9].*not an agent's" "CLAUDECODE=1: shunt off refuses inside an agent session"
+unlike "$("$SHUNT" trust list 2>&1)" 'agent-was-here' "nothing was trusted from inside the agent session"
+
 # --- shunt install AGENT -------------------------------------------------
 export SHUNT_BIN=$SHUNT
 # a hand-written Claude settings file: odd spacing, other hooks, unicode
