@@ -130,6 +130,29 @@ err=$(CLAUDECODE=1 "$SHUNT" off --hook bash 2>&1 </dev/null); rc=$?
 like "$rc:$err" "^[1-9].*not an agent's" "CLAUDECODE=1: shunt off refuses inside an agent session"
 unlike "$("$SHUNT" trust list 2>&1)" 'agent-was-here' "nothing was trusted from inside the agent session"
 
+# --- an MCP server wrapped with shunt run in .mcp.json ----------------------
+cat >"$WS/mcp-probe.sh" <<'SH'
+#!/bin/sh
+IFS= read -r req
+echo '{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-06-18","serverInfo":{"name":"probe","version":"1"},"capabilities":{}}}'
+if touch "$1/outside-ws" 2>/dev/null; then echo wrote-outside >&2; else echo contained >&2; fi
+touch ./inside-ws && echo wrote-inside >&2
+SH
+chmod +x "$WS/mcp-probe.sh"
+cat >"$WS/.mcp.json" <<JSON
+{"mcpServers":{"probe":{"command":"$SHUNT","args":["run","--profile","WORKSPACE_WRITE","--","./mcp-probe.sh","$HOME"]}}}
+JSON
+# start it as the agent does: command + args from .mcp.json, JSON-RPC on stdio
+mapfile -t mcp < <(jq -r '.mcpServers.probe | .command, .args[]' "$WS/.mcp.json")
+out=$(echo '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}' | SHUNT_NO_DAEMON=1 "${mcp[@]}" 2>"$TEST_TMP/mcp.err"); rc=$?
+if [ "$rc" = 125 ]; then
+	skip "no sandbox here for the MCP server: $(tail -1 "$TEST_TMP/mcp.err")"; skip "no sandbox"; skip "no sandbox"
+else
+	is "$(jq -r .result.serverInfo.name <<<"$out" 2>/dev/null)" probe "MCP under shunt run: the JSON-RPC answer comes back on stdout"
+	ok "MCP under shunt run: it cannot write outside the workspace" -- test ! -e "$HOME/outside-ws"
+	ok "MCP under shunt run: it writes in the workspace" -- test -e "$WS/inside-ws"
+fi
+
 # --- shunt install AGENT -------------------------------------------------
 export SHUNT_BIN=$SHUNT
 # a hand-written Claude settings file: odd spacing, other hooks, unicode
