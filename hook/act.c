@@ -1,4 +1,5 @@
 #include "act.h"
+#include "notice.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -54,7 +55,7 @@ static char *act_command_text(const struct shunt_act_req *r, const struct shunt_
 	return shunt_buf_steal(&b);
 }
 
-static void rules_suffix(struct shunt_buf *b, const struct shunt_decision *d)
+void shunt_act_rules_suffix(struct shunt_buf *b, const struct shunt_decision *d)
 {
 	if (!d->nrules)
 		return;
@@ -158,12 +159,16 @@ static int run_host_child(struct shunt_ctx *ctx, const struct shunt_act_req *r,
 
 static void print_block(const struct shunt_decision *d, const char *cmd, const char *what)
 {
+	if (shunt_notice_json_wanted()) {
+		shunt_notice_json(what, d, cmd, NULL, NULL);
+		return;
+	}
 	struct shunt_buf b = {0};
 	shunt_buf_printf(&b, "shunt: %s: ", what);
 	size_t cols = shunt_prompt_columns(STDERR_FILENO);
 	bool cut = strlen(cmd) > cols; /* one screen line of it, and its length */
 	shunt_prompt_cut(&b, cmd, cols > b.len + 20 ? cols - b.len : 20);
-	rules_suffix(&b, d);
+	shunt_act_rules_suffix(&b, d);
 	shunt_buf_printf(&b, ": %s\n", d->why);
 	if (d->denylisted)
 		shunt_buf_puts(
@@ -219,7 +224,7 @@ static void print_plan(const struct shunt_decision *d, const struct shunt_plan *
 	} else {
 		shunt_buf_printf(&b, "shunt: dry run: would %s: ", shunt_action_name(d->action));
 		shunt_prompt_cut(&b, cmd, shunt_prompt_columns(STDERR_FILENO) - 20);
-		rules_suffix(&b, d);
+		shunt_act_rules_suffix(&b, d);
 		shunt_buf_printf(&b, "\n  risk: %s (score %d)\n  why: %s\n",
 				 shunt_risk_name(d->risk), d->score, d->why);
 		if (d->profile >= 0)
@@ -262,9 +267,13 @@ static void act_launch(struct shunt_ctx *ctx, const struct shunt_act_req *r,
 static void print_notice(const struct shunt_decision *d, const char *runtime, const char *profile,
 			 const char *suffix)
 {
+	if (shunt_notice_json_wanted()) {
+		shunt_notice_json("sandboxed", d, NULL, runtime, profile);
+		return;
+	}
 	struct shunt_buf b = {0};
 	shunt_buf_printf(&b, "shunt: sandboxed (%s, %s): %s", runtime, profile, d->why);
-	rules_suffix(&b, d);
+	shunt_act_rules_suffix(&b, d);
 	shunt_buf_printf(&b, "%s\n", suffix);
 	fputs(b.data, stderr);
 	shunt_buf_free(&b);

@@ -33,6 +33,12 @@ struct shunt_act_req {
  * -1 with *err on usage/config errors. */
 int shunt_act(struct shunt_ctx *ctx, const struct shunt_act_req *r, struct shunt_error **err);
 
+struct shunt_buf;
+
+/* Appends " [rule, rule]" naming the rules that matched d (nothing when
+ * none did): the notices' and the agents' answers' suffix. */
+void shunt_act_rules_suffix(struct shunt_buf *b, const struct shunt_decision *d);
+
 /* The whole of `shunt exec` (gate=false) and `shunt gate` (gate=true:
  * also takes --exe PATH, source defaults to shim): parses options and the
  * command, loads the context and acts. Returns like shunt_act. */

@@ -32,6 +32,7 @@
 #include "commands.h"
 #include "config.h"
 #include "gvisor.h"
+#include "install_agents.h"
 #include "landlock.h"
 #include "microvm.h"
 #include "paths.h"
@@ -772,6 +773,16 @@ static void check_editor(struct report *rep)
 	extra_str(c, "term_program", tp);
 }
 
+/* Codex ignores an untrusted hook: say whether it is trusted */
+static void check_codex_hook(struct report *rep)
+{
+	char d[400];
+	int t = shunt_install_agents_codex_trust(d, sizeof(d));
+	if (t != 0)
+		add(rep, "codex-hook", t == 1 ? ST_OK : ST_DEGRADED,
+		    t == 1 ? NULL : "start codex and type /hooks", "%s", d);
+}
+
 /* The LD_PRELOAD entry naming our interposer, copied into buf. */
 static const char *preload_entry(const char *pre, char *buf, size_t cap)
 {
@@ -913,6 +924,7 @@ int shunt_cmd_doctor(int argc, char **argv, struct shunt_error **err)
 	check_kvm(rep);
 	check_firecracker_boot(rep);
 	check_editor(rep);
+	check_codex_hook(rep);
 	check_shim(rep);
 	check_tls(rep);
 	if (json)

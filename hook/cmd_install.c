@@ -18,6 +18,7 @@
 #include "cleanup.h"
 #include "commands.h"
 #include "fsutil.h"
+#include "install_agents.h"
 #include "jsonc.h"
 #include "install.h"
 #include "paths.h"
@@ -300,6 +301,8 @@ int shunt_cmd_install(int argc, char **argv, struct shunt_error **err)
 		fputs(install_usage, stdout);
 		return 0;
 	}
+	if (shunt_install_agents_wanted(argc, argv))
+		return shunt_install_agents_run(argc, argv, err);
 	struct shunt_install_opts o = {0};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];

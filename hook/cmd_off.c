@@ -12,6 +12,7 @@
 
 #include "args.h"
 #include "cleanup.h"
+#include "agent.h"
 #include "commands.h"
 
 static const char off_usage[] =
@@ -53,6 +54,8 @@ int shunt_cmd_off(int argc, char **argv, struct shunt_error **err)
 		fputs(off_usage, stdout);
 		return 0;
 	}
+	if (shunt_agent_refuse("shunt off", err) < 0)
+		return -1;
 	const char *shell = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--hook") == 0 && i + 1 < argc)

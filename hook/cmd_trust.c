@@ -11,6 +11,7 @@
 #include "audit.h"
 #include "buf.h"
 #include "cleanup.h"
+#include "agent.h"
 #include "commands.h"
 #include "context.h"
 #include "lex.h"
@@ -164,6 +165,8 @@ static int trust_list(int argc, char **argv, struct shunt_error **err)
 
 static int trust_add(int argc, char **argv, struct shunt_error **err)
 {
+	if (shunt_agent_refuse("shunt trust add", err) < 0)
+		return -1;
 	const char *cmd = NULL, *note = NULL, *expires = NULL, *scope_s = "exact";
 	bool yes = false, opts_done = false;
 	for (int i = 1; i < argc; i++) {

@@ -21,6 +21,8 @@ struct shunt_command {
 	X(check, "print the decision for a command")                                               \
 	X(explain, "show how a command was normalised, matched and decided")                       \
 	X(exec, "decide, then run, sandbox, prompt or block a command")                            \
+	X(agent, "run an AI coding agent with the shim, as an agent session")                     \
+	X(hook, "answer an AI agent's pre-command hook (claude-code, codex, gemini, cursor)")      \
 	X(run, "run a command in a sandbox")                                                       \
 	X(gate, "internal: the shim's re-routing entry point")                                     \
 	X(rules, "list, lint or test the rule packs")                                              \

@@ -1,4 +1,5 @@
 #include "context.h"
+#include "agent.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -273,7 +274,8 @@ int shunt_ctx_load(struct shunt_ctx *ctx, unsigned flags, struct shunt_error **e
 		shunt_ctx_free(ctx);
 		return shunt_error_set(err, ENOMEM, "out of memory");
 	}
-	ctx->interactive = shunt_ctx_has_terminal();
+	/* an agent's shell: the terminal (if any) is not a person's to answer on */
+	ctx->interactive = shunt_ctx_has_terminal() && !shunt_agent_detect();
 	ctx->flags = flags;
 	ctx->stamp = 14695981039346656037ull;
 	if (!(flags & SHUNT_CTX_DEFAULTS))

@@ -84,6 +84,14 @@ static void record_append(struct shunt_ctx *ctx, struct shunt_audit_record *r)
 	}
 }
 
+static const char *record_agent, *record_session;
+
+void shunt_record_set_agent(const char *agent, const char *session)
+{
+	record_agent = agent;
+	record_session = session;
+}
+
 static void record_fill(struct shunt_audit_record *r, struct shunt_ctx *ctx,
 			enum shunt_source source, const char *cmd, const struct shunt_decision *d)
 {
@@ -99,6 +107,8 @@ static void record_fill(struct shunt_audit_record *r, struct shunt_ctx *ctx,
 	r->profile = d->profile;
 	r->runtime = d->runtime == SHUNT_RUNTIME_NONE ? -1 : (int)d->runtime;
 	r->why = d->why;
+	r->agent = record_agent;
+	r->session = record_session;
 }
 
 void shunt_record_decision(struct shunt_ctx *ctx, enum shunt_source source, const char *cmd,
@@ -122,8 +132,10 @@ void shunt_record_decision(struct shunt_ctx *ctx, enum shunt_source source, cons
 	    !dry_run && (d->action == SHUNT_ACTION_SANDBOX ||
 			 (approved_by && (strcmp(approved_by, "prompt:s") == 0 ||
 					  strcmp(approved_by, "prompt:GODMODE") == 0)));
-	if (d->action == SHUNT_ACTION_SANDBOX && !dry_run)
-		return; /* one record per command: the exec record carries it */
+	/* one record per command: the exec record carries it, except for an
+	 * agent's hook, which only decides (the command runs later, rewritten) */
+	if (d->action == SHUNT_ACTION_SANDBOX && !dry_run && !record_agent)
+		return;
 	record_append(ctx, &r);
 	if (!sandbox_follows)
 		record_count(d->action, d, source, -1, false);

@@ -22,6 +22,11 @@ int shunt_record_approval_begin(struct shunt_approval_scope *s, struct shunt_ctx
  * (128+N for a signal), or -1 when the scope is inactive (caller waits). */
 int shunt_record_approval_wait(struct shunt_approval_scope *s, pid_t pid);
 
+/* Names the AI agent and its session id for every record this process
+ * writes from now on (shunt hook); NULLs clear it. The strings must
+ * outlive the records. */
+void shunt_record_set_agent(const char *agent, const char *session);
+
 /* Appends a decision record (and counts it). approved_by: "prompt:y",
  * "prompt:r", "prompt:s", "prompt:n" or NULL. Never fails loudly: a failing
  * audit write becomes one warning on stderr. */

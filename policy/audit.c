@@ -145,8 +145,15 @@ void shunt_audit_format(const struct shunt_audit_record *r, struct shunt_buf *b)
 	put_str_or_null(b, r->run_id);
 	shunt_buf_puts(b, ",\"runtime_flags\":");
 	put_str_or_null(b, r->runtime_flags);
-	shunt_buf_printf(b, ",\"cache_hit\":%s,\"weaker_isolation\":%s}",
+	shunt_buf_printf(b, ",\"cache_hit\":%s,\"weaker_isolation\":%s",
 			 r->cache_hit ? "true" : "false", r->weaker_isolation ? "true" : "false");
+	if (r->agent) {
+		shunt_buf_puts(b, ",\"agent\":");
+		put_str_or_null(b, r->agent);
+		shunt_buf_puts(b, ",\"session\":");
+		put_str_or_null(b, r->session);
+	}
+	shunt_buf_putc(b, '}');
 }
 
 static int rotate_unlocked(const char *path, struct shunt_error **err)

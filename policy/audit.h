@@ -8,7 +8,7 @@
  * tty, cwd, source, command, action, risk, score, rules[], profile,
  * runtime, network, allow_hosts[], approved_by, duration_ms, exit_code,
  * why, run_id, runtime_flags, cache_hit, weaker_isolation. Unknown or
- * unset values are null. */
+ * unset values are null. Records of `shunt hook` add agent and session. */
 #ifndef SHUNT_AUDIT_H
 #define SHUNT_AUDIT_H
 
@@ -54,6 +54,8 @@ struct shunt_audit_record {
 	const char *runtime_flags;
 	bool cache_hit;
 	bool weaker_isolation;
+	const char *agent;   /* the AI agent whose hook asked (shunt hook), or NULL */
+	const char *session; /* that agent's session id, or NULL */
 };
 
 /* Sets every "null" sentinel (action/risk/... = -1, profile NONE). Call

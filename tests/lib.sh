@@ -44,7 +44,8 @@ setup_home() {
 		XDG_RUNTIME_DIR="$TEST_TMP/run"
 	mkdir -p "$HOME" "$XDG_CONFIG_HOME" "$XDG_RUNTIME_DIR"
 	chmod 700 "$XDG_RUNTIME_DIR"
-	unset SHUNT_CONFIG SHUNT_DRY_RUN LD_PRELOAD
+	unset SHUNT_CONFIG SHUNT_DRY_RUN LD_PRELOAD SHUNT_NOTICE_FORMAT SHUNT_AGENT CLAUDECODE GEMINI_CLI \
+		CURSOR_AGENT CODEX_SANDBOX CODEX_SANDBOX_NETWORK_DISABLED # an agent session changes prompts
 	# a run that maps to the microVM builds its guest image on first use
 	# (a Debian kernel download): only where a test asks for it
 	# (sandbox_microvm*.sh, daemon_pool.sh set the real script)
