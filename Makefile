@@ -224,10 +224,10 @@ $(BUILD)/tests/test_fast: tests/unit/test_fast.c preload/fast.c preload/fast.h t
 		$(SANDBOX_LIB) $(LIB_LIBS) $(LIBS)
 
 # the line hook's splitter, deciding with the real context and rules
-$(BUILD)/tests/test_split: tests/unit/test_split.c hook/split.c hook/args.c hook/context.c \
+$(BUILD)/tests/test_split: tests/unit/test_split.c hook/split.c hook/args.c hook/context.c hook/agent.c \
 		tests/unit/tap.h $(SANDBOX_LIB) $(LIB_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -DSHUNT_UNITTEST -o $@ $< hook/split.c hook/args.c \
+	$(CC) $(ALL_CFLAGS) -Itests/unit -DSHUNT_UNITTEST -o $@ $< hook/split.c hook/args.c hook/agent.c \
 		hook/context.c $(SANDBOX_LIB) $(LIB_LIBS) $(LIBS)
 
 $(BUILD)/tests/helpers/%: tests/helpers/%.c

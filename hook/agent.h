@@ -1,4 +1,4 @@
-/* Agent sessions: shells run by an AI coding agent (see cmd_agent.c). */
+/* Agent sessions: shells run by an AI coding agent (agent.c; shunt agent: cmd_agent.c). */
 #ifndef SHUNT_AGENT_H
 #define SHUNT_AGENT_H
 

@@ -57,8 +57,16 @@ run_tty() {
 		wait_prompt "$m" "${PC[$m]}" 50
 	done
 	clear_panes
-	# the screen is empty now: no prompt on it
-	PC[plain]=0 PC[shunt]=0
+	# the screen is empty now; Ctrl-L has readline draw the prompt again at
+	# the top in both shells, so each step starts from one prompt on screen
+	# (a hook whose Enter runs a bind -x function redraws the prompt with
+	# the line, which after a bare reset would count as a second prompt)
+	for m in "${MODES[@]}"; do
+		tm "$m" send-keys -t 0 C-l
+	done
+	for m in "${MODES[@]}"; do
+		wait_prompt "$m" 0 50 || note "$m" "$name" "no prompt after Ctrl-L"
+	done
 	mapfile -t lines < <(grep -v '^#' "$f")
 	for ((i = 0; i < ${#lines[@]}; i++)); do
 		line=${lines[i]}
