@@ -37,6 +37,9 @@ else
 fi
 ROOT=$HOME
 N=0
+# Claude Code's own temp folder, private: its default /tmp/claude-UID is shared
+# by every run and refused when another user created it
+mkdir -p "$ROOT/tmp"
 SRV=""
 trap '[ -n "$SRV" ] && kill "$SRV" 2>/dev/null' EXIT
 
@@ -64,7 +67,7 @@ new_home() {
 run_claude() {
 	(cd "$AH/work" && env -i PATH="$NODE24:/usr/bin:/bin" HOME="$AH" "$@" \
 		ANTHROPIC_BASE_URL="http://127.0.0.1:$PORT" ANTHROPIC_API_KEY=sk-test DISABLE_TELEMETRY=1 \
-		CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 \
+		CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 CLAUDE_CODE_TMPDIR="$ROOT/tmp" \
 		timeout "$LIMIT" "$CLAUDE" -p "run it" --allowedTools Bash --output-format text) >"$M/out" 2>&1
 }
 codex_config() {
