@@ -61,6 +61,8 @@ new_home() {
 	AH=$ROOT/home$N
 	mkdir -p "$AH/work" "$AH/.claude" "$AH/.codex" "$AH/.gemini"
 	echo precious >"$AH/victim"
+	# Gemini CLI needs its auth type chosen; shunt install keeps this key
+	echo '{"security":{"auth":{"selectedType":"gemini-api-key"}}}' >"$AH/.gemini/settings.json"
 }
 
 # run_AGENT [ENV=VALUE...]: the CLI, non-interactive, in $AH/work, with the model
@@ -171,7 +173,7 @@ fi
 # trusted the way a person would with /hooks (tests/tools/codex_trust.py).
 XENV=(XDG_CONFIG_HOME="$XDG_CONFIG_HOME" XDG_STATE_HOME="$XDG_STATE_HOME")
 install_hook() { # AGENT SHUNT-BINARY
-	env HOME="$AH" "${XENV[@]}" "$2" install "$1" --yes >"$AH/install.out" 2>&1 || return 1
+	env HOME="$AH" CODEX_HOME="$AH/.codex" "${XENV[@]}" "$2" install "$1" >"$AH/install.out" 2>&1 || return 1
 	[ "$1" != codex ] || CODEX_HOME="$AH/.codex" HOME="$AH" "$PY" "$TOP/tests/tools/codex_trust.py" \
 		"$CODEX" "$AH/work" shunt >>"$AH/install.out" 2>&1
 }
@@ -191,7 +193,7 @@ installed_steps() { # AGENT RUNNER
 	stop_model
 
 	start_model 'rm -rf ~'
-	sed -i "s|127.0.0.1:[0-9]*/|127.0.0.1:$PORT/|" "$AH/.codex/config.toml"
+	[ ! -f "$AH/.codex/config.toml" ] || sed -i "s|127.0.0.1:[0-9]*/|127.0.0.1:$PORT/|" "$AH/.codex/config.toml"
 	"$run" "${XENV[@]}"
 	if [ -f "$AH/victim" ]; then pass "$agent, shunt's hook: rm -rf ~ does not run"; else
 		fail "$agent, shunt's hook: rm -rf ~ does not run"
@@ -202,7 +204,8 @@ installed_steps() { # AGENT RUNNER
 	stop_model
 
 	start_model 'npm install left-pad'
-	sed -i "s|127.0.0.1:[0-9]*/|127.0.0.1:$PORT/|" "$AH/.codex/config.toml"
+	rm -f "$XDG_STATE_HOME/shunt/audit.jsonl" # this agent's decision only
+	[ ! -f "$AH/.codex/config.toml" ] || sed -i "s|127.0.0.1:[0-9]*/|127.0.0.1:$PORT/|" "$AH/.codex/config.toml"
 	"$run" "${XENV[@]}"
 	like "$(cat "$XDG_STATE_HOME/shunt/audit.jsonl" 2>/dev/null | grep left-pad)" 'sandbox' \
 		"$agent, shunt's hook: npm install left-pad is decided sandbox (the rewrite)"
@@ -228,7 +231,8 @@ for a in claude-code:claude codex:codex gemini:gemini; do
 	eval "have=\$have_$cli"
 	if [ "$have" != 1 ]; then
 		for _ in 1 2 3 4 5; do skip "$agent: the CLI $missing_why"; done
-	elif ! "$SHUNT" install --help 2>&1 | grep -q -- "$agent"; then
+	elif ! mkdir -p "$ROOT/probe" || ! env HOME="$ROOT/probe" CODEX_HOME="$ROOT/probe/.codex" "${XENV[@]}" \
+		"$SHUNT" install "$agent" --dry-run >/dev/null 2>&1; then
 		for _ in 1 2 3 4 5; do skip "$agent: 'shunt install $agent' does not exist yet (issue 19, branch i19-hooks)"; done
 	else
 		installed_steps "$agent" "run_$cli"
