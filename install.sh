@@ -101,6 +101,36 @@ echo "==> installing to $prefix"
 make install PREFIX="$prefix" >/dev/null
 "$prefix/bin/shunt" snapshot >/dev/null 2>&1 || true
 
+# --- agent CLIs for tests/integration/agents_real.sh: the real Claude Code,
+# Codex and Gemini CLIs from npm (Claude Code needs node >= 22: the npm package
+# node@24). Cached outside the repo, one folder per version, reused when
+# complete. Best effort: the test skips without them. SHUNT_SKIP_AGENT_CLIS=1
+# leaves them out.
+AGENT_TOOLS=${SHUNT_TEST_TOOLS:-/opt/shunt-test-tools}
+AGENT_CLIS=("node-24.9.0 node@24.9.0" "claude-code-2.1.337 @anthropic-ai/claude-code@2.1.337"
+	"codex-0.171.0 @openai/codex@0.171.0" "gemini-cli-0.61.0 @google/gemini-cli@0.61.0")
+agent_cli_install() { # DIR SPEC: npm install SPEC into $AGENT_TOOLS/DIR once
+	local dir=$AGENT_TOOLS/$1 spec=$2
+	[ -e "$dir/.complete" ] && return 0
+	echo "==> installing $spec into $dir (once)"
+	rm -rf "$dir" && mkdir -p "$dir"
+	if PATH="$AGENT_TOOLS/node-24.9.0/node_modules/.bin:$PATH" npm install --prefix "$dir" \
+		--no-audit --no-fund "$spec" >"$dir.log" 2>&1; then
+		touch "$dir/.complete"
+		rm -f "$dir.log"
+	else
+		echo "install.sh: $spec failed (see $dir.log); tests/integration/agents_real.sh will skip it" >&2
+		rm -rf "$dir"
+	fi
+}
+install_agent_clis() {
+	[ "$(id -u)" = 0 ] && [ "${SHUNT_SKIP_AGENT_CLIS:-}" != 1 ] && command -v npm >/dev/null || return 0
+	mkdir -p "$AGENT_TOOLS"
+	local c
+	for c in "${AGENT_CLIS[@]}"; do agent_cli_install $c; done
+}
+install_agent_clis
+
 if [ "$want_shell" = 1 ]; then
 	case "${SHELL:-/bin/bash}" in
 	*zsh) "$prefix/bin/shunt" install zsh --yes ;;
