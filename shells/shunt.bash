@@ -267,7 +267,12 @@ if [[ $- == *i* && -n ${BASH_VERSION-} && -z ${__shunt_loaded-} ]]; then
 			# own predecessor) must not recurse
 			[[ -n ${__shunt_in_debug-} ]] && return 0
 			local __shunt_last=$1 __shunt_rc=0 __shunt_in_debug=1
-			if [[ $BASH_COMMAND == __shunt_precmd* ]]; then
+			if ((BASHPID != $$)); then
+				# a subshell ( ... ) or a job: its commands belong to the
+				# line decided in the shell itself, and a check here could
+				# only ask from the background (and stop the job)
+				:
+			elif [[ $BASH_COMMAND == __shunt_precmd* ]]; then
 				__shunt_phase=0
 			elif ((__shunt_phase == 3)); then
 				return 1
