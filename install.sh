@@ -73,7 +73,8 @@ editor_tool() { # DIR SPEC [PATH-PREFIX]: npm install SPEC into DIR once
 install_editor_test_tools() {
 	# only for the opt-in code-server session (SHUNT_TEST_CODESERVER=1): the
 	# first install compiles code-server's native modules (~15 min)
-	[ "${SHUNT_TEST_CODESERVER:-}" = 1 ] || [ -d "$EDITOR_TOOLS" ] || return 0
+	# (the cache folder alone does not opt in: the agent CLIs share it)
+	[ "${SHUNT_TEST_CODESERVER:-}" = 1 ] || [ -e "$EDITOR_TOOLS/code-server-$CODE_SERVER_VERSION/.complete" ] || return 0
 	[ "$(id -u)" = 0 ] && [ "${SHUNT_SKIP_EDITOR_TOOLS:-}" != 1 ] || return 0
 	local need=() p
 	command -v npm >/dev/null || need+=(nodejs npm)

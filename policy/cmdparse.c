@@ -431,8 +431,9 @@ static const char *verb_of(const char *w)
 static bool generic_prog(const char *prog)
 {
 	const struct shunt_tool *t = tool_for(prog);
-	return prog[0] && !in(prog, local_progs) && !in(prog, ro_progs) &&
-	       !(t && (t->flags & TOOL_LOCAL));
+	/* git-bisect, git-stash...: git's own programs (git-core) are local too */
+	return prog[0] && strncmp(prog, "git-", 4) != 0 && !in(prog, local_progs) &&
+	       !in(prog, ro_progs) && !(t && (t->flags & TOOL_LOCAL));
 }
 
 bool shunt_cmdparse_maybe_destroy(const char *prog, const char *const *argv, size_t argc)

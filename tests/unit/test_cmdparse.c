@@ -244,6 +244,10 @@ static void issue23(const struct shunt_policy *p, const char *what)
 	    fx_decide(p, "git branch delete-me", "/home/u/proj", "/home/u/proj", false);
 	IS(d.action, SHUNT_ACTION_HOST, "%s: git branch delete-me: git is local, no fallback",
 	   what);
+	/* git's own programs, as git runs them (git bisect reset under the shim) */
+	d = fx_decide(p, "/usr/lib/git-core/git-bisect reset -q", "/home/u/proj", "/home/u/proj",
+		      false);
+	IS(d.action, SHUNT_ACTION_HOST, "%s: git-bisect reset: git's own program is local", what);
 }
 
 static struct shunt_policy *build(const char *yaml, struct shunt_ruleset *rs,
