@@ -22,6 +22,16 @@
 /* is_int with a formatted name */
 #define IS(a, b, ...) ok((int)(a) == (int)(b), __VA_ARGS__)
 
+/* Frees what *a held (after the first call) and starts it again: each
+ * decide helper keeps its decision's memory until its own next call. */
+static inline void fx_arena_renew(struct shunt_arena *a, bool *init)
+{
+	if (*init)
+		shunt_arena_release(a);
+	shunt_arena_init_heap(a);
+	*init = true;
+}
+
 /* Decides line in cwd/workspace with HOME home; the decision's memory
  * lives until the next call. All 0xff when the decider failed. */
 static struct shunt_decision fx_decide_home(const struct shunt_policy *p, const char *line,
@@ -30,10 +40,7 @@ static struct shunt_decision fx_decide_home(const struct shunt_policy *p, const 
 {
 	static struct shunt_arena a;
 	static bool init;
-	if (init)
-		shunt_arena_release(&a);
-	shunt_arena_init_heap(&a);
-	init = true;
+	fx_arena_renew(&a, &init);
 	struct shunt_request req = {0};
 	req.line = line;
 	req.line_len = strlen(line);

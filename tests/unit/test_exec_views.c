@@ -88,10 +88,7 @@ static struct shunt_decision decide_exec(const struct shunt_policy *p, const cha
 {
 	static struct shunt_arena a;
 	static bool init;
-	if (init)
-		shunt_arena_release(&a);
-	shunt_arena_init_heap(&a);
-	init = true;
+	fx_arena_renew(&a, &init);
 	struct shunt_request req = {0};
 	while (argv[req.argc])
 		req.argc++;

@@ -138,10 +138,7 @@ static struct shunt_decision decide_in(const struct shunt_policy *p, const char 
 {
 	static struct shunt_arena a;
 	static bool init;
-	if (init)
-		shunt_arena_release(&a);
-	shunt_arena_init_heap(&a);
-	init = true;
+	fx_arena_renew(&a, &init);
 	struct shunt_request req = {0};
 	req.line = line;
 	req.line_len = strlen(line);
